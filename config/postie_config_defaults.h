@@ -1,0 +1,107 @@
+/*
+ * Postie compile-time configuration: every maximum, timeout and switch.
+ *
+ * Override any value by defining it before this header is included, most
+ * simply with -DNAME=value or by pointing POSTIE_CONFIG_FILE at a header of
+ * your own (-DPOSTIE_CONFIG_FILE='"my_postie_config.h"'), which is included
+ * first. Each entry gives its unit, its allowed range, its default and what it
+ * costs in RAM.
+ */
+#ifndef POSTIE_CONFIG_DEFAULTS_H
+#define POSTIE_CONFIG_DEFAULTS_H
+
+#ifdef POSTIE_CONFIG_FILE
+#include POSTIE_CONFIG_FILE
+#endif
+
+/* ---- Reply reader ------------------------------------------------------ */
+
+/* Longest server reply line accepted, in octets including CRLF.
+ * RFC 5321 4.5.3.1.5 sets 512 as the minimum a client must accept.
+ * Range 512..8192. Default 512. RAM: none by itself; the receive buffer of
+ * each engine must hold at least one such line. */
+#ifndef POSTIE_REPLY_LINE_MAX
+#define POSTIE_REPLY_LINE_MAX 512
+#endif
+
+/* Most lines one multi-line reply may have before it is refused as endless.
+ * Range 8..1000. Default 100 (an EHLO reply has about 10). RAM: none. */
+#ifndef POSTIE_REPLY_LINES_MAX
+#define POSTIE_REPLY_LINES_MAX 100
+#endif
+
+/* ---- SMTP engine ------------------------------------------------------- */
+
+/* Receive buffer inside each postie_smtp_t, in octets.
+ * Range POSTIE_REPLY_LINE_MAX..65536. Default 1024. RAM: exactly this. */
+#ifndef POSTIE_SMTP_RX_BUFFER_SIZE
+#define POSTIE_SMTP_RX_BUFFER_SIZE 1024
+#endif
+
+/* Transmit buffer inside each postie_smtp_t, in octets. It holds a whole
+ * pipelined command group, and one CHUNKING (BDAT) chunk of the body, so it
+ * bounds the chunk size. Range 1024..1048576. Default 8192. RAM: exactly this. */
+#ifndef POSTIE_SMTP_TX_BUFFER_SIZE
+#define POSTIE_SMTP_TX_BUFFER_SIZE 8192
+#endif
+
+/* Most commands awaiting a reply at once when the server offers PIPELINING
+ * (MAIL, each RCPT, DATA or BDAT chunks). Range 1..255. Default 32.
+ * RAM: 4 octets each. */
+#ifndef POSTIE_SMTP_PIPELINE_MAX
+#define POSTIE_SMTP_PIPELINE_MAX 32
+#endif
+
+/* Longest user name and password accepted for AUTH, in octets.
+ * Range 64..1024. Default 255. RAM: none (the caller owns the strings); the
+ * transmit buffer must hold the base64 of both (checked below). */
+#ifndef POSTIE_AUTH_FIELD_MAX
+#define POSTIE_AUTH_FIELD_MAX 255
+#endif
+
+/* Octets of server reply text kept in an error or recipient result.
+ * Range 32..512. Default 160. RAM: this much per postie_reply_info_t. */
+#ifndef POSTIE_REPLY_TEXT_MAX
+#define POSTIE_REPLY_TEXT_MAX 160
+#endif
+
+/* Queued events per engine (recipient results, message done, ...).
+ * Range 4..64. Default 8. RAM: 8 octets each. */
+#ifndef POSTIE_SMTP_EVENTS_MAX
+#define POSTIE_SMTP_EVENTS_MAX 8
+#endif
+
+/* Timeouts, in milliseconds. Defaults are RFC 5321 section 4.5.3.2. */
+#ifndef POSTIE_SMTP_TIMEOUT_GREETING_MS
+#define POSTIE_SMTP_TIMEOUT_GREETING_MS (5u * 60u * 1000u) /* 220 banner */
+#endif
+#ifndef POSTIE_SMTP_TIMEOUT_COMMAND_MS
+#define POSTIE_SMTP_TIMEOUT_COMMAND_MS (5u * 60u * 1000u) /* EHLO, MAIL, RCPT, AUTH, ... */
+#endif
+#ifndef POSTIE_SMTP_TIMEOUT_DATA_INIT_MS
+#define POSTIE_SMTP_TIMEOUT_DATA_INIT_MS (2u * 60u * 1000u) /* DATA -> 354 */
+#endif
+#ifndef POSTIE_SMTP_TIMEOUT_DATA_BLOCK_MS
+#define POSTIE_SMTP_TIMEOUT_DATA_BLOCK_MS (3u * 60u * 1000u) /* each body send */
+#endif
+#ifndef POSTIE_SMTP_TIMEOUT_DATA_END_MS
+#define POSTIE_SMTP_TIMEOUT_DATA_END_MS (10u * 60u * 1000u) /* final dot / BDAT LAST */
+#endif
+#ifndef POSTIE_CONNECT_TIMEOUT_MS
+#define POSTIE_CONNECT_TIMEOUT_MS (30u * 1000u) /* TCP connect and TLS handshake */
+#endif
+
+/* ---- Checks against protocol minimums ---------------------------------- */
+
+_Static_assert(POSTIE_REPLY_LINE_MAX >= 512, "RFC 5321 4.5.3.1.5: reply lines up to 512 octets");
+_Static_assert(POSTIE_SMTP_RX_BUFFER_SIZE >= POSTIE_REPLY_LINE_MAX,
+               "the receive buffer must hold one whole reply line");
+_Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 1024,
+               "the transmit buffer must hold a 512-octet command and a BDAT header");
+_Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 16 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
+               "the transmit buffer must hold AUTH PLAIN with the longest credentials");
+_Static_assert(POSTIE_SMTP_PIPELINE_MAX >= 1 && POSTIE_SMTP_PIPELINE_MAX <= 255,
+               "pipeline depth 1..255");
+_Static_assert(POSTIE_REPLY_TEXT_MAX >= 32, "keep enough reply text to be useful");
+
+#endif /* POSTIE_CONFIG_DEFAULTS_H */

@@ -1,0 +1,13 @@
+/*
+ * Monotonic clock the drivers hand to the engines.
+ * A port provides postie_clock_ms(); it may wrap (engines use differences).
+ */
+#ifndef POSTIE_CLOCK_H
+#define POSTIE_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds from an arbitrary origin, monotonic, wrapping at 2^32. */
+uint32_t postie_clock_ms(void);
+
+#endif /* POSTIE_CLOCK_H */
