@@ -40,7 +40,7 @@
 
 /* Transmit buffer inside each postie_smtp_t, in octets. It holds a whole
  * pipelined command group, and one CHUNKING (BDAT) chunk of the body, so it
- * bounds the chunk size. Range 1024..1048576. Default 8192. RAM: exactly this. */
+ * bounds the chunk size. Range 2048..1048576. Default 8192. RAM: exactly this. */
 #ifndef POSTIE_SMTP_TX_BUFFER_SIZE
 #define POSTIE_SMTP_TX_BUFFER_SIZE 8192
 #endif
@@ -96,8 +96,8 @@
 _Static_assert(POSTIE_REPLY_LINE_MAX >= 512, "RFC 5321 4.5.3.1.5: reply lines up to 512 octets");
 _Static_assert(POSTIE_SMTP_RX_BUFFER_SIZE >= POSTIE_REPLY_LINE_MAX,
                "the receive buffer must hold one whole reply line");
-_Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 1024,
-               "the transmit buffer must hold a 512-octet command and a BDAT header");
+_Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 2048,
+               "the transmit buffer must hold the longest command line and a BDAT chunk");
 _Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 16 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
                "the transmit buffer must hold AUTH PLAIN with the longest credentials");
 _Static_assert(POSTIE_SMTP_PIPELINE_MAX >= 1 && POSTIE_SMTP_PIPELINE_MAX <= 255,

@@ -16,48 +16,50 @@
 #include "postie_config_defaults.h"
 
 /* X(name, transient, message) */
-#define POSTIE_STATUS_LIST(X)                                                                      \
-    X(POSTIE_OK, 0, "success")                                                                     \
-    X(POSTIE_E_AGAIN, 1, "operation would block; call again with more input")                      \
-    X(POSTIE_E_INVALID_ARGUMENT, 0, "invalid argument")                                            \
-    X(POSTIE_E_BAD_STATE, 0, "call not allowed in the current state")                              \
-    X(POSTIE_E_NO_SPACE, 0, "buffer too small for the value")                                      \
+#define POSTIE_STATUS_LIST(X)                                                                     \
+    X(POSTIE_OK, 0, "success")                                                                    \
+    X(POSTIE_E_AGAIN, 1, "operation would block; call again with more input")                     \
+    X(POSTIE_E_INVALID_ARGUMENT, 0, "invalid argument")                                           \
+    X(POSTIE_E_BAD_STATE, 0, "call not allowed in the current state")                             \
+    X(POSTIE_E_NO_SPACE, 0, "buffer too small for the value")                                     \
     X(POSTIE_E_ADDRESS_INVALID, 0, "address contains CR, LF, NUL, a control character or <>")     \
-    X(POSTIE_E_ADDRESS_TOO_LONG, 0, "address longer than 256 octets (RFC 5321 4.5.3.1.3)")         \
-    X(POSTIE_E_ADDRESS_NEEDS_SMTPUTF8, 0, "non-ASCII address but the server lacks SMTPUTF8")       \
-    X(POSTIE_E_BODY_NUL, 0, "message contains a NUL octet")                                        \
-    X(POSTIE_E_BODY_8BIT_UNSUPPORTED, 0, "8-bit message but the server lacks 8BITMIME")            \
-    X(POSTIE_E_BODY_8BIT_UNDECLARED, 0, "message has 8-bit octets but was declared 7-bit")         \
-    X(POSTIE_E_MESSAGE_TOO_LARGE, 0, "message larger than the server's SIZE limit")                \
-    X(POSTIE_E_REPLY_LINE_TOO_LONG, 0, "server reply line longer than the configured limit")       \
-    X(POSTIE_E_REPLY_TOO_MANY_LINES, 0, "server multi-line reply has too many lines")              \
-    X(POSTIE_E_REPLY_MALFORMED, 0, "server reply is not valid SMTP")                               \
-    X(POSTIE_E_REPLY_UNEXPECTED, 0, "server sent a reply nobody asked for")                        \
-    X(POSTIE_E_REPLY_TRANSIENT, 1, "server answered with a temporary failure (4xx)")               \
-    X(POSTIE_E_REPLY_PERMANENT, 0, "server answered with a permanent failure (5xx)")               \
-    X(POSTIE_E_SERVER_SHUTDOWN, 1, "server is closing the connection (421)")                       \
+    X(POSTIE_E_ADDRESS_TOO_LONG, 0, "address longer than 256 octets (RFC 5321 4.5.3.1.3)")        \
+    X(POSTIE_E_ADDRESS_NEEDS_SMTPUTF8, 0, "non-ASCII address but the server lacks SMTPUTF8")      \
+    X(POSTIE_E_BODY_NUL, 0, "message contains a NUL octet")                                       \
+    X(POSTIE_E_BODY_8BIT_UNSUPPORTED, 0, "8-bit message but the server lacks 8BITMIME")           \
+    X(POSTIE_E_BODY_8BIT_UNDECLARED, 0, "message has 8-bit octets but was declared 7-bit")        \
+    X(POSTIE_E_MESSAGE_TOO_LARGE, 0, "message larger than the server's SIZE limit")               \
+    X(POSTIE_E_REPLY_LINE_TOO_LONG, 0, "server reply line longer than the configured limit")      \
+    X(POSTIE_E_REPLY_TOO_MANY_LINES, 0, "server multi-line reply has too many lines")             \
+    X(POSTIE_E_REPLY_MALFORMED, 0, "server reply is not valid SMTP")                              \
+    X(POSTIE_E_REPLY_UNEXPECTED, 0, "server sent a reply nobody asked for")                       \
+    X(POSTIE_E_REPLY_TRANSIENT, 1, "server answered with a temporary failure (4xx)")              \
+    X(POSTIE_E_REPLY_PERMANENT, 0, "server answered with a permanent failure (5xx)")              \
+    X(POSTIE_E_SERVER_SHUTDOWN, 1, "server is closing the connection (421)")                      \
     X(POSTIE_E_STARTTLS_UNAVAILABLE, 0, "STARTTLS required but the server does not offer it")     \
-    X(POSTIE_E_STARTTLS_REFUSED, 0, "STARTTLS required but the server refused it")                 \
-    X(POSTIE_E_STARTTLS_INJECTION, 0, "bytes arrived between the STARTTLS go-ahead and the handshake") \
-    X(POSTIE_E_AUTH_CLEARTEXT_REFUSED, 0, "refusing to send credentials over an unencrypted channel") \
+    X(POSTIE_E_STARTTLS_REFUSED, 0, "STARTTLS required but the server refused it")                \
+    X(POSTIE_E_STARTTLS_INJECTION, 0,                                                             \
+      "bytes arrived between the STARTTLS go-ahead and the handshake")                            \
+    X(POSTIE_E_AUTH_CLEARTEXT_REFUSED, 0,                                                         \
+      "refusing to send credentials over an unencrypted channel")                                 \
     X(POSTIE_E_AUTH_NO_MECHANISM, 0, "server offers no authentication mechanism Postie supports") \
     X(POSTIE_E_AUTH_FAILED, 0, "authentication failed")                                           \
     X(POSTIE_E_AUTH_TEMPORARY, 1, "authentication failed temporarily")                            \
-    X(POSTIE_E_RECIPIENTS_REJECTED, 0, "every recipient was rejected")                             \
-    X(POSTIE_E_TIMEOUT, 1, "timed out waiting for the server")                                     \
-    X(POSTIE_E_CONNECTION_CLOSED, 1, "connection closed by the peer")                              \
-    X(POSTIE_E_CONNECTION_RESET, 1, "connection reset by the peer")                                \
-    X(POSTIE_E_DNS, 1, "host name could not be resolved")                                          \
-    X(POSTIE_E_CONNECT_FAILED, 1, "could not connect to the server")                               \
-    X(POSTIE_E_IO, 1, "input/output error")                                                        \
-    X(POSTIE_E_TLS_HANDSHAKE, 1, "TLS handshake failed")                                           \
-    X(POSTIE_E_TLS_CERT_UNTRUSTED, 0, "server certificate not signed by a trusted CA")             \
-    X(POSTIE_E_TLS_CERT_EXPIRED, 0, "server certificate expired or not yet valid")                 \
-    X(POSTIE_E_TLS_CERT_NAME_MISMATCH, 0, "server certificate does not match the host name")       \
-    X(POSTIE_E_TLS_CERT_INVALID, 0, "server certificate failed verification")                      \
-    X(POSTIE_E_TLS_CA_LOAD, 0, "could not load the CA certificates")                               \
-    X(POSTIE_E_TLS_SETUP, 0, "TLS could not be set up")                                            \
-    X(POSTIE_E_TLS_PROTOCOL, 1, "TLS protocol error")                                              \
+    X(POSTIE_E_RECIPIENTS_REJECTED, 0, "every recipient was rejected")                            \
+    X(POSTIE_E_TIMEOUT, 1, "timed out waiting for the server")                                    \
+    X(POSTIE_E_CONNECTION_CLOSED, 1, "connection closed by the peer")                             \
+    X(POSTIE_E_CONNECTION_RESET, 1, "connection reset by the peer")                               \
+    X(POSTIE_E_DNS, 1, "host name could not be resolved")                                         \
+    X(POSTIE_E_CONNECT_FAILED, 1, "could not connect to the server")                              \
+    X(POSTIE_E_IO, 1, "input/output error")                                                       \
+    X(POSTIE_E_TLS_HANDSHAKE, 1, "TLS handshake failed")                                          \
+    X(POSTIE_E_TLS_CERT_UNTRUSTED, 0, "server certificate not signed by a trusted CA")            \
+    X(POSTIE_E_TLS_CERT_EXPIRED, 0, "server certificate expired or not yet valid")                \
+    X(POSTIE_E_TLS_CERT_NAME_MISMATCH, 0, "server certificate does not match the host name")      \
+    X(POSTIE_E_TLS_CERT_INVALID, 0, "server certificate failed verification")                     \
+    X(POSTIE_E_TLS_CA_LOAD, 0, "could not load the CA certificates")                              \
+    X(POSTIE_E_TLS_SETUP, 0, "TLS could not be set up")                                           \
+    X(POSTIE_E_TLS_PROTOCOL, 1, "TLS protocol error")                                             \
     X(POSTIE_E_FILE, 0, "file could not be read")
 
 typedef enum {
@@ -82,8 +84,8 @@ bool postie_status_is_transient(postie_status_t status);
  * 8 + 16 + POSTIE_REPLY_TEXT_MAX octets.
  */
 typedef struct {
-    uint16_t code;     /* 3-digit reply code, 0 when there was no reply */
-    char enhanced[16]; /* "5.1.1" when the server gave one, else "" */
+    uint16_t code;                    /* 3-digit reply code, 0 when there was no reply */
+    char enhanced[16];                /* "5.1.1" when the server gave one, else "" */
     char text[POSTIE_REPLY_TEXT_MAX]; /* reply text without code, NUL-terminated, may be cut */
 } postie_reply_info_t;
 
@@ -94,9 +96,9 @@ typedef struct {
  */
 typedef struct {
     postie_status_t status;
-    const char *phase;          /* static string naming the step, never NULL once set */
-    postie_reply_info_t reply;  /* code 0 when the failure was not a server reply */
-    char subject[96];           /* the address, field or host the error is about, or "" */
+    const char *phase;         /* static string naming the step, never NULL once set */
+    postie_reply_info_t reply; /* code 0 when the failure was not a server reply */
+    char subject[96];          /* the address, field or host the error is about, or "" */
 } postie_error_t;
 
 /* Clear an error record to POSTIE_OK. */

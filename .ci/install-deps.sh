@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the Debian packages Postie builds, tests and demos against.
+# Idempotent; needs root (or sudo). Postfix is preseeded to "No configuration":
+# the test scripts run their own private instance on 127.0.0.1.
+set -eu
+
+PACKAGES="build-essential cmake pkg-config clang clang-format
+libmbedtls-dev libcjson-dev libcmocka-dev liblwip-dev
+postfix dovecot-core dovecot-imapd dovecot-pop3d
+openssl swaks msmtp curl python3"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+echo "install-deps: installing$missing"
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# shellcheck disable=SC2086
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
