@@ -40,26 +40,29 @@
 #include "postie/transport.h"
 
 typedef struct {
-    const char *ca_file;     /* PEM file of trusted CAs; NULL: the system bundle */
-    const char *verify_name; /* name to verify and send as SNI; NULL: the connect host */
+    const char *ca_file;       /* PEM file of trusted CAs; NULL: the system bundle */
+    const char *verify_name;   /* name to verify and send as SNI; NULL: the connect host */
     bool insecure_skip_verify; /* testing only: accept any certificate (never default) */
 } postie_tls_config_t;
 
 /* What the handshake agreed, for diagnostics. */
 typedef struct {
-    char version[16];       /* "TLSv1.2", "TLSv1.3" */
-    char cipher[64];        /* IANA-like suite name from mbedTLS */
-    char peer_subject[128]; /* subject DN of the server certificate */
+    char version[16];        /* "TLSv1.2", "TLSv1.3" */
+    char cipher[64];         /* IANA-like suite name from mbedTLS */
+    char peer_subject[128];  /* subject DN of the server certificate */
     char peer_not_after[24]; /* "YYYY-MM-DD HH:MM:SS" */
-    uint32_t verify_flags;  /* mbedTLS verification flags (0 when verified) */
+    uint32_t verify_flags;   /* mbedTLS verification flags (0 when verified; SKIP_VERIFY
+                                set under insecure_skip_verify) */
 } postie_tls_info_t;
 
 typedef struct {
-    postie_transport_t base;  /* must stay first */
+    postie_transport_t base;   /* must stay first */
     postie_transport_t *lower; /* the byte transport TLS runs over */
     postie_tls_config_t cfg;
-    uint32_t io_timeout_ms;   /* deadline used inside mbedTLS's bio callbacks */
-    bool active;              /* handshake done, records flow through TLS */
+    uint32_t io_timeout_ms;    /* timeout of the current operation, for the bio callbacks */
+    uint32_t io_start_ms;      /* postie_clock_ms() when the current operation began */
+    postie_status_t io_status; /* why the lower transport failed inside a bio callback */
+    bool active;               /* handshake done, records flow through TLS */
     bool initialised;
     char hostname[256];
     mbedtls_ssl_context ssl;
@@ -70,12 +73,21 @@ typedef struct {
     postie_error_t last_error; /* detail for the last failure (subject names the host) */
 } postie_tls_t;
 
-/* Prepare a TLS layer over lower (which may or may not be connected yet). */
+/* Prepare a TLS layer over lower (which may or may not be connected yet):
+ * seeds the DRBG and loads the CA certificates (skipped when
+ * insecure_skip_verify is set). The strings in cfg are not copied and must
+ * stay valid until postie_tls_free(). tls points into itself once set up, so
+ * it must not be moved or copied. Errors: POSTIE_E_TLS_CA_LOAD,
+ * POSTIE_E_TLS_SETUP, POSTIE_E_INVALID_ARGUMENT. Call postie_tls_free()
+ * afterwards whatever this returned. */
 postie_status_t postie_tls_init(postie_tls_t *tls, postie_transport_t *lower,
                                 const postie_tls_config_t *cfg);
 
 /* Handshake over the already connected lower transport (STARTTLS).
- * host is the name to verify when cfg.verify_name is NULL. */
+ * host is the name to verify when cfg.verify_name is NULL; a name is required
+ * unless insecure_skip_verify is set. On failure the lower transport stays
+ * open (the caller closes it); last_error says why. After POSTIE_E_TIMEOUT
+ * from send, the session is unusable: close it. */
 postie_status_t postie_tls_handshake(postie_tls_t *tls, const char *host, uint32_t timeout_ms);
 
 /* Details of the established session; valid after a successful handshake. */

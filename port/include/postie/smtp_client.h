@@ -1,0 +1,77 @@
+/*
+ * A blocking SMTP client for hosts: the sans-IO engine driven over POSIX TCP
+ * and, when asked, mbedTLS (implicit TLS or STARTTLS).
+ *
+ *   postie_smtp_client_open()   connect, greeting, EHLO, STARTTLS, AUTH
+ *   postie_smtp_client_send()   one message; call again for the next one
+ *   postie_smtp_client_quit()   QUIT and close
+ *
+ * Every wait is bounded by the engine's RFC 5321 timeouts and the connect
+ * timeout. Failure details (the server reply, or the TLS verification
+ * result) are in postie_smtp_client_error().
+ *
+ * RAM: sizeof(postie_smtp_client_t): the engine (about 10 KiB with the
+ * defaults), the mbedTLS contexts (about 2 KiB), the body staging buffer
+ * (POSTIE_CLIENT_BODY_CHUNK) and small fields; plus mbedTLS's own record
+ * buffers during a TLS session.
+ *
+ * Thread model: one client per thread at a time; clients share nothing.
+ */
+#ifndef POSTIE_SMTP_CLIENT_H
+#define POSTIE_SMTP_CLIENT_H
+
+#include "postie/smtp.h"
+#include "postie/tcp_posix.h"
+#include "postie/tls_mbedtls.h"
+
+#ifndef POSTIE_CLIENT_BODY_CHUNK
+#define POSTIE_CLIENT_BODY_CHUNK 8192 /* octets read from the body source at a time */
+#endif
+
+/* Body source: fill buf with up to cap octets; *got = 0 at the end. */
+typedef postie_status_t (*postie_body_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
+
+typedef struct {
+    const char *host;            /* server name: verified in its certificate */
+    uint16_t port;               /* 0: 25 for plain/STARTTLS, 465 for implicit TLS */
+    const char *connect_to;      /* address or name to connect to instead of host; NULL: host */
+    uint32_t connect_timeout_ms; /* 0: POSTIE_CONNECT_TIMEOUT_MS */
+    postie_smtp_config_t smtp;
+    postie_tls_config_t tls; /* verify_name defaults to host */
+} postie_smtp_client_config_t;
+
+/* Defaults: STARTTLS required, verification on, RFC timeouts. */
+void postie_smtp_client_config_defaults(postie_smtp_client_config_t *cfg);
+
+typedef struct {
+    postie_smtp_client_config_t cfg;
+    postie_smtp_t engine;
+    postie_tcp_t tcp;
+    postie_tls_t tls;
+    postie_transport_t *io; /* tcp or tls */
+    bool tls_initialised;
+    postie_error_t error;
+    uint8_t stage[POSTIE_CLIENT_BODY_CHUNK];
+    size_t stage_pos;
+    size_t stage_len;
+} postie_smtp_client_t;
+
+postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
+                                        const postie_smtp_client_config_t *cfg);
+
+/* Send one message. Per-recipient results land in env->rcpt[]; the outcome
+ * (final reply) in postie_smtp_message_result(&c->engine). Returns POSTIE_OK
+ * when the server accepted the message for at least one recipient. After a
+ * failure that ended the session, postie_smtp_client_error() says why. */
+postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_envelope_t *env,
+                                        postie_body_read_fn read, void *read_ctx);
+
+/* QUIT (when the session is still up) and close. Safe to call after a failure. */
+void postie_smtp_client_quit(postie_smtp_client_t *c);
+
+const postie_error_t *postie_smtp_client_error(const postie_smtp_client_t *c);
+
+/* TLS details when the session is encrypted (returns false otherwise). */
+bool postie_smtp_client_tls_info(const postie_smtp_client_t *c, postie_tls_info_t *info);
+
+#endif /* POSTIE_SMTP_CLIENT_H */
