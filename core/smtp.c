@@ -1158,10 +1158,13 @@ void postie_smtp_tx_ack(postie_smtp_t *s, size_t sent, uint32_t now)
     if (s->tx_start == 0) {
         return;
     }
-    /* Move what is left (unsent commands, an open BDAT chunk) to the front. */
-    used =
-        s->tx_len +
-        (s->use_bdat && s->phase == POSTIE_SMTP_PHASE_BODY ? BDAT_HEADER_ROOM + s->chunk_len : 0);
+    /* Move what is left (unsent commands, an open BDAT chunk) to the front.
+     * The header gap only matters while a chunk is open: right after a chunk
+     * was closed tx_len may sit closer than BDAT_HEADER_ROOM to the end. */
+    used = s->tx_len;
+    if (s->use_bdat && s->phase == POSTIE_SMTP_PHASE_BODY && s->chunk_len > 0) {
+        used += BDAT_HEADER_ROOM + s->chunk_len;
+    }
     memmove(s->tx_buf, s->tx_buf + s->tx_start, used - s->tx_start);
     s->tx_len -= s->tx_start;
     s->tx_start = 0;

@@ -1,0 +1,1605 @@
+/*
+ * SMTP engine transcripts: every reply path of the session and of a
+ * message, played whole, byte by byte and at random splits (transcript.c).
+ * Bulk-body tests at the end drive the engine directly and check the wire
+ * stream against an independent transformation of the body.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "transcript.h"
+
+#define GREETING      SERVER("220 mx.example ESMTP ready\r\n")
+#define EHLO          CLIENT("EHLO client.example\r\n")
+#define EHLO_PLAIN    SERVER("250-mx.example\r\n250 8BITMIME\r\n")
+#define EHLO_PIPE     SERVER("250-mx.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+#define EHLO_CHUNKING SERVER("250-mx.example\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n")
+#define MAIL          CLIENT("MAIL FROM:<sender@example.com>\r\n")
+#define RCPT_BOB      CLIENT("RCPT TO:<bob@example.com>\r\n")
+#define OK            SERVER("250 2.0.0 Ok\r\n")
+#define GO_AHEAD      SERVER("354 End data with <CR><LF>.<CR><LF>\r\n")
+
+/* The plain part of every session up to READY, without pipelining. */
+#define SESSION_PLAIN GREETING, EHLO, EHLO_PLAIN, READY
+#define SESSION_PIPE  GREETING, EHLO, EHLO_PIPE, READY
+
+static transcript_t plain(const step_t *steps)
+{
+    transcript_t t;
+    memset(&t, 0, sizeof(t));
+    t.cfg = transcript_config();
+    t.to[0] = "bob@example.com";
+    t.steps = steps;
+    return t;
+}
+
+/* ---- a whole message, the basic shapes ------------------------------------ */
+
+static void test_one_message_without_pipelining(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PLAIN,
+        SEND,
+        MAIL,
+        NOTHING_SENT, /* one command at a time without PIPELINING */
+        SERVER("250 2.1.0 Ok\r\n"),
+        RCPT_BOB,
+        NOTHING_SENT,
+        SERVER("250 2.1.5 Ok\r\n"),
+        CLIENT("DATA\r\n"),
+        NOTHING_SENT,
+        GO_AHEAD,
+        BODY("Subject: hi\n\n.hidden\nline\r\n..two\rend"),
+        BODY_END,
+        CLIENT("Subject: hi\r\n\r\n..hidden\r\nline\r\n...two\r\nend\r\n.\r\n"),
+        SERVER("250 2.0.0 Ok: queued as 4XyZ\r\n"),
+        MESSAGE(POSTIE_OK),
+        RCPT(0, "A"),
+        READY,
+        QUIT,
+        CLIENT("QUIT\r\n"),
+        SERVER("221 2.0.0 Bye\r\n"),
+        CLOSED,
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    const postie_error_t *r = postie_smtp_message_result(s);
+    assert_int_equal(r->reply.code, 250);
+    assert_string_equal(r->reply.enhanced, "2.0.0");
+    assert_string_equal(r->reply.text, "Ok: queued as 4XyZ");
+    assert_false(postie_smtp_caps(s)->flags & POSTIE_SMTP_CAP_PIPELINING);
+    assert_string_equal(postie_smtp_caps(s)->server_name, "mx.example");
+}
+
+static void test_pipelined_envelope_one_recipient_refused(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        /* MAIL, every RCPT and DATA leave in one flight (RFC 2920) */
+        CLIENT("MAIL FROM:<sender@example.com>\r\n"
+               "RCPT TO:<bob@example.com>\r\n"
+               "RCPT TO:<nobody@example.com>\r\n"
+               "RCPT TO:<carol@example.com>\r\n"
+               "DATA\r\n"),
+        SERVER("250 2.1.0 Ok\r\n"
+               "250 2.1.5 Ok\r\n"
+               "550 5.1.1 <nobody@example.com>: Recipient address rejected\r\n"
+               "250 2.1.5 Ok\r\n"
+               "354 go ahead\r\n"),
+        RCPT(0, "A"),
+        RCPT(1, "R"),
+        RCPT(2, "A"),
+        BODY("Hello\n"),
+        BODY_END,
+        CLIENT("Hello\r\n.\r\n"),
+        SERVER("250 2.0.0 Ok: queued\r\n"),
+        MESSAGE(POSTIE_OK),
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.to[1] = "nobody@example.com";
+    t.to[2] = "carol@example.com";
+    transcript_play(&t);
+    assert_int_equal(transcript_rcpt(1)->reply.code, 550);
+    assert_string_equal(transcript_rcpt(1)->reply.enhanced, "5.1.1");
+    assert_string_equal(transcript_rcpt(1)->reply.text,
+                        "<nobody@example.com>: Recipient address rejected");
+    assert_int_equal(transcript_rcpt(0)->reply.code, 250);
+}
+
+static void test_pipelined_all_recipients_refused_data_refused(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 2.1.0 Ok\r\n550 5.1.1 no such user\r\n554 5.5.1 Error: no valid "
+               "recipients\r\n"),
+        MESSAGE(POSTIE_E_RECIPIENTS_REJECTED),
+        RCPT(0, "R"),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_int_equal(postie_smtp_message_result(s)->reply.code, 554);
+}
+
+static void test_pipelined_all_refused_but_354_sends_empty_data(void **state)
+{
+    (void)state;
+    /* RFC 2920 3.1: a server may answer DATA with 354 even though every
+     * RCPT failed; the client must then send the lone dot at once. */
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 2.1.0 Ok\r\n450 4.2.0 mailbox busy\r\n354 go\r\n"),
+        CLIENT(".\r\n"),
+        SERVER("554 5.5.1 no valid recipients\r\n"),
+        MESSAGE(POSTIE_E_RECIPIENTS_REJECTED),
+        RCPT(0, "R"),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+    assert_int_equal(transcript_rcpt(0)->reply.code, 450);
+}
+
+static void test_chunking_one_flight(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        EHLO_CHUNKING,
+        READY,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n"),
+        NOTHING_SENT, /* the body is gathered before anything else leaves */
+        BODY("Subject: x\n\n.no stuffing in BDAT\n"),
+        BODY_END,
+        CLIENT("BDAT 36 LAST\r\nSubject: x\r\n\r\n.no stuffing in BDAT\r\n"),
+        SERVER("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: queued\r\n"),
+        MESSAGE(POSTIE_OK),
+        RCPT(0, "A"),
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+static void test_chunking_all_recipients_refused(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        EHLO_CHUNKING,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n"),
+        BODY("x\n"),
+        BODY_END,
+        CLIENT("BDAT 3 LAST\r\nx\r\n"),
+        SERVER("250 2.1.0 Ok\r\n550 5.1.1 unknown\r\n554 5.5.1 no valid recipients\r\n"),
+        MESSAGE(POSTIE_E_RECIPIENTS_REJECTED),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+static void test_chunking_disabled_by_config(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        EHLO_CHUNKING,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.use_chunking = false;
+    transcript_play(&t);
+}
+
+static void test_pipelining_disabled_by_config(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PIPE, SEND, MAIL, NOTHING_SENT, SERVER("250 Ok\r\n"), RCPT_BOB, NOTHING_SENT, END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.use_pipelining = false;
+    transcript_play(&t);
+}
+
+static void test_two_messages_on_one_connection(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY("one"),
+        BODY_END,
+        CLIENT("one\r\n.\r\n"),
+        SERVER("250 queued 1\r\n"),
+        MESSAGE(POSTIE_OK),
+        READY,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY("two\r\n"),
+        BODY_END,
+        CLIENT("two\r\n.\r\n"),
+        SERVER("250 queued 2\r\n"),
+        MESSAGE(POSTIE_OK),
+        QUIT,
+        CLIENT("QUIT\r\n"),
+        SERVER_EOF, /* a server may close without 221; nothing is lost */
+        CLOSED,
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_message_result(s)->reply.text, "queued 2");
+}
+
+/* ---- failures of a message: the session stays usable ---------------------- */
+
+static void test_mail_from_refused_then_rset(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PLAIN,
+        SEND,
+        MAIL,
+        SERVER("553 5.7.1 <sender@example.com>: Sender address rejected\r\n"),
+        MESSAGE(POSTIE_E_REPLY_PERMANENT),
+        RCPT(0, "N"),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    const postie_error_t *r = postie_smtp_message_result(s);
+    assert_string_equal(r->phase, "MAIL FROM");
+    assert_int_equal(r->reply.code, 553);
+    assert_string_equal(r->subject, "sender@example.com");
+}
+
+static void test_mail_from_transient(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PLAIN,
+        SEND,
+        MAIL,
+        SERVER("451 4.3.0 try later\r\n"),
+        MESSAGE(POSTIE_E_REPLY_TRANSIENT),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+    assert_true(postie_status_is_transient(POSTIE_E_REPLY_TRANSIENT));
+}
+
+static void test_rcpt_refused_without_pipelining_skips_data(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PLAIN,
+        SEND,
+        MAIL,
+        SERVER("250 Ok\r\n"),
+        RCPT_BOB,
+        SERVER("550 5.1.1 unknown user\r\n"),
+        MESSAGE(POSTIE_E_RECIPIENTS_REJECTED),
+        RCPT(0, "R"),
+        CLIENT("RSET\r\n"), /* no DATA when nobody was accepted */
+        OK,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+static void test_data_refused(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PLAIN,
+        SEND,
+        MAIL,
+        OK,
+        RCPT_BOB,
+        OK,
+        CLIENT("DATA\r\n"),
+        SERVER("554 5.3.0 no data today\r\n"),
+        MESSAGE(POSTIE_E_REPLY_PERMANENT),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_message_result(s)->phase, "DATA");
+}
+
+static void test_final_dot_refused_permanent_and_transient(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY("spam?\n"),
+        BODY_END,
+        CLIENT("spam?\r\n.\r\n"),
+        SERVER("552 5.3.4 Message size exceeds fixed limit\r\n"),
+        MESSAGE(POSTIE_E_REPLY_PERMANENT),
+        CLIENT("RSET\r\n"),
+        OK,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY("again\n"),
+        BODY_END,
+        CLIENT("again\r\n.\r\n"),
+        SERVER("451 4.3.0 queue file write error\r\n"),
+        MESSAGE(POSTIE_E_REPLY_TRANSIENT),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_message_result(s)->phase, "end of data (final dot)");
+    assert_int_equal(postie_smtp_message_result(s)->reply.code, 451);
+}
+
+static void test_rset_refused_fails_session(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PLAIN,
+        SEND,
+        MAIL,
+        SERVER("550 no\r\n"),
+        MESSAGE(POSTIE_E_REPLY_PERMANENT),
+        CLIENT("RSET\r\n"),
+        SERVER("500 what\r\n"),
+        FAILED(POSTIE_E_REPLY_PERMANENT),
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+/* ---- failures of the session ---------------------------------------------- */
+
+static void test_greeting_refused(void **state)
+{
+    (void)state;
+    static const step_t refused[] = {
+        SERVER("554 5.7.1 no service for you\r\n"),
+        FAILED(POSTIE_E_REPLY_PERMANENT),
+        NOTHING_SENT,
+        END,
+    };
+    static const step_t shutdown[] = {
+        SERVER("421 4.3.2 too busy\r\n"),
+        FAILED(POSTIE_E_SERVER_SHUTDOWN),
+        NOTHING_SENT,
+        END,
+    };
+    static const step_t busy[] = {
+        SERVER("450 later\r\n"),
+        FAILED(POSTIE_E_REPLY_TRANSIENT),
+        END,
+    };
+    static const step_t odd[] = {
+        SERVER("250 this is not a greeting\r\n"),
+        FAILED(POSTIE_E_REPLY_UNEXPECTED),
+        END,
+    };
+    transcript_t t = plain(refused);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->phase, "greeting");
+    assert_string_equal(postie_smtp_error(s)->reply.text, "no service for you");
+    t = plain(shutdown);
+    transcript_play(&t);
+    t = plain(busy);
+    transcript_play(&t);
+    t = plain(odd);
+    transcript_play(&t);
+}
+
+static void test_ehlo_refused_falls_back_to_helo(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("502 5.5.2 command not recognized\r\n"),
+        CLIENT("HELO client.example\r\n"),
+        SERVER("250 old.example\r\n"),
+        READY,
+        SEND,
+        MAIL,
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_false(postie_smtp_caps(s)->esmtp);
+    assert_string_equal(postie_smtp_caps(s)->server_name, "old.example");
+}
+
+static void test_ehlo_and_helo_refused(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("500 no\r\n"),
+        CLIENT("HELO client.example\r\n"),
+        SERVER("501 5.5.4 bad name\r\n"),
+        FAILED(POSTIE_E_REPLY_PERMANENT),
+        END,
+    };
+    static const step_t transient[] = {
+        GREETING, EHLO, SERVER("451 wait\r\n"), FAILED(POSTIE_E_REPLY_TRANSIENT), NOTHING_SENT, END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->phase, "HELO");
+    t = plain(transient);
+    transcript_play(&t);
+}
+
+static void test_421_in_the_middle_ends_message_and_session(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n421 4.4.2 shutting down\r\n"),
+        MESSAGE(POSTIE_E_SERVER_SHUTDOWN),
+        RCPT(0, "N"),
+        FAILED(POSTIE_E_SERVER_SHUTDOWN),
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+static void test_connection_dropped(void **state)
+{
+    (void)state;
+    static const step_t at_greeting[] = {
+        SERVER("220 mx"), /* no CRLF yet */
+        SERVER_EOF,
+        FAILED(POSTIE_E_CONNECTION_CLOSED),
+        END,
+    };
+    static const step_t in_body[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY("partial"),
+        SERVER_EOF,
+        MESSAGE(POSTIE_E_CONNECTION_CLOSED),
+        FAILED(POSTIE_E_CONNECTION_CLOSED),
+        BODY_FAILS("more", POSTIE_E_CONNECTION_CLOSED),
+        END,
+    };
+    transcript_t t = plain(at_greeting);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->phase, "greeting");
+    t = plain(in_body);
+    transcript_play(&t);
+}
+
+static void test_timeouts(void **state)
+{
+    (void)state;
+    static const step_t greeting[] = {
+        TIME(POSTIE_SMTP_TIMEOUT_GREETING_MS - 1),
+        NOTHING_SENT,
+        TIME(1),
+        FAILED(POSTIE_E_TIMEOUT),
+        END,
+    };
+    static const step_t data_end[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY("x"),
+        BODY_END,
+        CLIENT("x\r\n.\r\n"),
+        /* the final dot may take 10 minutes; a command's 5 minutes is not enough */
+        TIME(POSTIE_SMTP_TIMEOUT_COMMAND_MS + 1),
+        TIME(POSTIE_SMTP_TIMEOUT_DATA_END_MS - POSTIE_SMTP_TIMEOUT_COMMAND_MS),
+        MESSAGE(POSTIE_E_TIMEOUT),
+        FAILED(POSTIE_E_TIMEOUT),
+        END,
+    };
+    static const step_t progress_resets[] = {
+        SERVER("220-mx.example slow\r\n"),
+        TIME(POSTIE_SMTP_TIMEOUT_GREETING_MS - 1),
+        SERVER("220-still here\r\n"),
+        TIME(POSTIE_SMTP_TIMEOUT_GREETING_MS - 1),
+        SERVER("220 done\r\n"),
+        EHLO,
+        END,
+    };
+    transcript_t t = plain(greeting);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->phase, "greeting");
+    t = plain(data_end);
+    s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->phase, "end of data (final dot)");
+    t = plain(progress_resets);
+    transcript_play(&t);
+}
+
+/* ---- malformed replies ----------------------------------------------------- */
+
+static void test_malformed_replies(void **state)
+{
+    (void)state;
+    static const step_t not_smtp[] = {
+        SERVER("HTTP/1.1 400 Bad Request\r\n"),
+        FAILED(POSTIE_E_REPLY_MALFORMED),
+        NOTHING_SENT,
+        END,
+    };
+    static const step_t code_changes[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n251 PIPELINING\r\n"),
+        FAILED(POSTIE_E_REPLY_MALFORMED),
+        END,
+    };
+    static const step_t bad_class[] = {
+        SERVER("620 hello\r\n"),
+        FAILED(POSTIE_E_REPLY_MALFORMED),
+        END,
+    };
+    static const step_t bare_lf[] = {
+        SERVER("220 mx.example\n"),
+        FAILED(POSTIE_E_REPLY_MALFORMED),
+        END,
+    };
+    transcript_t t = plain(not_smtp);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->reply.text, "HTTP/1.1 400 Bad Request");
+    t = plain(code_changes);
+    transcript_play(&t);
+    t = plain(bad_class);
+    transcript_play(&t);
+    t = plain(bare_lf);
+    transcript_play(&t);
+}
+
+static void test_nul_in_reply(void **state)
+{
+    (void)state;
+    static postie_smtp_t s;
+    postie_smtp_config_t cfg = transcript_config();
+    static const char reply[] = "220 mx\0hidden\r\n";
+    size_t cap;
+    uint8_t *w;
+
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_OK);
+    w = postie_smtp_rx_buf(&s, &cap);
+    assert_true(cap >= sizeof(reply) - 1);
+    memcpy(w, reply, sizeof(reply) - 1);
+    assert_int_equal(postie_smtp_rx_ack(&s, sizeof(reply) - 1, 0), POSTIE_E_REPLY_MALFORMED);
+    assert_true(postie_smtp_state(&s) & POSTIE_SMTP_FAILED);
+}
+
+static void test_oversized_reply_line(void **state)
+{
+    (void)state;
+    static char longline[POSTIE_REPLY_LINE_MAX + 64];
+    static char fits[POSTIE_REPLY_LINE_MAX + 1];
+    size_t n;
+
+    /* one octet over the limit (limit counts CRLF) */
+    memcpy(longline, "220 ", 4);
+    n = POSTIE_REPLY_LINE_MAX - 1;
+    memset(longline + 4, 'x', n - 4);
+    memcpy(longline + n, "\r\n", 3);
+    step_t over[] = {{OP_SERVER, longline, 0}, FAILED(POSTIE_E_REPLY_LINE_TOO_LONG), END};
+    transcript_t t = plain(over);
+    transcript_play(&t);
+
+    /* exactly at the limit is fine */
+    memcpy(fits, "220 ", 4);
+    n = POSTIE_REPLY_LINE_MAX - 2;
+    memset(fits + 4, 'y', n - 4);
+    memcpy(fits + n, "\r\n", 3);
+    step_t at[] = {{OP_SERVER, fits, 0}, EHLO, END};
+    t = plain(at);
+    transcript_play(&t);
+
+    /* an endless line without CRLF fails as soon as the limit is passed */
+    static char endless[4096];
+    memset(endless, 'z', sizeof(endless) - 1);
+    step_t never_ends[] = {{OP_SERVER, endless, 0}, FAILED(POSTIE_E_REPLY_LINE_TOO_LONG), END};
+    t = plain(never_ends);
+    transcript_play(&t);
+}
+
+static void test_endless_multiline_reply(void **state)
+{
+    (void)state;
+    static char many[(POSTIE_REPLY_LINES_MAX + 5) * 12 + 64];
+    size_t len = 0;
+    for (int i = 0; i < POSTIE_REPLY_LINES_MAX + 5; i++) {
+        len += (size_t)snprintf(many + len, sizeof(many) - len, "250-X%05d\r\n", i);
+    }
+    step_t steps[] = {
+        GREETING, EHLO, {OP_SERVER, many, 0}, FAILED(POSTIE_E_REPLY_TOO_MANY_LINES), END};
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+static void test_unsolicited_reply(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PLAIN,
+        SERVER("250 surprise\r\n"),
+        FAILED(POSTIE_E_REPLY_UNEXPECTED),
+        END,
+    };
+    /* a reply ahead of its command, without PIPELINING */
+    static const step_t early[] = {
+        SESSION_PLAIN,
+        SEND,
+        MAIL,
+        SERVER("250 Ok\r\n"),
+        RCPT_BOB,
+        SERVER("250 Ok\r\n"),
+        CLIENT("DATA\r\n"),
+        SERVER("354 go\r\n250 early\r\n"),
+        FAILED(POSTIE_E_REPLY_UNEXPECTED),
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+    t = plain(early);
+    transcript_play(&t);
+}
+
+/* ---- STARTTLS --------------------------------------------------------------- */
+
+#define EHLO_STARTTLS SERVER("250-mx.example\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 CHUNKING\r\n")
+
+static void test_starttls_required_then_auth_plain(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        EHLO_STARTTLS,
+        CLIENT("STARTTLS\r\n"),
+        NOTHING_SENT,
+        SERVER("220 2.0.0 Ready to start TLS\r\n"),
+        TLS,
+        EHLO, /* everything learned before the handshake is forgotten */
+        SERVER("250-mx.example\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 1000000\r\n"),
+        CLIENT("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzM2NyZXQgcGFzcw==\r\n"),
+        SERVER("235 2.7.0 Authentication successful\r\n"),
+        READY,
+        SEND,
+        MAIL, /* no PIPELINING after TLS: the earlier offer does not count */
+        NOTHING_SENT,
+        SERVER("250 Ok\r\n"),
+        RCPT_BOB,
+        OK,
+        CLIENT("DATA\r\n"), /* no CHUNKING either */
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.tls_mode = POSTIE_TLS_STARTTLS_REQUIRED;
+    t.cfg.username = "alice@example.test";
+    t.cfg.password = "s3cret pass";
+    const postie_smtp_t *s = transcript_play(&t);
+    const postie_smtp_caps_t *c = postie_smtp_caps(s);
+    assert_true(c->secure);
+    assert_true(c->authenticated);
+    assert_int_equal(c->size_limit, 1000000);
+    assert_false(c->flags & (POSTIE_SMTP_CAP_PIPELINING | POSTIE_SMTP_CAP_CHUNKING |
+                             POSTIE_SMTP_CAP_STARTTLS));
+}
+
+static void test_starttls_required_but_not_offered(void **state)
+{
+    (void)state;
+    /* also what a man in the middle stripping STARTTLS looks like */
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250-AUTH PLAIN\r\n250 PIPELINING\r\n"),
+        FAILED(POSTIE_E_STARTTLS_UNAVAILABLE),
+        NOTHING_SENT, /* no AUTH, no MAIL */
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.tls_mode = POSTIE_TLS_STARTTLS_REQUIRED;
+    t.cfg.username = "alice@example.test";
+    t.cfg.password = "s3cret pass";
+    transcript_play(&t);
+}
+
+static void test_starttls_required_but_refused(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        EHLO_STARTTLS,
+        CLIENT("STARTTLS\r\n"),
+        SERVER("454 4.7.0 TLS not available due to local problem\r\n"),
+        FAILED(POSTIE_E_STARTTLS_REFUSED),
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.tls_mode = POSTIE_TLS_STARTTLS_REQUIRED;
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_int_equal(postie_smtp_error(s)->reply.code, 454);
+}
+
+static void test_starttls_response_injection(void **state)
+{
+    (void)state;
+    /* CVE-2011-0411 class: bytes after the 220 go-ahead would be read as if
+     * they came over TLS. */
+    static const step_t same_packet[] = {
+        GREETING,
+        EHLO,
+        EHLO_STARTTLS,
+        CLIENT("STARTTLS\r\n"),
+        SERVER("220 2.0.0 go ahead\r\n250-mx.example\r\n250 AUTH PLAIN\r\n"),
+        FAILED(POSTIE_E_STARTTLS_INJECTION),
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = plain(same_packet);
+    t.cfg.tls_mode = POSTIE_TLS_STARTTLS_REQUIRED;
+    transcript_play(&t);
+}
+
+static void test_starttls_opportunistic(void **state)
+{
+    (void)state;
+    static const step_t not_offered[] = {SESSION_PIPE, END};
+    static const step_t refused[] = {
+        GREETING, EHLO, EHLO_STARTTLS, CLIENT("STARTTLS\r\n"), SERVER("454 not now\r\n"),
+        READY,    END,
+    };
+    static const step_t no_clear_auth[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH PLAIN LOGIN\r\n"),
+        FAILED(POSTIE_E_AUTH_CLEARTEXT_REFUSED),
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = plain(not_offered);
+    t.cfg.tls_mode = POSTIE_TLS_STARTTLS_OPPORTUNISTIC;
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_false(postie_smtp_caps(s)->secure);
+    t = plain(refused);
+    t.cfg.tls_mode = POSTIE_TLS_STARTTLS_OPPORTUNISTIC;
+    transcript_play(&t);
+    t = plain(no_clear_auth);
+    t.cfg.tls_mode = POSTIE_TLS_STARTTLS_OPPORTUNISTIC;
+    t.cfg.username = "alice@example.test";
+    t.cfg.password = "s3cret pass";
+    transcript_play(&t);
+}
+
+static void test_tls_none_never_starttls(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {GREETING, EHLO, EHLO_STARTTLS, READY, NOTHING_SENT, END};
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_true(postie_smtp_caps(s)->flags & POSTIE_SMTP_CAP_STARTTLS);
+}
+
+/* ---- AUTH ------------------------------------------------------------------- */
+
+static void test_auth_login_over_implicit_tls(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH=LOGIN\r\n"), /* old-style AUTH= keyword */
+        CLIENT("AUTH LOGIN\r\n"),
+        SERVER("334 VXNlcm5hbWU6\r\n"),
+        CLIENT("YWxpY2VAZXhhbXBsZS50ZXN0\r\n"),
+        SERVER("334 UGFzc3dvcmQ6\r\n"),
+        CLIENT("czNjcmV0IHBhc3M=\r\n"),
+        SERVER("235 2.7.0 ok\r\n"),
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.tls_mode = POSTIE_TLS_IMPLICIT;
+    t.cfg.username = "alice@example.test";
+    t.cfg.password = "s3cret pass";
+    transcript_play(&t);
+}
+
+static void test_auth_plain_long_credentials_use_334(void **state)
+{
+    (void)state;
+    static char user[POSTIE_AUTH_FIELD_MAX + 1];
+    static char pass[POSTIE_AUTH_FIELD_MAX + 1];
+    memset(user, 'u', POSTIE_AUTH_FIELD_MAX);
+    memset(pass, 'p', POSTIE_AUTH_FIELD_MAX);
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH PLAIN\r\n"),
+        CLIENT("AUTH PLAIN\r\n"), /* initial response would pass 512 octets */
+        NOTHING_SENT,
+        SERVER("334 \r\n"),
+        CLIENT("AHV1dXV1"), /* base64 of "\0uuuuuu..." starts like this */
+        SERVER_EOF,
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.tls_mode = POSTIE_TLS_IMPLICIT;
+    t.cfg.username = user;
+    t.cfg.password = pass;
+    transcript_play(&t);
+}
+
+static void test_auth_failures(void **state)
+{
+    (void)state;
+    static const step_t refused[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH PLAIN LOGIN\r\n"),
+        CLIENT("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzM2NyZXQgcGFzcw==\r\n"),
+        SERVER("535 5.7.8 Error: authentication failed\r\n"),
+        FAILED(POSTIE_E_AUTH_FAILED),
+        NOTHING_SENT,
+        END,
+    };
+    static const step_t temporary[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH PLAIN\r\n"),
+        CLIENT("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzM2NyZXQgcGFzcw==\r\n"),
+        SERVER("454 4.7.0 Temporary authentication failure\r\n"),
+        FAILED(POSTIE_E_AUTH_TEMPORARY),
+        END,
+    };
+    static const step_t no_mechanism[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH CRAM-MD5 GSSAPI\r\n"),
+        FAILED(POSTIE_E_AUTH_NO_MECHANISM),
+        NOTHING_SENT,
+        END,
+    };
+    static const step_t no_auth_at_all[] = {
+        GREETING, EHLO, SERVER("250 mx.example\r\n"), FAILED(POSTIE_E_AUTH_NO_MECHANISM), END,
+    };
+    static const step_t login_not_allowed[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH LOGIN\r\n"),
+        FAILED(POSTIE_E_AUTH_NO_MECHANISM),
+        END,
+    };
+    transcript_t t = plain(refused);
+    t.cfg.tls_mode = POSTIE_TLS_IMPLICIT;
+    t.cfg.username = "alice@example.test";
+    t.cfg.password = "s3cret pass";
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_int_equal(postie_smtp_error(s)->reply.code, 535);
+    assert_string_equal(postie_smtp_error(s)->reply.enhanced, "5.7.8");
+    t.steps = temporary;
+    transcript_play(&t);
+    t.steps = no_mechanism;
+    transcript_play(&t);
+    t.steps = no_auth_at_all;
+    transcript_play(&t);
+    t.steps = login_not_allowed;
+    t.cfg.sasl_allowed = POSTIE_SASL_PLAIN;
+    transcript_play(&t);
+}
+
+static void test_plaintext_auth_when_allowed(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH PLAIN\r\n"),
+        CLIENT("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzM2NyZXQgcGFzcw==\r\n"),
+        SERVER("235 ok\r\n"),
+        READY,
+        END,
+    };
+    static const step_t refused[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH PLAIN\r\n"),
+        FAILED(POSTIE_E_AUTH_CLEARTEXT_REFUSED),
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.username = "alice@example.test";
+    t.cfg.password = "s3cret pass";
+    t.cfg.allow_plaintext_auth = true;
+    transcript_play(&t);
+    t.steps = refused;
+    t.cfg.allow_plaintext_auth = false;
+    transcript_play(&t);
+}
+
+/* Everything the log callback saw, joined. */
+static char logged[1 << 14];
+static size_t logged_len;
+
+static void collect_log(void *ctx, postie_log_dir_t dir, const char *line, size_t len)
+{
+    (void)ctx;
+    const char *tag = dir == POSTIE_LOG_SENT ? "C: " : dir == POSTIE_LOG_RECEIVED ? "S: " : "* ";
+    logged_len += (size_t)snprintf(logged + logged_len, sizeof(logged) - logged_len, "%s%.*s\n",
+                                   tag, (int)len, line);
+}
+
+static void test_log_never_shows_credentials(void **state)
+{
+    (void)state;
+    static const step_t plain_ir[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH PLAIN\r\n"),
+        CLIENT("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzM2NyZXQgcGFzcw==\r\n"),
+        SERVER("235 ok\r\n"),
+        READY,
+        END,
+    };
+    static const step_t login[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH LOGIN\r\n"),
+        CLIENT("AUTH LOGIN\r\n"),
+        SERVER("334 VXNlcm5hbWU6\r\n"),
+        CLIENT("YWxpY2VAZXhhbXBsZS50ZXN0\r\n"),
+        SERVER("334 UGFzc3dvcmQ6\r\n"),
+        CLIENT("czNjcmV0IHBhc3M=\r\n"),
+        SERVER("235 ok\r\n"),
+        READY,
+        END,
+    };
+    const step_t *all[] = {plain_ir, login};
+    for (size_t i = 0; i < 2; i++) {
+        transcript_t t = plain(all[i]);
+        t.cfg.tls_mode = POSTIE_TLS_IMPLICIT;
+        t.cfg.username = "alice@example.test";
+        t.cfg.password = "s3cret pass";
+        t.cfg.log = collect_log;
+        logged_len = 0;
+        logged[0] = '\0';
+        transcript_play(&t);
+        assert_non_null(strstr(logged, "C: EHLO client.example"));
+        assert_non_null(strstr(logged, "S: 235 ok"));
+        assert_non_null(strstr(logged, "redacted"));
+        assert_null(strstr(logged, "s3cret"));
+        assert_null(strstr(logged, "czNjcmV0IHBhc3M")); /* password in base64 */
+        assert_null(strstr(logged, "AGFsaWNl"));        /* PLAIN response */
+        assert_null(strstr(logged, "YWxpY2VAZXhhbXBsZS50ZXN0"));
+    }
+}
+
+/* ---- envelope checks and extensions ------------------------------------------ */
+
+static void test_addresses_with_crlf_are_refused_before_sending(void **state)
+{
+    (void)state;
+    static const step_t bad_rcpt[] = {
+        SESSION_PIPE, SEND_REFUSED(POSTIE_E_ADDRESS_INVALID), NOTHING_SENT, READY, END,
+    };
+    transcript_t t = plain(bad_rcpt);
+    t.to[0] = "bob@example.com>\r\nRSET";
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_message_result(s)->phase, "RCPT TO");
+
+    t.to[0] = "bob@example.com";
+    t.from = "a@b\nc";
+    s = transcript_play(&t);
+    assert_string_equal(postie_smtp_message_result(s)->phase, "MAIL FROM");
+
+    t.from = "with space@example.com";
+    transcript_play(&t);
+
+    t.from = NULL;
+    t.to[0] = "<bob@example.com>";
+    transcript_play(&t);
+
+    static char too_long[300];
+    memset(too_long, 'a', 290);
+    memcpy(too_long + 290, "@b.c", 5);
+    static const step_t long_rcpt[] = {
+        SESSION_PIPE, SEND_REFUSED(POSTIE_E_ADDRESS_TOO_LONG), NOTHING_SENT, READY, END,
+    };
+    t = plain(long_rcpt);
+    t.to[0] = too_long;
+    transcript_play(&t);
+}
+
+static void test_null_sender_and_size(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250-PIPELINING\r\n250 SIZE 1000\r\n"),
+        SEND,
+        CLIENT("MAIL FROM:<> SIZE=999\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        END,
+    };
+    static const step_t too_big[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250-PIPELINING\r\n250 SIZE 1000\r\n"),
+        SEND_REFUSED(POSTIE_E_MESSAGE_TOO_LARGE),
+        NOTHING_SENT,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.from = "";
+    t.size = 999;
+    transcript_play(&t);
+    t.steps = too_big;
+    t.size = 1001;
+    transcript_play(&t);
+}
+
+static void test_8bit_body(void **state)
+{
+    (void)state;
+    static const step_t declared[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com> BODY=8BITMIME\r\nRCPT TO:<bob@example.com>\r\n"
+               "DATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY("caf\xc3\xa9\n"),
+        BODY_END,
+        CLIENT("caf\xc3\xa9\r\n.\r\n"),
+        END,
+    };
+    static const step_t unsupported[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 PIPELINING\r\n"),
+        SEND_REFUSED(POSTIE_E_BODY_8BIT_UNSUPPORTED),
+        NOTHING_SENT,
+        READY,
+        END,
+    };
+    static const step_t undeclared[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY_FAILS("caf\xc3\xa9\n", POSTIE_E_BODY_8BIT_UNDECLARED),
+        MESSAGE(POSTIE_E_BODY_8BIT_UNDECLARED),
+        FAILED(POSTIE_E_BODY_8BIT_UNDECLARED), /* DATA cannot be cancelled: close */
+        END,
+    };
+    transcript_t t = plain(declared);
+    t.body_8bit = true;
+    transcript_play(&t);
+    t.steps = unsupported;
+    transcript_play(&t);
+    t = plain(undeclared);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->subject, "at body octet 3");
+}
+
+static void test_nul_in_body(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY("ok\n"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    /* the runner's strings stop at NUL, so write it directly */
+    size_t used = 0;
+    static const uint8_t nul_body[] = {'a', 0, 'b'};
+    postie_smtp_t *m = (postie_smtp_t *)(uintptr_t)s;
+    assert_int_equal(postie_smtp_body_write(m, nul_body, sizeof(nul_body), &used, 0),
+                     POSTIE_E_BODY_NUL);
+    assert_true(postie_smtp_state(m) & POSTIE_SMTP_FAILED);
+    assert_int_equal(postie_smtp_error(m)->status, POSTIE_E_BODY_NUL);
+}
+
+static void test_smtputf8(void **state)
+{
+    (void)state;
+    static const step_t offered[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n"),
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com> SMTPUTF8\r\n"
+               "RCPT TO:<\xe7\x94\xb0\xe4\xb8\xad@example.jp>\r\nDATA\r\n"),
+        END,
+    };
+    static const step_t missing[] = {
+        SESSION_PIPE, SEND_REFUSED(POSTIE_E_ADDRESS_NEEDS_SMTPUTF8), NOTHING_SENT, READY, END,
+    };
+    transcript_t t = plain(offered);
+    t.to[0] = "\xe7\x94\xb0\xe4\xb8\xad@example.jp";
+    transcript_play(&t);
+    t.steps = missing;
+    transcript_play(&t);
+}
+
+static void test_dsn_parameters(void **state)
+{
+    (void)state;
+    static const step_t offered[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250-PIPELINING\r\n250 DSN\r\n"),
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com> RET=HDRS ENVID=id+2B1+3Dx\r\n"
+               "RCPT TO:<bob@example.com> NOTIFY=SUCCESS,FAILURE\r\nDATA\r\n"),
+        END,
+    };
+    static const step_t not_offered[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        END,
+    };
+    transcript_t t = plain(offered);
+    t.dsn_notify = POSTIE_DSN_NOTIFY_SUCCESS | POSTIE_DSN_NOTIFY_FAILURE;
+    t.dsn_ret = POSTIE_DSN_RET_HDRS;
+    t.dsn_envid = "id+1=x";
+    transcript_play(&t);
+    t.steps = not_offered;
+    transcript_play(&t);
+}
+
+static void test_send_while_busy_is_refused(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        SEND_REFUSED(POSTIE_E_BAD_STATE),
+        EHLO,
+        EHLO_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SEND_REFUSED(POSTIE_E_BAD_STATE),
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+static void test_capabilities_parsed(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example Hello client\r\n250-pipelining\r\n250-SIZE 10240000\r\n"
+               "250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n250-CHUNKING\r\n"
+               "250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN CRAM-MD5\r\n250-X-UNKNOWN yes\r\n"
+               "250 STARTTLS\r\n"),
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    const postie_smtp_caps_t *c = postie_smtp_caps(s);
+    char text[256];
+    assert_true(c->esmtp);
+    assert_int_equal(c->flags, POSTIE_SMTP_CAP_PIPELINING | POSTIE_SMTP_CAP_SIZE |
+                                   POSTIE_SMTP_CAP_8BITMIME | POSTIE_SMTP_CAP_SMTPUTF8 |
+                                   POSTIE_SMTP_CAP_DSN | POSTIE_SMTP_CAP_CHUNKING |
+                                   POSTIE_SMTP_CAP_ENHANCEDSTATUSCODES | POSTIE_SMTP_CAP_AUTH |
+                                   POSTIE_SMTP_CAP_STARTTLS);
+    assert_int_equal(c->sasl, POSTIE_SASL_PLAIN | POSTIE_SASL_LOGIN | POSTIE_SASL_CRAM_MD5);
+    assert_int_equal(c->size_limit, 10240000);
+    postie_smtp_caps_format(c, text, sizeof(text));
+    assert_non_null(strstr(text, "PIPELINING"));
+    assert_non_null(strstr(text, "SIZE=10240000"));
+}
+
+static void test_invalid_config(void **state)
+{
+    (void)state;
+    static postie_smtp_t s;
+    postie_smtp_config_t cfg = transcript_config();
+    cfg.ehlo_name = "bad\r\nname";
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_E_INVALID_ARGUMENT);
+    assert_true(postie_smtp_state(&s) & POSTIE_SMTP_FAILED);
+    cfg = transcript_config();
+    cfg.username = "alice";
+    cfg.password = NULL;
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_E_INVALID_ARGUMENT);
+}
+
+/* ---- bulk bodies: independent reference transformation ---------------------- */
+
+static size_t reference_data(const uint8_t *in, size_t n, uint8_t *out)
+{
+    size_t o = 0;
+    bool bol = true;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = in[i];
+        if (c == '\r' || c == '\n') {
+            if (c == '\r' && i + 1 < n && in[i + 1] == '\n') {
+                i++;
+            }
+            out[o++] = '\r';
+            out[o++] = '\n';
+            bol = true;
+            continue;
+        }
+        if (bol && c == '.') {
+            out[o++] = '.';
+        }
+        out[o++] = c;
+        bol = false;
+    }
+    if (!bol) {
+        out[o++] = '\r';
+        out[o++] = '\n';
+    }
+    return o;
+}
+
+#define BULK (200u * 1000u)
+
+static uint8_t bulk_in[BULK];
+static uint8_t bulk_want[2 * BULK + 8];
+static uint8_t bulk_wire[2 * BULK + 4096];
+
+static void make_bulk_body(void)
+{
+    uint32_t rng = 12345;
+    for (size_t i = 0; i < BULK; i++) {
+        rng = rng * 1103515245u + 12345u;
+        uint32_t r = (rng >> 16) % 64;
+        bulk_in[i] = r == 0 ? '\n' : r == 1 ? '\r' : r < 5 ? '.' : (uint8_t)('a' + r % 26);
+    }
+}
+
+/* A scripted server reading the client's wire stream: it owes one reply per
+ * command line, per BDAT chunk and per final dot. */
+typedef struct {
+    size_t scanned;
+    bool in_data;
+    const char *owed[64];
+    size_t owed_head;
+    size_t owed_count;
+} bulk_server_t;
+
+static void bulk_server_scan(bulk_server_t *srv, size_t wire, size_t *nchunks)
+{
+    while (srv->scanned < wire) {
+        const uint8_t *line = bulk_wire + srv->scanned;
+        const uint8_t *eol = memchr(line, '\n', wire - srv->scanned);
+        const char *reply = "250 2.0.0 ok\r\n";
+        if (eol == NULL) {
+            return;
+        }
+        size_t ll = (size_t)(eol - line) + 1;
+        if (srv->in_data) {
+            srv->scanned += ll;
+            if (ll == 3 && line[0] == '.') {
+                srv->in_data = false;
+            } else {
+                continue;
+            }
+        } else if (ll > 5 && memcmp(line, "BDAT ", 5) == 0) {
+            size_t clen = strtoul((const char *)line + 5, NULL, 10);
+            if (srv->scanned + ll + clen > wire) {
+                return; /* wait for the whole chunk */
+            }
+            (*nchunks)++;
+            srv->scanned += ll + clen;
+        } else {
+            srv->scanned += ll;
+            if (ll == 6 && memcmp(line, "DATA\r\n", 6) == 0) {
+                srv->in_data = true;
+                reply = "354 go ahead\r\n";
+            }
+        }
+        assert_true(srv->owed_count < 64);
+        srv->owed[(srv->owed_head + srv->owed_count++) % 64] = reply;
+    }
+}
+
+/* Run one message through the engine against the scripted server, with
+ * random send and body-write sizes. Returns the length of the wire stream. */
+static size_t bulk_run(bool chunking, size_t *nchunks)
+{
+    static postie_smtp_t s;
+    static bulk_server_t srv;
+    postie_smtp_config_t cfg = transcript_config();
+    postie_smtp_rcpt_t rcpt = {"bob@example.com", POSTIE_RCPT_PENDING, {0, "", ""}};
+    postie_smtp_envelope_t env;
+    const char *ehlo = chunking ? "220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+                                : "220 mx\r\n250-mx\r\n250 PIPELINING\r\n";
+    size_t wire = 0;
+    size_t body_pos = 0;
+    bool ended = false;
+    bool done = false;
+    uint32_t rng = 99;
+
+    memset(&env, 0, sizeof(env));
+    memset(&srv, 0, sizeof(srv));
+    env.from = "sender@example.com";
+    env.rcpt = &rcpt;
+    env.rcpt_count = 1;
+    *nchunks = 0;
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_OK);
+    {
+        size_t cap;
+        uint8_t *w = postie_smtp_rx_buf(&s, &cap);
+        memcpy(w, ehlo, strlen(ehlo));
+        assert_int_equal(postie_smtp_rx_ack(&s, strlen(ehlo), 0), POSTIE_OK);
+        size_t len;
+        (void)postie_smtp_tx_buf(&s, &len);
+        postie_smtp_tx_ack(&s, len, 0); /* the EHLO line is not part of the message */
+    }
+    assert_true(postie_smtp_state(&s) & POSTIE_SMTP_READY);
+    assert_int_equal(postie_smtp_send(&s, &env, 0), POSTIE_OK);
+
+    for (int guard = 0; guard < 10000000 && !done; guard++) {
+        uint32_t st = postie_smtp_state(&s);
+        postie_smtp_event_t ev;
+        if (st & POSTIE_SMTP_FAILED) {
+            fail_msg("session failed: %s", postie_status_name(postie_smtp_error(&s)->status));
+        }
+        if (st & POSTIE_SMTP_EVENT) {
+            while (postie_smtp_next_event(&s, &ev)) {
+                if (ev.type == POSTIE_SMTP_EV_MESSAGE_DONE) {
+                    assert_int_equal(ev.status, POSTIE_OK);
+                    done = true;
+                }
+            }
+            continue;
+        }
+        if (st & POSTIE_SMTP_HAVE_TX) {
+            size_t len;
+            const uint8_t *p = postie_smtp_tx_buf(&s, &len);
+            rng = rng * 1103515245u + 12345u;
+            size_t n = 1 + (rng >> 16) % 3000;
+            n = n < len ? n : len;
+            assert_true(wire + n <= sizeof(bulk_wire));
+            memcpy(bulk_wire + wire, p, n);
+            wire += n;
+            postie_smtp_tx_ack(&s, n, 0);
+            bulk_server_scan(&srv, wire, nchunks);
+            continue;
+        }
+        if (srv.owed_count > 0 && (st & POSTIE_SMTP_WANT_RX)) {
+            const char *r = srv.owed[srv.owed_head];
+            size_t cap;
+            uint8_t *w = postie_smtp_rx_buf(&s, &cap);
+            assert_true(cap >= strlen(r));
+            memcpy(w, r, strlen(r));
+            (void)postie_smtp_rx_ack(&s, strlen(r), 0);
+            srv.owed_head = (srv.owed_head + 1) % 64;
+            srv.owed_count--;
+            continue;
+        }
+        if ((st & POSTIE_SMTP_WANT_BODY) && body_pos < BULK) {
+            size_t used = 0;
+            rng = rng * 1103515245u + 12345u;
+            size_t n = 1 + (rng >> 16) % 5000;
+            n = n < BULK - body_pos ? n : BULK - body_pos;
+            postie_status_t rc = postie_smtp_body_write(&s, bulk_in + body_pos, n, &used, 0);
+            assert_true(rc == POSTIE_OK || rc == POSTIE_E_AGAIN);
+            body_pos += used;
+            continue;
+        }
+        if (body_pos == BULK && !ended && postie_smtp_phase(&s) == POSTIE_SMTP_PHASE_BODY) {
+            postie_status_t rc = postie_smtp_body_end(&s, 0);
+            assert_true(rc == POSTIE_OK || rc == POSTIE_E_AGAIN);
+            ended = rc == POSTIE_OK;
+            if (ended || (postie_smtp_state(&s) & POSTIE_SMTP_HAVE_TX) || srv.owed_count > 0) {
+                continue;
+            }
+        }
+        fail_msg("stuck in phase %s with %zu replies owed",
+                 postie_smtp_phase_name(postie_smtp_phase(&s)), srv.owed_count);
+    }
+    assert_true(done);
+    assert_true(ended);
+    assert_int_equal(rcpt.state, POSTIE_RCPT_ACCEPTED);
+    return wire;
+}
+
+static void test_bulk_body_data(void **state)
+{
+    (void)state;
+    size_t nchunks;
+    make_bulk_body();
+    size_t want = reference_data(bulk_in, BULK, bulk_want);
+    size_t wire = bulk_run(false, &nchunks);
+    static const char head[] = "MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n"
+                               "DATA\r\n";
+    assert_true(wire == strlen(head) + want + 3);
+    assert_memory_equal(bulk_wire, head, strlen(head));
+    assert_memory_equal(bulk_wire + strlen(head), bulk_want, want);
+    assert_memory_equal(bulk_wire + strlen(head) + want, ".\r\n", 3);
+}
+
+static void test_bulk_body_chunking(void **state)
+{
+    (void)state;
+    size_t nchunks;
+    static uint8_t joined[2 * BULK + 8];
+    size_t jlen = 0;
+    make_bulk_body();
+    size_t wire = bulk_run(true, &nchunks);
+    static const char head[] = "MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n";
+    size_t pos = strlen(head);
+    bool last = false;
+    assert_memory_equal(bulk_wire, head, pos);
+    while (pos < wire) {
+        char *end;
+        assert_false(last);
+        assert_memory_equal(bulk_wire + pos, "BDAT ", 5);
+        size_t clen = strtoul((const char *)bulk_wire + pos + 5, &end, 10);
+        last = strncmp(end, " LAST\r\n", 7) == 0;
+        pos = (size_t)((uint8_t *)strchr(end, '\n') - bulk_wire) + 1;
+        assert_true(pos + clen <= wire);
+        memcpy(joined + jlen, bulk_wire + pos, clen);
+        jlen += clen;
+        pos += clen;
+    }
+    assert_true(last);
+    assert_true(nchunks > 10); /* 200 kB cannot fit one transmit buffer */
+    /* BDAT: line ends normalised, no dot-stuffing, CRLF at the end */
+    size_t o = 0;
+    bool bol = true;
+    for (size_t i = 0; i < BULK; i++) {
+        uint8_t c = bulk_in[i];
+        if (c == '\r' || c == '\n') {
+            if (c == '\r' && i + 1 < BULK && bulk_in[i + 1] == '\n') {
+                i++;
+            }
+            bulk_want[o++] = '\r';
+            bulk_want[o++] = '\n';
+            bol = true;
+            continue;
+        }
+        bulk_want[o++] = c;
+        bol = false;
+    }
+    if (!bol) {
+        bulk_want[o++] = '\r';
+        bulk_want[o++] = '\n';
+    }
+    assert_int_equal(jlen, o);
+    assert_memory_equal(joined, bulk_want, o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_message_without_pipelining),
+        cmocka_unit_test(test_pipelined_envelope_one_recipient_refused),
+        cmocka_unit_test(test_pipelined_all_recipients_refused_data_refused),
+        cmocka_unit_test(test_pipelined_all_refused_but_354_sends_empty_data),
+        cmocka_unit_test(test_chunking_one_flight),
+        cmocka_unit_test(test_chunking_all_recipients_refused),
+        cmocka_unit_test(test_chunking_disabled_by_config),
+        cmocka_unit_test(test_pipelining_disabled_by_config),
+        cmocka_unit_test(test_two_messages_on_one_connection),
+        cmocka_unit_test(test_mail_from_refused_then_rset),
+        cmocka_unit_test(test_mail_from_transient),
+        cmocka_unit_test(test_rcpt_refused_without_pipelining_skips_data),
+        cmocka_unit_test(test_data_refused),
+        cmocka_unit_test(test_final_dot_refused_permanent_and_transient),
+        cmocka_unit_test(test_rset_refused_fails_session),
+        cmocka_unit_test(test_greeting_refused),
+        cmocka_unit_test(test_ehlo_refused_falls_back_to_helo),
+        cmocka_unit_test(test_ehlo_and_helo_refused),
+        cmocka_unit_test(test_421_in_the_middle_ends_message_and_session),
+        cmocka_unit_test(test_connection_dropped),
+        cmocka_unit_test(test_timeouts),
+        cmocka_unit_test(test_malformed_replies),
+        cmocka_unit_test(test_nul_in_reply),
+        cmocka_unit_test(test_oversized_reply_line),
+        cmocka_unit_test(test_endless_multiline_reply),
+        cmocka_unit_test(test_unsolicited_reply),
+        cmocka_unit_test(test_starttls_required_then_auth_plain),
+        cmocka_unit_test(test_starttls_required_but_not_offered),
+        cmocka_unit_test(test_starttls_required_but_refused),
+        cmocka_unit_test(test_starttls_response_injection),
+        cmocka_unit_test(test_starttls_opportunistic),
+        cmocka_unit_test(test_tls_none_never_starttls),
+        cmocka_unit_test(test_auth_login_over_implicit_tls),
+        cmocka_unit_test(test_auth_plain_long_credentials_use_334),
+        cmocka_unit_test(test_auth_failures),
+        cmocka_unit_test(test_plaintext_auth_when_allowed),
+        cmocka_unit_test(test_log_never_shows_credentials),
+        cmocka_unit_test(test_addresses_with_crlf_are_refused_before_sending),
+        cmocka_unit_test(test_null_sender_and_size),
+        cmocka_unit_test(test_8bit_body),
+        cmocka_unit_test(test_nul_in_body),
+        cmocka_unit_test(test_smtputf8),
+        cmocka_unit_test(test_dsn_parameters),
+        cmocka_unit_test(test_send_while_busy_is_refused),
+        cmocka_unit_test(test_capabilities_parsed),
+        cmocka_unit_test(test_invalid_config),
+        cmocka_unit_test(test_bulk_body_data),
+        cmocka_unit_test(test_bulk_body_chunking),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,362 @@
+#include "transcript.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+typedef enum { MODE_WHOLE, MODE_BYTES, MODE_RANDOM } mode_t_;
+
+typedef struct {
+    mode_t_ mode;
+    uint32_t rng;
+    uint32_t now;
+    postie_smtp_t s;
+    postie_smtp_envelope_t env;
+    postie_smtp_rcpt_t rcpt[TRANSCRIPT_MAX_RCPT];
+    char wire[1 << 16];
+    size_t wire_len;
+    size_t wire_pos;
+    postie_smtp_event_t events[256];
+    size_t nevents;
+    char where[96];
+} run_t;
+
+static run_t run;
+
+postie_smtp_config_t transcript_config(void)
+{
+    postie_smtp_config_t cfg;
+    postie_smtp_config_defaults(&cfg);
+    cfg.ehlo_name = "client.example";
+    cfg.tls_mode = POSTIE_TLS_NONE;
+    return cfg;
+}
+
+const postie_smtp_rcpt_t *transcript_rcpt(size_t i)
+{
+    return &run.rcpt[i];
+}
+
+static size_t piece(size_t avail)
+{
+    size_t n;
+    if (avail == 0) {
+        return 0;
+    }
+    switch (run.mode) {
+    case MODE_BYTES:
+        return 1;
+    case MODE_RANDOM:
+        run.rng = run.rng * 1103515245u + 12345u;
+        n = 1 + (run.rng >> 16) % 23;
+        return n < avail ? n : avail;
+    default:
+        return avail;
+    }
+}
+
+static void take_events(void)
+{
+    postie_smtp_event_t ev;
+    while (postie_smtp_next_event(&run.s, &ev)) {
+        if (run.nevents < sizeof(run.events) / sizeof(run.events[0])) {
+            run.events[run.nevents++] = ev;
+        }
+    }
+}
+
+static void drain_tx(void)
+{
+    for (int guard = 0; guard < 1000000; guard++) {
+        size_t len;
+        const uint8_t *buf;
+        take_events();
+        if (!(postie_smtp_state(&run.s) & POSTIE_SMTP_HAVE_TX)) {
+            return;
+        }
+        buf = postie_smtp_tx_buf(&run.s, &len);
+        size_t n = piece(len);
+        if (run.wire_len + n > sizeof(run.wire)) {
+            fail_msg("%s: client wrote more than the test buffer holds", run.where);
+        }
+        memcpy(run.wire + run.wire_len, buf, n);
+        run.wire_len += n;
+        postie_smtp_tx_ack(&run.s, n, run.now);
+    }
+    fail_msg("%s: transmit loop did not end", run.where);
+}
+
+static void feed(const char *data, size_t len)
+{
+    size_t pos = 0;
+    for (int guard = 0; pos < len && guard < 1000000; guard++) {
+        size_t cap;
+        uint8_t *w;
+        uint32_t st = postie_smtp_state(&run.s);
+        if (st & (POSTIE_SMTP_FAILED | POSTIE_SMTP_CLOSED)) {
+            break; /* the engine stopped reading; the rest is never looked at */
+        }
+        w = postie_smtp_rx_buf(&run.s, &cap);
+        if (cap == 0) {
+            take_events();
+            w = postie_smtp_rx_buf(&run.s, &cap);
+            if (cap == 0) {
+                fail_msg("%s: receive buffer stuck full", run.where);
+            }
+        }
+        size_t n = piece(len - pos);
+        if (n > cap) {
+            n = cap;
+        }
+        memcpy(w, data + pos, n);
+        postie_smtp_rx_ack(&run.s, n, run.now);
+        pos += n;
+        take_events();
+        drain_tx();
+    }
+}
+
+static void body(const char *data, size_t len, postie_status_t *result)
+{
+    size_t pos = 0;
+    *result = POSTIE_OK;
+    for (int guard = 0; guard < 1000000; guard++) {
+        size_t used = 0;
+        size_t n;
+        postie_status_t st;
+        if (pos == len) {
+            return;
+        }
+        if (postie_smtp_state(&run.s) & POSTIE_SMTP_FAILED) {
+            /* the engine must say why it takes no more */
+            *result = postie_smtp_body_write(&run.s, (const uint8_t *)data, len, &used, run.now);
+            return;
+        }
+        if (!(postie_smtp_state(&run.s) & POSTIE_SMTP_WANT_BODY)) {
+            drain_tx();
+            if (!(postie_smtp_state(&run.s) & POSTIE_SMTP_WANT_BODY)) {
+                *result = POSTIE_E_BAD_STATE;
+                return;
+            }
+        }
+        n = piece(len - pos);
+        st = postie_smtp_body_write(&run.s, (const uint8_t *)data + pos, n, &used, run.now);
+        pos += used;
+        if (st != POSTIE_OK && st != POSTIE_E_AGAIN) {
+            *result = st;
+            take_events();
+            return;
+        }
+        if (used == 0) {
+            drain_tx();
+        }
+    }
+    fail_msg("%s: body loop did not end", run.where);
+}
+
+static bool find_event(postie_smtp_event_type_t type, postie_smtp_event_t *out)
+{
+    for (size_t i = 0; i < run.nevents; i++) {
+        if (run.events[i].type == type) {
+            *out = run.events[i];
+            memmove(&run.events[i], &run.events[i + 1], (run.nevents - i - 1) * sizeof(*out));
+            run.nevents--;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void show_wire_mismatch(const char *expected, size_t len)
+{
+    size_t have = run.wire_len - run.wire_pos;
+    fail_msg("%s: client sent\n----\n%.*s\n---- expected\n%.*s\n----", run.where, (int)have,
+             run.wire + run.wire_pos, (int)len, expected);
+}
+
+static void play_once(const transcript_t *t, mode_t_ mode, uint32_t seed)
+{
+    size_t n = 0;
+    static const char *const mode_names[] = {"whole", "byte by byte", "random splits"};
+
+    memset(&run, 0, sizeof(run));
+    run.mode = mode;
+    run.rng = seed;
+    run.now = 1000;
+    while (t->to[n] != NULL && n < TRANSCRIPT_MAX_RCPT) {
+        run.rcpt[n].address = t->to[n];
+        n++;
+    }
+    run.env.from = t->from != NULL ? t->from : "sender@example.com";
+    run.env.rcpt = run.rcpt;
+    run.env.rcpt_count = n;
+    run.env.size = t->size;
+    run.env.body_8bit = t->body_8bit;
+    run.env.dsn_notify = t->dsn_notify;
+    run.env.dsn_ret = t->dsn_ret;
+    run.env.dsn_envid = t->dsn_envid;
+    assert_int_equal(postie_smtp_init(&run.s, &t->cfg, run.now), POSTIE_OK);
+
+    for (size_t i = 0; t->steps[i].op != OP_END; i++) {
+        const step_t *st = &t->steps[i];
+        postie_smtp_event_t ev;
+        postie_status_t rc;
+        size_t len = st->data ? strlen(st->data) : 0;
+
+        snprintf(run.where, sizeof(run.where), "step %zu (%s, seed %u)", i, mode_names[mode], seed);
+        switch (st->op) {
+        case OP_SERVER:
+            feed(st->data, len);
+            break;
+        case OP_CLIENT:
+            drain_tx();
+            if (run.wire_len - run.wire_pos < len ||
+                memcmp(run.wire + run.wire_pos, st->data, len) != 0) {
+                show_wire_mismatch(st->data, len);
+            }
+            run.wire_pos += len;
+            break;
+        case OP_NOTHING_SENT:
+            drain_tx();
+            if (run.wire_len != run.wire_pos) {
+                show_wire_mismatch("", 0);
+            }
+            break;
+        case OP_SEND:
+            take_events();
+            rc = postie_smtp_send(&run.s, &run.env, run.now);
+            if (rc != POSTIE_OK) {
+                fail_msg("%s: postie_smtp_send: %s", run.where, postie_status_name(rc));
+            }
+            drain_tx();
+            break;
+        case OP_SEND_REFUSED:
+            rc = postie_smtp_send(&run.s, &run.env, run.now);
+            if (rc != (postie_status_t)st->arg) {
+                fail_msg("%s: postie_smtp_send gave %s, expected %s", run.where,
+                         postie_status_name(rc), postie_status_name((postie_status_t)st->arg));
+            }
+            break;
+        case OP_BODY:
+            body(st->data, len, &rc);
+            if (rc != POSTIE_OK) {
+                fail_msg("%s: body write failed: %s", run.where, postie_status_name(rc));
+            }
+            break;
+        case OP_BODY_FAILS:
+            body(st->data, len, &rc);
+            if (rc != (postie_status_t)st->arg) {
+                fail_msg("%s: body write gave %s, expected %s", run.where, postie_status_name(rc),
+                         postie_status_name((postie_status_t)st->arg));
+            }
+            break;
+        case OP_BODY_END:
+            for (int guard = 0;; guard++) {
+                rc = postie_smtp_body_end(&run.s, run.now);
+                if (rc != POSTIE_E_AGAIN || guard > 100) {
+                    break;
+                }
+                drain_tx();
+            }
+            if (rc != POSTIE_OK) {
+                fail_msg("%s: body end: %s", run.where, postie_status_name(rc));
+            }
+            drain_tx();
+            break;
+        case OP_QUIT:
+            rc = postie_smtp_quit(&run.s, run.now);
+            if (rc != POSTIE_OK) {
+                fail_msg("%s: quit: %s", run.where, postie_status_name(rc));
+            }
+            drain_tx();
+            break;
+        case OP_TLS:
+            drain_tx();
+            if (!(postie_smtp_state(&run.s) & POSTIE_SMTP_NEED_TLS)) {
+                fail_msg("%s: engine did not ask for TLS (phase %s)", run.where,
+                         postie_smtp_phase_name(postie_smtp_phase(&run.s)));
+            }
+            assert_int_equal(postie_smtp_tls_done(&run.s, run.now), POSTIE_OK);
+            drain_tx();
+            break;
+        case OP_EOF:
+            postie_smtp_rx_eof(&run.s);
+            take_events();
+            break;
+        case OP_TIME:
+            run.now += (uint32_t)st->arg;
+            (void)postie_smtp_poll(&run.s, run.now);
+            take_events();
+            break;
+        case OP_READY:
+            take_events();
+            if (!(postie_smtp_state(&run.s) & POSTIE_SMTP_READY)) {
+                fail_msg("%s: not ready (phase %s, error %s)", run.where,
+                         postie_smtp_phase_name(postie_smtp_phase(&run.s)),
+                         postie_status_name(postie_smtp_error(&run.s)->status));
+            }
+            break;
+        case OP_MESSAGE:
+            take_events();
+            if (!find_event(POSTIE_SMTP_EV_MESSAGE_DONE, &ev)) {
+                fail_msg("%s: no MESSAGE_DONE event (phase %s)", run.where,
+                         postie_smtp_phase_name(postie_smtp_phase(&run.s)));
+            }
+            if (ev.status != (postie_status_t)st->arg) {
+                fail_msg("%s: message status %s, expected %s", run.where,
+                         postie_status_name(ev.status),
+                         postie_status_name((postie_status_t)st->arg));
+            }
+            break;
+        case OP_RCPT: {
+            postie_rcpt_state_t want = st->data[0] == 'A'   ? POSTIE_RCPT_ACCEPTED
+                                       : st->data[0] == 'R' ? POSTIE_RCPT_REJECTED
+                                                            : POSTIE_RCPT_NOT_TRIED;
+            if (run.rcpt[st->arg].state != want) {
+                fail_msg("%s: recipient %d in state %d, expected %d", run.where, st->arg,
+                         run.rcpt[st->arg].state, want);
+            }
+            break;
+        }
+        case OP_FAILED:
+            take_events();
+            if (!(postie_smtp_state(&run.s) & POSTIE_SMTP_FAILED)) {
+                fail_msg("%s: session did not fail (phase %s)", run.where,
+                         postie_smtp_phase_name(postie_smtp_phase(&run.s)));
+            }
+            if (postie_smtp_error(&run.s)->status != (postie_status_t)st->arg) {
+                fail_msg("%s: failed with %s, expected %s", run.where,
+                         postie_status_name(postie_smtp_error(&run.s)->status),
+                         postie_status_name((postie_status_t)st->arg));
+            }
+            if (!find_event(POSTIE_SMTP_EV_FAILED, &ev)) {
+                fail_msg("%s: no FAILED event", run.where);
+            }
+            break;
+        case OP_CLOSED:
+            take_events();
+            if (!(postie_smtp_state(&run.s) & POSTIE_SMTP_CLOSED) ||
+                !find_event(POSTIE_SMTP_EV_CLOSED, &ev)) {
+                fail_msg("%s: not closed", run.where);
+            }
+            break;
+        case OP_END:
+            break;
+        }
+    }
+}
+
+const postie_smtp_t *transcript_play(const transcript_t *t)
+{
+    play_once(t, MODE_WHOLE, 0);
+    play_once(t, MODE_BYTES, 0);
+    for (uint32_t seed = 1; seed <= 8; seed++) {
+        play_once(t, MODE_RANDOM, seed * 7919u);
+    }
+    return &run.s;
+}
