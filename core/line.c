@@ -7,6 +7,9 @@ void postie_line_init(postie_line_reader_t *r, uint8_t *buf, size_t cap, size_t 
     r->buf = buf;
     r->cap = cap;
     r->line_max = line_max < cap ? line_max : cap;
+    if (r->line_max < 2) {
+        r->line_max = 2; /* room for CRLF at least; the limit math needs it */
+    }
     r->why = "";
     postie_line_reset(r);
 }

@@ -13,11 +13,14 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* Length of "class.subject.detail" (RFC 3463: 1 digit, 1-3 digits, 1-3
- * digits) at the start of s, or 0 when there is none. */
+/* Length of "class.subject.detail" (RFC 3463: class 2, 4 or 5 matching the
+ * reply, 1-3 digits, 1-3 digits) at the start of s, or 0 when there is none. */
 static size_t enhanced_code_len(const char *s, size_t n, char reply_class)
 {
     size_t i = 0;
+    if (reply_class == '3') {
+        return 0; /* RFC 3463 has no class 3: a 3xx reply carries no enhanced code */
+    }
     if (n < 5 || s[0] != reply_class || s[1] != '.') {
         return 0;
     }

@@ -164,6 +164,29 @@ static void test_pipelined_all_refused_but_354_sends_empty_data(void **state)
     assert_int_equal(transcript_rcpt(0)->reply.code, 450);
 }
 
+static void test_body_cannot_end_data_early(void **state)
+{
+    (void)state;
+    /* every spelling of "line end, dot, line end" in raw input, and a body
+     * that is only a dot */
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY(".\nA\n.\nB\r.\rC\n.\r\nD\r\n.\nE\r\n.\r\nF\r\n."),
+        BODY_END,
+        CLIENT("..\r\nA\r\n..\r\nB\r\n..\r\nC\r\n..\r\nD\r\n..\r\nE\r\n..\r\nF\r\n..\r\n"
+               ".\r\n"),
+        NOTHING_SENT,
+        SERVER("250 ok\r\n"),
+        MESSAGE(POSTIE_OK),
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
 static void test_chunking_one_flight(void **state)
 {
     (void)state;
@@ -1556,6 +1579,7 @@ int main(void)
         cmocka_unit_test(test_pipelined_envelope_one_recipient_refused),
         cmocka_unit_test(test_pipelined_all_recipients_refused_data_refused),
         cmocka_unit_test(test_pipelined_all_refused_but_354_sends_empty_data),
+        cmocka_unit_test(test_body_cannot_end_data_early),
         cmocka_unit_test(test_chunking_one_flight),
         cmocka_unit_test(test_chunking_all_recipients_refused),
         cmocka_unit_test(test_chunking_disabled_by_config),

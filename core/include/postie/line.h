@@ -31,7 +31,8 @@ typedef struct {
     const char *why; /* reason for the last framing error */
 } postie_line_reader_t;
 
-/* Use buf[0..cap) as the receive buffer; line_max must not exceed cap. */
+/* Use buf[0..cap) as the receive buffer; line_max is capped to cap and is
+ * at least 2 (an empty line with its CRLF). cap must be at least 2. */
 void postie_line_init(postie_line_reader_t *r, uint8_t *buf, size_t cap, size_t line_max);
 
 /* Forget all buffered octets (after STARTTLS, for example). */

@@ -1,0 +1,278 @@
+/*
+ * Unit tests for base64 (core/base64.c): RFC 4648 section 10 test vectors,
+ * buffer limits and strict decoding.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "postie/base64.h"
+
+#define GUARD 0xee
+
+typedef struct {
+    const char *plain;
+    const char *encoded;
+} vector_t;
+
+/* RFC 4648 section 10 */
+static const vector_t rfc4648[] = {
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
+};
+#define RFC4648_COUNT (sizeof(rfc4648) / sizeof(rfc4648[0]))
+
+static void all_guard(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(p[i], GUARD);
+    }
+}
+
+static void test_len_macro(void **state)
+{
+    (void)state;
+    assert_int_equal(POSTIE_BASE64_LEN(0), 0);
+    assert_int_equal(POSTIE_BASE64_LEN(1), 4);
+    assert_int_equal(POSTIE_BASE64_LEN(2), 4);
+    assert_int_equal(POSTIE_BASE64_LEN(3), 4);
+    assert_int_equal(POSTIE_BASE64_LEN(4), 8);
+    assert_int_equal(POSTIE_BASE64_LEN(6), 8);
+    assert_int_equal(POSTIE_BASE64_LEN(7), 12);
+}
+
+static void test_encode_rfc4648_vectors(void **state)
+{
+    (void)state;
+    for (size_t v = 0; v < RFC4648_COUNT; v++) {
+        const char *plain = rfc4648[v].plain;
+        const char *enc = rfc4648[v].encoded;
+        size_t n = strlen(plain);
+        size_t want = strlen(enc);
+        char out[32];
+        size_t out_len = 999;
+
+        memset(out, GUARD, sizeof(out));
+        assert_int_equal(
+            postie_base64_encode((const uint8_t *)plain, n, out, sizeof(out), &out_len), POSTIE_OK);
+        assert_int_equal(out_len, want);
+        assert_int_equal(out_len, POSTIE_BASE64_LEN(n));
+        assert_string_equal(out, enc);
+        all_guard((const uint8_t *)out + want + 1, sizeof(out) - want - 1);
+    }
+}
+
+static void test_encode_exact_capacity(void **state)
+{
+    (void)state;
+    for (size_t v = 0; v < RFC4648_COUNT; v++) {
+        const char *plain = rfc4648[v].plain;
+        size_t n = strlen(plain);
+        size_t need = POSTIE_BASE64_LEN(n) + 1;
+        char out[32];
+        size_t out_len = 999;
+
+        /* exactly the encoding and its NUL */
+        memset(out, GUARD, sizeof(out));
+        assert_int_equal(postie_base64_encode((const uint8_t *)plain, n, out, need, &out_len),
+                         POSTIE_OK);
+        assert_string_equal(out, rfc4648[v].encoded);
+        all_guard((const uint8_t *)out + need, sizeof(out) - need);
+
+        /* one octet less (no room for the NUL), and every smaller size:
+         * refused, nothing written, out_len untouched */
+        for (size_t cap = 0; cap < need; cap++) {
+            memset(out, GUARD, sizeof(out));
+            out_len = 999;
+            assert_int_equal(postie_base64_encode((const uint8_t *)plain, n, out, cap, &out_len),
+                             POSTIE_E_NO_SPACE);
+            all_guard((const uint8_t *)out, sizeof(out));
+            assert_int_equal(out_len, 999);
+        }
+    }
+}
+
+static void test_encode_out_len_optional(void **state)
+{
+    char out[8];
+    (void)state;
+    assert_int_equal(postie_base64_encode((const uint8_t *)"fo", 2, out, sizeof(out), NULL),
+                     POSTIE_OK);
+    assert_string_equal(out, "Zm8=");
+}
+
+static void test_encode_whole_alphabet(void **state)
+{
+    /* 0x00 0x10 0x83 0x10 0x51 0x87 ... walks all 64 sextets in order */
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint8_t in[48];
+    char out[65];
+    size_t out_len = 0;
+    (void)state;
+
+    for (size_t g = 0; g < 16; g++) {
+        uint32_t v = ((uint32_t)(4 * g) << 18) | ((uint32_t)(4 * g + 1) << 12) |
+                     ((uint32_t)(4 * g + 2) << 6) | (uint32_t)(4 * g + 3);
+        in[3 * g] = (uint8_t)(v >> 16);
+        in[3 * g + 1] = (uint8_t)(v >> 8);
+        in[3 * g + 2] = (uint8_t)v;
+    }
+    assert_int_equal(postie_base64_encode(in, sizeof(in), out, sizeof(out), &out_len), POSTIE_OK);
+    assert_int_equal(out_len, 64);
+    assert_string_equal(out, alphabet);
+
+    /* high octets */
+    {
+        static const uint8_t ff[] = {0xff, 0xff, 0xff};
+        static const uint8_t fb[] = {0xfb, 0xef, 0xbe};
+        static const uint8_t two[] = {0xfb, 0xff};
+        assert_int_equal(postie_base64_encode(ff, 3, out, sizeof(out), NULL), POSTIE_OK);
+        assert_string_equal(out, "////");
+        assert_int_equal(postie_base64_encode(fb, 3, out, sizeof(out), NULL), POSTIE_OK);
+        assert_string_equal(out, "++++");
+        assert_int_equal(postie_base64_encode(two, 2, out, sizeof(out), NULL), POSTIE_OK);
+        assert_string_equal(out, "+/8=");
+    }
+}
+
+static void test_decode_rfc4648_vectors(void **state)
+{
+    (void)state;
+    for (size_t v = 0; v < RFC4648_COUNT; v++) {
+        const char *enc = rfc4648[v].encoded;
+        const char *plain = rfc4648[v].plain;
+        uint8_t out[32];
+        size_t out_len = 999;
+
+        memset(out, GUARD, sizeof(out));
+        assert_int_equal(postie_base64_decode(enc, strlen(enc), out, sizeof(out), &out_len),
+                         POSTIE_OK);
+        assert_int_equal(out_len, strlen(plain));
+        assert_memory_equal(out, plain, strlen(plain));
+        all_guard(out + strlen(plain), sizeof(out) - strlen(plain));
+
+        /* exactly enough room */
+        memset(out, GUARD, sizeof(out));
+        out_len = 999;
+        assert_int_equal(postie_base64_decode(enc, strlen(enc), out, strlen(plain), &out_len),
+                         POSTIE_OK);
+        assert_int_equal(out_len, strlen(plain));
+        assert_memory_equal(out, plain, strlen(plain));
+        all_guard(out + strlen(plain), sizeof(out) - strlen(plain));
+    }
+}
+
+static void test_decode_too_small(void **state)
+{
+    (void)state;
+    for (size_t v = 1; v < RFC4648_COUNT; v++) {
+        const char *enc = rfc4648[v].encoded;
+        size_t plain_len = strlen(rfc4648[v].plain);
+        for (size_t cap = 0; cap < plain_len; cap++) {
+            uint8_t out[32];
+            memset(out, GUARD, sizeof(out));
+            assert_int_equal(postie_base64_decode(enc, strlen(enc), out, cap, NULL),
+                             POSTIE_E_NO_SPACE);
+            /* whatever was written lies inside the capacity */
+            all_guard(out + cap, sizeof(out) - cap);
+        }
+    }
+}
+
+static void expect_invalid(const char *in, size_t n)
+{
+    uint8_t out[32];
+    size_t out_len = 999;
+    memset(out, GUARD, sizeof(out));
+    assert_int_equal(postie_base64_decode(in, n, out, sizeof(out), &out_len),
+                     POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(out_len, 999);
+}
+
+static void test_decode_bad_length(void **state)
+{
+    (void)state;
+    expect_invalid("Z", 1);
+    expect_invalid("Zg", 2);
+    expect_invalid("Zg=", 3);
+    expect_invalid("Zm9vY", 5);
+    expect_invalid("Zm9vYg=", 7);
+    expect_invalid("Zm9vYmFy=", 9);
+}
+
+static void test_decode_bad_characters(void **state)
+{
+    (void)state;
+    expect_invalid("Zm9!", 4);
+    expect_invalid("Zm 9", 4);
+    expect_invalid("Zm9\n", 4);
+    expect_invalid("Zm9vYm\r\n", 8);
+    expect_invalid("-_8=", 4); /* base64url is not base64 */
+    expect_invalid("Zm\0v", 4);
+    expect_invalid("Zm9\x80", 4);
+    expect_invalid("Zm9\xff", 4);
+    expect_invalid("Zm9v*mFy", 8);
+}
+
+static void test_decode_bad_padding(void **state)
+{
+    (void)state;
+    expect_invalid("====", 4);
+    expect_invalid("Z===", 4);
+    expect_invalid("=Zg=", 4);
+    expect_invalid("Zg=A", 4);     /* data after '=' */
+    expect_invalid("Z=g=", 4);     /* '=' in second place */
+    expect_invalid("Zg==Zm9v", 8); /* padding before the last group */
+    expect_invalid("Zm8=Zm8=", 8);
+    expect_invalid("Zm9v=g==", 8);
+}
+
+static void test_roundtrip_all_octets(void **state)
+{
+    uint8_t in[256];
+    char enc[POSTIE_BASE64_LEN(256) + 1];
+    uint8_t dec[256];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(in); i++) {
+        in[i] = (uint8_t)(255 - i);
+    }
+    for (size_t n = 0; n <= sizeof(in); n++) {
+        size_t enc_len = 0;
+        size_t dec_len = 0;
+        assert_int_equal(postie_base64_encode(in, n, enc, sizeof(enc), &enc_len), POSTIE_OK);
+        assert_int_equal(enc_len, POSTIE_BASE64_LEN(n));
+        assert_int_equal(strlen(enc), enc_len);
+        assert_int_equal(postie_base64_decode(enc, enc_len, dec, n, &dec_len), POSTIE_OK);
+        assert_int_equal(dec_len, n);
+        assert_memory_equal(dec, in, n);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_len_macro),
+        cmocka_unit_test(test_encode_rfc4648_vectors),
+        cmocka_unit_test(test_encode_exact_capacity),
+        cmocka_unit_test(test_encode_out_len_optional),
+        cmocka_unit_test(test_encode_whole_alphabet),
+        cmocka_unit_test(test_decode_rfc4648_vectors),
+        cmocka_unit_test(test_decode_too_small),
+        cmocka_unit_test(test_decode_bad_length),
+        cmocka_unit_test(test_decode_bad_characters),
+        cmocka_unit_test(test_decode_bad_padding),
+        cmocka_unit_test(test_roundtrip_all_octets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
