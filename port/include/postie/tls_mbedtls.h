@@ -21,7 +21,9 @@
  *   POSTIE_E_TLS_CERT_NAME_MISMATCH certificate for another host
  *   POSTIE_E_TLS_CERT_INVALID      any other verification failure
  *
- * RAM: sizeof(postie_tls_t) (mbedTLS contexts, about 2 KiB) plus what mbedTLS
+ * RAM: sizeof(postie_tls_t): 40728 octets on x86-64 with Debian's mbedTLS
+ * 2.28, of which 37960 is the entropy context (a firmware build with a
+ * hardware RNG source and a trimmed mbedtls config needs far less), plus what mbedTLS
  * allocates during a session (about 2 x 16 KiB record buffers with default
  * mbedTLS settings, plus the parsed CA chain).
  *
