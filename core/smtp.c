@@ -744,10 +744,26 @@ static void finish_message(postie_smtp_t *s, uint32_t now)
     }
 }
 
+/* Where the next body octets go and how much room is left there. With
+ * BDAT they go after the open chunk and its header gap; right after a chunk
+ * was closed, tx_len may be closer than the gap to the end: then there is
+ * no room until the buffer drains. */
+static size_t body_offset(const postie_smtp_t *s, size_t *cap)
+{
+    size_t start = s->tx_len + (s->use_bdat ? BDAT_HEADER_ROOM + s->chunk_len : 0);
+    if (start >= sizeof(s->tx_buf)) {
+        *cap = 0;
+        return sizeof(s->tx_buf);
+    }
+    *cap = sizeof(s->tx_buf) - start;
+    return start;
+}
+
 static bool body_room(const postie_smtp_t *s)
 {
-    size_t used = s->tx_len + (s->use_bdat ? BDAT_HEADER_ROOM + s->chunk_len : 0);
-    return sizeof(s->tx_buf) - used >= POSTIE_BODY_MAX_EXPANSION + POSTIE_BODY_FINISH_MAX;
+    size_t cap;
+    (void)body_offset(s, &cap);
+    return cap >= POSTIE_BODY_MAX_EXPANSION + POSTIE_BODY_FINISH_MAX;
 }
 
 static bool close_chunk(postie_smtp_t *s, bool last, uint32_t now);
@@ -1341,14 +1357,7 @@ postie_status_t postie_smtp_body_write(postie_smtp_t *s, const uint8_t *data, si
         }
         return s->phase == POSTIE_SMTP_PHASE_FAILED ? s->error.status : POSTIE_E_BAD_STATE;
     }
-    if (s->use_bdat) {
-        size_t start = s->tx_len + BDAT_HEADER_ROOM + s->chunk_len;
-        out = s->tx_buf + start;
-        cap = sizeof(s->tx_buf) - start;
-    } else {
-        out = s->tx_buf + s->tx_len;
-        cap = sizeof(s->tx_buf) - s->tx_len;
-    }
+    out = s->tx_buf + body_offset(s, &cap);
     if (cap < POSTIE_BODY_MAX_EXPANSION + POSTIE_BODY_FINISH_MAX) {
         if (s->use_bdat && s->chunk_len > 0) {
             (void)close_chunk(s, false, now);
@@ -1392,10 +1401,8 @@ postie_status_t postie_smtp_body_end(postie_smtp_t *s, uint32_t now)
         }
         return s->phase == POSTIE_SMTP_PHASE_FAILED ? s->error.status : POSTIE_E_BAD_STATE;
     }
+    out = s->tx_buf + body_offset(s, &cap);
     if (s->use_bdat) {
-        size_t start = s->tx_len + BDAT_HEADER_ROOM + s->chunk_len;
-        out = s->tx_buf + start;
-        cap = sizeof(s->tx_buf) - start;
         if (pending_full(s) || cap < POSTIE_BODY_FINISH_MAX) {
             if (s->chunk_len > 0 && cap < POSTIE_BODY_FINISH_MAX) {
                 (void)close_chunk(s, false, now);
@@ -1406,8 +1413,6 @@ postie_status_t postie_smtp_body_end(postie_smtp_t *s, uint32_t now)
         s->chunk_len += produced;
         (void)close_chunk(s, true, now);
     } else {
-        out = s->tx_buf + s->tx_len;
-        cap = sizeof(s->tx_buf) - s->tx_len;
         if (postie_body_finish(&s->body, out, cap, &produced) != POSTIE_OK) {
             return POSTIE_E_AGAIN;
         }

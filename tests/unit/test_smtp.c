@@ -1405,8 +1405,11 @@ static void bulk_server_scan(bulk_server_t *srv, size_t wire, size_t *nchunks)
 }
 
 /* Run one message through the engine against the scripted server, with
- * random send and body-write sizes. Returns the length of the wire stream. */
-static size_t bulk_run(bool chunking, size_t *nchunks)
+ * random send and body-write sizes. body_first: give body bytes whenever the
+ * engine takes them, before sending (the host driver's order, which fills
+ * the transmit buffer to the brim); otherwise send first. Returns the
+ * length of the wire stream. */
+static size_t bulk_run(bool chunking, bool body_first, size_t *nchunks)
 {
     static postie_smtp_t s;
     static bulk_server_t srv;
@@ -1455,7 +1458,7 @@ static size_t bulk_run(bool chunking, size_t *nchunks)
             }
             continue;
         }
-        if (st & POSTIE_SMTP_HAVE_TX) {
+        if ((st & POSTIE_SMTP_HAVE_TX) && !(body_first && (st & POSTIE_SMTP_WANT_BODY))) {
             size_t len;
             const uint8_t *p = postie_smtp_tx_buf(&s, &len);
             rng = rng * 1103515245u + 12345u;
@@ -1512,7 +1515,8 @@ static void test_bulk_body_data(void **state)
     size_t nchunks;
     make_bulk_body();
     size_t want = reference_data(bulk_in, BULK, bulk_want);
-    size_t wire = bulk_run(false, &nchunks);
+    size_t wire = bulk_run(false, false, &nchunks);
+    assert_int_equal(bulk_run(false, true, &nchunks), wire);
     static const char head[] = "MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n"
                                "DATA\r\n";
     assert_true(wire == strlen(head) + want + 3);
@@ -1521,17 +1525,16 @@ static void test_bulk_body_data(void **state)
     assert_memory_equal(bulk_wire + strlen(head) + want, ".\r\n", 3);
 }
 
-static void test_bulk_body_chunking(void **state)
+static void check_bulk_chunks(size_t wire, size_t nchunks)
 {
-    (void)state;
-    size_t nchunks;
     static uint8_t joined[2 * BULK + 8];
-    size_t jlen = 0;
-    make_bulk_body();
-    size_t wire = bulk_run(true, &nchunks);
     static const char head[] = "MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n";
+    size_t jlen = 0;
     size_t pos = strlen(head);
     bool last = false;
+    size_t o = 0;
+    bool bol = true;
+
     assert_memory_equal(bulk_wire, head, pos);
     while (pos < wire) {
         char *end;
@@ -1548,8 +1551,6 @@ static void test_bulk_body_chunking(void **state)
     assert_true(last);
     assert_true(nchunks > 10); /* 200 kB cannot fit one transmit buffer */
     /* BDAT: line ends normalised, no dot-stuffing, CRLF at the end */
-    size_t o = 0;
-    bool bol = true;
     for (size_t i = 0; i < BULK; i++) {
         uint8_t c = bulk_in[i];
         if (c == '\r' || c == '\n') {
@@ -1570,6 +1571,19 @@ static void test_bulk_body_chunking(void **state)
     }
     assert_int_equal(jlen, o);
     assert_memory_equal(joined, bulk_want, o);
+}
+
+static void test_bulk_body_chunking(void **state)
+{
+    (void)state;
+    size_t nchunks;
+    size_t wire;
+    make_bulk_body();
+    wire = bulk_run(true, false, &nchunks);
+    check_bulk_chunks(wire, nchunks);
+    /* body first fills the buffer to the end right after a chunk closes */
+    wire = bulk_run(true, true, &nchunks);
+    check_bulk_chunks(wire, nchunks);
 }
 
 int main(void)
