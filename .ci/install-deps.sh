@@ -7,7 +7,7 @@ set -eu
 PACKAGES="build-essential cmake pkg-config clang clang-format
 libmbedtls-dev libcjson-dev libcmocka-dev liblwip-dev
 postfix dovecot-core dovecot-imapd dovecot-pop3d
-openssl swaks msmtp curl python3"
+openssl swaks libnet-ssleay-perl msmtp curl python3"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
