@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The main job end to end on this machine, no outside server needed:
+#
+#   1. install the Debian packages and build Postie (build/)
+#   2. start a private Postfix + Dovecot on 127.0.0.1 with a test CA
+#      (tests/integration/mailserver.sh)
+#   3. an appliance notification goes out with `postie send` over STARTTLS
+#      with AUTH PLAIN, certificate verified against the test CA, to two
+#      users and one unknown address (refused, reported per recipient)
+#   4. the same over implicit TLS (SMTPS)
+#   5. show the message as it landed in bob's Maildir, then stop the servers
+#
+# Usage: boards/host-posix/demo.sh   (needs root for the Postfix master)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+"$root/.ci/install-deps.sh"
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build "$root/build" -j "$(nproc)" --target postie > /dev/null
+postie="$root/build/postie"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/postie-demo.XXXXXX")
+chmod 755 "$work"
+cleanup() {
+    "$root/tests/integration/mailserver.sh" stop "$work" > /dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== starting Postfix and Dovecot on 127.0.0.1 (private, under $work)"
+"$root/tests/integration/mailserver.sh" start "$work"
+# shellcheck disable=SC1091
+. "$work/env"
+
+cat > "$work/message.txt" <<MSG
+From: NAS-01 (Appliance) <alice@example.test>
+To: Bob <bob@example.test>
+Subject: [NAS-01] Disk 3 SMART warning
+Date: $(date -R)
+Message-ID: <demo-$$-$(date +%s)@nas-01.example.test>
+
+Disk 3 (serial WD-1234) reports 8 reallocated sectors.
+.This line starts with a dot and reaches the mailbox unchanged.
+Volume /data stays online.
+MSG
+
+export DEMO_PASSWORD="$POSTIE_TEST_PASSWORD"
+echo
+echo "== postie send over STARTTLS + AUTH (port $POSTIE_TEST_SMTP_PORT), dialogue shown, password masked"
+rc=0
+"$postie" send --host localhost --connect-to 127.0.0.1 --port "$POSTIE_TEST_SMTP_PORT" \
+    --tls starttls --ca-file "$POSTIE_TEST_CA" --user "$POSTIE_TEST_USER" \
+    --password-env DEMO_PASSWORD --from alice@example.test \
+    --to bob@example.test --to carol@example.test --to nobody@example.test \
+    --message "$work/message.txt" --verbose || rc=$?
+echo "-> exit $rc (1 = delivered to some recipients, refused for others)"
+[ "$rc" -eq 1 ] || { echo "demo: unexpected exit status $rc" >&2; exit 1; }
+
+echo
+echo "== postie send over implicit TLS (SMTPS, port $POSTIE_TEST_SMTPS_PORT)"
+"$postie" send --host localhost --connect-to 127.0.0.1 --port "$POSTIE_TEST_SMTPS_PORT" \
+    --tls implicit --ca-file "$POSTIE_TEST_CA" --user "$POSTIE_TEST_USER" \
+    --password-env DEMO_PASSWORD --from alice@example.test --to bob@example.test \
+    --message "$work/message.txt"
+echo "-> exit 0: every recipient accepted"
+
+echo
+echo "== bob's Maildir ($POSTIE_TEST_MAILDIR_ROOT/bob/new)"
+for ((i = 0; i < 100; i++)); do
+    count=$(find "$POSTIE_TEST_MAILDIR_ROOT/bob/new" -type f 2> /dev/null | wc -l)
+    [ "$count" -ge 2 ] && break
+    sleep 0.1
+done
+[ "${count:-0}" -ge 2 ] || { echo "demo: the messages did not arrive" >&2; exit 1; }
+first=$(ls -t "$POSTIE_TEST_MAILDIR_ROOT/bob/new"/* | tail -n 1)
+echo "$count messages; the oldest as delivered:"
+sed 's/^/    /' "$first"
+echo
+echo "== demo finished; stopping the servers"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Build Postie and run the whole test suite (unit + integration).
+#
+#   tests/run.sh              install missing Debian packages, build in
+#                             build/, run every test
+#   tests/run.sh --asan       the same in build-asan/ with AddressSanitizer
+#                             and UndefinedBehaviorSanitizer
+#   tests/run.sh --unit       unit tests only (no servers, no root needed)
+#
+# Integration tests start a private Postfix and Dovecot on 127.0.0.1 (root
+# is needed for the Postfix master) and openssl s_server instances.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build"
+cmake_args=(-DCMAKE_BUILD_TYPE=Debug)
+ctest_args=()
+for arg in "$@"; do
+    case "$arg" in
+    --asan)
+        build="$root/build-asan"
+        cmake_args+=(-DPOSTIE_SANITIZE=ON)
+        ;;
+    --unit) ctest_args+=(-L unit) ;;
+    *)
+        echo "usage: tests/run.sh [--asan] [--unit]" >&2
+        exit 2
+        ;;
+    esac
+done
+
+"$root/.ci/install-deps.sh"
+cmake -S "$root" -B "$build" "${cmake_args[@]}" > /dev/null
+cmake --build "$build" -j "$(nproc)"
+cd "$build"
+ctest --output-on-failure "${ctest_args[@]}"
