@@ -4,10 +4,11 @@
 # the test scripts run their own private instance on 127.0.0.1.
 set -eu
 
-PACKAGES="build-essential cmake pkg-config clang clang-format
+PACKAGES="build-essential cmake pkg-config clang libclang-rt-dev clang-format
 libmbedtls-dev libcjson-dev libcmocka-dev liblwip-dev
 postfix dovecot-core dovecot-imapd dovecot-pop3d
-openssl swaks libnet-ssleay-perl msmtp curl python3"
+openssl swaks libnet-ssleay-perl msmtp curl python3
+gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
