@@ -91,6 +91,35 @@
 #define POSTIE_CONNECT_TIMEOUT_MS (30u * 1000u) /* TCP connect and TLS handshake */
 #endif
 
+/* ---- Message writer ---------------------------------------------------- */
+
+/* Work area of each postie_mime_writer_t for one header token (an encoded
+ * word, a quoted display name, an address, a MIME parameter) and the fixed
+ * text around it. Range 1024..8192. Default 1024. RAM: exactly this. */
+#ifndef POSTIE_MIME_STAGE_SIZE
+#define POSTIE_MIME_STAGE_SIZE 1024
+#endif
+
+/* Attachment octets read at a time by each writer; a multiple of 57 keeps
+ * base64 lines whole per read. Range 57..65536. Default 912. RAM: exactly
+ * this. */
+#ifndef POSTIE_MIME_READ_CHUNK
+#define POSTIE_MIME_READ_CHUNK 912
+#endif
+
+/* Longest display name, file name or extra header value, in octets of
+ * UTF-8. Range 64..400 (a quoted name must fit the work area). Default 256.
+ * RAM: none. */
+#ifndef POSTIE_MIME_FIELD_MAX
+#define POSTIE_MIME_FIELD_MAX 256
+#endif
+
+/* Longest subject, in octets of UTF-8 (it is written word by word, so this
+ * bounds only the time spent). Range 64..4096. Default 998. RAM: none. */
+#ifndef POSTIE_MIME_SUBJECT_MAX
+#define POSTIE_MIME_SUBJECT_MAX 998
+#endif
+
 /* ---- Checks against protocol minimums ---------------------------------- */
 
 _Static_assert(POSTIE_REPLY_LINE_MAX >= 512, "RFC 5321 4.5.3.1.5: reply lines up to 512 octets");
@@ -103,5 +132,10 @@ _Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 16 + ((2 * POSTIE_AUTH_FIELD_MAX + 
 _Static_assert(POSTIE_SMTP_PIPELINE_MAX >= 1 && POSTIE_SMTP_PIPELINE_MAX <= 255,
                "pipeline depth 1..255");
 _Static_assert(POSTIE_REPLY_TEXT_MAX >= 32, "keep enough reply text to be useful");
+_Static_assert(POSTIE_MIME_STAGE_SIZE >= 1024, "the writer's work area holds one header token");
+_Static_assert(POSTIE_MIME_FIELD_MAX >= 64 &&
+                   2 * POSTIE_MIME_FIELD_MAX + 300 <= POSTIE_MIME_STAGE_SIZE,
+               "a quoted display name and an address must fit the writer's work area");
+_Static_assert(POSTIE_MIME_READ_CHUNK >= 57, "read at least one base64 line of input");
 
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

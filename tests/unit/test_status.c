@@ -52,9 +52,10 @@ static void test_names_match_enum(void **state)
     assert_string_equal(postie_status_name(POSTIE_E_TIMEOUT), "POSTIE_E_TIMEOUT");
     assert_string_equal(postie_status_name(POSTIE_E_TLS_CERT_NAME_MISMATCH),
                         "POSTIE_E_TLS_CERT_NAME_MISMATCH");
-    /* the last entry: the tables are not shifted */
     assert_string_equal(postie_status_name(POSTIE_E_FILE), "POSTIE_E_FILE");
-    assert_int_equal(POSTIE_E_FILE + 1, POSTIE_STATUS_COUNT);
+    /* the last entry: the tables are not shifted */
+    assert_string_equal(postie_status_name(POSTIE_E_SOURCE_FAILED), "POSTIE_E_SOURCE_FAILED");
+    assert_int_equal(POSTIE_E_SOURCE_FAILED + 1, POSTIE_STATUS_COUNT);
 }
 
 static void test_messages_match_enum(void **state)

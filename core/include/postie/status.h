@@ -60,7 +60,13 @@
     X(POSTIE_E_TLS_CA_LOAD, 0, "could not load the CA certificates")                              \
     X(POSTIE_E_TLS_SETUP, 0, "TLS could not be set up")                                           \
     X(POSTIE_E_TLS_PROTOCOL, 1, "TLS protocol error")                                             \
-    X(POSTIE_E_FILE, 0, "file could not be read")
+    X(POSTIE_E_FILE, 0, "file could not be read")                                                 \
+    X(POSTIE_E_FIELD_INVALID, 0, "message field contains CR, LF, NUL or a control character")     \
+    X(POSTIE_E_FIELD_TOO_LONG, 0, "message field longer than the configured limit")               \
+    X(POSTIE_E_UTF8_INVALID, 0, "text is not valid UTF-8")                                        \
+    X(POSTIE_E_HEADER_NAME_INVALID, 0, "header name must be printable ASCII without ':'")         \
+    X(POSTIE_E_HEADER_RESERVED, 0, "header is written by Postie; set it through the message")     \
+    X(POSTIE_E_SOURCE_FAILED, 0, "reading the message content failed")
 
 typedef enum {
 #define POSTIE_STATUS_ENUM(name, transient, message) name,
