@@ -3,6 +3,9 @@
  *
  *   postie send --host HOST [options] --from ADDR --to ADDR [--to ADDR...]
  *               [--message FILE]           (default: the message on stdin)
+ *   postie send --host HOST [options] --from ADDR --to ADDR --subject TEXT
+ *               [--body-file FILE] [--attach FILE ...] ...   (Postie composes)
+ *   postie compose [compose options]       (the composed message on stdout)
  *
  * Exit status: 0 every recipient accepted; 1 the message or some recipient
  * was refused; 2 bad usage or input; 3 the session failed (connect, TLS,
@@ -16,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "postie/host.h"
+#include "postie/mime.h"
 #include "postie/smtp_client.h"
 
 #define EXIT_REFUSED 1
@@ -23,6 +28,9 @@
 #define EXIT_SESSION 3
 #define EXIT_TEMP    4
 #define MAX_RCPT     1000
+#define MAX_ATTACH   64
+#define MAX_HEADERS  32
+#define MAX_TEXT     (16u * 1024u * 1024u) /* text and HTML bodies are read into memory */
 
 static const char usage_text[] =
     "usage: postie send --host HOST [--port N] [--connect-to ADDR]\n"
@@ -32,11 +40,19 @@ static const char usage_text[] =
     "                   [--allow-plaintext-auth] [--no-pipelining] [--no-chunking]\n"
     "                   [--dsn-notify never|success,failure,delay] [--dsn-ret full|hdrs]\n"
     "                   [--envid ID] [--verbose]\n"
-    "                   --from ADDR --to ADDR [--to ADDR ...] [--message FILE|-]\n"
+    "                   --from ADDR --to ADDR [--to ADDR ...]\n"
+    "                   (--message FILE|- | COMPOSE OPTIONS)\n"
+    "       postie compose --from ADDR [--to ADDR ...] COMPOSE OPTIONS [--output FILE]\n"
     "\n"
-    "Sends a raw RFC 5322 message (line ends are normalised to CRLF) to the\n"
-    "given recipients. Passwords are read from an environment variable or a\n"
-    "file, never from the command line. --tls defaults to starttls (required);\n"
+    "COMPOSE OPTIONS (Postie writes the MIME message):\n"
+    "  --subject TEXT  --from-name NAME  --body-file FILE|-  --html-file FILE\n"
+    "  --attach FILE (repeat)  --cc ADDR  --bcc ADDR  --reply-to ADDR  (repeat)\n"
+    "  --header 'Name: value' (repeat)  --utf8-headers (raw UTF-8 when SMTPUTF8)\n"
+    "  compose only: --8bit (allow 8bit parts, as if the server offered 8BITMIME)\n"
+    "\n"
+    "With --message, sends a raw RFC 5322 message (line ends are normalised to\n"
+    "CRLF). Passwords are read from an environment variable or a file, never\n"
+    "from the command line. --tls defaults to starttls (required);\n"
     "certificates and host names are always verified.\n"
     "Exit: 0 all accepted, 1 refused, 2 usage, 3 session failed, 4 temporary failure.\n";
 
@@ -188,28 +204,57 @@ static int report_session_failure(const postie_smtp_client_t *c, postie_status_t
     return postie_status_is_transient(st) ? EXIT_TEMP : EXIT_SESSION;
 }
 
-static int cmd_send(int argc, char **argv)
-{
+/* ---- options ---------------------------------------------------------------- */
+
+typedef struct {
     postie_smtp_client_config_t cfg;
-    static postie_smtp_client_t client;
-    static postie_smtp_rcpt_t rcpt[MAX_RCPT];
     postie_smtp_envelope_t env;
-    message_source_t msg;
-    const char *message_path = "-";
-    const char *password_env = NULL;
-    const char *password_file = NULL;
-    unsigned long timeout_s = 0;
-    size_t nrcpt = 0;
-    postie_status_t st;
-    int rc = 0;
+    const char *message_path; /* raw message; NULL: compose (or stdin when nothing to compose) */
+    const char *password_env;
+    const char *password_file;
+    unsigned long timeout_s;
+    const char *to[MAX_RCPT];
+    size_t nto;
+    /* composing */
+    bool compose;
+    const char *from_name;
+    const char *subject;
+    const char *body_file;
+    const char *html_file;
+    const char *attach[MAX_ATTACH];
+    size_t nattach;
+    const char *cc[MAX_RCPT];
+    size_t ncc;
+    const char *bcc[MAX_RCPT];
+    size_t nbcc;
+    const char *reply_to[MAX_RCPT];
+    size_t nreply_to;
+    postie_header_t headers[MAX_HEADERS];
+    size_t nheaders;
+    bool utf8_headers;
+    bool eight_bit;
+    const char *output;
+    uint8_t *text; /* --body-file and --html-file contents, read once */
+    size_t text_len;
+    uint8_t *html;
+    size_t html_len;
+} options_t;
 
-    postie_smtp_client_config_defaults(&cfg);
-    memset(&env, 0, sizeof(env));
-    memset(&msg, 0, sizeof(msg));
+static void add_address(const char **list, size_t *n, const char *opt, const char *v)
+{
+    if (*n >= MAX_RCPT) {
+        usage_error("too many addresses (limit 1000) for", opt);
+    }
+    list[(*n)++] = v;
+}
 
+/* Parse argv; sending: the SMTP options are allowed. */
+static void parse_options(int argc, char **argv, options_t *o, bool sending)
+{
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
+        bool smtp_option = true;
 #define NEEDS_VALUE()                            \
     do {                                         \
         if (v == NULL)                           \
@@ -218,143 +263,398 @@ static int cmd_send(int argc, char **argv)
     } while (0)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage_text, stdout);
-            return 0;
+            exit(0);
         } else if (!strcmp(a, "--host")) {
             NEEDS_VALUE();
-            cfg.host = v;
+            o->cfg.host = v;
         } else if (!strcmp(a, "--port")) {
             NEEDS_VALUE();
-            cfg.port = (uint16_t)parse_number("bad --port", v, 65535);
+            o->cfg.port = (uint16_t)parse_number("bad --port", v, 65535);
         } else if (!strcmp(a, "--connect-to")) {
             NEEDS_VALUE();
-            cfg.connect_to = v;
+            o->cfg.connect_to = v;
         } else if (!strcmp(a, "--tls")) {
             NEEDS_VALUE();
             if (!strcmp(v, "none")) {
-                cfg.smtp.tls_mode = POSTIE_TLS_NONE;
+                o->cfg.smtp.tls_mode = POSTIE_TLS_NONE;
             } else if (!strcmp(v, "starttls")) {
-                cfg.smtp.tls_mode = POSTIE_TLS_STARTTLS_REQUIRED;
+                o->cfg.smtp.tls_mode = POSTIE_TLS_STARTTLS_REQUIRED;
             } else if (!strcmp(v, "starttls-optional")) {
-                cfg.smtp.tls_mode = POSTIE_TLS_STARTTLS_OPPORTUNISTIC;
+                o->cfg.smtp.tls_mode = POSTIE_TLS_STARTTLS_OPPORTUNISTIC;
             } else if (!strcmp(v, "implicit")) {
-                cfg.smtp.tls_mode = POSTIE_TLS_IMPLICIT;
+                o->cfg.smtp.tls_mode = POSTIE_TLS_IMPLICIT;
             } else {
                 usage_error("--tls must be none, starttls, starttls-optional or implicit", v);
             }
         } else if (!strcmp(a, "--ca-file")) {
             NEEDS_VALUE();
-            cfg.tls.ca_file = v;
+            o->cfg.tls.ca_file = v;
         } else if (!strcmp(a, "--timeout")) {
             NEEDS_VALUE();
-            timeout_s = parse_number("bad --timeout (seconds, 1..86400)", v, 86400);
-            if (timeout_s == 0) {
+            o->timeout_s = parse_number("bad --timeout (seconds, 1..86400)", v, 86400);
+            if (o->timeout_s == 0) {
                 usage_error("bad --timeout (seconds, 1..86400)", v);
             }
         } else if (!strcmp(a, "--ehlo")) {
             NEEDS_VALUE();
-            cfg.smtp.ehlo_name = v;
+            o->cfg.smtp.ehlo_name = v;
         } else if (!strcmp(a, "--user")) {
             NEEDS_VALUE();
-            cfg.smtp.username = v;
+            o->cfg.smtp.username = v;
         } else if (!strcmp(a, "--password-env")) {
             NEEDS_VALUE();
-            password_env = v;
+            o->password_env = v;
         } else if (!strcmp(a, "--password-file")) {
             NEEDS_VALUE();
-            password_file = v;
+            o->password_file = v;
         } else if (!strcmp(a, "--password")) {
             usage_error("passwords are not taken from the command line; use --password-env VAR "
                         "or --password-file FILE",
                         NULL);
         } else if (!strcmp(a, "--allow-plaintext-auth")) {
-            cfg.smtp.allow_plaintext_auth = true;
+            o->cfg.smtp.allow_plaintext_auth = true;
         } else if (!strcmp(a, "--no-pipelining")) {
-            cfg.smtp.use_pipelining = false;
+            o->cfg.smtp.use_pipelining = false;
         } else if (!strcmp(a, "--no-chunking")) {
-            cfg.smtp.use_chunking = false;
+            o->cfg.smtp.use_chunking = false;
         } else if (!strcmp(a, "--dsn-notify")) {
             NEEDS_VALUE();
             if (!strcmp(v, "never")) {
-                env.dsn_notify = POSTIE_DSN_NOTIFY_NEVER;
+                o->env.dsn_notify = POSTIE_DSN_NOTIFY_NEVER;
             } else {
-                env.dsn_notify = (uint8_t)((strstr(v, "success") ? POSTIE_DSN_NOTIFY_SUCCESS : 0) |
-                                           (strstr(v, "failure") ? POSTIE_DSN_NOTIFY_FAILURE : 0) |
-                                           (strstr(v, "delay") ? POSTIE_DSN_NOTIFY_DELAY : 0));
-                if (env.dsn_notify == 0) {
+                o->env.dsn_notify =
+                    (uint8_t)((strstr(v, "success") ? POSTIE_DSN_NOTIFY_SUCCESS : 0) |
+                              (strstr(v, "failure") ? POSTIE_DSN_NOTIFY_FAILURE : 0) |
+                              (strstr(v, "delay") ? POSTIE_DSN_NOTIFY_DELAY : 0));
+                if (o->env.dsn_notify == 0) {
                     usage_error("bad --dsn-notify", v);
                 }
             }
         } else if (!strcmp(a, "--dsn-ret")) {
             NEEDS_VALUE();
-            env.dsn_ret = !strcmp(v, "full")   ? POSTIE_DSN_RET_FULL
-                          : !strcmp(v, "hdrs") ? POSTIE_DSN_RET_HDRS
-                                               : POSTIE_DSN_RET_DEFAULT;
-            if (env.dsn_ret == POSTIE_DSN_RET_DEFAULT) {
+            o->env.dsn_ret = !strcmp(v, "full")   ? POSTIE_DSN_RET_FULL
+                             : !strcmp(v, "hdrs") ? POSTIE_DSN_RET_HDRS
+                                                  : POSTIE_DSN_RET_DEFAULT;
+            if (o->env.dsn_ret == POSTIE_DSN_RET_DEFAULT) {
                 usage_error("--dsn-ret must be full or hdrs", v);
             }
         } else if (!strcmp(a, "--envid")) {
             NEEDS_VALUE();
-            env.dsn_envid = v;
+            o->env.dsn_envid = v;
         } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
-            cfg.smtp.log = log_line;
-        } else if (!strcmp(a, "--from")) {
-            NEEDS_VALUE();
-            env.from = v;
-        } else if (!strcmp(a, "--to")) {
-            NEEDS_VALUE();
-            if (nrcpt >= MAX_RCPT) {
-                usage_error("too many --to (limit 1000)", v);
-            }
-            rcpt[nrcpt++].address = v;
+            o->cfg.smtp.log = log_line;
         } else if (!strcmp(a, "--message")) {
             NEEDS_VALUE();
-            message_path = v;
+            o->message_path = v;
+        } else {
+            smtp_option = false;
+        }
+        if (smtp_option) {
+            if (!sending) {
+                usage_error("option only for postie send", a);
+            }
+            continue;
+        }
+        if (!strcmp(a, "--from")) {
+            NEEDS_VALUE();
+            o->env.from = v;
+        } else if (!strcmp(a, "--to")) {
+            NEEDS_VALUE();
+            add_address(o->to, &o->nto, a, v);
+        } else if (!strcmp(a, "--cc")) {
+            NEEDS_VALUE();
+            add_address(o->cc, &o->ncc, a, v);
+            o->compose = true;
+        } else if (!strcmp(a, "--bcc")) {
+            NEEDS_VALUE();
+            add_address(o->bcc, &o->nbcc, a, v);
+            o->compose = true;
+        } else if (!strcmp(a, "--reply-to")) {
+            NEEDS_VALUE();
+            add_address(o->reply_to, &o->nreply_to, a, v);
+            o->compose = true;
+        } else if (!strcmp(a, "--subject")) {
+            NEEDS_VALUE();
+            o->subject = v;
+            o->compose = true;
+        } else if (!strcmp(a, "--from-name")) {
+            NEEDS_VALUE();
+            o->from_name = v;
+            o->compose = true;
+        } else if (!strcmp(a, "--body-file")) {
+            NEEDS_VALUE();
+            o->body_file = v;
+            o->compose = true;
+        } else if (!strcmp(a, "--html-file")) {
+            NEEDS_VALUE();
+            o->html_file = v;
+            o->compose = true;
+        } else if (!strcmp(a, "--attach")) {
+            NEEDS_VALUE();
+            if (o->nattach >= MAX_ATTACH) {
+                usage_error("too many --attach (limit 64)", v);
+            }
+            o->attach[o->nattach++] = v;
+            o->compose = true;
+        } else if (!strcmp(a, "--header")) {
+            char *line = argv[i + 1];
+            char *colon = line != NULL ? strchr(line, ':') : NULL;
+            NEEDS_VALUE();
+            if (o->nheaders >= MAX_HEADERS) {
+                usage_error("too many --header (limit 32)", v);
+            }
+            if (colon == NULL) {
+                usage_error("--header needs 'Name: value'", v);
+            }
+            *colon = '\0'; /* split in place: argv strings are ours */
+            o->headers[o->nheaders].name = line;
+            o->headers[o->nheaders].value = colon + 1 + strspn(colon + 1, " \t");
+            o->nheaders++;
+            o->compose = true;
+        } else if (!strcmp(a, "--utf8-headers")) {
+            o->utf8_headers = true;
+            o->compose = true;
+        } else if (!strcmp(a, "--8bit") && !sending) {
+            o->eight_bit = true;
+        } else if (!strcmp(a, "--output") && !sending) {
+            NEEDS_VALUE();
+            o->output = v;
         } else {
             usage_error("unknown option", a);
         }
 #undef NEEDS_VALUE
     }
+    if (!sending) {
+        o->compose = true;
+    }
+    if (o->compose && o->message_path != NULL) {
+        usage_error("--message sends a ready message; it cannot be combined with compose options",
+                    NULL);
+    }
+}
 
-    if (cfg.host == NULL) {
+/* ---- composing ---------------------------------------------------------------- */
+
+typedef struct {
+    postie_message_t msg;
+    postie_mime_writer_t writer;
+    postie_mailbox_t to[MAX_RCPT];
+    postie_mailbox_t cc[MAX_RCPT];
+    postie_mailbox_t reply_to[MAX_RCPT];
+    postie_attachment_t attachments[MAX_ATTACH];
+    postie_file_reader_t files[MAX_ATTACH];
+} composition_t;
+
+static uint8_t *read_text_file(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    uint8_t *buf;
+    size_t n;
+    if (f == NULL) {
+        fprintf(stderr, "postie: cannot open %s: %s\n", path, strerror(errno));
+        exit(EXIT_USAGE);
+    }
+    buf = malloc(MAX_TEXT + 1);
+    if (buf == NULL) {
+        fprintf(stderr, "postie: out of memory reading %s\n", path);
+        exit(EXIT_USAGE);
+    }
+    n = fread(buf, 1, MAX_TEXT + 1, f);
+    if (ferror(f) || n > MAX_TEXT) {
+        fprintf(stderr, "postie: %s: %s\n", path,
+                n > MAX_TEXT ? "larger than 16 MiB; send it as an attachment" : strerror(errno));
+        exit(EXIT_USAGE);
+    }
+    if (f != stdin) {
+        fclose(f);
+    }
+    *len = n;
+    return buf;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* Fill c from the options and start the writer. Exits with a usage error
+ * naming the field when the message is not acceptable. */
+static void compose(composition_t *c, options_t *o, bool allow_8bit, bool allow_utf8)
+{
+    postie_message_t *m = &c->msg;
+    postie_status_t st;
+
+    memset(m, 0, sizeof(*m));
+    m->from.address = o->env.from;
+    m->from.name = o->from_name;
+    for (size_t i = 0; i < o->nto; i++) {
+        c->to[i].address = o->to[i];
+    }
+    for (size_t i = 0; i < o->ncc; i++) {
+        c->cc[i].address = o->cc[i];
+    }
+    for (size_t i = 0; i < o->nreply_to; i++) {
+        c->reply_to[i].address = o->reply_to[i];
+    }
+    m->to = c->to;
+    m->to_count = o->nto;
+    m->cc = c->cc;
+    m->cc_count = o->ncc;
+    m->reply_to = c->reply_to;
+    m->reply_to_count = o->nreply_to;
+    m->subject = o->subject;
+    postie_wall_clock(&m->date, &m->utc_offset_min);
+    if (postie_random_bytes(m->entropy, sizeof(m->entropy)) != POSTIE_OK) {
+        fprintf(stderr, "postie: no random numbers from the kernel\n");
+        exit(EXIT_USAGE);
+    }
+    m->headers = o->headers;
+    m->header_count = o->nheaders;
+    if (o->body_file != NULL && o->text == NULL) {
+        o->text = read_text_file(o->body_file, &o->text_len);
+    }
+    if (o->html_file != NULL && o->html == NULL) {
+        o->html = read_text_file(o->html_file, &o->html_len);
+    }
+    m->text = o->text != NULL ? o->text : (o->html == NULL ? (const uint8_t *)"" : NULL);
+    m->text_len = o->text_len;
+    m->html = o->html;
+    m->html_len = o->html_len;
+    for (size_t i = 0; i < o->nattach; i++) {
+        if (postie_file_reader_open(&c->files[i], o->attach[i]) != POSTIE_OK) {
+            fprintf(stderr, "postie: cannot read attachment %s: %s\n", o->attach[i],
+                    strerror(errno));
+            exit(EXIT_USAGE);
+        }
+        c->attachments[i].filename = base_name(o->attach[i]);
+        c->attachments[i].read = postie_file_read;
+        c->attachments[i].read_ctx = &c->files[i];
+    }
+    m->attachments = c->attachments;
+    m->attachment_count = o->nattach;
+    m->allow_8bit = allow_8bit;
+    m->allow_utf8_headers = allow_utf8 && o->utf8_headers;
+
+    st = postie_mime_init(&c->writer, m);
+    if (st != POSTIE_OK) {
+        const postie_error_t *e = postie_mime_error(&c->writer);
+        fprintf(stderr, "postie: cannot compose the message: %s: %s (%s)\n", e->subject,
+                postie_status_str(st), postie_status_name(st));
+        exit(EXIT_USAGE);
+    }
+}
+
+static void compose_done(composition_t *c, options_t *o)
+{
+    for (size_t i = 0; i < o->nattach; i++) {
+        postie_file_reader_close(&c->files[i]);
+    }
+}
+
+static int cmd_compose(int argc, char **argv)
+{
+    static options_t o;
+    static composition_t c;
+    FILE *out = stdout;
+    uint8_t buf[16384];
+    size_t got = 0;
+    postie_status_t st;
+
+    postie_smtp_client_config_defaults(&o.cfg);
+    parse_options(argc, argv, &o, false);
+    if (o.env.from == NULL) {
+        usage_error("--from is required", NULL);
+    }
+    compose(&c, &o, o.eight_bit, true);
+    if (o.output != NULL && (out = fopen(o.output, "wb")) == NULL) {
+        fprintf(stderr, "postie: cannot write %s: %s\n", o.output, strerror(errno));
+        return EXIT_USAGE;
+    }
+    while ((st = postie_mime_read(&c.writer, buf, sizeof(buf), &got)) == POSTIE_OK && got > 0) {
+        fwrite(buf, 1, got, out);
+    }
+    if (st != POSTIE_OK) {
+        fprintf(stderr, "postie: composing failed: %s: %s\n", postie_mime_error(&c.writer)->subject,
+                postie_status_str(st));
+    }
+    if (out != stdout) {
+        fclose(out);
+    }
+    compose_done(&c, &o);
+    free(o.text);
+    free(o.html);
+    return st == POSTIE_OK ? 0 : EXIT_USAGE;
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+static int cmd_send(int argc, char **argv)
+{
+    static options_t o;
+    static postie_smtp_client_t client;
+    static postie_smtp_rcpt_t rcpt[3 * MAX_RCPT];
+    static composition_t c;
+    postie_smtp_envelope_t *env = &o.env;
+    message_source_t msg;
+    size_t nrcpt = 0;
+    postie_status_t st;
+    int rc = 0;
+
+    postie_smtp_client_config_defaults(&o.cfg);
+    memset(&msg, 0, sizeof(msg));
+    parse_options(argc, argv, &o, true);
+
+    if (o.cfg.host == NULL) {
         usage_error("--host is required", NULL);
     }
-    if (env.from == NULL) {
+    if (env->from == NULL) {
         usage_error("--from is required (use --from '' for the null sender)", NULL);
     }
-    if (nrcpt == 0) {
-        usage_error("at least one --to is required", NULL);
+    /* envelope: To, Cc and Bcc (Bcc never reaches a header) */
+    for (size_t i = 0; i < o.nto; i++) {
+        rcpt[nrcpt++].address = o.to[i];
     }
-    if (password_env != NULL && password_file != NULL) {
+    for (size_t i = 0; i < o.ncc; i++) {
+        rcpt[nrcpt++].address = o.cc[i];
+    }
+    for (size_t i = 0; i < o.nbcc; i++) {
+        rcpt[nrcpt++].address = o.bcc[i];
+    }
+    if (nrcpt == 0) {
+        usage_error("at least one --to (or --cc, --bcc) is required", NULL);
+    }
+    if (o.password_env != NULL && o.password_file != NULL) {
         usage_error("give either --password-env or --password-file, not both", NULL);
     }
-    if (password_env != NULL) {
-        cfg.smtp.password = getenv(password_env);
-        if (cfg.smtp.password == NULL) {
-            usage_error("password environment variable is not set", password_env);
+    if (o.password_env != NULL) {
+        o.cfg.smtp.password = getenv(o.password_env);
+        if (o.cfg.smtp.password == NULL) {
+            usage_error("password environment variable is not set", o.password_env);
         }
-    } else if (password_file != NULL) {
-        cfg.smtp.password = read_secret_file(password_file);
+    } else if (o.password_file != NULL) {
+        o.cfg.smtp.password = read_secret_file(o.password_file);
     }
-    if (cfg.smtp.username != NULL && cfg.smtp.password == NULL) {
+    if (o.cfg.smtp.username != NULL && o.cfg.smtp.password == NULL) {
         usage_error("--user needs --password-env or --password-file", NULL);
     }
-    if (cfg.smtp.username == NULL && cfg.smtp.password != NULL) {
+    if (o.cfg.smtp.username == NULL && o.cfg.smtp.password != NULL) {
         usage_error("a password was given without --user", NULL);
     }
-    if (timeout_s > 0) {
-        uint32_t ms = (uint32_t)timeout_s * 1000u;
-        cfg.connect_timeout_ms = ms;
-        cfg.smtp.timeout_greeting_ms = ms;
-        cfg.smtp.timeout_command_ms = ms;
-        cfg.smtp.timeout_data_init_ms = ms;
-        cfg.smtp.timeout_data_block_ms = ms;
-        cfg.smtp.timeout_data_end_ms = ms;
+    if (o.timeout_s > 0) {
+        uint32_t ms = (uint32_t)o.timeout_s * 1000u;
+        o.cfg.connect_timeout_ms = ms;
+        o.cfg.smtp.timeout_greeting_ms = ms;
+        o.cfg.smtp.timeout_command_ms = ms;
+        o.cfg.smtp.timeout_data_init_ms = ms;
+        o.cfg.smtp.timeout_data_block_ms = ms;
+        o.cfg.smtp.timeout_data_end_ms = ms;
     }
 
     /* Check addresses before connecting: a bad one never reaches the wire. */
     {
         bool non_ascii;
-        st = postie_smtp_check_address(env.from, true, &non_ascii);
+        st = postie_smtp_check_address(env->from, true, &non_ascii);
         if (st != POSTIE_OK) {
             fprintf(stderr, "postie: sender address refused: %s\n", postie_status_str(st));
             return EXIT_USAGE;
@@ -372,26 +672,34 @@ static int cmd_send(int argc, char **argv)
         }
     }
 
-    if (strcmp(message_path, "-") == 0) {
-        msg.mem = slurp_stdin(&msg.mem_len);
-    } else {
-        msg.file = fopen(message_path, "rb");
-        if (msg.file == NULL) {
-            fprintf(stderr, "postie: cannot open message %s: %s\n", message_path, strerror(errno));
-            return EXIT_USAGE;
+    if (!o.compose) {
+        if (o.message_path == NULL || strcmp(o.message_path, "-") == 0) {
+            msg.mem = slurp_stdin(&msg.mem_len);
+        } else {
+            msg.file = fopen(o.message_path, "rb");
+            if (msg.file == NULL) {
+                fprintf(stderr, "postie: cannot open message %s: %s\n", o.message_path,
+                        strerror(errno));
+                return EXIT_USAGE;
+            }
         }
+        scan_message(&msg, &env->size, &env->body_8bit);
+    } else {
+        /* Check the message before connecting; composed again below with
+         * what the server offers. */
+        compose(&c, &o, true, true);
+        compose_done(&c, &o);
     }
-    scan_message(&msg, &env.size, &env.body_8bit);
-    env.rcpt = rcpt;
-    env.rcpt_count = nrcpt;
+    env->rcpt = rcpt;
+    env->rcpt_count = nrcpt;
 
-    st = postie_smtp_client_open(&client, &cfg);
+    st = postie_smtp_client_open(&client, &o.cfg);
     if (st != POSTIE_OK) {
         rc = report_session_failure(&client, st);
         postie_smtp_client_quit(&client);
         goto out;
     }
-    if (cfg.smtp.log != NULL) {
+    if (o.cfg.smtp.log != NULL) {
         char caps[256];
         postie_tls_info_t tls;
         postie_smtp_caps_format(postie_smtp_caps(&client.engine), caps, sizeof(caps));
@@ -403,7 +711,16 @@ static int cmd_send(int argc, char **argv)
         }
     }
 
-    st = postie_smtp_client_send(&client, &env, read_message, &msg);
+    if (o.compose) {
+        const postie_smtp_caps_t *caps = postie_smtp_caps(&client.engine);
+        compose(&c, &o, (caps->flags & POSTIE_SMTP_CAP_8BITMIME) != 0,
+                (caps->flags & POSTIE_SMTP_CAP_SMTPUTF8) != 0);
+        env->body_8bit = postie_mime_needs_8bit(&c.writer);
+        env->smtputf8 = postie_mime_needs_smtputf8(&c.writer);
+        st = postie_smtp_client_send(&client, env, postie_mime_read, &c.writer);
+    } else {
+        st = postie_smtp_client_send(&client, env, read_message, &msg);
+    }
     for (size_t i = 0; i < nrcpt; i++) {
         const postie_smtp_rcpt_t *r = &rcpt[i];
         if (r->state == POSTIE_RCPT_ACCEPTED) {
@@ -436,6 +753,11 @@ static int cmd_send(int argc, char **argv)
     }
     postie_smtp_client_quit(&client);
 out:
+    if (o.compose) {
+        compose_done(&c, &o);
+        free(o.text);
+        free(o.html);
+    }
     if (msg.file != NULL) {
         fclose(msg.file);
     }
@@ -451,6 +773,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "send")) {
         return cmd_send(argc - 2, argv + 2);
+    }
+    if (!strcmp(argv[1], "compose")) {
+        return cmd_compose(argc - 2, argv + 2);
     }
     usage_error("unknown command", argv[1]);
     return EXIT_USAGE;

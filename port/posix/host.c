@@ -1,0 +1,83 @@
+/*
+ * Host services for the message writer: file reader, random octets, wall
+ * clock. See postie/host.h.
+ */
+#define _DEFAULT_SOURCE /* tm_gmtoff */
+
+#include "postie/host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+postie_status_t postie_file_reader_open(postie_file_reader_t *r, const char *path)
+{
+    struct stat sb;
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    r->size = 0;
+    if (r->fd < 0) {
+        return POSTIE_E_FILE;
+    }
+    if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(r->fd);
+        r->fd = -1;
+        return POSTIE_E_FILE;
+    }
+    r->size = (uint64_t)sb.st_size;
+    return POSTIE_OK;
+}
+
+postie_status_t postie_file_read(void *ctx, uint8_t *buf, size_t cap, size_t *got)
+{
+    postie_file_reader_t *r = ctx;
+    ssize_t n;
+    *got = 0;
+    if (r->fd < 0) {
+        return POSTIE_E_FILE;
+    }
+    do {
+        n = read(r->fd, buf, cap);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return POSTIE_E_FILE;
+    }
+    *got = (size_t)n;
+    return POSTIE_OK;
+}
+
+void postie_file_reader_close(postie_file_reader_t *r)
+{
+    if (r->fd >= 0) {
+        close(r->fd);
+        r->fd = -1;
+    }
+}
+
+postie_status_t postie_random_bytes(uint8_t *out, size_t n)
+{
+    size_t done = 0;
+    for (int guard = 0; done < n && guard < 100; guard++) {
+        ssize_t got = getrandom(out + done, n - done, 0);
+        if (got < 0 && errno != EINTR) {
+            return POSTIE_E_IO;
+        }
+        if (got > 0) {
+            done += (size_t)got;
+        }
+    }
+    return done == n ? POSTIE_OK : POSTIE_E_IO;
+}
+
+void postie_wall_clock(int64_t *now, int16_t *utc_offset_min)
+{
+    time_t t = time(NULL);
+    struct tm local;
+    *now = (int64_t)t;
+    *utc_offset_min = 0;
+    if (localtime_r(&t, &local) != NULL) {
+        *utc_offset_min = (int16_t)(local.tm_gmtoff / 60);
+    }
+}
