@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Benchmarks, with peers measured in the same run on the same machine:
+#   - composing a message with a 25 MiB attachment (Postie's writer vs
+#     Python's email package), with the writer's RAM and heap use;
+#   - sending small messages over STARTTLS + AUTH to a private Postfix
+#     (postie vs curl vs msmtp).
+# Usage: tests/bench/run.sh   (root: the Postfix master needs it)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+"$root/.ci/install-deps.sh"
+cmake -S "$root" -B "$root/build-bench" -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build "$root/build-bench" -j "$(nproc)" --target compose_bench postie > /dev/null
+
+"$root/build-bench/tests/bench/compose_bench" 25
+/usr/bin/python3 "$root/tests/bench/compose_peer.py" 25
+"$root/tests/integration/with_mailserver.sh" \
+    bash "$root/tests/bench/send_peers.sh" "$root/build-bench/postie" 30
