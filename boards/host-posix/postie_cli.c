@@ -713,8 +713,21 @@ static int cmd_send(int argc, char **argv)
 
     if (o.compose) {
         const postie_smtp_caps_t *caps = postie_smtp_caps(&client.engine);
-        compose(&c, &o, (caps->flags & POSTIE_SMTP_CAP_8BITMIME) != 0,
-                (caps->flags & POSTIE_SMTP_CAP_SMTPUTF8) != 0);
+        bool allow_8bit = (caps->flags & POSTIE_SMTP_CAP_8BITMIME) != 0;
+        bool allow_utf8 = (caps->flags & POSTIE_SMTP_CAP_SMTPUTF8) != 0;
+        /* A counting pass first, so SIZE= lets the server refuse an
+         * oversized message before its body is sent. Only the random and
+         * date digits differ between passes, never the length. */
+        uint8_t scratch[16384];
+        size_t got = 0;
+        compose(&c, &o, allow_8bit, allow_utf8);
+        env->size = 0;
+        while (postie_mime_read(&c.writer, scratch, sizeof(scratch), &got) == POSTIE_OK &&
+               got > 0) {
+            env->size += got;
+        }
+        compose_done(&c, &o);
+        compose(&c, &o, allow_8bit, allow_utf8);
         env->body_8bit = postie_mime_needs_8bit(&c.writer);
         env->smtputf8 = postie_mime_needs_smtputf8(&c.writer);
         st = postie_smtp_client_send(&client, env, postie_mime_read, &c.writer);

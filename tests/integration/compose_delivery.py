@@ -84,6 +84,23 @@ for user in ["bob", "carol", "alice"]:
     check(len(atts) == 1 and atts[0].get_payload(decode=True) == blob,
           "%s: 300 kB attachment intact byte for byte" % user)
 
+# An attachment past the server's SIZE limit (10240000) is refused before
+# any of it is sent: the counted size goes into MAIL FROM's SIZE=.
+big = os.path.join(work, "big.bin")
+with open(big, "wb") as f:
+    f.write(b"\0" * (8 << 20))  # 8 MiB, about 11 MB once base64-encoded
+run = subprocess.run(
+    [postie, "send", "--host", "localhost", "--connect-to", "127.0.0.1",
+     "--port", env["POSTIE_TEST_SMTP_PORT"], "--ca-file", env["POSTIE_TEST_CA"],
+     "--user", env["POSTIE_TEST_USER"], "--password-env", "POSTIE_TEST_PASSWORD",
+     "--from", "alice@example.test", "--to", "bob@example.test", "--subject", "too big",
+     "--attach", big, "--verbose"],
+    capture_output=True, timeout=120)
+err = run.stderr.decode(errors="replace")
+check(run.returncode == 1, "oversized message: exit 1 (got %d)" % run.returncode)
+check("SIZE limit" in err and "BDAT" not in err and "DATA" not in err.replace("MAIL", ""),
+      "oversized message refused before any body was sent: %r" % err.strip().splitlines()[-1])
+
 if failures:
     sys.exit("%d check(s) failed" % len(failures))
 print("all checks passed")
