@@ -120,6 +120,46 @@
 #define POSTIE_MIME_SUBJECT_MAX 998
 #endif
 
+/* ---- Registry (named sessions) ----------------------------------------- */
+
+/* Sessions and accounts a postie_registry_t holds. RAM: 2748 octets per
+ * session and 2052 per account (x86-64), whether used or not. Defaults 8
+ * and 4. */
+#ifndef POSTIE_REGISTRY_SESSIONS_MAX
+#define POSTIE_REGISTRY_SESSIONS_MAX 8
+#endif
+#ifndef POSTIE_REGISTRY_ACCOUNTS_MAX
+#define POSTIE_REGISTRY_ACCOUNTS_MAX 4
+#endif
+
+/* Problems (errors and warnings) kept from one load; more are counted.
+ * RAM: 256 octets each. Default 16. */
+#ifndef POSTIE_REGISTRY_PROBLEMS_MAX
+#define POSTIE_REGISTRY_PROBLEMS_MAX 16
+#endif
+
+/* Largest registry text accepted, in octets. Default 32768. RAM: none (the
+ * caller holds the text). */
+#ifndef POSTIE_REGISTRY_FILE_MAX
+#define POSTIE_REGISTRY_FILE_MAX 32768
+#endif
+
+/* Deepest nesting of objects and arrays accepted. Default 6 (the schema
+ * needs 4). */
+#ifndef POSTIE_REGISTRY_DEPTH_MAX
+#define POSTIE_REGISTRY_DEPTH_MAX 6
+#endif
+
+/* Recommended parse arena for a load, in octets: the loader's working
+ * storage (36 864 octets with the defaults, about 3 KiB per session and
+ * account slot) plus about 3 octets per octet of JSON for cJSON (the
+ * example registry, 2976 octets, needs 45 001 in all). Default 131072,
+ * enough for a registry of POSTIE_REGISTRY_FILE_MAX. RAM: only while
+ * loading; reuse it afterwards. */
+#ifndef POSTIE_REGISTRY_ARENA_SIZE
+#define POSTIE_REGISTRY_ARENA_SIZE 131072
+#endif
+
 /* ---- Checks against protocol minimums ---------------------------------- */
 
 _Static_assert(POSTIE_REPLY_LINE_MAX >= 512, "RFC 5321 4.5.3.1.5: reply lines up to 512 octets");

@@ -66,7 +66,12 @@
     X(POSTIE_E_UTF8_INVALID, 0, "text is not valid UTF-8")                                        \
     X(POSTIE_E_HEADER_NAME_INVALID, 0, "header name must be printable ASCII without ':'")         \
     X(POSTIE_E_HEADER_RESERVED, 0, "header is written by Postie; set it through the message")     \
-    X(POSTIE_E_SOURCE_FAILED, 0, "reading the message content failed")
+    X(POSTIE_E_SOURCE_FAILED, 0, "reading the message content failed")                            \
+    X(POSTIE_E_REGISTRY_INVALID, 0, "the mail registry has errors; nothing was loaded")           \
+    X(POSTIE_E_REGISTRY_TOO_LARGE, 0, "the mail registry passes a size, depth or count limit")    \
+    X(POSTIE_E_NOT_FOUND, 0, "no such session or account")                                        \
+    X(POSTIE_E_TEMPLATE_SYNTAX, 0, "from-name template has a ${ without a closing }")             \
+    X(POSTIE_E_TEMPLATE_UNKNOWN_VARIABLE, 0, "from-name template uses an unknown variable")
 
 typedef enum {
 #define POSTIE_STATUS_ENUM(name, transient, message) name,

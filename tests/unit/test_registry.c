@@ -1,0 +1,507 @@
+/*
+ * Registry loader: the example file, the three spellings of a name, the
+ * JavaMail mapping, "jndi" references, every error with its JSON path, the
+ * limits, fail-closed loading, and proof that a load never calls the
+ * system allocator.
+ */
+#define _GNU_SOURCE /* __libc_malloc and friends for the allocator count */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "postie/registry.h"
+
+/* ---- counting the system allocator (not under ASan, which owns malloc) ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALLOCATIONS 0
+#else
+#define COUNT_ALLOCATIONS 1
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+static volatile int counting;
+static volatile long allocations;
+void *malloc(size_t n);
+void *calloc(size_t a, size_t b);
+void *realloc(void *p, size_t n);
+void free(void *p);
+void *malloc(size_t n)
+{
+    if (counting) {
+        allocations++;
+    }
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+    if (counting) {
+        allocations++;
+    }
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+    if (counting) {
+        allocations++;
+    }
+    return __libc_realloc(p, n);
+}
+void free(void *p)
+{
+    if (counting && p != NULL) {
+        allocations++;
+    }
+    __libc_free(p);
+}
+#endif
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static postie_registry_t reg;
+static uint8_t arena[POSTIE_REGISTRY_ARENA_SIZE];
+
+static postie_status_t load(const char *json)
+{
+    return postie_registry_load(&reg, json, strlen(json), arena, sizeof(arena), NULL);
+}
+
+/* Some problem has exactly this path and a message containing text. */
+static void expect_problem(bool warning, const char *path, const char *text)
+{
+    for (size_t i = 0; i < reg.problem_count; i++) {
+        const postie_registry_problem_t *p = &reg.problems[i];
+        if (p->warning == warning && strcmp(p->path, path) == 0 && strstr(p->message, text)) {
+            return;
+        }
+    }
+    for (size_t i = 0; i < reg.problem_count; i++) {
+        print_message("  have: %s %s: %s\n", reg.problems[i].warning ? "warning" : "error",
+                      reg.problems[i].path, reg.problems[i].message);
+    }
+    fail_msg("no %s at %s containing \"%s\"", warning ? "warning" : "error", path, text);
+}
+
+static void expect_invalid(const char *json, const char *path, const char *text)
+{
+    postie_status_t st = load(json);
+    if (st != POSTIE_E_REGISTRY_INVALID) {
+        fail_msg("%s: status %s", json, postie_status_name(st));
+    }
+    expect_problem(false, path, text);
+    assert_false(reg.loaded);
+    assert_int_equal(reg.session_count, 0); /* fail closed */
+    assert_null(postie_registry_session(&reg, "mail/A"));
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    static char buf[POSTIE_REGISTRY_FILE_MAX + 1];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    *len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[*len] = '\0';
+    return buf;
+}
+
+/* ---- the example file ------------------------------------------------------------ */
+
+static void test_example_file(void **state)
+{
+    (void)state;
+    size_t len;
+    char *json = read_file(POSTIE_EXAMPLE_REGISTRY, &len);
+    const postie_session_t *s;
+    const postie_account_t *a;
+
+    assert_int_equal(postie_registry_load(&reg, json, len, arena, sizeof(arena), NULL), POSTIE_OK);
+    assert_true(reg.loaded);
+    assert_int_equal(reg.error_count, 0);
+    assert_string_equal(reg.product, "Appliance");
+    assert_int_equal(reg.session_count, 4);
+    assert_int_equal(reg.account_count, 2);
+
+    /* the three spellings find the same entry */
+    s = postie_registry_session(&reg, "java:comp/env/mail/Notify");
+    assert_non_null(s);
+    assert_ptr_equal(s, postie_registry_session(&reg, "java:/comp/env/mail/Notify"));
+    assert_ptr_equal(s, postie_registry_session(&reg, "mail/Notify"));
+    assert_null(postie_registry_session(&reg, "mail/notify")); /* case-sensitive */
+
+    /* the transport came from mail/Base, and the origin says so */
+    assert_string_equal(s->ep.host, "smtp.example.com");
+    assert_int_equal(s->ep.port, 587);
+    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_REQUIRED);
+    assert_int_equal(s->ep.password.kind, POSTIE_SECRET_FILE);
+    assert_string_equal(postie_registry_origin_entry(&reg, &s->origin[POSTIE_F_HOST]), "mail/Base");
+    assert_null(postie_registry_origin_entry(&reg, &s->origin[POSTIE_F_FROM])); /* its own */
+    assert_string_equal(s->origin[POSTIE_F_HOST].key, "host");
+    assert_string_equal(s->from, "confluence-administrator@example-company.com");
+    assert_string_equal(s->envelope_from, "bounces@example-company.com");
+    assert_string_equal(s->from_name, "${fullname} (Confluence)");
+    assert_string_equal(s->subject_prefix, "[NAS-01] ");
+    assert_string_equal(s->jndi, "mail/Base");
+
+    /* default template uses the product name */
+    s = postie_registry_session(&reg, "mail/Base");
+    assert_string_equal(s->from_name, "${fullname} (Appliance)");
+    assert_int_equal(s->ep.connect_timeout_ms, 30000);
+    assert_string_equal(s->ep.ehlo, "nas01.example.com");
+
+    /* JavaMail spelling */
+    s = postie_registry_session(&reg, "mail/Tomcat");
+    assert_int_equal(s->ep.protocol, POSTIE_PROTO_SMTP);
+    assert_string_equal(s->ep.host, "mail.example.org");
+    assert_int_equal(s->ep.port, 25);
+    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_REQUIRED);
+    assert_int_equal(s->ep.auth, POSTIE_AUTH_BASIC);
+    assert_string_equal(s->ep.username, "alerts@example.org");
+    assert_int_equal(s->ep.password.kind, POSTIE_SECRET_ENV);
+    assert_string_equal(s->ep.password.value, "POSTIE_TOMCAT_PASSWORD");
+    assert_int_equal(s->ep.connect_timeout_ms, 10000);
+    assert_int_equal(s->ep.timeout_ms, 60000);
+    assert_int_equal(s->ep.write_timeout_ms, 60000);
+    assert_string_equal(s->ep.ehlo, "nas01.example.org");
+    assert_string_equal(s->from, "alerts@example.org");
+    assert_string_equal(s->envelope_from, "bounces@example.org");
+    assert_string_equal(s->origin[POSTIE_F_HOST].key, "mail.smtp.host");
+
+    s = postie_registry_session(&reg, "mail/Secure");
+    assert_int_equal(s->ep.protocol, POSTIE_PROTO_SMTPS);
+    assert_int_equal(s->ep.port, 465);
+    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_IMPLICIT);
+
+    a = postie_registry_account(&reg, "java:comp/env/mail/Archive");
+    assert_non_null(a);
+    assert_int_equal(a->ep.protocol, POSTIE_PROTO_IMAPS);
+    assert_int_equal(a->ep.port, 993);
+    assert_int_equal(a->poll_interval_s, 1800);
+    assert_true(a->enabled);
+    a = postie_registry_account(&reg, "mail/Tickets");
+    assert_int_equal(a->ep.protocol, POSTIE_PROTO_POP3);
+    assert_int_equal(a->ep.port, 110);
+    assert_int_equal(a->ep.tls, POSTIE_REG_TLS_REQUIRED);
+    assert_false(a->enabled);
+    assert_string_equal(a->folder, "INBOX");
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    char out[POSTIE_REGISTRY_NAME_MAX];
+    assert_true(postie_registry_normalise("java:comp/env/mail/X", out, sizeof(out)));
+    assert_string_equal(out, "mail/X");
+    assert_true(postie_registry_normalise("java:/comp/env/mail/X", out, sizeof(out)));
+    assert_string_equal(out, "mail/X");
+    assert_true(postie_registry_normalise("mail/X", out, sizeof(out)));
+    assert_string_equal(out, "mail/X");
+    assert_true(postie_registry_normalise("java:global/mail/X", out, sizeof(out)));
+    assert_string_equal(out, "global/mail/X");
+    assert_false(postie_registry_normalise("java:comp/env/", out, sizeof(out)));
+    assert_false(postie_registry_normalise("mail/with space", out, sizeof(out)));
+    assert_false(postie_registry_normalise("mail/X", out, 4));
+}
+
+/* ---- JavaMail details and references ---------------------------------------------- */
+
+static void test_javamail_tls_flags(void **state)
+{
+    (void)state;
+    const postie_session_t *s;
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"mail.smtp.host\": \"h\", \"mail.from\": "
+                          "\"a@b.c\", \"mail.smtp.starttls.enable\": \"true\"}}}"),
+                     POSTIE_OK);
+    s = postie_registry_session(&reg, "mail/A");
+    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_OPPORTUNISTIC);
+    assert_int_equal(s->ep.auth, POSTIE_AUTH_NONE);
+
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"mail.smtp.host\": \"h\", \"mail.from\": "
+                          "\"a@b.c\", \"mail.smtp.ssl.enable\": true}}}"),
+                     POSTIE_OK);
+    s = postie_registry_session(&reg, "mail/A");
+    assert_int_equal(s->ep.protocol, POSTIE_PROTO_SMTPS);
+    assert_int_equal(s->ep.port, 465);
+
+    /* plain SMTP without credentials is allowed when asked for */
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                          "\"mail.smtp.starttls.enable\": \"false\"}}}"),
+                     POSTIE_OK);
+    assert_int_equal(postie_registry_session(&reg, "mail/A")->ep.tls, POSTIE_REG_TLS_OFF);
+
+    /* insecure JavaMail knobs are warnings, never obeyed */
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                          "\"mail.smtp.ssl.trust\": \"*\", \"mail.smtp.ssl.checkserveridentity\": "
+                          "\"false\", \"mail.smtp.quitwait\": \"false\"}}}"),
+                     POSTIE_OK);
+    expect_problem(true, "sessions[\"mail/A\"].mail.smtp.ssl.trust", "ignored");
+    expect_problem(true, "sessions[\"mail/A\"].mail.smtp.ssl.checkserveridentity",
+                   "always verifies");
+    expect_problem(true, "sessions[\"mail/A\"].mail.smtp.quitwait", "unknown JavaMail property");
+    assert_true(postie_registry_session(&reg, "mail/A")->ep.verify);
+}
+
+static void test_jndi_oauth_override(void **state)
+{
+    (void)state;
+    const postie_session_t *s;
+    assert_int_equal(load("{\"sessions\": {"
+                          "\"mail/Base\": {\"host\": \"h\", \"from\": \"a@b.c\", \"username\": "
+                          "\"u\", \"password\": {\"env\": \"P\"}},"
+                          "\"mail/O\": {\"jndi\": \"java:comp/env/mail/Base\", \"from\": "
+                          "\"o@b.c\", \"auth\": \"oauth2\", \"username\": \"robot\", \"oauth2\": "
+                          "{}}}}"),
+                     POSTIE_OK);
+    s = postie_registry_session(&reg, "mail/O");
+    assert_string_equal(s->ep.host, "h");
+    assert_int_equal(s->ep.auth, POSTIE_AUTH_OAUTH2);
+    assert_string_equal(s->ep.username, "robot");
+    expect_problem(true, "sessions[\"mail/O\"].auth", "oauth2 is reserved");
+}
+
+/* ---- every error names its path ------------------------------------------------------- */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    postie_status_t st;
+
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", \"hots\": "
+                   "1}}}",
+                   "sessions[\"mail/A\"].hots", "unknown key");
+    expect_invalid("{\"sesions\": {}}", "sesions", "unknown key");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", \"port\": "
+                   "70000}}}",
+                   "sessions[\"mail/A\"].port", "1..65535");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                   "\"mail.smtp.port\": \"25x\"}}}",
+                   "sessions[\"mail/A\"].mail.smtp.port", "1..65535");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"mail.smtp.host\": \"h\", "
+                   "\"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].mail.smtp.host", "set twice");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].host", "is required");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\"}}}", "sessions[\"mail/A\"].from",
+                   "is required");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"${email}\"}}}",
+                   "sessions[\"mail/A\"].from", "plain address");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                   "\"from_name\": \"x ${user}\"}}}",
+                   "sessions[\"mail/A\"].from_name", "at octet 2");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                   "\"subject_prefix\": \"a\\r\\nBcc: x\"}}}",
+                   "sessions[\"mail/A\"].subject_prefix", "control character");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                   "\"description\": \"\xc3\x28\"}}}",
+                   "sessions[\"mail/A\"].description", "UTF-8");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", \"tls\": "
+                   "\"none\", \"username\": \"u\", \"password\": \"p\"}}}",
+                   "sessions[\"mail/A\"].tls", "in clear");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                   "\"protocol\": \"smtps\", \"tls\": \"starttls\"}}}",
+                   "sessions[\"mail/A\"].tls", "does not apply");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                   "\"protocol\": \"imap\"}}}",
+                   "sessions[\"mail/A\"].protocol", "smtp or smtps");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                   "\"username\": \"u\"}}}",
+                   "sessions[\"mail/A\"].password", "is required");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                   "\"username\": \"u\", \"password\": {\"env\": \"A\", \"file\": \"B\"}}}}",
+                   "sessions[\"mail/A\"].password", "{\"env\"");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                   "\"verify\": \"maybe\"}}}",
+                   "sessions[\"mail/A\"].verify", "true or false");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"jndi\": \"mail/B\", \"from\": \"a@b.c\"}, "
+                   "\"mail/B\": {\"jndi\": \"mail/A\", \"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].jndi", "cycle");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"jndi\": \"mail/Z\", \"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].jndi", "names no session");
+    expect_invalid("{\"sessions\": {\"mail/B\": {\"host\": \"h\", \"from\": \"a@b.c\"}, "
+                   "\"mail/A\": {\"jndi\": \"mail/B\", \"host\": \"x\", \"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].host", "comes from jndi");
+    expect_invalid("{\"sessions\": {\"java:comp/env/mail/A\": {\"host\": \"h\", \"from\": "
+                   "\"a@b.c\"}, \"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"]", "same name");
+    expect_invalid("{\"accounts\": {\"mail/A\": {\"host\": \"h\", \"username\": \"u\", "
+                   "\"password\": \"p\"}}}",
+                   "accounts[\"mail/A\"].protocol", "is required");
+    expect_invalid("{\"accounts\": {\"mail/A\": {\"protocol\": \"smtp\", \"host\": \"h\"}}}",
+                   "accounts[\"mail/A\"].protocol", "pop3, pop3s, imap or imaps");
+
+    expect_invalid("{\"product\": \"X ${oops\", \"sessions\": {}}", "product", "plain text");
+    expect_invalid("{\"sessions\": {\"mail/B\": {\"host\": \"h\", \"from\": \"a@b.c\"}, "
+                   "\"mail/A\": {\"jndi\": \"mail/B\", \"from\": \"a@b.c\", "
+                   "\"allow_plaintext_auth\": true}}}",
+                   "sessions[\"mail/A\"].allow_plaintext_auth", "comes from jndi");
+    expect_invalid("{\"sessions\": {\"mail/\xff\": {\"host\": \"h\", \"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/?\"]", "not a usable name");
+    expect_invalid("{\"sessions\": {}} {\"more\": 1}", "line 1, column 18", "syntax");
+
+    /* syntax errors say where */
+    expect_invalid("{\"sessions\": {\n  \"mail/A\": {\"host\": \"h\",, }}}", "line 2, column 27",
+                   "syntax");
+    expect_invalid("", "line 1, column 1", "syntax");
+
+    /* limits */
+    st = load("[[[[[[[[[[]]]]]]]]]]");
+    assert_int_equal(st, POSTIE_E_REGISTRY_TOO_LARGE);
+    expect_problem(false, "line 1, column 7", "nested deeper");
+    st = postie_registry_load(&reg, "{}", POSTIE_REGISTRY_FILE_MAX + 1, arena, sizeof(arena), NULL);
+    assert_int_equal(st, POSTIE_E_REGISTRY_TOO_LARGE);
+    st = postie_registry_load(&reg, "{\"sessions\": {}}", 16, arena, 1024, NULL);
+    assert_int_equal(st, POSTIE_E_REGISTRY_TOO_LARGE);
+    expect_problem(false, "(arena)", "arena");
+    {
+        /* an arena that runs out inside cJSON: a clear error, and no secret left in it */
+        static const char big[] = "{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": "
+                                  "\"a@b.c\", \"username\": \"u\", \"password\": \"pw-in-arena\", "
+                                  "\"description\": \"padding padding padding\"}}}";
+        size_t size = 38000;
+        for (; size < 60000; size += 64) {
+            st = postie_registry_load(&reg, big, strlen(big), arena, size, NULL);
+            if (st == POSTIE_OK) {
+                break;
+            }
+            assert_int_equal(st, POSTIE_E_REGISTRY_TOO_LARGE);
+            expect_problem(false, "(arena)", "larger parse arena");
+            assert_null(memmem(arena, size, "pw-in-arena", 11));
+        }
+        assert_int_equal(st, POSTIE_OK);
+        /* a syntax error after the secret: wiped too */
+        st = load("{\"sessions\": {\"mail/A\": {\"password\": \"pw-in-arena\",, }}}");
+        assert_int_equal(st, POSTIE_E_REGISTRY_INVALID);
+        assert_null(memmem(arena, sizeof(arena), "pw-in-arena", 11));
+    }
+}
+
+static void test_many_problems_are_bounded(void **state)
+{
+    (void)state;
+    static char json[8192];
+    size_t n = 0;
+    n += (size_t)snprintf(json + n, sizeof(json) - n, "{\"sessions\": {\"mail/A\": {");
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(json + n, sizeof(json) - n, "\"bad%d\": 1, ", i);
+    }
+    snprintf(json + n, sizeof(json) - n, "\"host\": \"h\", \"from\": \"a@b.c\"}}}");
+    assert_int_equal(load(json), POSTIE_E_REGISTRY_INVALID);
+    assert_int_equal(reg.problem_count, POSTIE_REGISTRY_PROBLEMS_MAX);
+    assert_int_equal(reg.problems_dropped, 40 - POSTIE_REGISTRY_PROBLEMS_MAX);
+    assert_int_equal(reg.error_count, 40);
+}
+
+static void test_too_many_sessions(void **state)
+{
+    (void)state;
+    static char json[16384];
+    size_t n = (size_t)snprintf(json, sizeof(json), "{\"sessions\": {");
+    for (int i = 0; i <= POSTIE_REGISTRY_SESSIONS_MAX; i++) {
+        n += (size_t)snprintf(json + n, sizeof(json) - n,
+                              "%s\"mail/S%d\": {\"host\": \"h\", \"from\": \"a@b.c\"}",
+                              i ? ", " : "", i);
+    }
+    snprintf(json + n, sizeof(json) - n, "}}");
+    assert_int_equal(load(json), POSTIE_E_REGISTRY_INVALID);
+    expect_problem(false, "sessions[\"mail/S8\"]", "too many sessions");
+}
+
+static void test_inline_secret_warnings(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+        "\"username\": \"u\", \"password\": \"s3cret\", \"verify\": false}}}";
+    postie_registry_source_t open_file = {true};
+    postie_registry_source_t private_file = {false};
+    assert_int_equal(
+        postie_registry_load(&reg, json, strlen(json), arena, sizeof(arena), &open_file),
+        POSTIE_OK);
+    expect_problem(true, "sessions[\"mail/A\"].password", "others can read");
+    expect_problem(true, "sessions[\"mail/A\"].verify", "verification is off");
+    for (size_t i = 0; i < reg.problem_count; i++) {
+        assert_null(strstr(reg.problems[i].message, "s3cret")); /* never echoed */
+    }
+    assert_int_equal(
+        postie_registry_load(&reg, json, strlen(json), arena, sizeof(arena), &private_file),
+        POSTIE_OK);
+    assert_int_equal(reg.problem_count, 1); /* only the verify warning */
+    /* the arena holds no copy of the secret after the load */
+    assert_null(memmem(arena, sizeof(arena), "s3cret", 6));
+}
+
+static void test_load_never_calls_the_system_allocator(void **state)
+{
+    (void)state;
+#if COUNT_ALLOCATIONS
+    size_t len;
+    char *json = read_file(POSTIE_EXAMPLE_REGISTRY, &len);
+    allocations = 0;
+    counting = 1;
+    postie_status_t st = postie_registry_load(&reg, json, len, arena, sizeof(arena), NULL);
+    counting = 0;
+    assert_int_equal(st, POSTIE_OK);
+    assert_int_equal(allocations, 0);
+    /* and the counter works: cJSON with its default hooks does allocate */
+    counting = 1;
+    free(malloc(16));
+    counting = 0;
+    assert_int_equal(allocations, 2);
+#else
+    skip(); /* AddressSanitizer owns malloc; the plain build runs this */
+#endif
+}
+
+static void test_reload_never_disturbs_the_live_registry(void **state)
+{
+    (void)state;
+    static postie_registry_t live;
+    static postie_registry_t next;
+    static const char v1[] =
+        "{\"sessions\": {\"mail/A\": {\"host\": \"one\", \"from\": \"a@b.c\"}}}";
+    static const char v2[] =
+        "{\"sessions\": {\"mail/A\": {\"host\": \"two\", \"from\": \"a@b.c\"}}}";
+    static const char bad[] = "{\"sessions\": {\"mail/A\": {\"host\": \"three\"}}}";
+    postie_session_t in_flight;
+
+    assert_int_equal(postie_registry_load(&live, v1, strlen(v1), arena, sizeof(arena), NULL),
+                     POSTIE_OK);
+    in_flight = *postie_registry_session(&live, "mail/A"); /* a send takes a copy */
+
+    /* a reload goes into a second registry; a failed one is never published */
+    assert_int_equal(postie_registry_load(&next, bad, strlen(bad), arena, sizeof(arena), NULL),
+                     POSTIE_E_REGISTRY_INVALID);
+    assert_string_equal(postie_registry_session(&live, "mail/A")->ep.host, "one");
+    assert_null(postie_registry_session(&next, "mail/A"));
+
+    assert_int_equal(postie_registry_load(&next, v2, strlen(v2), arena, sizeof(arena), NULL),
+                     POSTIE_OK);
+    assert_string_equal(postie_registry_session(&next, "mail/A")->ep.host, "two");
+    assert_string_equal(in_flight.ep.host, "one"); /* the message in flight keeps its session */
+    assert_string_equal(postie_registry_session(&live, "mail/A")->ep.host, "one");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example_file),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_javamail_tls_flags),
+        cmocka_unit_test(test_jndi_oauth_override),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_many_problems_are_bounded),
+        cmocka_unit_test(test_too_many_sessions),
+        cmocka_unit_test(test_inline_secret_warnings),
+        cmocka_unit_test(test_load_never_calls_the_system_allocator),
+        cmocka_unit_test(test_reload_never_disturbs_the_live_registry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
