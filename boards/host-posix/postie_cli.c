@@ -11,7 +11,8 @@
  * was refused; 2 bad usage or input; 3 the session failed (connect, TLS,
  * authentication, timeout, protocol); 4 like 3 but temporary (worth a retry).
  */
-#define _POSIX_C_SOURCE 200809L
+
+#define _DEFAULT_SOURCE /* getnameinfo's NI_MAXHOST, access() */
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,9 +20,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "postie/host.h"
 #include "postie/mime.h"
+#include "postie/registry_posix.h"
 #include "postie/smtp_client.h"
+#include "postie/template.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE   2
@@ -43,12 +51,22 @@ static const char usage_text[] =
     "                   --from ADDR --to ADDR [--to ADDR ...]\n"
     "                   (--message FILE|- | COMPOSE OPTIONS)\n"
     "       postie compose --from ADDR [--to ADDR ...] COMPOSE OPTIONS [--output FILE]\n"
+    "       postie [--registry FILE] sessions\n"
+    "       postie [--registry FILE] session show NAME\n"
+    "       postie [--registry FILE] send --session NAME [--as-user NAME] [--as-email ADDR]\n"
+    "                   --to ADDR ... COMPOSE OPTIONS\n"
+    "       postie [--registry FILE] test-email NAME --to ADDR\n"
+    "       postie [--registry FILE] test-connection NAME\n"
     "\n"
     "COMPOSE OPTIONS (Postie writes the MIME message):\n"
     "  --subject TEXT  --from-name NAME  --body-file FILE|-  --html-file FILE\n"
     "  --attach FILE (repeat)  --cc ADDR  --bcc ADDR  --reply-to ADDR  (repeat)\n"
     "  --header 'Name: value' (repeat)  --utf8-headers (raw UTF-8 when SMTPUTF8)\n"
     "  compose only: --8bit (allow 8bit parts, as if the server offered 8BITMIME)\n"
+    "\n"
+    "NAME is a registry entry: java:comp/env/mail/Notify, java:/comp/env/mail/Notify\n"
+    "and mail/Notify are the same. The registry is --registry FILE, else\n"
+    "$POSTIE_REGISTRY, else " POSTIE_REGISTRY_DEFAULT_PATH ".\n"
     "\n"
     "With --message, sends a raw RFC 5322 message (line ends are normalised to\n"
     "CRLF). Passwords are read from an environment variable or a file, never\n"
@@ -234,6 +252,12 @@ typedef struct {
     bool utf8_headers;
     bool eight_bit;
     const char *output;
+    const char *header_from; /* From header address when it differs from MAIL FROM */
+    const char *session;     /* --session NAME: transport, From, template and prefix */
+    const char *as_user;
+    const char *as_email;
+    char from_name_buf[512];
+    char subject_buf[1024];
     uint8_t *text; /* --body-file and --html-file contents, read once */
     size_t text_len;
     uint8_t *html;
@@ -411,6 +435,16 @@ static void parse_options(int argc, char **argv, options_t *o, bool sending)
             o->headers[o->nheaders].value = colon + 1 + strspn(colon + 1, " \t");
             o->nheaders++;
             o->compose = true;
+        } else if (!strcmp(a, "--session") && sending) {
+            NEEDS_VALUE();
+            o->session = v;
+            o->compose = true;
+        } else if (!strcmp(a, "--as-user") && sending) {
+            NEEDS_VALUE();
+            o->as_user = v;
+        } else if (!strcmp(a, "--as-email") && sending) {
+            NEEDS_VALUE();
+            o->as_email = v;
         } else if (!strcmp(a, "--utf8-headers")) {
             o->utf8_headers = true;
             o->compose = true;
@@ -486,7 +520,7 @@ static void compose(composition_t *c, options_t *o, bool allow_8bit, bool allow_
     postie_status_t st;
 
     memset(m, 0, sizeof(*m));
-    m->from.address = o->env.from;
+    m->from.address = o->header_from != NULL ? o->header_from : o->env.from;
     m->from.name = o->from_name;
     for (size_t i = 0; i < o->nto; i++) {
         c->to[i].address = o->to[i];
@@ -587,9 +621,426 @@ static int cmd_compose(int argc, char **argv)
     return st == POSTIE_OK ? 0 : EXIT_USAGE;
 }
 
+/* ---- the registry ----------------------------------------------------------------- */
+
+static int run_send(options_t *op);
+
+static const char *registry_path; /* --registry FILE, before the command */
+static postie_registry_t registry;
+
+/* Load the registry or exit 2 listing every problem; warnings go to stderr. */
+static const char *load_registry(void)
+{
+    static uint8_t arena[POSTIE_REGISTRY_ARENA_SIZE];
+    const char *used = NULL;
+    postie_status_t st =
+        postie_registry_load_file(&registry, registry_path, arena, sizeof(arena), &used);
+    if (st == POSTIE_E_FILE) {
+        fprintf(stderr, "postie: cannot read the registry %s: %s\n", used, strerror(errno));
+        exit(EXIT_USAGE);
+    }
+    for (size_t i = 0; i < registry.problem_count; i++) {
+        const postie_registry_problem_t *p = &registry.problems[i];
+        fprintf(stderr, "%s: %s: %s: %s\n", used, p->warning ? "warning" : "error", p->path,
+                p->message);
+    }
+    if (registry.problems_dropped > 0) {
+        fprintf(stderr, "%s: %zu more problems not shown\n", used, registry.problems_dropped);
+    }
+    if (st != POSTIE_OK) {
+        fprintf(stderr, "postie: the registry %s was not loaded (%s)\n", used,
+                postie_status_str(st));
+        exit(EXIT_USAGE);
+    }
+    return used;
+}
+
+static const postie_session_t *find_session(const char *name)
+{
+    const char *used = load_registry();
+    const postie_session_t *s = postie_registry_session(&registry, name);
+    if (s == NULL) {
+        fprintf(stderr, "postie: no session %s in %s\n", name, used);
+        exit(EXIT_USAGE);
+    }
+    return s;
+}
+
+static const char *tls_name(postie_reg_tls_t t)
+{
+    static const char *const names[] = {"STARTTLS required", "STARTTLS if offered", "none",
+                                        "implicit TLS"};
+    return (unsigned)t < 4u ? names[t] : "?";
+}
+
+/* Trim spaces at both ends in place. */
+static char *trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ') {
+        s[--n] = '\0';
+    }
+    while (*s == ' ') {
+        s++;
+    }
+    return s;
+}
+
+/* Take transport, From, template and subject prefix from the session. */
+static int apply_session(options_t *o)
+{
+    static postie_session_t sess; /* a copy: a reload could not disturb it */
+    static char password[POSTIE_AUTH_FIELD_MAX + 1];
+    postie_template_user_t user = {o->as_user, o->as_email};
+    postie_status_t st;
+    size_t len = 0;
+
+    if (o->cfg.host != NULL || o->cfg.port != 0 || o->cfg.smtp.username != NULL ||
+        o->password_env != NULL || o->password_file != NULL || o->env.from != NULL ||
+        o->from_name != NULL) {
+        usage_error("--session defines the server, login and From; drop --host, --port, --user, "
+                    "--password-*, --from and --from-name",
+                    NULL);
+    }
+    sess = *find_session(o->session);
+    st = postie_session_client_config(&sess, &o->cfg, password, sizeof(password));
+    if (st != POSTIE_OK) {
+        fprintf(stderr, "postie: session %s: cannot use its %s: %s\n", sess.name,
+                st == POSTIE_E_AUTH_NO_MECHANISM ? "OAuth 2.0 login (not available yet)"
+                                                 : "password",
+                st == POSTIE_E_NOT_FOUND ? "the environment variable is not set"
+                                         : postie_status_str(st));
+        return EXIT_USAGE;
+    }
+    o->header_from = sess.from;
+    o->env.from = sess.envelope_from[0] != '\0' ? sess.envelope_from : sess.from;
+    st = postie_template_expand(sess.from_name, &user, o->from_name_buf, sizeof(o->from_name_buf),
+                                &len);
+    if (st != POSTIE_OK) {
+        fprintf(stderr, "postie: session %s: from_name: %s\n", sess.name, postie_status_str(st));
+        return EXIT_USAGE;
+    }
+    o->from_name = trim(o->from_name_buf);
+    if (o->from_name[0] == '\0') {
+        o->from_name = NULL;
+    }
+    if (sess.subject_prefix[0] != '\0') {
+        snprintf(o->subject_buf, sizeof(o->subject_buf), "%s%s", sess.subject_prefix,
+                 o->subject != NULL ? o->subject : "");
+        o->subject = o->subject_buf;
+    }
+    return 0;
+}
+
+static void print_origin(const postie_origin_t *origin)
+{
+    if (origin->key[0] == '\0') {
+        printf("  (default)");
+    } else {
+        printf("  (%s", origin->key);
+        const char *via = postie_registry_origin_entry(&registry, origin);
+        if (via != NULL) {
+            printf(" of %s", via);
+        }
+        printf(")");
+    }
+    putchar('\n');
+}
+
+static void print_secret(const postie_secret_t *s)
+{
+    switch (s->kind) {
+    case POSTIE_SECRET_INLINE:
+        printf("******** (inline in the registry)");
+        break;
+    case POSTIE_SECRET_ENV:
+        printf("******** (environment variable %s, %s)", s->value,
+               getenv(s->value) != NULL ? "set" : "NOT SET");
+        break;
+    case POSTIE_SECRET_FILE:
+        printf("******** (file %s, %s)", s->value,
+               access(s->value, R_OK) == 0 ? "readable" : "NOT READABLE");
+        break;
+    default:
+        printf("(none)");
+    }
+}
+
+static int cmd_sessions(int argc, char **argv)
+{
+    const char *used;
+    (void)argv;
+    if (argc != 0) {
+        usage_error("sessions takes no arguments", NULL);
+    }
+    used = load_registry();
+    printf("registry %s: %zu sessions, %zu accounts\n", used, registry.session_count,
+           registry.account_count);
+    for (size_t i = 0; i < registry.session_count; i++) {
+        const postie_session_t *s = &registry.sessions[i];
+        printf("session  %-24s %s://%s:%u  from %s  %s\n", s->name,
+               postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, s->from,
+               s->description);
+    }
+    for (size_t i = 0; i < registry.account_count; i++) {
+        const postie_account_t *a = &registry.accounts[i];
+        printf("account  %-24s %s://%s:%u  %s every %us  %s\n", a->name,
+               postie_protocol_name(a->ep.protocol), a->ep.host, a->ep.port,
+               a->enabled ? "polled" : "disabled,", a->poll_interval_s, a->description);
+    }
+    return 0;
+}
+
+static int cmd_session_show(int argc, char **argv)
+{
+    const postie_session_t *s;
+    const postie_endpoint_t *ep;
+    if (argc != 2 || strcmp(argv[0], "show") != 0) {
+        usage_error("usage: postie session show NAME", NULL);
+    }
+    s = find_session(argv[1]);
+    ep = &s->ep;
+    printf("session %s%s%s\n", s->name, s->description[0] ? ": " : "", s->description);
+    if (s->jndi[0] != '\0') {
+        printf("  transport from: %s\n", s->jndi);
+    }
+#define SHOW(label, field, fmt, ...)                \
+    do {                                            \
+        printf("  %-15s " fmt, label, __VA_ARGS__); \
+        print_origin(&s->origin[field]);            \
+    } while (0)
+    SHOW("protocol", POSTIE_F_PROTOCOL, "%s", postie_protocol_name(ep->protocol));
+    SHOW("host", POSTIE_F_HOST, "%s", ep->host);
+    SHOW("port", POSTIE_F_PORT, "%u", ep->port);
+    SHOW("tls", POSTIE_F_TLS, "%s", tls_name(ep->tls));
+    SHOW("ca_file", POSTIE_F_CA_FILE, "%s", ep->ca_file[0] ? ep->ca_file : "(system bundle)");
+    SHOW("verify", POSTIE_F_VERIFY, "%s", ep->verify ? "yes" : "NO");
+    SHOW("auth", POSTIE_F_AUTH, "%s",
+         ep->auth == POSTIE_AUTH_BASIC    ? "basic"
+         : ep->auth == POSTIE_AUTH_OAUTH2 ? "oauth2 (reserved)"
+                                          : "none");
+    if (ep->auth != POSTIE_AUTH_NONE) {
+        SHOW("username", POSTIE_F_USERNAME, "%s", ep->username);
+        printf("  %-15s ", "password");
+        print_secret(&ep->password);
+        print_origin(&s->origin[POSTIE_F_PASSWORD]);
+    }
+    SHOW("ehlo", POSTIE_F_EHLO, "%s", ep->ehlo[0] ? ep->ehlo : "(default)");
+    SHOW("connect_timeout", POSTIE_F_CONNECT_TIMEOUT, "%u ms", ep->connect_timeout_ms);
+    SHOW("timeout", POSTIE_F_TIMEOUT, "%u ms", ep->timeout_ms);
+    SHOW("write_timeout", POSTIE_F_WRITE_TIMEOUT, "%u ms", ep->write_timeout_ms);
+    SHOW("from", POSTIE_F_FROM, "%s", s->from);
+    SHOW("envelope_from", POSTIE_F_ENVELOPE_FROM, "%s",
+         s->envelope_from[0] ? s->envelope_from : "(from)");
+    SHOW("from_name", POSTIE_F_FROM_NAME, "%s", s->from_name);
+    SHOW("subject_prefix", POSTIE_F_SUBJECT_PREFIX, "\"%s\"", s->subject_prefix);
+#undef SHOW
+    return 0;
+}
+
+static int cmd_test_email(int argc, char **argv)
+{
+    static options_t o;
+    static char body[2048];
+    char date[40];
+    int64_t now;
+    int16_t offset;
+    const postie_session_t *s;
+
+    if (argc < 1 || argv[0][0] == '-') {
+        usage_error("usage: postie test-email NAME --to ADDR [--to ADDR ...]", NULL);
+    }
+    postie_smtp_client_config_defaults(&o.cfg);
+    parse_options(argc - 1, argv + 1, &o, true);
+    if (o.nto == 0 || o.session != NULL || o.subject != NULL || o.body_file != NULL ||
+        o.nattach > 0) {
+        usage_error("usage: postie test-email NAME --to ADDR [--to ADDR ...] [--verbose]", NULL);
+    }
+    s = find_session(argv[0]);
+    postie_wall_clock(&now, &offset);
+    postie_mime_format_date(now, offset, date);
+    snprintf(body, sizeof(body),
+             "This is a test email sent by Postie through the mail session \"%s\".\n\n"
+             "Server:  %s://%s:%u (%s)\n"
+             "From:    %s\n"
+             "Sent:    %s\n\n"
+             "If you can read this, the session works. No action is needed.\n",
+             s->name, postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port,
+             tls_name(s->ep.tls), s->from, date);
+    o.session = argv[0];
+    o.compose = true;
+    o.subject = "Postie test email";
+    o.as_user = o.as_user != NULL ? o.as_user : "Postie test";
+    o.text = (uint8_t *)strdup(body);
+    o.text_len = strlen(body);
+    o.body_file = "(test email)";
+    return run_send(&o);
+}
+
+/* Which step a failure belongs to. */
+typedef enum { STEP_DNS, STEP_TCP, STEP_TLS, STEP_SMTP, STEP_AUTH, STEP_COUNT } step_t_;
+
+static step_t_ failed_step(postie_status_t st, const char *phase)
+{
+    switch (st) {
+    case POSTIE_E_DNS:
+        return STEP_DNS;
+    case POSTIE_E_CONNECT_FAILED:
+        return STEP_TCP;
+    case POSTIE_E_TLS_HANDSHAKE:
+    case POSTIE_E_TLS_CERT_UNTRUSTED:
+    case POSTIE_E_TLS_CERT_EXPIRED:
+    case POSTIE_E_TLS_CERT_NAME_MISMATCH:
+    case POSTIE_E_TLS_CERT_INVALID:
+    case POSTIE_E_TLS_CA_LOAD:
+    case POSTIE_E_TLS_SETUP:
+    case POSTIE_E_TLS_PROTOCOL:
+    case POSTIE_E_STARTTLS_UNAVAILABLE:
+    case POSTIE_E_STARTTLS_REFUSED:
+    case POSTIE_E_STARTTLS_INJECTION:
+        return STEP_TLS;
+    case POSTIE_E_AUTH_CLEARTEXT_REFUSED:
+    case POSTIE_E_AUTH_NO_MECHANISM:
+    case POSTIE_E_AUTH_FAILED:
+    case POSTIE_E_AUTH_TEMPORARY:
+        return STEP_AUTH;
+    case POSTIE_E_TIMEOUT:
+        return phase != NULL && strstr(phase, "connect") != NULL ? STEP_TCP : STEP_SMTP;
+    default:
+        return STEP_SMTP;
+    }
+}
+
+static int cmd_test_connection(int argc, char **argv)
+{
+    static postie_smtp_client_t client;
+    static postie_smtp_client_config_t cfg;
+    static char password[POSTIE_AUTH_FIELD_MAX + 1];
+    static const char *const step_names[] = {"DNS", "TCP", "TLS", "SMTP", "login"};
+    const postie_session_t *s;
+    struct addrinfo hints;
+    struct addrinfo *res = NULL;
+    struct timespec t0;
+    struct timespec t1;
+    postie_status_t st;
+    step_t_ failed;
+    int gai;
+
+    if (argc != 1) {
+        usage_error("usage: postie test-connection NAME", NULL);
+    }
+    s = find_session(argv[0]);
+    printf("session %s: %s://%s:%u, TLS %s, login %s\n", s->name,
+           postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, tls_name(s->ep.tls),
+           s->ep.auth == POSTIE_AUTH_BASIC ? s->ep.username : "none");
+
+    /* 1. DNS */
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    gai = getaddrinfo(s->ep.host, NULL, &hints, &res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (gai != 0) {
+        printf("  DNS    FAILED  %s: %s\n", s->ep.host, gai_strerror(gai));
+        printf("  TCP    skipped\n  TLS    skipped\n  SMTP   skipped\n  login  skipped\n");
+        return EXIT_TEMP;
+    }
+    printf("  DNS    ok      %s ->", s->ep.host);
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        char addr[NI_MAXHOST];
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST) ==
+            0) {
+            printf(" %s", addr);
+        }
+    }
+    printf(" (%.1f ms)\n",
+           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    freeaddrinfo(res);
+
+    /* 2..5: connect, TLS, EHLO, login: the real client, step by step */
+    postie_smtp_client_config_defaults(&cfg);
+    st = postie_session_client_config(s, &cfg, password, sizeof(password));
+    if (st != POSTIE_OK) {
+        printf("  login  FAILED  cannot use the configured secret: %s\n",
+               st == POSTIE_E_NOT_FOUND ? "environment variable not set" : postie_status_str(st));
+        return EXIT_USAGE;
+    }
+    st = postie_smtp_client_open(&client, &cfg);
+    failed =
+        st == POSTIE_OK ? STEP_COUNT : failed_step(st, postie_smtp_client_error(&client)->phase);
+    for (int step = STEP_TCP; step < STEP_COUNT; step++) {
+        const char *name = step_names[step];
+        if (step > (int)failed) {
+            printf("  %-6s skipped\n", name);
+            continue;
+        }
+        if (step == (int)failed) {
+            const postie_error_t *e = postie_smtp_client_error(&client);
+            printf("  %-6s FAILED  %s (%s)", name, postie_status_str(st), postie_status_name(st));
+            if (e->subject[0]) {
+                printf("; %s", e->subject);
+            }
+            if (e->reply.code != 0) {
+                printf("; server said: ");
+                print_reply(stdout, &e->reply);
+            }
+            putchar('\n');
+            continue;
+        }
+        switch (step) {
+        case STEP_TCP:
+            printf("  TCP    ok      connected to %s in %u ms\n", client.tcp.peer,
+                   client.tcp.connect_ms);
+            break;
+        case STEP_TLS: {
+            postie_tls_info_t tls;
+            if (postie_smtp_client_tls_info(&client, &tls)) {
+                printf("  TLS    ok      %s %s; certificate %s, valid until %s\n", tls.version,
+                       tls.cipher, tls.peer_subject, tls.peer_not_after);
+            } else {
+                printf("  TLS    none    (the session does not use TLS)\n");
+            }
+            break;
+        }
+        case STEP_SMTP: {
+            char caps[256];
+            postie_smtp_caps_format(postie_smtp_caps(&client.engine), caps, sizeof(caps));
+            printf("  SMTP   ok      %s offers %s\n", postie_smtp_caps(&client.engine)->server_name,
+                   caps);
+            break;
+        }
+        case STEP_AUTH:
+            printf("  login  %s\n", s->ep.auth == POSTIE_AUTH_NONE ? "none    (not configured)"
+                                                                   : "ok      authenticated as");
+            if (s->ep.auth != POSTIE_AUTH_NONE) {
+                printf("                 %s\n", s->ep.username);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    postie_smtp_client_quit(&client);
+    if (failed == STEP_COUNT) {
+        printf("result: the session works\n");
+        return 0;
+    }
+    printf("result: %s failed\n", step_names[failed]);
+    return postie_status_is_transient(st) ? EXIT_TEMP : EXIT_SESSION;
+}
+
 /* ---- sending ------------------------------------------------------------------- */
 
 static int cmd_send(int argc, char **argv)
+{
+    static options_t o;
+
+    postie_smtp_client_config_defaults(&o.cfg);
+    parse_options(argc, argv, &o, true);
+    return run_send(&o);
+}
+
+static int run_send(options_t *op)
 {
     static options_t o;
     static postie_smtp_client_t client;
@@ -601,9 +1052,11 @@ static int cmd_send(int argc, char **argv)
     postie_status_t st;
     int rc = 0;
 
-    postie_smtp_client_config_defaults(&o.cfg);
+    o = *op;
     memset(&msg, 0, sizeof(msg));
-    parse_options(argc, argv, &o, true);
+    if (o.session != NULL && (rc = apply_session(&o)) != 0) {
+        return rc;
+    }
 
     if (o.cfg.host == NULL) {
         usage_error("--host is required", NULL);
@@ -780,6 +1233,11 @@ out:
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && !strcmp(argv[1], "--registry")) {
+        registry_path = argv[2];
+        argc -= 2;
+        argv += 2;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
@@ -789,6 +1247,18 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "compose")) {
         return cmd_compose(argc - 2, argv + 2);
+    }
+    if (!strcmp(argv[1], "sessions")) {
+        return cmd_sessions(argc - 2, argv + 2);
+    }
+    if (!strcmp(argv[1], "session")) {
+        return cmd_session_show(argc - 2, argv + 2);
+    }
+    if (!strcmp(argv[1], "test-email")) {
+        return cmd_test_email(argc - 2, argv + 2);
+    }
+    if (!strcmp(argv[1], "test-connection")) {
+        return cmd_test_connection(argc - 2, argv + 2);
     }
     usage_error("unknown command", argv[1]);
     return EXIT_USAGE;
