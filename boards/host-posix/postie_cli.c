@@ -28,6 +28,7 @@
 #include "postie/host.h"
 #include "postie/mime.h"
 #include "postie/registry_posix.h"
+#include "postie/session_check.h"
 #include "postie/smtp_client.h"
 #include "postie/template.h"
 
@@ -841,90 +842,52 @@ static int cmd_session_show(int argc, char **argv)
 static int cmd_test_email(int argc, char **argv)
 {
     static options_t o;
-    static char body[2048];
-    char date[40];
-    int64_t now;
-    int16_t offset;
+    static postie_smtp_rcpt_t rcpt[16];
+    postie_reply_info_t final;
+    postie_error_t error;
     const postie_session_t *s;
+    postie_status_t st;
+    int rc = 0;
 
     if (argc < 1 || argv[0][0] == '-') {
         usage_error("usage: postie test-email NAME --to ADDR [--to ADDR ...]", NULL);
     }
     postie_smtp_client_config_defaults(&o.cfg);
     parse_options(argc - 1, argv + 1, &o, true);
-    if (o.nto == 0 || o.session != NULL || o.subject != NULL || o.body_file != NULL ||
-        o.nattach > 0) {
-        usage_error("usage: postie test-email NAME --to ADDR [--to ADDR ...] [--verbose]", NULL);
+    if (o.nto == 0 || o.nto > 16 || o.compose || o.cfg.host != NULL) {
+        usage_error("usage: postie test-email NAME --to ADDR [--to ADDR ...] (up to 16)", NULL);
     }
     s = find_session(argv[0]);
-    postie_wall_clock(&now, &offset);
-    postie_mime_format_date(now, offset, date);
-    snprintf(body, sizeof(body),
-             "This is a test email sent by Postie through the mail session \"%s\".\n\n"
-             "Server:  %s://%s:%u (%s)\n"
-             "From:    %s\n"
-             "Sent:    %s\n\n"
-             "If you can read this, the session works. No action is needed.\n",
-             s->name, postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port,
-             tls_name(s->ep.tls), s->from, date);
-    o.session = argv[0];
-    o.compose = true;
-    o.subject = "Postie test email";
-    o.as_user = o.as_user != NULL ? o.as_user : "Postie test";
-    o.text = (uint8_t *)strdup(body);
-    o.text_len = strlen(body);
-    o.body_file = "(test email)";
-    return run_send(&o);
-}
-
-/* Which step a failure belongs to. */
-typedef enum { STEP_DNS, STEP_TCP, STEP_TLS, STEP_SMTP, STEP_AUTH, STEP_COUNT } step_t_;
-
-static step_t_ failed_step(postie_status_t st, const char *phase)
-{
-    switch (st) {
-    case POSTIE_E_DNS:
-        return STEP_DNS;
-    case POSTIE_E_CONNECT_FAILED:
-        return STEP_TCP;
-    case POSTIE_E_TLS_HANDSHAKE:
-    case POSTIE_E_TLS_CERT_UNTRUSTED:
-    case POSTIE_E_TLS_CERT_EXPIRED:
-    case POSTIE_E_TLS_CERT_NAME_MISMATCH:
-    case POSTIE_E_TLS_CERT_INVALID:
-    case POSTIE_E_TLS_CA_LOAD:
-    case POSTIE_E_TLS_SETUP:
-    case POSTIE_E_TLS_PROTOCOL:
-    case POSTIE_E_STARTTLS_UNAVAILABLE:
-    case POSTIE_E_STARTTLS_REFUSED:
-    case POSTIE_E_STARTTLS_INJECTION:
-        return STEP_TLS;
-    case POSTIE_E_AUTH_CLEARTEXT_REFUSED:
-    case POSTIE_E_AUTH_NO_MECHANISM:
-    case POSTIE_E_AUTH_FAILED:
-    case POSTIE_E_AUTH_TEMPORARY:
-        return STEP_AUTH;
-    case POSTIE_E_TIMEOUT:
-        return phase != NULL && strstr(phase, "connect") != NULL ? STEP_TCP : STEP_SMTP;
-    default:
-        return STEP_SMTP;
+    st = postie_session_test_email(s, o.to, o.nto, rcpt, &final, &error);
+    for (size_t i = 0; i < o.nto; i++) {
+        if (rcpt[i].state == POSTIE_RCPT_REJECTED || rcpt[i].state == POSTIE_RCPT_NOT_TRIED) {
+            fprintf(stderr, "postie: recipient %s %s", rcpt[i].address,
+                    rcpt[i].state == POSTIE_RCPT_REJECTED ? "refused: " : "not tried");
+            print_reply(stderr, &rcpt[i].reply);
+            fputc('\n', stderr);
+            rc = EXIT_REFUSED;
+        }
     }
+    if (st == POSTIE_OK) {
+        print_reply(stdout, &final);
+        fputc('\n', stdout);
+        return rc;
+    }
+    fprintf(stderr, "postie: test email through %s failed at %s: %s (%s)", s->name,
+            error.phase != NULL ? error.phase : "?", postie_status_str(st), postie_status_name(st));
+    if (error.reply.code != 0) {
+        fprintf(stderr, "; server said: ");
+        print_reply(stderr, &error.reply);
+    }
+    fputc('\n', stderr);
+    return postie_status_is_transient(st) ? EXIT_TEMP : EXIT_SESSION;
 }
 
 static int cmd_test_connection(int argc, char **argv)
 {
-    static postie_smtp_client_t client;
-    static postie_smtp_client_config_t cfg;
-    static char password[POSTIE_AUTH_FIELD_MAX + 1];
-    static const char *const step_names[] = {"DNS", "TCP", "TLS", "SMTP", "login"};
+    static postie_connection_report_t r;
     const postie_session_t *s;
-    struct addrinfo hints;
-    struct addrinfo *res = NULL;
-    struct timespec t0;
-    struct timespec t1;
     postie_status_t st;
-    step_t_ failed;
-    int gai;
 
     if (argc != 1) {
         usage_error("usage: postie test-connection NAME", NULL);
@@ -933,99 +896,61 @@ static int cmd_test_connection(int argc, char **argv)
     printf("session %s: %s://%s:%u, TLS %s, login %s\n", s->name,
            postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, tls_name(s->ep.tls),
            s->ep.auth == POSTIE_AUTH_BASIC ? s->ep.username : "none");
-
-    /* 1. DNS */
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    gai = getaddrinfo(s->ep.host, NULL, &hints, &res);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (gai != 0) {
-        printf("  DNS    FAILED  %s: %s\n", s->ep.host, gai_strerror(gai));
-        printf("  TCP    skipped\n  TLS    skipped\n  SMTP   skipped\n  login  skipped\n");
-        return EXIT_TEMP;
-    }
-    printf("  DNS    ok      %s ->", s->ep.host);
-    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        char addr[NI_MAXHOST];
-        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST) ==
-            0) {
-            printf(" %s", addr);
-        }
-    }
-    printf(" (%.1f ms)\n",
-           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-    freeaddrinfo(res);
-
-    /* 2..5: connect, TLS, EHLO, login: the real client, step by step */
-    postie_smtp_client_config_defaults(&cfg);
-    st = postie_session_client_config(s, &cfg, password, sizeof(password));
-    if (st != POSTIE_OK) {
-        printf("  login  FAILED  cannot use the configured secret: %s\n",
-               st == POSTIE_E_NOT_FOUND ? "environment variable not set" : postie_status_str(st));
-        return EXIT_USAGE;
-    }
-    st = postie_smtp_client_open(&client, &cfg);
-    failed =
-        st == POSTIE_OK ? STEP_COUNT : failed_step(st, postie_smtp_client_error(&client)->phase);
-    for (int step = STEP_TCP; step < STEP_COUNT; step++) {
-        const char *name = step_names[step];
-        if (step > (int)failed) {
+    st = postie_session_test_connection(s, &r);
+    for (int step = 0; step < POSTIE_CHECK_COUNT; step++) {
+        const char *name = postie_check_step_name((postie_check_step_t)step);
+        switch (r.result[step]) {
+        case POSTIE_STEP_SKIPPED:
             printf("  %-6s skipped\n", name);
-            continue;
-        }
-        if (step == (int)failed) {
-            const postie_error_t *e = postie_smtp_client_error(&client);
+            break;
+        case POSTIE_STEP_NOT_USED:
+            printf("  %-6s none    (not used by this session)\n", name);
+            break;
+        case POSTIE_STEP_FAILED:
             printf("  %-6s FAILED  %s (%s)", name, postie_status_str(st), postie_status_name(st));
-            if (e->subject[0]) {
-                printf("; %s", e->subject);
+            if (r.error.subject[0]) {
+                printf("; %s", r.error.subject);
             }
-            if (e->reply.code != 0) {
+            if (r.error.reply.code != 0) {
                 printf("; server said: ");
-                print_reply(stdout, &e->reply);
+                print_reply(stdout, &r.error.reply);
             }
             putchar('\n');
-            continue;
-        }
-        switch (step) {
-        case STEP_TCP:
-            printf("  TCP    ok      connected to %s in %u ms\n", client.tcp.peer,
-                   client.tcp.connect_ms);
             break;
-        case STEP_TLS: {
-            postie_tls_info_t tls;
-            if (postie_smtp_client_tls_info(&client, &tls)) {
-                printf("  TLS    ok      %s %s; certificate %s, valid until %s\n", tls.version,
-                       tls.cipher, tls.peer_subject, tls.peer_not_after);
-            } else {
-                printf("  TLS    none    (the session does not use TLS)\n");
+        case POSTIE_STEP_OK:
+            switch (step) {
+            case POSTIE_CHECK_DNS:
+                printf("  DNS    ok      %s -> %s (%u ms)\n", s->ep.host, r.addresses, r.dns_ms);
+                break;
+            case POSTIE_CHECK_TCP:
+                printf("  TCP    ok      connected to %s in %u ms\n", r.peer, r.connect_ms);
+                break;
+            case POSTIE_CHECK_TLS:
+                printf("  TLS    ok      %s %s; certificate %s, valid until %s\n", r.tls.version,
+                       r.tls.cipher, r.tls.peer_subject, r.tls.peer_not_after);
+                break;
+            case POSTIE_CHECK_SMTP: {
+                char caps[256];
+                postie_smtp_caps_format(&r.caps, caps, sizeof(caps));
+                printf("  SMTP   ok      %s offers %s\n", r.caps.server_name, caps);
+                break;
             }
-            break;
-        }
-        case STEP_SMTP: {
-            char caps[256];
-            postie_smtp_caps_format(postie_smtp_caps(&client.engine), caps, sizeof(caps));
-            printf("  SMTP   ok      %s offers %s\n", postie_smtp_caps(&client.engine)->server_name,
-                   caps);
-            break;
-        }
-        case STEP_AUTH:
-            printf("  login  %s\n", s->ep.auth == POSTIE_AUTH_NONE ? "none    (not configured)"
-                                                                   : "ok      authenticated as");
-            if (s->ep.auth != POSTIE_AUTH_NONE) {
-                printf("                 %s\n", s->ep.username);
+            default:
+                printf("  login  ok      authenticated as %s\n", s->ep.username);
+                break;
             }
-            break;
-        default:
             break;
         }
     }
-    postie_smtp_client_quit(&client);
-    if (failed == STEP_COUNT) {
+    if (st == POSTIE_OK) {
         printf("result: the session works\n");
         return 0;
     }
-    printf("result: %s failed\n", step_names[failed]);
+    for (int step = 0; step < POSTIE_CHECK_COUNT; step++) {
+        if (r.result[step] == POSTIE_STEP_FAILED) {
+            printf("result: %s failed\n", postie_check_step_name((postie_check_step_t)step));
+        }
+    }
     return postie_status_is_transient(st) ? EXIT_TEMP : EXIT_SESSION;
 }
 

@@ -127,7 +127,7 @@ static void test_example_file(void **state)
     assert_true(reg.loaded);
     assert_int_equal(reg.error_count, 0);
     assert_string_equal(reg.product, "Appliance");
-    assert_int_equal(reg.session_count, 4);
+    assert_int_equal(reg.session_count, 6);
     assert_int_equal(reg.account_count, 2);
 
     /* the three spellings find the same entry */
@@ -174,6 +174,14 @@ static void test_example_file(void **state)
     assert_string_equal(s->from, "alerts@example.org");
     assert_string_equal(s->envelope_from, "bounces@example.org");
     assert_string_equal(s->origin[POSTIE_F_HOST].key, "mail.smtp.host");
+
+    s = postie_registry_session(&reg, "mail/Lab");
+    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_OFF);
+    assert_true(s->ep.allow_plaintext_auth);
+    s = postie_registry_session(&reg, "mail/Cloud");
+    assert_int_equal(s->ep.auth, POSTIE_AUTH_OAUTH2);
+    assert_string_equal(s->ep.host, "smtp.example.com");
+    expect_problem(true, "sessions[\"mail/Cloud\"].auth", "reserved");
 
     s = postie_registry_session(&reg, "mail/Secure");
     assert_int_equal(s->ep.protocol, POSTIE_PROTO_SMTPS);
