@@ -792,6 +792,17 @@ static int cmd_sessions(int argc, char **argv)
     return 0;
 }
 
+/* "30000 ms", or what the library uses when the registry says nothing. */
+static const char *ms_text(uint32_t ms, int slot)
+{
+    static char text[3][48];
+    if (ms == 0) {
+        return "library default (RFC 5321 values)";
+    }
+    snprintf(text[slot], sizeof(text[slot]), "%u ms", ms);
+    return text[slot];
+}
+
 static int cmd_session_show(int argc, char **argv)
 {
     const postie_session_t *s;
@@ -827,9 +838,9 @@ static int cmd_session_show(int argc, char **argv)
         print_origin(&s->origin[POSTIE_F_PASSWORD]);
     }
     SHOW("ehlo", POSTIE_F_EHLO, "%s", ep->ehlo[0] ? ep->ehlo : "(default)");
-    SHOW("connect_timeout", POSTIE_F_CONNECT_TIMEOUT, "%u ms", ep->connect_timeout_ms);
-    SHOW("timeout", POSTIE_F_TIMEOUT, "%u ms", ep->timeout_ms);
-    SHOW("write_timeout", POSTIE_F_WRITE_TIMEOUT, "%u ms", ep->write_timeout_ms);
+    SHOW("connect_timeout", POSTIE_F_CONNECT_TIMEOUT, "%s", ms_text(ep->connect_timeout_ms, 0));
+    SHOW("timeout", POSTIE_F_TIMEOUT, "%s", ms_text(ep->timeout_ms, 1));
+    SHOW("write_timeout", POSTIE_F_WRITE_TIMEOUT, "%s", ms_text(ep->write_timeout_ms, 2));
     SHOW("from", POSTIE_F_FROM, "%s", s->from);
     SHOW("envelope_from", POSTIE_F_ENVELOPE_FROM, "%s",
          s->envelope_from[0] ? s->envelope_from : "(from)");
