@@ -797,7 +797,7 @@ static const char *ms_text(uint32_t ms, int slot)
 {
     static char text[3][48];
     if (ms == 0) {
-        return "library default (RFC 5321 values)";
+        return slot == 0 ? "library default (30 s)" : "library default (RFC 5321 values)";
     }
     snprintf(text[slot], sizeof(text[slot]), "%u ms", ms);
     return text[slot];
