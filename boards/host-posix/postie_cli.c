@@ -797,7 +797,12 @@ static const char *ms_text(uint32_t ms, int slot)
 {
     static char text[3][48];
     if (ms == 0) {
-        return slot == 0 ? "library default (30 s)" : "library default (RFC 5321 values)";
+        if (slot != 0) {
+            return "library default (RFC 5321 values)";
+        }
+        snprintf(text[slot], sizeof(text[slot]), "library default (%u ms)",
+                 (unsigned)POSTIE_CONNECT_TIMEOUT_MS);
+        return text[slot];
     }
     snprintf(text[slot], sizeof(text[slot]), "%u ms", ms);
     return text[slot];
