@@ -837,31 +837,33 @@ static void check_endpoint(ctx_t *c, raw_t *r)
     }
 }
 
+/* The fields a "jndi" reference supplies: the transport. */
+static const postie_field_t transport_fields[] = {
+    POSTIE_F_PROTOCOL,
+    POSTIE_F_HOST,
+    POSTIE_F_PORT,
+    POSTIE_F_TLS,
+    POSTIE_F_CA_FILE,
+    POSTIE_F_VERIFY,
+    POSTIE_F_AUTH,
+    POSTIE_F_USERNAME,
+    POSTIE_F_PASSWORD,
+    POSTIE_F_EHLO,
+    POSTIE_F_CONNECT_TIMEOUT,
+    POSTIE_F_TIMEOUT,
+    POSTIE_F_WRITE_TIMEOUT,
+};
+
 /* Copy the transport of a referenced session into r (its own auth stays
  * when it chose OAuth 2.0 itself). */
 static void take_transport(raw_t *r, const raw_t *base, size_t base_index)
 {
     postie_endpoint_t own = r->ep;
     bool own_oauth = own.auth == POSTIE_AUTH_OAUTH2 && r->set_by[POSTIE_F_AUTH] != NULL;
-    static const postie_field_t transport[] = {
-        POSTIE_F_PROTOCOL,
-        POSTIE_F_HOST,
-        POSTIE_F_PORT,
-        POSTIE_F_TLS,
-        POSTIE_F_CA_FILE,
-        POSTIE_F_VERIFY,
-        POSTIE_F_AUTH,
-        POSTIE_F_USERNAME,
-        POSTIE_F_PASSWORD,
-        POSTIE_F_EHLO,
-        POSTIE_F_CONNECT_TIMEOUT,
-        POSTIE_F_TIMEOUT,
-        POSTIE_F_WRITE_TIMEOUT,
-    };
     r->ep = base->ep;
     r->plaintext_ok = base->plaintext_ok;
-    for (size_t i = 0; i < sizeof(transport) / sizeof(transport[0]); i++) {
-        postie_field_t f = transport[i];
+    for (size_t i = 0; i < sizeof(transport_fields) / sizeof(transport_fields[0]); i++) {
+        postie_field_t f = transport_fields[i];
         if (own_oauth && (f == POSTIE_F_AUTH || f == POSTIE_F_USERNAME || f == POSTIE_F_PASSWORD)) {
             continue;
         }
@@ -958,15 +960,6 @@ static void resolve_refs(ctx_t *c, work_t *wk, size_t i, int hops)
     wk->state[i] = 2;
 }
 
-static const postie_field_t transport_fields[] = {
-    POSTIE_F_PROTOCOL, POSTIE_F_HOST,
-    POSTIE_F_PORT,     POSTIE_F_TLS,
-    POSTIE_F_CA_FILE,  POSTIE_F_VERIFY,
-    POSTIE_F_USERNAME, POSTIE_F_PASSWORD,
-    POSTIE_F_EHLO,     POSTIE_F_CONNECT_TIMEOUT,
-    POSTIE_F_TIMEOUT,  POSTIE_F_WRITE_TIMEOUT,
-};
-
 static void read_section(ctx_t *c, work_t *wk, const cJSON *section, bool session)
 {
     const cJSON *item;
@@ -1015,7 +1008,7 @@ static void read_section(ctx_t *c, work_t *wk, const cJSON *section, bool sessio
                 const char *by = r->set_by[f];
                 bool own_login = r->ep.auth == POSTIE_AUTH_OAUTH2 &&
                                  (f == POSTIE_F_USERNAME || f == POSTIE_F_PASSWORD);
-                if (by != NULL && !own_login) {
+                if (by != NULL && !own_login && f != POSTIE_F_AUTH) { /* AUTH: checked below */
                     problem(c, false, by, "cannot be set here: the transport comes from jndi ",
                             r->jndi);
                 }
