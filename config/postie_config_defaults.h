@@ -160,6 +160,26 @@
 #define POSTIE_REGISTRY_ARENA_SIZE 131072
 #endif
 
+/* ---- Outgoing queue ---------------------------------------------------- */
+
+/* First retry delay after a transient failure, in seconds; doubled per
+ * attempt. Range 10..3600. Default 60. RAM: none. */
+#ifndef POSTIE_QUEUE_BACKOFF_BASE_S
+#define POSTIE_QUEUE_BACKOFF_BASE_S 60u
+#endif
+
+/* Longest retry delay, in seconds. Range BASE..86400. Default 14400 (4 h). */
+#ifndef POSTIE_QUEUE_BACKOFF_MAX_S
+#define POSTIE_QUEUE_BACKOFF_MAX_S 14400u
+#endif
+
+/* Age after which a message still failing transiently is given up (moved
+ * to the error queue), in seconds. Range 3600..2592000 (1 h..30 d).
+ * Default 432000 (5 days, like common MTAs). */
+#ifndef POSTIE_QUEUE_MAX_AGE_S
+#define POSTIE_QUEUE_MAX_AGE_S 432000u
+#endif
+
 /* ---- Checks against protocol minimums ---------------------------------- */
 
 _Static_assert(POSTIE_REPLY_LINE_MAX >= 512, "RFC 5321 4.5.3.1.5: reply lines up to 512 octets");
@@ -177,5 +197,8 @@ _Static_assert(POSTIE_MIME_FIELD_MAX >= 64 &&
                    2 * POSTIE_MIME_FIELD_MAX + 300 <= POSTIE_MIME_STAGE_SIZE,
                "a quoted display name and an address must fit the writer's work area");
 _Static_assert(POSTIE_MIME_READ_CHUNK >= 57, "read at least one base64 line of input");
+_Static_assert(POSTIE_QUEUE_BACKOFF_BASE_S >= 1 &&
+                   POSTIE_QUEUE_BACKOFF_BASE_S <= POSTIE_QUEUE_BACKOFF_MAX_S,
+               "queue backoff: 1 <= base <= max");
 
 #endif /* POSTIE_CONFIG_DEFAULTS_H */
