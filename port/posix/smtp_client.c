@@ -106,8 +106,15 @@ static postie_status_t run(postie_smtp_client_t *c, uint32_t stop_mask, postie_b
         if ((st & stop_mask) || (done_flag != NULL && *done_flag)) {
             return POSTIE_OK;
         }
-        if ((st & POSTIE_SMTP_WANT_BODY) && read != NULL && feed_body(c, read, ctx, &eof)) {
-            continue;
+        if ((st & POSTIE_SMTP_WANT_BODY) && read != NULL) {
+            if (feed_body(c, read, ctx, &eof)) {
+                continue;
+            }
+            /* a refused body (NUL, undeclared 8-bit) or a failed source ends
+             * the session: let the top of the loop report it */
+            if (postie_smtp_state(e) & (POSTIE_SMTP_FAILED | POSTIE_SMTP_EVENT)) {
+                continue;
+            }
         }
         st = postie_smtp_state(e);
         if (st & POSTIE_SMTP_HAVE_TX) {
