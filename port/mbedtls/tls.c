@@ -22,8 +22,12 @@
  */
 #include "postie/tls_mbedtls.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
@@ -152,8 +156,24 @@ static void free_mbedtls(postie_tls_t *tls)
     mbedtls_ssl_free(&tls->ssl);
     mbedtls_ssl_config_free(&tls->conf);
     mbedtls_x509_crt_free(&tls->ca);
-    mbedtls_ctr_drbg_free(&tls->drbg);
-    mbedtls_entropy_free(&tls->entropy);
+}
+
+/* One seeded DRBG for the process (see the header): seeded once, never
+ * freed, locked by mbedTLS on every use. */
+static struct {
+    pthread_once_t once;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    int seed_result;
+} shared_rng = {PTHREAD_ONCE_INIT};
+
+static void seed_shared_rng(void)
+{
+    mbedtls_entropy_init(&shared_rng.entropy);
+    mbedtls_ctr_drbg_init(&shared_rng.drbg);
+    shared_rng.seed_result = mbedtls_ctr_drbg_seed(
+        &shared_rng.drbg, mbedtls_entropy_func, &shared_rng.entropy,
+        (const unsigned char *)tls_personalization, sizeof(tls_personalization) - 1);
 }
 
 /* The body of postie_tls_init once the mbedTLS contexts exist. */
@@ -162,9 +182,7 @@ static postie_status_t setup(postie_tls_t *tls)
     postie_status_t st;
     int ret;
 
-    ret = mbedtls_ctr_drbg_seed(&tls->drbg, mbedtls_entropy_func, &tls->entropy,
-                                (const unsigned char *)tls_personalization,
-                                sizeof(tls_personalization) - 1);
+    ret = pthread_once(&shared_rng.once, seed_shared_rng) != 0 ? -1 : shared_rng.seed_result;
     if (ret != 0) {
         set_error_mbedtls(tls, POSTIE_E_TLS_SETUP, "TLS setup", ret);
         return POSTIE_E_TLS_SETUP;
@@ -187,7 +205,7 @@ static postie_status_t setup(postie_tls_t *tls)
     }
     mbedtls_ssl_conf_min_version(&tls->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                  MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_rng(&tls->conf, mbedtls_ctr_drbg_random, &tls->drbg);
+    mbedtls_ssl_conf_rng(&tls->conf, mbedtls_ctr_drbg_random, &shared_rng.drbg);
     if (tls->cfg.insecure_skip_verify) {
         mbedtls_ssl_conf_authmode(&tls->conf, MBEDTLS_SSL_VERIFY_NONE);
     } else {
@@ -227,8 +245,6 @@ postie_status_t postie_tls_init(postie_tls_t *tls, postie_transport_t *lower,
     mbedtls_ssl_init(&tls->ssl);
     mbedtls_ssl_config_init(&tls->conf);
     mbedtls_x509_crt_init(&tls->ca);
-    mbedtls_entropy_init(&tls->entropy);
-    mbedtls_ctr_drbg_init(&tls->drbg);
     st = setup(tls);
     if (st != POSTIE_OK) {
         free_mbedtls(tls); /* initialised stays false: free() only closes lower */

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,6 +447,84 @@ static void test_nothing_listening(void **state)
     postie_smtp_client_quit(&client);
 }
 
+static void test_undeclared_8bit_body_is_refused_with_its_reason(void **state)
+{
+    (void)state;
+    static const char *const to[] = {"bob@example.test"};
+    postie_smtp_rcpt_t rcpt[1];
+    postie_smtp_client_config_t cfg =
+        base_config(env_port("POSTIE_TEST_SMTPS_PORT"), POSTIE_TLS_IMPLICIT, true);
+    char *msg = make_message("undeclared-8bit", "");
+
+    assert_int_equal(postie_smtp_client_open(&client, &cfg), POSTIE_OK);
+    /* declared 7-bit, but the body holds UTF-8: the client must stop and say why */
+    assert_int_equal(send_one(msg, to, 1, rcpt, false), POSTIE_E_BODY_8BIT_UNDECLARED);
+    assert_int_equal(postie_smtp_client_error(&client)->status, POSTIE_E_BODY_8BIT_UNDECLARED);
+    assert_string_equal(postie_smtp_client_error(&client)->phase, "message body");
+    postie_smtp_client_quit(&client);
+    free(msg);
+}
+
+/* Four clients in four threads at once: engines share nothing, and the TLS
+ * layers share only the process-wide DRBG, which mbedTLS locks. */
+typedef struct {
+    int index;
+    char token[96];
+    postie_status_t status;
+} worker_t;
+
+static void *parallel_worker(void *arg)
+{
+    worker_t *wk = arg;
+    postie_smtp_client_t *c = calloc(1, sizeof(*c));
+    postie_smtp_client_config_t cfg =
+        base_config(env_port("POSTIE_TEST_SMTPS_PORT"), POSTIE_TLS_IMPLICIT, true);
+    postie_smtp_rcpt_t rcpt = {"bob@example.test", POSTIE_RCPT_PENDING, {0, "", ""}};
+    postie_smtp_envelope_t env;
+    char *msg = make_message(wk->token, "sent from a thread\r\n");
+    memory_source_t src = {(const uint8_t *)msg, strlen(msg), 0};
+
+    memset(&env, 0, sizeof(env));
+    env.from = "alice@example.test";
+    env.rcpt = &rcpt;
+    env.rcpt_count = 1;
+    env.body_8bit = true; /* make_message writes UTF-8 */
+    wk->status = postie_smtp_client_open(c, &cfg);
+    if (wk->status == POSTIE_OK) {
+        wk->status = postie_smtp_client_send(c, &env, read_memory, &src);
+    }
+
+    postie_smtp_client_quit(c);
+    free(c);
+    free(msg);
+    return NULL;
+}
+
+static void test_parallel_sessions(void **state)
+{
+    (void)state;
+    worker_t wk[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        wk[i].index = i;
+        make_token(wk[i].token, sizeof(wk[i].token), "parallel");
+        assert_int_equal(pthread_create(&th[i], NULL, parallel_worker, &wk[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        size_t len;
+        char *got;
+        if (wk[i].status != POSTIE_OK) {
+            fail_msg("thread %d: %s", i, postie_status_name(wk[i].status));
+        }
+        got = find_delivery("bob", wk[i].token, &len);
+        assert_non_null(got);
+        free(got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +537,8 @@ int main(void)
         cmocka_unit_test(test_no_credentials_in_clear),
         cmocka_unit_test(test_bad_certificates_refused),
         cmocka_unit_test(test_nothing_listening),
+        cmocka_unit_test(test_undeclared_8bit_body_is_refused_with_its_reason),
+        cmocka_unit_test(test_parallel_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

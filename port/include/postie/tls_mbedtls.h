@@ -21,13 +21,19 @@
  *   POSTIE_E_TLS_CERT_NAME_MISMATCH certificate for another host
  *   POSTIE_E_TLS_CERT_INVALID      any other verification failure
  *
- * RAM: sizeof(postie_tls_t): 40728 octets on x86-64 with Debian's mbedTLS
- * 2.28, of which 37960 is the entropy context (a firmware build with a
- * hardware RNG source and a trimmed mbedtls config needs far less), plus what mbedTLS
+ * Randomness: one entropy source and CTR-DRBG for the whole process,
+ * seeded on first use (pthread_once) and shared by every connection;
+ * mbedTLS locks the DRBG itself (MBEDTLS_THREADING_C, as Debian builds it).
+ * The entropy context alone is 37960 octets with Debian's mbedTLS 2.28, so
+ * sharing it keeps each connection small.
+ *
+ * RAM: sizeof(postie_tls_t): 2376 octets on x86-64 per connection, plus
+ * the shared randomness (38 352 octets, once per process), plus what mbedTLS
  * allocates during a session (about 2 x 16 KiB record buffers with default
  * mbedTLS settings, plus the parsed CA chain).
  *
- * Thread model: one postie_tls_t per connection, one thread at a time.
+ * Thread model: one postie_tls_t per connection, one thread at a time;
+ * connections in different threads share only the locked DRBG.
  */
 #ifndef POSTIE_TLS_MBEDTLS_H
 #define POSTIE_TLS_MBEDTLS_H
@@ -70,8 +76,6 @@ typedef struct {
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca;
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
     postie_error_t last_error; /* detail for the last failure (subject names the host) */
 } postie_tls_t;
 
