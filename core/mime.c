@@ -82,17 +82,8 @@ static void set_error(postie_mime_writer_t *w, postie_status_t st, const char *f
     memcpy(buf, field, flen);
     n = flen;
     if (indexed) {
-        char digits[24];
-        size_t d = 0;
-        size_t v = index;
-        do {
-            digits[d++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v != 0 && d < sizeof(digits));
         buf[n++] = '[';
-        while (d > 0) {
-            buf[n++] = digits[--d];
-        }
+        n += postie_format_u64(index, buf + n);
         buf[n++] = ']';
     }
     if (what != NULL) {
@@ -111,19 +102,10 @@ static void set_error(postie_mime_writer_t *w, postie_status_t st, const char *f
 static void set_error_at(postie_mime_writer_t *w, postie_status_t st, const char *field,
                          size_t offset)
 {
-    char what[40];
-    size_t n = 0;
-    char digits[24];
-    size_t d = 0;
+    char what[16 + POSTIE_U64_DIGITS];
+    size_t n = 15;
     memcpy(what, " body at octet ", 15);
-    n = 15;
-    do {
-        digits[d++] = (char)('0' + offset % 10);
-        offset /= 10;
-    } while (offset != 0 && d < sizeof(digits));
-    while (d > 0 && n < sizeof(what) - 1) {
-        what[n++] = digits[--d];
-    }
+    n += postie_format_u64(offset, what + n);
     what[n] = '\0';
     set_error(w, st, field, 0, false, what);
 }
@@ -482,20 +464,10 @@ static void put(postie_mime_writer_t *w, const char *s)
     put_n(w, s, strlen(s));
 }
 
-static void put_u(postie_mime_writer_t *w, uint64_t v, size_t min_digits)
+static void put_u(postie_mime_writer_t *w, uint64_t v)
 {
-    char d[24];
-    size_t n = 0;
-    do {
-        d[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0 && n < sizeof(d));
-    while (n < min_digits && n < sizeof(d)) {
-        d[n++] = '0';
-    }
-    while (n > 0) {
-        put_n(w, &d[--n], 1);
-    }
+    char digits[POSTIE_U64_DIGITS];
+    put_n(w, digits, postie_format_u64(v, digits));
 }
 
 /* ---- Date --------------------------------------------------------------- */
@@ -894,7 +866,7 @@ static void put_filename_param(postie_mime_writer_t *w, const char *param, const
             put(w, ";\r\n ");
             put(w, param);
             put(w, "*");
-            put_u(w, section, 1);
+            put_u(w, section);
             put(w, "*=");
             put_n(w, piece, len);
             section++;
@@ -1131,7 +1103,7 @@ static void make_unit(postie_mime_writer_t *w)
             put_n(w, h, 2);
         }
         put(w, ".");
-        put_u(w, (uint64_t)(m->date < 0 ? 0 : m->date), 1);
+        put_u(w, (uint64_t)(m->date < 0 ? 0 : m->date));
         put(w, "@");
         put_n(w, dom, dlen);
         put(w, ">\r\n");

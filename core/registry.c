@@ -112,17 +112,9 @@ static void problem(ctx_t *c, bool warning, const char *key, const char *msg, co
 
 static void put_u(char *out, size_t cap, unsigned long v)
 {
-    char d[24];
-    size_t n = 0;
-    size_t o = strlen(out);
-    do {
-        d[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0 && n < sizeof(d));
-    while (n > 0 && o + 1 < cap) {
-        out[o++] = d[--n];
-    }
-    out[o] = '\0';
+    char digits[POSTIE_U64_DIGITS + 1];
+    digits[postie_format_u64(v, digits)] = '\0';
+    append(out, cap, digits);
 }
 
 /* "line 3, column 7" for an offset into the text */

@@ -243,14 +243,8 @@ static void put(builder_t *b, const char *str)
 
 static void put_u64(builder_t *b, uint64_t v)
 {
-    char digits[20];
-    size_t n = 0;
-    do {
-        digits[sizeof(digits) - 1 - n] = (char)('0' + (v % 10u));
-        v /= 10u;
-        n++;
-    } while (v != 0 && n < sizeof(digits));
-    put_n(b, digits + sizeof(digits) - n, n);
+    char digits[POSTIE_U64_DIGITS];
+    put_n(b, digits, postie_format_u64(v, digits));
 }
 
 /* xtext (RFC 3461 4): printable ASCII except '+' and '=' as is, else +HH */

@@ -101,22 +101,24 @@ static unsigned long parse_number(const char *what, const char *s, unsigned long
     return v;
 }
 
-/* Read a secret from a file: first line, without its line end. */
+/* Read a secret from a file: first line, without its line end (the same
+ * rule as a registry's {"file": PATH} password). */
 static char *read_secret_file(const char *path)
 {
-    static char secret[POSTIE_AUTH_FIELD_MAX + 2];
-    FILE *f = fopen(path, "r");
-    size_t n;
-    if (f == NULL) {
+    static char secret[POSTIE_AUTH_FIELD_MAX + 1];
+    postie_secret_t src = {POSTIE_SECRET_FILE, ""};
+    postie_status_t st;
+    if (strlen(path) >= sizeof(src.value)) {
+        usage_error("password file path too long", path);
+    }
+    memcpy(src.value, path, strlen(path) + 1);
+    st = postie_secret_resolve(&src, secret, sizeof(secret));
+    if (st == POSTIE_E_NO_SPACE) {
+        usage_error("password longer than the supported maximum in file", path);
+    }
+    if (st != POSTIE_OK) {
         fprintf(stderr, "postie: cannot read password file %s: %s\n", path, strerror(errno));
         exit(EXIT_USAGE);
-    }
-    n = fread(secret, 1, sizeof(secret) - 1, f);
-    fclose(f);
-    secret[n] = '\0';
-    secret[strcspn(secret, "\r\n")] = '\0';
-    if (strlen(secret) > POSTIE_AUTH_FIELD_MAX) {
-        usage_error("password longer than the supported maximum in file", path);
     }
     return secret;
 }

@@ -183,6 +183,27 @@ static void test_copy_printable_cuts(void **state)
     assert_int_equal(dst[0], 'Z');
 }
 
+static void expect_u64(uint64_t v, const char *want)
+{
+    char out[POSTIE_U64_DIGITS + 4];
+    size_t n;
+    memset(out, '#', sizeof(out));
+    n = postie_format_u64(v, out);
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(out, want, n);
+    assert_int_equal(out[n], '#'); /* no terminator, nothing past the digits */
+}
+
+static void test_format_u64(void **state)
+{
+    (void)state;
+    expect_u64(0, "0");
+    expect_u64(9, "9");
+    expect_u64(10, "10");
+    expect_u64(10240000, "10240000");
+    expect_u64(UINT64_MAX, "18446744073709551615");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_error_clear),
         cmocka_unit_test(test_copy_printable_replaces_controls),
         cmocka_unit_test(test_copy_printable_cuts),
+        cmocka_unit_test(test_format_u64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,4 +119,9 @@ void postie_error_clear(postie_error_t *err);
  * Control characters are replaced by '?', so the copy is safe to print. */
 void postie_copy_printable(char *dst, size_t cap, const char *src, size_t len);
 
+/* The decimal digits of v into out (no terminator); returns how many
+ * (1..20). out needs POSTIE_U64_DIGITS octets. */
+#define POSTIE_U64_DIGITS 20
+size_t postie_format_u64(uint64_t v, char *out);
+
 #endif /* POSTIE_STATUS_H */
