@@ -180,6 +180,43 @@
 #define POSTIE_QUEUE_MAX_AGE_S 432000u
 #endif
 
+/* Messages the queue holds at most (queued and error queue together);
+ * enqueue fails with POSTIE_E_QUEUE_FULL beyond it. A queue may set a
+ * lower limit at run time. Range 1..100000. Default 1000. */
+#ifndef POSTIE_QUEUE_MESSAGES_MAX
+#define POSTIE_QUEUE_MESSAGES_MAX 1000u
+#endif
+
+/* Octets the queue's entries may occupy in all (headers, state and
+ * message). A queue may set a lower limit at run time. Default 64 MiB. */
+#ifndef POSTIE_QUEUE_BYTES_MAX
+#define POSTIE_QUEUE_BYTES_MAX (64u * 1024u * 1024u)
+#endif
+
+/* Recipients per queued message. Range 1..200. Default 32. RAM: one octet
+ * per recipient in each state slot, one pointer in a loaded entry. */
+#ifndef POSTIE_QUEUE_RCPT_MAX
+#define POSTIE_QUEUE_RCPT_MAX 32u
+#endif
+
+/* Octets for the sender and all recipient addresses of one message,
+ * one terminator each. Default 4096. RAM: in each loaded entry. */
+#ifndef POSTIE_QUEUE_ENVELOPE_MAX
+#define POSTIE_QUEUE_ENVELOPE_MAX 4096u
+#endif
+
+/* Octets of the last error kept with a message ("RCPT bob@...: 450 4.2.1
+ * Mailbox busy"). Default 200. */
+#ifndef POSTIE_QUEUE_ERROR_TEXT_MAX
+#define POSTIE_QUEUE_ERROR_TEXT_MAX 200u
+#endif
+
+/* Octets the queue copies at a time between a source and the store.
+ * Default 1024. RAM: in postie_queue_t. */
+#ifndef POSTIE_QUEUE_IO_CHUNK
+#define POSTIE_QUEUE_IO_CHUNK 1024u
+#endif
+
 /* ---- Checks against protocol minimums ---------------------------------- */
 
 _Static_assert(POSTIE_REPLY_LINE_MAX >= 512, "RFC 5321 4.5.3.1.5: reply lines up to 512 octets");
@@ -200,5 +237,11 @@ _Static_assert(POSTIE_MIME_READ_CHUNK >= 57, "read at least one base64 line of i
 _Static_assert(POSTIE_QUEUE_BACKOFF_BASE_S >= 1 &&
                    POSTIE_QUEUE_BACKOFF_BASE_S <= POSTIE_QUEUE_BACKOFF_MAX_S,
                "queue backoff: 1 <= base <= max");
+_Static_assert(POSTIE_QUEUE_RCPT_MAX >= 1 && POSTIE_QUEUE_RCPT_MAX <= 200,
+               "queue recipients 1..200 (one state slot holds them)");
+_Static_assert(POSTIE_QUEUE_ENVELOPE_MAX >= 2 * 257, "hold a sender and a recipient");
+_Static_assert(POSTIE_QUEUE_ERROR_TEXT_MAX >= 64 && POSTIE_QUEUE_ERROR_TEXT_MAX <= 255,
+               "queue error text 64..255 octets");
+_Static_assert(POSTIE_QUEUE_IO_CHUNK >= 256, "queue copy chunk at least 256 octets");
 
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

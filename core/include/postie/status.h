@@ -71,7 +71,11 @@
     X(POSTIE_E_REGISTRY_TOO_LARGE, 0, "the mail registry passes a size, depth or count limit")    \
     X(POSTIE_E_NOT_FOUND, 0, "no such session or account")                                        \
     X(POSTIE_E_TEMPLATE_SYNTAX, 0, "from-name template has a ${ without a closing }")             \
-    X(POSTIE_E_TEMPLATE_UNKNOWN_VARIABLE, 0, "from-name template uses an unknown variable")
+    X(POSTIE_E_TEMPLATE_UNKNOWN_VARIABLE, 0, "from-name template uses an unknown variable")       \
+    X(POSTIE_E_QUEUE_FULL, 0, "the outgoing queue is full")                                       \
+    X(POSTIE_E_QUEUE_CORRUPT, 0, "a queue entry is damaged")                                      \
+    X(POSTIE_E_BUSY, 1, "another process is working on this queue entry")                         \
+    X(POSTIE_E_EXPIRED, 0, "the message stayed in the queue too long")
 
 typedef enum {
 #define POSTIE_STATUS_ENUM(name, transient, message) name,

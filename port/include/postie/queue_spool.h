@@ -1,0 +1,52 @@
+/*
+ * The queue's POSIX store: a spool directory.
+ *
+ *   DIR/q/<id>        published entries (16 hex digits), one file each
+ *   DIR/tmp/<id>.<pid> entries being written; invisible to the queue
+ *   DIR/corrupt/<id>  damaged entries set aside for inspection
+ *
+ * Durability: a new entry is written in tmp/, fdatasync'ed, hard-linked
+ * into q/ (never replacing an existing name), and q/ is fsync'ed before
+ * enqueue returns. State changes are written in place into the entry's
+ * spare state slot and fdatasync'ed (see postie/queue.h).
+ *
+ * Claims are flock(2) locks on the entry's file: exclusive, per open file,
+ * and dropped by the kernel when their holder dies, so a killed flusher
+ * never leaves a message stuck.
+ *
+ * Leftovers of an interrupted enqueue in tmp/ are removed by the next
+ * list once they are an hour old.
+ *
+ * RAM: sizeof(postie_spool_t), about 420 octets; no allocation.
+ */
+#ifndef POSTIE_QUEUE_SPOOL_H
+#define POSTIE_QUEUE_SPOOL_H
+
+#include "postie/queue.h"
+
+#define POSTIE_SPOOL_DEFAULT_DIR "/var/spool/postie"
+#define POSTIE_SPOOL_HANDLES     8 /* entries open at once */
+
+typedef struct {
+    int fd; /* -1: free */
+    postie_queue_id_t id;
+    bool creating;
+} postie_spool_handle_t;
+
+typedef struct {
+    int dir_fd;
+    int q_fd;
+    int tmp_fd;
+    int corrupt_fd;
+    char path[256];
+    postie_spool_handle_t h[POSTIE_SPOOL_HANDLES];
+} postie_spool_t;
+
+/* Open (creating with mode 0700 where missing) the spool at dir. dir NULL:
+ * $POSTIE_SPOOL, else POSTIE_SPOOL_DEFAULT_DIR. POSTIE_E_FILE with a
+ * message on failure (err->subject names the directory). */
+postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_error_t *err);
+void postie_spool_close(postie_spool_t *s);
+postie_queue_store_t postie_spool_store(postie_spool_t *s);
+
+#endif /* POSTIE_QUEUE_SPOOL_H */

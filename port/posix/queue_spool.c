@@ -1,0 +1,442 @@
+/*
+ * The queue's spool directory store. See postie/queue_spool.h.
+ */
+#define _GNU_SOURCE
+#include "postie/queue_spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STALE_TMP_S 3600
+
+static postie_status_t errno_status(int e)
+{
+    switch (e) {
+    case ENOENT:
+        return POSTIE_E_NOT_FOUND;
+    case ENOSPC:
+    case EDQUOT:
+        return POSTIE_E_QUEUE_FULL;
+    default:
+        return POSTIE_E_IO;
+    }
+}
+
+static int open_subdir(int dir_fd, const char *name)
+{
+    if (mkdirat(dir_fd, name, 0700) != 0 && errno != EEXIST) {
+        return -1;
+    }
+    return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_error_t *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->dir_fd = s->q_fd = s->tmp_fd = s->corrupt_fd = -1;
+    for (size_t i = 0; i < POSTIE_SPOOL_HANDLES; i++) {
+        s->h[i].fd = -1;
+    }
+    if (dir == NULL) {
+        dir = getenv("POSTIE_SPOOL");
+    }
+    if (dir == NULL || dir[0] == '\0') {
+        dir = POSTIE_SPOOL_DEFAULT_DIR;
+    }
+    postie_error_clear(err);
+    err->phase = "spool";
+    postie_copy_printable(err->subject, sizeof(err->subject), dir, strlen(dir));
+    if (strlen(dir) >= sizeof(s->path)) {
+        err->status = POSTIE_E_FIELD_TOO_LONG;
+        return err->status;
+    }
+    memcpy(s->path, dir, strlen(dir) + 1);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        err->status = POSTIE_E_FILE;
+        return err->status;
+    }
+    s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd >= 0) {
+        s->q_fd = open_subdir(s->dir_fd, "q");
+        s->tmp_fd = open_subdir(s->dir_fd, "tmp");
+        s->corrupt_fd = open_subdir(s->dir_fd, "corrupt");
+    }
+    if (s->dir_fd < 0 || s->q_fd < 0 || s->tmp_fd < 0 || s->corrupt_fd < 0) {
+        postie_spool_close(s);
+        err->status = POSTIE_E_FILE;
+        return err->status;
+    }
+    postie_error_clear(err);
+    return POSTIE_OK;
+}
+
+void postie_spool_close(postie_spool_t *s)
+{
+    int *fds[] = {&s->dir_fd, &s->q_fd, &s->tmp_fd, &s->corrupt_fd};
+    for (size_t i = 0; i < POSTIE_SPOOL_HANDLES; i++) {
+        if (s->h[i].fd >= 0) {
+            close(s->h[i].fd);
+            s->h[i].fd = -1;
+        }
+    }
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    }
+}
+
+static void id_name(postie_queue_id_t id, char out[POSTIE_QUEUE_ID_TEXT])
+{
+    postie_queue_id_format(id, out);
+}
+
+static void tmp_name(postie_queue_id_t id, char *out, size_t cap)
+{
+    char name[POSTIE_QUEUE_ID_TEXT];
+    id_name(id, name);
+    snprintf(out, cap, "%s.%ld", name, (long)getpid());
+}
+
+static postie_spool_handle_t *handle(postie_spool_t *s, int32_t h)
+{
+    if (h < 0 || h >= POSTIE_SPOOL_HANDLES || s->h[h].fd < 0) {
+        return NULL;
+    }
+    return &s->h[h];
+}
+
+static int32_t new_handle(postie_spool_t *s)
+{
+    for (int32_t i = 0; i < POSTIE_SPOOL_HANDLES; i++) {
+        if (s->h[i].fd < 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static postie_status_t sp_create(void *ctx, postie_queue_id_t id, uint64_t size, int32_t *h)
+{
+    postie_spool_t *s = ctx;
+    char name[64];
+    int32_t i = new_handle(s);
+    int fd;
+    (void)size;
+    if (i < 0) {
+        return POSTIE_E_BUSY;
+    }
+    tmp_name(id, name, sizeof(name));
+    fd = openat(s->tmp_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return errno_status(errno);
+    }
+    s->h[i].fd = fd;
+    s->h[i].id = id;
+    s->h[i].creating = true;
+    *h = i;
+    return POSTIE_OK;
+}
+
+static postie_status_t sp_write(void *ctx, int32_t h, uint64_t off, const uint8_t *buf, size_t len)
+{
+    postie_spool_handle_t *x = handle(ctx, h);
+    if (x == NULL) {
+        return POSTIE_E_BAD_STATE;
+    }
+    while (len > 0) {
+        ssize_t n = pwrite(x->fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n < 0 ? errno_status(errno) : POSTIE_E_IO;
+        }
+        buf += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return POSTIE_OK;
+}
+
+static postie_status_t sp_sync(void *ctx, int32_t h)
+{
+    postie_spool_handle_t *x = handle(ctx, h);
+    if (x == NULL) {
+        return POSTIE_E_BAD_STATE;
+    }
+    return fdatasync(x->fd) == 0 ? POSTIE_OK : errno_status(errno);
+}
+
+static void sp_close(void *ctx, int32_t h)
+{
+    postie_spool_handle_t *x = handle(ctx, h);
+    if (x != NULL) {
+        close(x->fd); /* ends the flock claim */
+        x->fd = -1;
+    }
+}
+
+static void sp_abandon(void *ctx, int32_t h)
+{
+    postie_spool_t *s = ctx;
+    postie_spool_handle_t *x = handle(s, h);
+    char name[64];
+    if (x == NULL) {
+        return;
+    }
+    tmp_name(x->id, name, sizeof(name));
+    (void)unlinkat(s->tmp_fd, name, 0);
+    sp_close(ctx, h);
+}
+
+static postie_status_t sp_publish(void *ctx, int32_t h)
+{
+    postie_spool_t *s = ctx;
+    postie_spool_handle_t *x = handle(s, h);
+    char tmp[64];
+    char name[POSTIE_QUEUE_ID_TEXT];
+    postie_status_t st = POSTIE_OK;
+    if (x == NULL || !x->creating) {
+        return POSTIE_E_BAD_STATE;
+    }
+    tmp_name(x->id, tmp, sizeof(tmp));
+    id_name(x->id, name);
+    if (fdatasync(x->fd) != 0) {
+        st = errno_status(errno);
+    } else if (linkat(s->tmp_fd, tmp, s->q_fd, name, 0) != 0) {
+        /* EEXIST: an entry with this id exists; never replace it */
+        st = errno == EEXIST ? POSTIE_E_BUSY : errno_status(errno);
+    } else if (fsync(s->q_fd) != 0) {
+        st = errno_status(errno);
+        (void)unlinkat(s->q_fd, name, 0);
+    }
+    (void)unlinkat(s->tmp_fd, tmp, 0);
+    sp_close(ctx, h);
+    return st;
+}
+
+static bool parse_name(const char *name, postie_queue_id_t *id)
+{
+    return strlen(name) == 16 && postie_queue_id_parse(name, id);
+}
+
+static void remove_stale_tmp(postie_spool_t *s)
+{
+    int fd = dup(s->tmp_fd);
+    DIR *d;
+    struct dirent *de;
+    time_t now = time(NULL);
+    if (fd < 0) {
+        return;
+    }
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return;
+    }
+    rewinddir(d);
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+        if (de->d_name[0] == '.' || fstatat(s->tmp_fd, de->d_name, &st, 0) != 0) {
+            continue;
+        }
+        if (S_ISREG(st.st_mode) && now - st.st_mtime > STALE_TMP_S) {
+            (void)unlinkat(s->tmp_fd, de->d_name, 0);
+        }
+    }
+    closedir(d);
+}
+
+/* Walk q/: call back with each entry id and its size. */
+static postie_status_t walk(postie_spool_t *s,
+                            void (*fn)(void *arg, postie_queue_id_t id, uint64_t size), void *arg)
+{
+    int fd = dup(s->q_fd);
+    DIR *d;
+    struct dirent *de;
+    if (fd < 0) {
+        return POSTIE_E_IO;
+    }
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return POSTIE_E_IO;
+    }
+    rewinddir(d);
+    while ((de = readdir(d)) != NULL) {
+        postie_queue_id_t id;
+        struct stat st;
+        if (!parse_name(de->d_name, &id)) {
+            continue;
+        }
+        if (fstatat(s->q_fd, de->d_name, &st, 0) != 0) {
+            continue; /* removed meanwhile */
+        }
+        fn(arg, id, (uint64_t)st.st_size);
+    }
+    closedir(d);
+    return POSTIE_OK;
+}
+
+typedef struct {
+    postie_queue_id_t *ids;
+    size_t cap;
+    size_t n;
+    uint32_t count;
+    uint64_t bytes;
+} walk_acc_t;
+
+static void acc_list(void *arg, postie_queue_id_t id, uint64_t size)
+{
+    walk_acc_t *a = arg;
+    (void)size;
+    if (a->n < a->cap) {
+        a->ids[a->n] = id;
+    }
+    a->n++;
+}
+
+static void acc_usage(void *arg, postie_queue_id_t id, uint64_t size)
+{
+    walk_acc_t *a = arg;
+    (void)id;
+    a->count++;
+    a->bytes += size;
+}
+
+static postie_status_t sp_list(void *ctx, postie_queue_id_t *ids, size_t cap, size_t *total)
+{
+    walk_acc_t a = {ids, cap, 0, 0, 0};
+    postie_status_t st;
+    remove_stale_tmp(ctx);
+    st = walk(ctx, acc_list, &a);
+    *total = a.n;
+    return st;
+}
+
+static postie_status_t sp_usage(void *ctx, uint32_t *count, uint64_t *bytes)
+{
+    walk_acc_t a = {NULL, 0, 0, 0, 0};
+    postie_status_t st = walk(ctx, acc_usage, &a);
+    *count = a.count;
+    *bytes = a.bytes;
+    return st;
+}
+
+static postie_status_t sp_open(void *ctx, postie_queue_id_t id, bool claim, int32_t *h,
+                               uint64_t *size)
+{
+    postie_spool_t *s = ctx;
+    char name[POSTIE_QUEUE_ID_TEXT];
+    struct stat st;
+    int32_t i = new_handle(s);
+    int fd;
+    if (i < 0) {
+        return POSTIE_E_BUSY;
+    }
+    id_name(id, name);
+    fd = openat(s->q_fd, name, (claim ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return errno_status(errno);
+    }
+    if (claim && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        return e == EWOULDBLOCK ? POSTIE_E_BUSY : errno_status(e);
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return POSTIE_E_IO;
+    }
+    if (st.st_nlink == 0) {
+        /* removed by the claim holder we waited for */
+        close(fd);
+        return POSTIE_E_NOT_FOUND;
+    }
+    s->h[i].fd = fd;
+    s->h[i].id = id;
+    s->h[i].creating = false;
+    *h = i;
+    *size = (uint64_t)st.st_size;
+    return POSTIE_OK;
+}
+
+static postie_status_t sp_read(void *ctx, int32_t h, uint64_t off, uint8_t *buf, size_t len)
+{
+    postie_spool_handle_t *x = handle(ctx, h);
+    if (x == NULL) {
+        return POSTIE_E_BAD_STATE;
+    }
+    while (len > 0) {
+        ssize_t n = pread(x->fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return POSTIE_E_IO; /* error, or the file is shorter than it was */
+        }
+        buf += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return POSTIE_OK;
+}
+
+static postie_status_t sp_remove(void *ctx, int32_t h)
+{
+    postie_spool_t *s = ctx;
+    postie_spool_handle_t *x = handle(s, h);
+    char name[POSTIE_QUEUE_ID_TEXT];
+    if (x == NULL || x->creating) {
+        return POSTIE_E_BAD_STATE;
+    }
+    id_name(x->id, name);
+    if (unlinkat(s->q_fd, name, 0) != 0 && errno != ENOENT) {
+        return errno_status(errno);
+    }
+    return POSTIE_OK;
+}
+
+static postie_status_t sp_set_aside(void *ctx, postie_queue_id_t id)
+{
+    postie_spool_t *s = ctx;
+    char name[POSTIE_QUEUE_ID_TEXT];
+    id_name(id, name);
+    if (renameat(s->q_fd, name, s->corrupt_fd, name) != 0) {
+        return errno_status(errno);
+    }
+    (void)fsync(s->corrupt_fd);
+    (void)fsync(s->q_fd);
+    return POSTIE_OK;
+}
+
+static const postie_queue_store_ops_t spool_ops = {
+    .create = sp_create,
+    .write = sp_write,
+    .sync = sp_sync,
+    .publish = sp_publish,
+    .abandon = sp_abandon,
+    .list = sp_list,
+    .open = sp_open,
+    .read = sp_read,
+    .close = sp_close,
+    .remove = sp_remove,
+    .set_aside = sp_set_aside,
+    .usage = sp_usage,
+};
+
+postie_queue_store_t postie_spool_store(postie_spool_t *s)
+{
+    postie_queue_store_t st = {&spool_ops, s};
+    return st;
+}
