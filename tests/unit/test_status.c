@@ -54,9 +54,9 @@ static void test_names_match_enum(void **state)
                         "POSTIE_E_TLS_CERT_NAME_MISMATCH");
     assert_string_equal(postie_status_name(POSTIE_E_FILE), "POSTIE_E_FILE");
     /* the last entry: the tables are not shifted */
-    assert_string_equal(postie_status_name(POSTIE_E_TEMPLATE_UNKNOWN_VARIABLE),
-                        "POSTIE_E_TEMPLATE_UNKNOWN_VARIABLE");
-    assert_int_equal(POSTIE_E_TEMPLATE_UNKNOWN_VARIABLE + 1, POSTIE_STATUS_COUNT);
+    assert_string_equal(postie_status_name(POSTIE_E_QUEUE_FULL), "POSTIE_E_QUEUE_FULL");
+    assert_string_equal(postie_status_name(POSTIE_E_EXPIRED), "POSTIE_E_EXPIRED");
+    assert_int_equal(POSTIE_E_EXPIRED + 1, POSTIE_STATUS_COUNT);
 }
 
 static void test_messages_match_enum(void **state)
