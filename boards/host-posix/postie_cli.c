@@ -32,14 +32,12 @@
 #include "postie/smtp_client.h"
 #include "postie/template.h"
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE   2
-#define EXIT_SESSION 3
-#define EXIT_TEMP    4
-#define MAX_RCPT     1000
-#define MAX_ATTACH   64
-#define MAX_HEADERS  32
-#define MAX_TEXT     (16u * 1024u * 1024u) /* text and HTML bodies are read into memory */
+#include "cli.h"
+
+#define MAX_RCPT    1000
+#define MAX_ATTACH  64
+#define MAX_HEADERS 32
+#define MAX_TEXT    (16u * 1024u * 1024u) /* text and HTML bodies are read into memory */
 
 static const char usage_text[] =
     "usage: postie send --host HOST [--port N] [--connect-to ADDR]\n"
@@ -58,6 +56,11 @@ static const char usage_text[] =
     "                   --to ADDR ... COMPOSE OPTIONS\n"
     "       postie [--registry FILE] test-email NAME --to ADDR\n"
     "       postie [--registry FILE] test-connection NAME\n"
+    "       postie [--registry FILE] send --queue|--queue-only [--spool DIR] --session NAME ...\n"
+    "                   (store the message in the outgoing queue, then flush the session;\n"
+    "                   --queue-only leaves sending to `postie queue run` or a flush)\n"
+    "       postie [--registry FILE] queue [--spool DIR] list|errors|flush|run|resend|delete\n"
+    "                   (see postie queue --help)\n"
     "\n"
     "COMPOSE OPTIONS (Postie writes the MIME message):\n"
     "  --subject TEXT  --from-name NAME  --body-file FILE|-  --html-file FILE\n"
@@ -259,6 +262,10 @@ typedef struct {
     const char *session;     /* --session NAME: transport, From, template and prefix */
     const char *as_user;
     const char *as_email;
+    const char *session_name; /* the session's normalised name, once applied */
+    bool queue;               /* --queue: through the outgoing queue */
+    bool queue_only;          /* --queue-only: enqueue; a later run sends it */
+    const char *spool;        /* --spool DIR */
     char from_name_buf[512];
     char subject_buf[1024];
     uint8_t *text; /* --body-file and --html-file contents, read once */
@@ -291,6 +298,14 @@ static void parse_options(int argc, char **argv, options_t *o, bool sending)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage_text, stdout);
             exit(0);
+        } else if (!strcmp(a, "--queue") && sending) {
+            o->queue = true;
+        } else if (!strcmp(a, "--queue-only") && sending) {
+            o->queue = true;
+            o->queue_only = true;
+        } else if (!strcmp(a, "--spool") && sending) {
+            NEEDS_VALUE();
+            o->spool = v;
         } else if (!strcmp(a, "--host")) {
             NEEDS_VALUE();
             o->cfg.host = v;
@@ -658,6 +673,16 @@ static const char *load_registry(void)
     return used;
 }
 
+const postie_registry_t *cli_registry(void)
+{
+    static bool loaded;
+    if (!loaded) {
+        (void)load_registry();
+        loaded = true;
+    }
+    return &registry;
+}
+
 static const postie_session_t *find_session(const char *name)
 {
     const char *used = load_registry();
@@ -715,6 +740,7 @@ static int apply_session(options_t *o)
                                          : postie_status_str(st));
         return EXIT_USAGE;
     }
+    o->session_name = sess.name;
     o->header_from = sess.from;
     o->env.from = sess.envelope_from[0] != '\0' ? sess.envelope_from : sess.from;
     st = postie_template_expand(sess.from_name, &user, o->from_name_buf, sizeof(o->from_name_buf),
@@ -974,6 +1000,101 @@ static int cmd_test_connection(int argc, char **argv)
 
 /* ---- sending ------------------------------------------------------------------- */
 
+/* send --queue: store the message (composed for any server: 7bit with
+ * encoded words, since the server's extensions are not known yet), then
+ * flush the session. Exit as for send, plus 4 when it waits for a retry. */
+static int enqueue_and_flush(options_t *o, composition_t *c, message_source_t *msg)
+{
+    static postie_spool_t spool;
+    static postie_queue_t q;
+    const char *rcpts[POSTIE_QUEUE_RCPT_MAX];
+    postie_queue_message_t m;
+    postie_queue_id_t id = 0;
+    postie_queue_outcome_t outcome;
+    postie_error_t err;
+    char error[POSTIE_QUEUE_ERROR_TEXT_MAX];
+    char name[POSTIE_QUEUE_ID_TEXT];
+    int64_t now;
+    int16_t off;
+    uint32_t rnd = 0;
+    postie_status_t st;
+    int rc;
+
+    if (o->session == NULL) {
+        usage_error("--queue needs --session NAME: queued mail is sent through a named session",
+                    NULL);
+    }
+    if (o->env.rcpt_count > POSTIE_QUEUE_RCPT_MAX) {
+        usage_error("too many recipients for one queued message (POSTIE_QUEUE_RCPT_MAX)", NULL);
+    }
+    for (size_t i = 0; i < o->env.rcpt_count; i++) {
+        rcpts[i] = o->env.rcpt[i].address;
+    }
+    memset(&m, 0, sizeof(m));
+    m.session = o->session_name;
+    m.from = o->env.from;
+    m.rcpt = rcpts;
+    m.rcpt_count = o->env.rcpt_count;
+    cli_open_queue(o->spool, &spool, &q);
+    postie_wall_clock(&now, &off);
+    if (postie_random_bytes((uint8_t *)&rnd, sizeof(rnd)) != POSTIE_OK) {
+        fprintf(stderr, "postie: no random numbers from the kernel\n");
+        return EXIT_USAGE;
+    }
+    if (o->compose) {
+        uint8_t scratch[16384];
+        size_t got = 0;
+        compose(c, o, false, false);
+        while (postie_mime_read(&c->writer, scratch, sizeof(scratch), &got) == POSTIE_OK &&
+               got > 0) {
+            m.size += got;
+        }
+        compose_done(c, o);
+        compose(c, o, false, false);
+        m.body_8bit = postie_mime_needs_8bit(&c->writer);
+        m.smtputf8 = postie_mime_needs_smtputf8(&c->writer);
+        st = postie_queue_enqueue(&q, &m, postie_mime_read, &c->writer, now, rnd, &id, &err);
+    } else {
+        m.size = o->env.size;
+        m.body_8bit = o->env.body_8bit;
+        st = postie_queue_enqueue(&q, &m, read_message, msg, now, rnd, &id, &err);
+    }
+    if (st != POSTIE_OK) {
+        fprintf(stderr, "postie: the message was not queued: %s (%s)\n", postie_status_str(st),
+                err.subject);
+        postie_spool_close(&spool);
+        return st == POSTIE_E_QUEUE_FULL ? EXIT_TEMP : EXIT_USAGE;
+    }
+    postie_queue_id_format(id, name);
+    printf("queued %s\n", name);
+    fflush(stdout);
+    if (o->queue_only) {
+        postie_spool_close(&spool);
+        return 0;
+    }
+    (void)cli_run_queue(&q, POSTIE_RUN_FLUSH, o->session_name, id, &outcome, error, sizeof(error));
+    postie_spool_close(&spool);
+    switch (outcome.state) {
+    case POSTIE_QSTATE_DONE:
+        printf("delivered %s\n", name);
+        rc = 0;
+        break;
+    case POSTIE_QSTATE_ERROR:
+        fprintf(stderr, "postie: %s failed, kept in the error queue: %s\n", name, error);
+        rc = EXIT_REFUSED;
+        break;
+    case POSTIE_QSTATE_QUEUED:
+        fprintf(stderr, "postie: %s stays queued for a retry: %s\n", name, error);
+        rc = EXIT_TEMP;
+        break;
+    default:
+        fprintf(stderr, "postie: %s stays queued (another sender has it)\n", name);
+        rc = EXIT_TEMP;
+        break;
+    }
+    return rc;
+}
+
 static int cmd_send(int argc, char **argv)
 {
     static options_t o;
@@ -1088,6 +1209,10 @@ static int run_send(options_t *op)
     }
     env->rcpt = rcpt;
     env->rcpt_count = nrcpt;
+    if (o.queue) {
+        rc = enqueue_and_flush(&o, &c, &msg);
+        goto out;
+    }
 
     st = postie_smtp_client_open(&client, &o.cfg);
     if (st != POSTIE_OK) {
@@ -1202,6 +1327,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "test-connection")) {
         return cmd_test_connection(argc - 2, argv + 2);
+    }
+    if (!strcmp(argv[1], "queue")) {
+        return cli_queue(argc - 2, argv + 2);
     }
     usage_error("unknown command", argv[1]);
     return EXIT_USAGE;
