@@ -289,6 +289,13 @@ postie_status_t postie_queue_run(postie_queue_t *q, const postie_registry_t *reg
                 }
                 continue;
             }
+            if (ls == POSTIE_E_NOT_FOUND) {
+                /* delivered, but its removal was cut short: a claimed load
+                 * finishes it (unless another sender holds it) */
+                (void)postie_queue_load(q, ids[i], true, &r->entry, &err);
+                postie_queue_release(q, &r->entry);
+                continue;
+            }
             if (ls != POSTIE_OK) {
                 continue;
             }
