@@ -791,7 +791,11 @@ static void on_rcpt_reply(postie_smtp_t *s, uint16_t index)
 {
     postie_smtp_rcpt_t *r = &s->env->rcpt[index];
     r->reply = s->cur;
-    if (s->cur.code >= 200 && s->cur.code < 300) {
+    if (s->message_failed) {
+        /* MAIL FROM was refused: this (pipelined) reply, typically 503
+         * "need MAIL command", says nothing about the recipient */
+        r->state = POSTIE_RCPT_NOT_TRIED;
+    } else if (s->cur.code >= 200 && s->cur.code < 300) {
         r->state = POSTIE_RCPT_ACCEPTED;
         s->accepted++;
     } else {

@@ -319,6 +319,32 @@ static void test_mail_from_refused_then_rset(void **state)
     assert_string_equal(r->subject, "sender@example.com");
 }
 
+/* Pipelined: the server refuses MAIL and answers the RCPT that was already
+ * on its way with 503. That 503 is about the order of commands, not the
+ * recipient: the recipient counts as not tried, so a queue retries it on
+ * the message's 451 instead of failing it for good. */
+static void test_mail_from_transient_pipelined(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("451 4.3.0 try later\r\n503 5.5.1 Error: need MAIL command\r\n"
+               "503 5.5.1 Error: need RCPT command\r\n"),
+        MESSAGE(POSTIE_E_REPLY_TRANSIENT),
+        RCPT(0, "N"),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_message_result(s)->phase, "MAIL FROM");
+    assert_int_equal(postie_smtp_message_result(s)->reply.code, 451);
+}
+
 static void test_mail_from_transient(void **state)
 {
     (void)state;
@@ -1601,6 +1627,7 @@ int main(void)
         cmocka_unit_test(test_two_messages_on_one_connection),
         cmocka_unit_test(test_mail_from_refused_then_rset),
         cmocka_unit_test(test_mail_from_transient),
+        cmocka_unit_test(test_mail_from_transient_pipelined),
         cmocka_unit_test(test_rcpt_refused_without_pipelining_skips_data),
         cmocka_unit_test(test_data_refused),
         cmocka_unit_test(test_final_dot_refused_permanent_and_transient),
