@@ -34,12 +34,16 @@ arm-none-eabi-ar rcs "$out/libpostie_core.a" "${objs[@]}"
 # sizeof() of the objects, read from the compiler without running anything.
 cat > "$out/sizes.c" <<'C'
 #include "postie/mime.h"
+#include "postie/queue.h"
 #include "postie/smtp.h"
 char size_smtp_engine[sizeof(postie_smtp_t)];
 char size_mime_writer[sizeof(postie_mime_writer_t)];
 char size_smtp_rcpt[sizeof(postie_smtp_rcpt_t)];
 char size_line_reader[sizeof(postie_line_reader_t)];
 char size_body_encoder[sizeof(postie_body_encoder_t)];
+char size_queue[sizeof(postie_queue_t)];
+char size_queue_entry[sizeof(postie_queue_entry_t)];
+char size_queue_ram_store[sizeof(postie_queue_ram_t)];
 C
 "$cc" "${flags[@]}" -c "$out/sizes.c" -o "$out/sizes.o"
 echo "code and data of core/ for Cortex-M4 (-Os):"

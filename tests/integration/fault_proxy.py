@@ -8,14 +8,14 @@ Usage:
   fault_proxy.py --upstream-port PORT [--upstream-host 127.0.0.1]
                  --plan PLAN.json --port-file FILE --log FILE [--pid-file FILE]
 
-Listens on 127.0.0.1 on a free port and writes it to --port-file (atomically:
-temp file + rename; likewise --pid-file). Serves connections, one thread each,
-until SIGTERM/SIGINT (exit 0). Every socket operation times out after 30 s.
+Listens on 127.0.0.1 on a free port, writes it to --port-file (temp file +
+rename; likewise --pid-file), serves connections (a thread each) until
+SIGTERM/SIGINT, then exits 0. Every socket operation times out after 30 s.
 
-Commands are handled strictly one at a time: read one client line, answer it
-locally or forward it and relay the whole upstream reply. The EHLO reply loses
-CHUNKING and STARTTLS (PIPELINING stays); STARTTLS and BDAT are refused
-locally should a client send them anyway.
+Commands are handled one at a time: read one client line, answer it locally
+or forward it and relay the whole upstream reply. The EHLO reply loses
+CHUNKING and STARTTLS (kept well formed; PIPELINING stays); STARTTLS and BDAT
+get a local refusal should a client send them anyway.
 
 PLAN.json, re-read at each new connection (missing/invalid file = {}):
   {"connections": [RULE, ...], "every": RULE}
@@ -26,8 +26,10 @@ connections[N-1]; later ones use "every" if present, else "pass". A RULE is
   "mail": "451 ..."           answer every MAIL locally; then RCPT and DATA get
                               local 503s, other commands are forwarded
   "rcpt": {"addr": "450 ..."} answer RCPT for addr (case-insensitive) locally
-  "data_end": "451 ..."       at the final dot send RSET upstream instead and
-                              answer the dot with this; the session goes on
+  "data_end": "451 ..."       withhold the final dot, hang up on upstream (it
+                              discards the message), reconnect and replay the
+                              client's EHLO, answer the dot with this; the
+                              client's session goes on
   "drop_in_data": N           close both sides after forwarding N octets of
                               message content (upstream never sees the dot)
   "drop_after_dot": true      forward the dot, read upstream's reply, close the
@@ -57,12 +59,12 @@ REFUSED_VERBS = {"STARTTLS": "454 4.7.0 TLS not available",
                  "BDAT": "502 5.5.1 Error: command not implemented"}
 
 
-class Closed(Exception):
-    """One side of the session went away (or we closed it on purpose)."""
+class Closed(Exception):  # one side of the session went away
+    pass
 
 
-class Stop(Exception):
-    """Raised in the main thread by SIGTERM/SIGINT."""
+class Stop(Exception):  # raised in the main thread by SIGTERM/SIGINT
+    pass
 
 
 class Log:
@@ -80,7 +82,7 @@ class Lines:
     """CRLF line reader on a socket that can tell whether a line is buffered."""
 
     def __init__(self, sock):
-        self.sock, self.buf, self.pos = sock, b"", 0
+        self.sock, self.buf, self.pos = sock, b"", 0  # buf[pos:] is unread
 
     def fill(self):
         data = self.sock.recv(65536)
@@ -90,8 +92,7 @@ class Lines:
     def has_line(self):
         return self.buf.find(b"\n", self.pos) >= 0
 
-    def readline(self):
-        """One line including its terminator; b"" at end of stream."""
+    def readline(self):  # one line with its terminator; b"" at end of stream
         while True:
             i = self.buf.find(b"\n", self.pos)
             if i >= 0:
@@ -108,8 +109,7 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
-def text(reply):
-    """Reply lines as one printable string for the log."""
+def text(reply):  # reply lines as one string for the log
     return " | ".join(l.decode("utf-8", "replace").rstrip("\r\n") for l in reply)
 
 
@@ -142,8 +142,8 @@ def load_plan(path, log):
     try:
         with open(path, encoding="utf-8") as f:
             plan = json.load(f)
-        if not isinstance(plan, dict):
-            raise ValueError("plan is not a JSON object")
+        if not isinstance(plan, dict) or not isinstance(plan.get("connections", []), list):
+            raise ValueError("not {\"connections\": [...]}")
         return plan
     except (OSError, ValueError) as e:
         log("plan unreadable, using {}: %s" % e)
@@ -156,16 +156,18 @@ def pick_rule(plan, n, log):
     if rule == "pass" or rule is None:
         return {}
     if not isinstance(rule, dict):
-        log("conn %d bad rule %r, using pass" % (n, rule))
+        log("conn %d bad plan entry %r, using pass" % (n, rule))
         return {}
     return rule
 
 
 class Session:
-    def __init__(self, n, rule, client, up, log):
-        self.n, self.rule, self.client, self.up, self.log = n, rule, client, up, log
-        self.c, self.u = Lines(client), Lines(up)
+    def __init__(self, n, rule, client, upstream, log):
+        self.n, self.rule, self.client, self.log = n, rule, client, log
+        self.upstream, self.hello, self.c = upstream, None, Lines(client)
         self.rcpt = {k.lower(): v for k, v in (rule.get("rcpt") or {}).items()}
+        self.up = socket.create_connection(upstream, timeout=TIMEOUT)
+        self.u = Lines(self.up)
 
     def say(self, what):
         self.log("conn %d %s" % (self.n, what))
@@ -219,6 +221,8 @@ class Session:
                 reply = read_reply(self.u)
                 if verb == "EHLO":
                     reply = edit_ehlo(reply)
+                if verb in ("EHLO", "HELO") and reply[0].startswith(b"250"):
+                    self.hello = line
                 self.client.sendall(b"".join(reply))
                 if verb == "QUIT":
                     return
@@ -245,9 +249,18 @@ class Session:
                 self.say("dropped-in-data after %d octets" % sent)
                 return False
         if faults and self.rule.get("data_end"):
-            self.up.sendall(b"RSET\r\n")
-            rset = read_reply(self.u)
-            self.local(self.rule["data_end"], "DATA-END", "(upstream RSET: %s)" % text(rset))
+            # SMTP cannot abort DATA (an RSET now would be body text), so hang
+            # up on upstream, which discards the message, and go on over a
+            # fresh connection. To the client it is a refused message.
+            close(self.up)
+            self.up = socket.create_connection(self.upstream, timeout=TIMEOUT)
+            self.u = Lines(self.up)
+            read_reply(self.u)
+            if self.hello:
+                self.up.sendall(self.hello)
+                read_reply(self.u)
+            self.say("data-end upstream connection dropped and reopened")
+            self.local(self.rule["data_end"], "DATA-END", "-")
             return True
         self.up.sendall(DOT)
         reply = read_reply(self.u)
@@ -270,18 +283,18 @@ def close(sock):
 
 
 def handle(n, rule, client, upstream, log):
-    up = None
+    session = None
     try:
         client.settimeout(TIMEOUT)
-        up = socket.create_connection(upstream, timeout=TIMEOUT)
-        Session(n, rule, client, up, log).run()
+        session = Session(n, rule, client, upstream, log)
+        session.run()
     except Closed as e:
         log("conn %d closed: %s" % (n, e))
     except Exception as e:  # one bad connection must not stop the proxy
         log("conn %d error: %s: %s" % (n, type(e).__name__, e))
     finally:
         close(client)
-        close(up)
+        close(session and session.up)
         log("conn %d end" % n)
 
 
