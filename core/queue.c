@@ -225,19 +225,20 @@ static uint64_t align8(uint64_t v)
 }
 
 /* Encode slot s into q->io and write it to its place (seq decides A or
- * B), then sync: the entry's state changes only when this returns OK. */
+ * B), then sync when asked: the entry's state changes only when this
+ * returns OK. A new entry skips the sync; publishing syncs it whole. */
 static postie_status_t slot_write(postie_queue_t *q, int32_t h, uint64_t slot_offset,
                                   uint16_t rcpt_count, uint8_t error_room,
-                                  const postie_queue_slot_t *s)
+                                  const postie_queue_slot_t *s, bool sync)
 {
     uint8_t *p = q->io;
     uint32_t n = slot_bytes(rcpt_count, error_room);
     size_t elen = strlen(s->last_error);
+    postie_status_t st;
 
     if (elen > error_room) {
         elen = error_room;
     }
-    postie_status_t st;
 
     memset(p, 0, n);
     put_u32(p, s->seq);
@@ -253,7 +254,7 @@ static postie_status_t slot_write(postie_queue_t *q, int32_t h, uint64_t slot_of
     put_u32(p + n - 4u, crc_update(0, p, n - 4u));
 
     st = q->store.ops->write(q->store.ctx, h, slot_offset + (s->seq & 1u) * n, p, n);
-    if (st != POSTIE_OK) {
+    if (st != POSTIE_OK || !sync) {
         return st;
     }
     return q->store.ops->sync(q->store.ctx, h);
@@ -470,9 +471,7 @@ postie_status_t postie_queue_enqueue(postie_queue_t *q, const postie_queue_messa
         slot.state = POSTIE_QSTATE_QUEUED;
         slot.next_attempt = now;
         slot.age_base = now;
-        /* slot_write syncs; the body is written after, and synced by
-         * publish, so one more sync here is the price of reusing it */
-        st = slot_write(q, h, slot_offset, (uint16_t)m->rcpt_count, ERROR_ROOM, &slot);
+        st = slot_write(q, h, slot_offset, (uint16_t)m->rcpt_count, ERROR_ROOM, &slot, false);
     }
     if (st != POSTIE_OK) {
         ops->abandon(q->store.ctx, h);
@@ -945,7 +944,7 @@ postie_status_t postie_queue_record(postie_queue_t *q, postie_queue_entry_t *e,
         s.state = POSTIE_QSTATE_DONE;
     }
 
-    st = slot_write(q, e->handle, e->slot_offset, e->rcpt_count, e->error_room, &s);
+    st = slot_write(q, e->handle, e->slot_offset, e->rcpt_count, e->error_room, &s, true);
     if (st != POSTIE_OK) {
         return st; /* the previous state stands; the attempt will repeat */
     }
@@ -984,7 +983,8 @@ postie_status_t postie_queue_resend(postie_queue_t *q, postie_queue_id_t id, int
             s.rcpt[i] = POSTIE_QRCPT_PENDING;
         }
     }
-    st = slot_write(q, work->handle, work->slot_offset, work->rcpt_count, work->error_room, &s);
+    st = slot_write(q, work->handle, work->slot_offset, work->rcpt_count, work->error_room, &s,
+                    true);
     postie_queue_release(q, work);
     if (st != POSTIE_OK) {
         return fail(err, st, "resend", "store: write");

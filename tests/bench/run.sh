@@ -3,7 +3,9 @@
 #   - composing a message with a 25 MiB attachment (Postie's writer vs
 #     Python's email package), with the writer's RAM and heap use;
 #   - sending small messages over STARTTLS + AUTH to a private Postfix
-#     (postie vs curl vs msmtp).
+#     (postie vs curl vs msmtp);
+#   - the outgoing queue: enqueue cost and a flush over one connection
+#     with a durable record per message (postie vs curl reusing a connection).
 # Usage: tests/bench/run.sh   (root: the Postfix master needs it)
 set -euo pipefail
 
@@ -16,3 +18,5 @@ cmake --build "$root/build-bench" -j "$(nproc)" --target compose_bench postie > 
 /usr/bin/python3 "$root/tests/bench/compose_peer.py" 25
 "$root/tests/integration/with_mailserver.sh" \
     bash "$root/tests/bench/send_peers.sh" "$root/build-bench/postie" 30
+"$root/tests/integration/with_mailserver.sh" \
+    bash "$root/tests/bench/queue_peers.sh" "$root/build-bench/postie" 200
