@@ -11,7 +11,11 @@
 #   5. a named session from a JSON registry (JNDI name, JavaMail keys):
 #      session show, test-connection, and a send in a user's name with a
 #      Japanese subject and an attachment
-#   6. show that message as it landed in bob's Maildir, then stop the servers
+#   6. show that message as it landed in bob's Maildir
+#   7. the outgoing queue: a notification for a relay that is down stays
+#      queued (durably, in a spool directory); once the session points at
+#      a working server, `postie queue flush` delivers it; then stop the
+#      servers
 #
 # Usage: boards/host-posix/demo.sh   (needs root for the Postfix master)
 set -euo pipefail
@@ -131,5 +135,43 @@ print("    Body:      ", m.get_body(preferencelist=("plain",)).get_content().str
 for a in m.iter_attachments():
     print("    Attachment:", a.get_filename(), len(a.get_payload(decode=True)), "octets")
 PY
+echo
+echo "== the outgoing queue: session mail/Relay points at a relay that is down"
+export POSTIE_SPOOL="$work/spool"
+relay_session() { # relay_session PORT: (re)write the registry's mail/Relay
+    /usr/bin/python3 - "$POSTIE_REGISTRY" "$1" << 'PY'
+import json, sys
+path, port = sys.argv[1], int(sys.argv[2])
+reg = json.load(open(path))
+base = reg["sessions"]["java:comp/env/mail/Base"]
+reg["sessions"]["mail/Relay"] = {
+    "host": "localhost", "port": port, "username": base["mail.user"],
+    "password": base["password"], "ca_file": base["ca_file"],
+    "from": "alice@example.test", "connect_timeout": 3}
+json.dump(reg, open(path, "w"), indent=2)
+PY
+}
+relay_session 1
+set +e
+"$postie" send --queue --session mail/Relay --to bob@example.test \
+    --subject "UPS on battery (queued while the relay was down)" --body-file "$work/alert.txt"
+rc=$?
+set -e
+echo "-> exit $rc (4 = queued for a retry)"
+[ "$rc" -eq 4 ] || { echo "demo: unexpected exit status $rc" >&2; exit 1; }
+"$postie" queue list
+echo
+echo "== the admin points mail/Relay at the working server; postie queue flush"
+relay_session "$POSTIE_TEST_SMTP_PORT"
+"$postie" queue flush
+"$postie" queue list
+for ((i = 0; i < 100; i++)); do
+    grep -lq "UPS on battery" "$POSTIE_TEST_MAILDIR_ROOT/bob/new"/* 2> /dev/null && break
+    sleep 0.1
+done
+grep -lq "UPS on battery" "$POSTIE_TEST_MAILDIR_ROOT/bob/new"/* ||
+    { echo "demo: the queued message did not arrive" >&2; exit 1; }
+echo "-> the queued notification is in bob's Maildir"
+
 echo
 echo "== demo finished; stopping the servers"

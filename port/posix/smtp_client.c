@@ -214,7 +214,11 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
         st = postie_transport_connect(c->io, target, port, c->cfg.connect_timeout_ms);
     }
     if (st != POSTIE_OK) {
-        transport_failed(c, st, implicit ? "connect and TLS handshake" : "connect");
+        const char *what = implicit ? "connect and TLS handshake" : "connect";
+        transport_failed(c, st, what);
+        if (c->error.phase != NULL && strcmp(c->error.phase, "greeting") == 0) {
+            c->error.phase = what; /* no greeting was awaited yet: say so */
+        }
         return st;
     }
     /* Restart the greeting clock now that the connection is up. */
