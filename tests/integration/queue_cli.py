@@ -358,6 +358,24 @@ try:
     run("queue", "delete", a[1].split()[1])
     run("queue", "delete", b[1].split()[1])
 
+    # ---- queue run --every: the daemon loop sends what becomes due, stops on SIGTERM ----
+    t = token()
+    send("mail/Notify", t, queue_flag="--queue-only")
+    daemon = subprocess.Popen([postie, "--registry", reg_path, "queue", "run", "--every", "1"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    got = arrivals(t, wait=15)
+    t2 = token()
+    send("mail/Notify", t2, queue_flag="--queue-only")  # queued while the loop sleeps
+    got2 = arrivals(t2, wait=15)
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        drc = daemon.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        drc = None
+    check(got == 1 and got2 == 1, "queue run --every sends messages as they become due")
+    check(drc == 0, "queue run --every stops on SIGTERM", str(drc))
+
     # ---- progress only on a terminal --------------------------------------------------------
     toks = [token() for _ in range(10)]
     for t in toks:
