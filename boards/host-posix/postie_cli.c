@@ -604,6 +604,23 @@ static void compose_done(composition_t *c, options_t *o)
     }
 }
 
+/* Compose twice: a counting pass for the exact size, then the pass to
+ * read. Only the random and date digits differ between passes, never the
+ * length. Returns the size; c->writer is ready for postie_mime_read. */
+static uint64_t compose_counted(composition_t *c, options_t *o, bool allow_8bit, bool allow_utf8)
+{
+    uint8_t scratch[16384];
+    size_t got = 0;
+    uint64_t size = 0;
+    compose(c, o, allow_8bit, allow_utf8);
+    while (postie_mime_read(&c->writer, scratch, sizeof(scratch), &got) == POSTIE_OK && got > 0) {
+        size += got;
+    }
+    compose_done(c, o);
+    compose(c, o, allow_8bit, allow_utf8);
+    return size;
+}
+
 static int cmd_compose(int argc, char **argv)
 {
     static options_t o;
@@ -1042,15 +1059,7 @@ static int enqueue_and_flush(options_t *o, composition_t *c, message_source_t *m
         return EXIT_USAGE;
     }
     if (o->compose) {
-        uint8_t scratch[16384];
-        size_t got = 0;
-        compose(c, o, false, false);
-        while (postie_mime_read(&c->writer, scratch, sizeof(scratch), &got) == POSTIE_OK &&
-               got > 0) {
-            m.size += got;
-        }
-        compose_done(c, o);
-        compose(c, o, false, false);
+        m.size = compose_counted(c, o, false, false);
         m.body_8bit = postie_mime_needs_8bit(&c->writer);
         m.smtputf8 = postie_mime_needs_smtputf8(&c->writer);
         st = postie_queue_enqueue(&q, &m, postie_mime_read, &c->writer, now, rnd, &id, &err);
@@ -1236,19 +1245,9 @@ static int run_send(options_t *op)
         const postie_smtp_caps_t *caps = postie_smtp_caps(&client.engine);
         bool allow_8bit = (caps->flags & POSTIE_SMTP_CAP_8BITMIME) != 0;
         bool allow_utf8 = (caps->flags & POSTIE_SMTP_CAP_SMTPUTF8) != 0;
-        /* A counting pass first, so SIZE= lets the server refuse an
-         * oversized message before its body is sent. Only the random and
-         * date digits differ between passes, never the length. */
-        uint8_t scratch[16384];
-        size_t got = 0;
-        compose(&c, &o, allow_8bit, allow_utf8);
-        env->size = 0;
-        while (postie_mime_read(&c.writer, scratch, sizeof(scratch), &got) == POSTIE_OK &&
-               got > 0) {
-            env->size += got;
-        }
-        compose_done(&c, &o);
-        compose(&c, &o, allow_8bit, allow_utf8);
+        /* the exact size, so SIZE= lets the server refuse an oversized
+         * message before its body is sent */
+        env->size = compose_counted(&c, &o, allow_8bit, allow_utf8);
         env->body_8bit = postie_mime_needs_8bit(&c.writer);
         env->smtputf8 = postie_mime_needs_smtputf8(&c.writer);
         st = postie_smtp_client_send(&client, env, postie_mime_read, &c.writer);

@@ -87,6 +87,18 @@ static void close_client(run_t *r)
     memset(r->password, 0, sizeof(r->password));
 }
 
+/* The rest of the group gets this failure without another attempt. */
+static void mark_down(run_t *r, postie_status_t st, const char *phase, const char *subject)
+{
+    r->down_status = st;
+    postie_error_clear(&r->down_error);
+    r->down_error.status = st;
+    r->down_error.phase = phase;
+    postie_copy_printable(r->down_error.subject, sizeof(r->down_error.subject), subject,
+                          strlen(subject));
+    r->session_down = true;
+}
+
 /* Connect for the entry's session; on failure fill down_* for the group. */
 static bool open_session(run_t *r, const postie_session_t *s)
 {
@@ -94,24 +106,12 @@ static bool open_session(run_t *r, const postie_session_t *s)
     postie_status_t st;
     postie_smtp_client_config_defaults(&cfg);
     if (s == NULL) {
-        r->down_status = POSTIE_E_NOT_FOUND;
-        postie_error_clear(&r->down_error);
-        r->down_error.status = POSTIE_E_NOT_FOUND;
-        r->down_error.phase = "session";
-        postie_copy_printable(r->down_error.subject, sizeof(r->down_error.subject),
-                              r->entry.session, strlen(r->entry.session));
-        r->session_down = true;
+        mark_down(r, POSTIE_E_NOT_FOUND, "session", r->entry.session);
         return false;
     }
     st = postie_session_client_config(s, &cfg, r->password, sizeof(r->password));
     if (st != POSTIE_OK) {
-        r->down_status = st;
-        postie_error_clear(&r->down_error);
-        r->down_error.status = st;
-        r->down_error.phase = "the session's secret";
-        postie_copy_printable(r->down_error.subject, sizeof(r->down_error.subject), s->name,
-                              strlen(s->name));
-        r->session_down = true;
+        mark_down(r, st, "the session's secret", s->name);
         return false;
     }
     if (r->opt->connect_to != NULL) {
@@ -211,11 +211,7 @@ static void deliver_one(run_t *r, postie_queue_id_t id, int64_t now)
         postie_queue_release(r->q, e);
         progress(r, id, NULL, "could not record the attempt in the queue");
         close_client(r); /* never send more while the queue cannot record */
-        r->session_down = true;
-        r->down_status = st;
-        postie_error_clear(&r->down_error);
-        r->down_error.status = st;
-        r->down_error.phase = "queue";
+        mark_down(r, st, "queue", "recording an attempt");
         return;
     }
     count(r, &out);
@@ -251,6 +247,8 @@ postie_status_t postie_queue_run(postie_queue_t *q, const postie_registry_t *reg
     char(*groups)[POSTIE_QUEUE_SESSION_MAX];
     size_t ngroups = 0;
     int64_t now = now_s();
+    const postie_session_t *want =
+        opt->session != NULL ? postie_registry_session(reg, opt->session) : NULL;
     run_t *r;
     postie_status_t st;
 
@@ -305,7 +303,6 @@ postie_status_t postie_queue_run(postie_queue_t *q, const postie_registry_t *reg
                 continue;
             }
             if (opt->session != NULL) {
-                const postie_session_t *want = postie_registry_session(reg, opt->session);
                 const postie_session_t *have = postie_registry_session(reg, r->entry.session);
                 if (want != NULL ? want != have : strcmp(opt->session, r->entry.session) != 0) {
                     continue;

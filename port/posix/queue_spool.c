@@ -230,38 +230,11 @@ static bool parse_name(const char *name, postie_queue_id_t *id)
     return strlen(name) == 16 && postie_queue_id_parse(name, id);
 }
 
-static void remove_stale_tmp(postie_spool_t *s)
+/* Call fn for each regular file in the directory dir_fd, with its stat. */
+static postie_status_t
+each_file(int dir_fd, void (*fn)(void *arg, const char *name, const struct stat *st), void *arg)
 {
-    int fd = dup(s->tmp_fd);
-    DIR *d;
-    struct dirent *de;
-    time_t now = time(NULL);
-    if (fd < 0) {
-        return;
-    }
-    d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return;
-    }
-    rewinddir(d);
-    while ((de = readdir(d)) != NULL) {
-        struct stat st;
-        if (de->d_name[0] == '.' || fstatat(s->tmp_fd, de->d_name, &st, 0) != 0) {
-            continue;
-        }
-        if (S_ISREG(st.st_mode) && now - st.st_mtime > STALE_TMP_S) {
-            (void)unlinkat(s->tmp_fd, de->d_name, 0);
-        }
-    }
-    closedir(d);
-}
-
-/* Walk q/: call back with each entry id and its size. */
-static postie_status_t walk(postie_spool_t *s,
-                            void (*fn)(void *arg, postie_queue_id_t id, uint64_t size), void *arg)
-{
-    int fd = dup(s->q_fd);
+    int fd = dup(dir_fd);
     DIR *d;
     struct dirent *de;
     if (fd < 0) {
@@ -274,18 +247,23 @@ static postie_status_t walk(postie_spool_t *s,
     }
     rewinddir(d);
     while ((de = readdir(d)) != NULL) {
-        postie_queue_id_t id;
         struct stat st;
-        if (!parse_name(de->d_name, &id)) {
-            continue;
+        if (de->d_name[0] == '.' || fstatat(dir_fd, de->d_name, &st, 0) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            continue; /* removed meanwhile, or not an entry */
         }
-        if (fstatat(s->q_fd, de->d_name, &st, 0) != 0) {
-            continue; /* removed meanwhile */
-        }
-        fn(arg, id, (uint64_t)st.st_size);
+        fn(arg, de->d_name, &st);
     }
     closedir(d);
     return POSTIE_OK;
+}
+
+static void remove_if_stale(void *arg, const char *name, const struct stat *st)
+{
+    postie_spool_t *s = arg;
+    if (time(NULL) - st->st_mtime > STALE_TMP_S) {
+        (void)unlinkat(s->tmp_fd, name, 0);
+    }
 }
 
 typedef struct {
@@ -296,38 +274,38 @@ typedef struct {
     uint64_t bytes;
 } walk_acc_t;
 
-static void acc_list(void *arg, postie_queue_id_t id, uint64_t size)
+/* Entries in q/: ids into ids[0..cap), all counted, their octets summed. */
+static void acc_entry(void *arg, const char *name, const struct stat *st)
 {
     walk_acc_t *a = arg;
-    (void)size;
+    postie_queue_id_t id;
+    if (!parse_name(name, &id)) {
+        return;
+    }
     if (a->n < a->cap) {
         a->ids[a->n] = id;
     }
     a->n++;
-}
-
-static void acc_usage(void *arg, postie_queue_id_t id, uint64_t size)
-{
-    walk_acc_t *a = arg;
-    (void)id;
     a->count++;
-    a->bytes += size;
+    a->bytes += (uint64_t)st->st_size;
 }
 
 static postie_status_t sp_list(void *ctx, postie_queue_id_t *ids, size_t cap, size_t *total)
 {
+    postie_spool_t *s = ctx;
     walk_acc_t a = {ids, cap, 0, 0, 0};
     postie_status_t st;
-    remove_stale_tmp(ctx);
-    st = walk(ctx, acc_list, &a);
+    (void)each_file(s->tmp_fd, remove_if_stale, s);
+    st = each_file(s->q_fd, acc_entry, &a);
     *total = a.n;
     return st;
 }
 
 static postie_status_t sp_usage(void *ctx, uint32_t *count, uint64_t *bytes)
 {
+    postie_spool_t *s = ctx;
     walk_acc_t a = {NULL, 0, 0, 0, 0};
-    postie_status_t st = walk(ctx, acc_usage, &a);
+    postie_status_t st = each_file(s->q_fd, acc_entry, &a);
     *count = a.count;
     *bytes = a.bytes;
     return st;

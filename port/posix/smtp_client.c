@@ -216,9 +216,8 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
     if (st != POSTIE_OK) {
         const char *what = implicit ? "connect and TLS handshake" : "connect";
         transport_failed(c, st, what);
-        if (c->error.phase != NULL && strcmp(c->error.phase, "greeting") == 0) {
-            c->error.phase = what; /* no greeting was awaited yet: say so */
-        }
+        /* the engine only knows it was about to wait for the greeting */
+        c->error.phase = what;
         return st;
     }
     /* Restart the greeting clock now that the connection is up. */
