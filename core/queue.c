@@ -126,7 +126,8 @@ static void indexed_name(char *out, size_t cap, const char *name, size_t index)
     out[n + 2 + nd] = '\0';
 }
 
-/* Printable UTF-8 or ASCII without CR, LF, NUL, other controls, or <>. */
+/* A session name: printable UTF-8 or ASCII without CR, LF, NUL, other
+ * controls, or <>. (Addresses go through postie_smtp_check_address.) */
 static bool text_ok(const char *s, size_t max, bool allow_empty)
 {
     size_t n = 0;
@@ -349,11 +350,16 @@ static postie_status_t check_message(const postie_queue_message_t *m, postie_err
 {
     size_t text = 0;
     char name[24];
+    bool non_ascii;
+    postie_status_t st;
     if (m->session == NULL || !text_ok(m->session, POSTIE_QUEUE_SESSION_MAX, false)) {
         return fail(err, POSTIE_E_FIELD_INVALID, "enqueue", "session");
     }
-    if (m->from == NULL || !text_ok(m->from, 257, true)) {
-        return fail(err, POSTIE_E_ADDRESS_INVALID, "enqueue", "from");
+    /* the same rule the engine applies when the message is sent, so a
+     * message the engine would refuse never enters the queue */
+    st = postie_smtp_check_address(m->from, true, &non_ascii);
+    if (st != POSTIE_OK) {
+        return fail(err, st, "enqueue", "from");
     }
     text += strlen(m->from) + 1u;
     if (m->rcpt_count == 0 || m->rcpt_count > POSTIE_QUEUE_RCPT_MAX || m->rcpt == NULL) {
@@ -361,9 +367,10 @@ static postie_status_t check_message(const postie_queue_message_t *m, postie_err
                     "rcpt_count (1..POSTIE_QUEUE_RCPT_MAX)");
     }
     for (size_t i = 0; i < m->rcpt_count; i++) {
-        if (m->rcpt[i] == NULL || !text_ok(m->rcpt[i], 257, false)) {
+        st = postie_smtp_check_address(m->rcpt[i], false, &non_ascii);
+        if (st != POSTIE_OK) {
             indexed_name(name, sizeof(name), "rcpt", i);
-            return fail(err, POSTIE_E_ADDRESS_INVALID, "enqueue", name);
+            return fail(err, st, "enqueue", name);
         }
         text += strlen(m->rcpt[i]) + 1u;
     }

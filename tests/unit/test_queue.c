@@ -688,6 +688,19 @@ static void test_bad_messages_leave_nothing(void **state)
     assert_int_equal(postie_queue_enqueue(&queue, &m, src_read, &s, NOW, 1, &id, &err),
                      POSTIE_E_ADDRESS_INVALID);
     assert_string_equal(err.subject, "from");
+    {
+        /* the engine's own address rule: longer than 256 octets */
+        static char long_rcpt[300];
+        const char *one[] = {long_rcpt};
+        memset(long_rcpt, 'x', 290);
+        memcpy(long_rcpt + 290, "@e.test", 8);
+        m.from = "alice@example.test";
+        m.rcpt = one;
+        assert_int_equal(postie_queue_enqueue(&queue, &m, src_read, &s, NOW, 1, &id, &err),
+                         POSTIE_E_ADDRESS_TOO_LONG);
+        assert_string_equal(err.subject, "rcpt[0]");
+        m.rcpt = bad_rcpts;
+    }
     m.from = "";
     m.session = "";
     assert_int_equal(postie_queue_enqueue(&queue, &m, src_read, &s, NOW, 1, &id, &err),
