@@ -348,6 +348,13 @@ try:
     c = send("mail/Down", token(), queue_flag="--queue-only",
              extra={"POSTIE_QUEUE_MAX_BYTES": "4096"})
     check(c[0] == 4 and "size limit reached" in c[2], "a full queue (octets) refuses", c[2])
+    for var, bad in (("POSTIE_QUEUE_MAX_MESSAGES", "lots"), ("POSTIE_QUEUE_MAX_BYTES", "0"),
+                     ("POSTIE_QUEUE_MAX_AGE", "-5")):
+        rc, out, err = run("queue", "list", extra={var: bad})
+        check(rc == 2 and var + " must be a number" in err,
+              "a bad %s is refused with exit 2, naming it" % var, err)
+    rc, out, err = run("queue", "run", "--every", "0")
+    check(rc == 2 and "--every takes 1..86400 seconds" in err, "a bad --every is refused", err)
     time.sleep(1.1)
     rc, out, err = run("queue", "flush", extra={"POSTIE_QUEUE_MAX_AGE": "1"})
     check(rc == 1 and "2 failed" in out and "expired in the queue" in err,
