@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Refuse functions that have no bound or hide errors (see STYLE.md) in the
 # library sources: core/ and port/.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Prove core/ never calls an allocator: list the undefined symbols of the
 # core library and refuse any heap function.
 set -euo pipefail

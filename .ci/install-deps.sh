@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages Postie builds, tests and demos against.
 # Idempotent; needs root (or sudo). Postfix is preseeded to "No configuration":
 # the test scripts run their own private instance on 127.0.0.1.

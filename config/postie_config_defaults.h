@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Postie compile-time configuration: every maximum, timeout and switch.
  *

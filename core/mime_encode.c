@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MIME encoders for the message writer: UTF-8 validation, RFC 2047 encoded
  * words, streaming quoted-printable and base64, RFC 2231 parameter values.

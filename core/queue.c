@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outgoing queue over a storage port. See postie/queue.h for the
  * entry format and the guarantees.

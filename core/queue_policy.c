@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outgoing queue's decisions. See postie/queue_policy.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The queue's RAM store: entries packed in a caller's byte array. See
  * postie/queue.h. A handle is the table index times two, plus one when it

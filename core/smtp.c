@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMTP client engine. See postie/smtp.h for the contract.
  *

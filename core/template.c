@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * From display-name templates. See postie/template.h for the contract.
  *

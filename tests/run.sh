@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build Postie and run the whole test suite (unit + integration).
 #
 #   tests/run.sh              install missing Debian packages, build in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Cross-compile core/ for a Cortex-M4F (thumb, hard float) with
 # arm-none-eabi-gcc, as firmware would, and report code size and the RAM
 # of each engine object. Proves core/ needs no OS, no allocator and no

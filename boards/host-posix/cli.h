@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared between the CLI's files: exit codes, the registry, the queue.
  */

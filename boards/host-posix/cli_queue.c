@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `postie queue ...`: list, flush, run, errors, resend, delete.
  */

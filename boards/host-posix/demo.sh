@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job end to end on this machine, no outside server needed:
 #
 #   1. install the Debian packages and build Postie (build/)

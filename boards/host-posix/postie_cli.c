@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * postie: command-line front end of the Postie mail library (host build).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TLS layer on mbedTLS 2.28 over any postie transport (see
  * postie/tls_mbedtls.h).

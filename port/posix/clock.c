@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * postie_clock_ms() for POSIX: CLOCK_MONOTONIC in milliseconds, truncated to
  * 32 bits. Callers only use differences, so the wrap every ~49.7 days is

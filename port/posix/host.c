@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Host services for the message writer: file reader, random octets, wall
  * clock. See postie/host.h.

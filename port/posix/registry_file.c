@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry on a POSIX host. See postie/registry_posix.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-connection and test-email for a named session. See
  * postie/session_check.h.

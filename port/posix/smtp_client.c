@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Blocking SMTP client: runs the sans-IO engine over TCP and mbedTLS.
  *

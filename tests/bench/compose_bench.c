@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Message writer benchmark: a message with a 25 MiB attachment composed
  * into a sink, read 8 KiB at a time, as the SMTP client would.

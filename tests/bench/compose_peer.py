@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Peer for compose_bench: Python's email package building the same shape of
 message (25 MiB random attachment, Japanese subject) into a byte string."""
 import email.message

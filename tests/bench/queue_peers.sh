@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The outgoing queue: N small messages queued (one `postie send --queue-only`
 # each: compose, write, fdatasync, link, directory fsync), then one
 # `postie queue flush` sending them all over one STARTTLS + AUTH connection

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmarks, with peers measured in the same run on the same machine:
 #   - composing a message with a 25 MiB attachment (Postie's writer vs
 #     Python's email package), with the writer's RAM and heap use;

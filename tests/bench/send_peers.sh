@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Send the same small message N times, one connection each, STARTTLS + AUTH
 # PLAIN with the certificate verified, with postie, curl and msmtp against
 # the private Postfix; print milliseconds per message and the ratios.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: queue entries read back from a store (core/queue.c).
  * A spool file is input like any other: a damaged disk, a truncated write

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Make a throw-away test CA and server certificates in OUTDIR:
 #   ca.pem ca.key                  the test CA (trust anchor for the tests)
 #   good.pem good.key              leaf for localhost / 127.0.0.1, signed by the CA

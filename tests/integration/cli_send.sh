@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The postie CLI against the private Postfix (run through with_mailserver.sh):
 # exit codes, what it prints, and how it treats passwords.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A composed message through the real SMTP server, checked in the Maildir.
 
 Run through with_mailserver.sh. Sends with `postie send` and compose options

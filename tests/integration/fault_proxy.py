@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """An SMTP proxy in front of the test Postfix that fails on purpose.
 
 For the outgoing-queue integration tests: the client talks to this proxy,

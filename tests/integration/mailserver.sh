@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Run a private Postfix + Dovecot pair for the integration tests.
 #
 #   mailserver.sh start DIR   write configs under DIR, start both, wait until

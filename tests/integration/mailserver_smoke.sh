@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Smoke test of mailserver.sh: start a private Postfix + Dovecot in a temp
 # dir, deliver one message with STARTTLS + AUTH PLAIN (certificate verified
 # against the test CA) and check it lands in bob's Maildir, check that an

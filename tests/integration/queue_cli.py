@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The outgoing queue through the CLI, against the private Postfix (run
 through with_mailserver.sh) and, for failures on purpose, through
 fault_proxy.py in front of it:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Exactly once, as far as SMTP allows: SIGKILL the flushing process at
 random points while it delivers to the private Postfix, start it again,
 and check what arrived.

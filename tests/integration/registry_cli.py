@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The registry commands against the private Postfix (run through
 with_mailserver.sh): sessions, session show, send --session with the
 From-name template and subject prefix, test-email, test-connection (a

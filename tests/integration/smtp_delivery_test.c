@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * End-to-end delivery through a real Postfix (started by with_mailserver.sh): the blocking client,
  * the engine, POSIX TCP and mbedTLS, with mail checked byte for byte in the recipients' Maildirs.

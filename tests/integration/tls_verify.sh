@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Run the transport test program against real TLS servers on 127.0.0.1.
 #
 # Makes the test certificates with certs.sh, starts one `openssl s_server -rev`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Integration test of the transport layer: POSIX TCP and the mbedTLS layer
  * against real `openssl s_server` instances on 127.0.0.1.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Run a command against a private Postfix + Dovecot on 127.0.0.1.
 #
 # Starts tests/integration/mailserver.sh in a fresh temporary directory,

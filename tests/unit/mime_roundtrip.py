@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Round trip of composed messages through a real MIME parser.
 
 Runs `postie compose` with Japanese names and subjects, emoji, long lines,

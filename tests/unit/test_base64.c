@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests for base64 (core/base64.c): RFC 4648 section 10 test vectors,
  * buffer limits and strict decoding.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests for the body encoder (core/body.c): line-end normalisation,
  * dot-stuffing, BDAT mode, NUL and 8-bit checks, the closing sequence and

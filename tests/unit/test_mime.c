@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Message writer: byte-exact output for each shape of message, the same
  * bytes whatever the read size, errors naming the field, readers that fail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests for the MIME encoders (core/mime_encode.c): UTF-8 validation,
  * RFC 2047 encoded words, streaming quoted-printable and base64, RFC 2231

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outgoing queue over a store: enqueue, load, claims, recording
  * attempts (every outcome), the error queue, capacity limits, damaged

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Queue policy: every reply class and session failure mapped to
  * delivered / retry / failed, the backoff schedule and its spread, expiry.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Registry loader: the example file, the three spellings of a name, the
  * JavaMail mapping, "jndi" references, every error with its JSON path, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMTP engine transcripts: every reply path of the session and of a
  * message, played whole, byte by byte and at random splits (transcript.c).

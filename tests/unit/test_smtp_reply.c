@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests for the SMTP reply parser (core/smtp_reply.c): reply codes,
  * multi-line grouping, enhanced status codes (RFC 3463) and the copy kept

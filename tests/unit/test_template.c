@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * From display-name templates (core/template.c): the documented example,
  * every variable, the escape, errors with their offsets, control

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Transcript runner for the SMTP engine: server bytes in, exact client
  * bytes out. Each transcript is played three ways: whole, one byte at a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Base64 (RFC 4648), no line breaks. Used for SASL; the message writer has
  * its own streaming, line-wrapping encoder.

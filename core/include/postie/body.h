@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Streaming transform from a raw RFC 5322 message to SMTP wire form.
  *

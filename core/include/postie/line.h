@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Bounded CRLF line reader over a caller-provided receive buffer, shared by
  * every protocol engine.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The message writer: turns a description of a message (addresses,
  * subject, text, HTML, attachments) into RFC 5322 / MIME bytes, streamed in

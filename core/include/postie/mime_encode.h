@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The encoders the message writer is built from, each a pure function or a
  * small incremental transform over caller-owned buffers:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outgoing queue: messages waiting to be delivered, kept in a store
  * that survives the sender (a spool directory on POSIX, RAM or flash on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outgoing queue's decisions, as pure functions: what one delivery
  * attempt means for each recipient, when to try again, and when to give up.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry of named mail sessions and accounts: a JSON file (parsed
  * with cJSON) that stands in for an application server's JNDI directory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMTP client engine, sans-IO (RFC 5321, 3207, 4954, 2920, 3030, 1870, 6152,
  * 6531, 3461, 2034).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMTP reply parsing (RFC 5321 4.2, RFC 3463 enhanced status codes).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One status enum for the whole library, with a name table, a human message
  * and the transient/permanent split the queue acts on.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The From display-name template: a short text from the registry with the
  * acting user's details filled in, e.g. the display name of a notification

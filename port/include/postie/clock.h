@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Monotonic clock the drivers hand to the engines.
  * A port provides postie_clock_ms(); it may wrap (engines use differences).

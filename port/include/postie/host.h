@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Host services the message writer needs on POSIX: a file reader for
  * attachments, random octets for Message-IDs and boundaries, and the wall

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Delivering the queue on a host: the timed run and the flush.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry on a POSIX host: loading the file, resolving secrets, and
  * turning a session into an SMTP client configuration.

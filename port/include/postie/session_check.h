@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Operations on a named session, as library calls (the CLI's
  * test-connection and test-email print what these return):

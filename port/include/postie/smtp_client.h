@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A blocking SMTP client for hosts: the sans-IO engine driven over POSIX TCP
  * and, when asked, mbedTLS (implicit TLS or STARTTLS).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TLS layer on mbedTLS, wrapping any postie transport.
  *
