@@ -5,7 +5,7 @@
 # the test scripts run their own private instance on 127.0.0.1.
 set -eu
 
-PACKAGES="build-essential cmake pkg-config clang libclang-rt-dev clang-format
+PACKAGES="build-essential dpkg-dev cmake pkg-config clang libclang-rt-dev clang-format
 libmbedtls-dev libcjson-dev libcmocka-dev liblwip-dev
 postfix dovecot-core dovecot-imapd dovecot-pop3d
 openssl swaks libnet-ssleay-perl msmtp curl python3
