@@ -197,26 +197,83 @@
 /* Recipients per queued message. Range 1..200. Default 32. RAM: one octet
  * per recipient in each state slot, one pointer in a loaded entry. */
 #ifndef POSTIE_QUEUE_RCPT_MAX
-#define POSTIE_QUEUE_RCPT_MAX 32u
+#define POSTIE_QUEUE_RCPT_MAX 32
 #endif
 
 /* Octets for the sender and all recipient addresses of one message,
  * one terminator each. Default 4096. RAM: in each loaded entry. */
 #ifndef POSTIE_QUEUE_ENVELOPE_MAX
-#define POSTIE_QUEUE_ENVELOPE_MAX 4096u
+#define POSTIE_QUEUE_ENVELOPE_MAX 4096
 #endif
 
 /* Octets of the last error kept with a message ("RCPT bob@...: 450 4.2.1
  * Mailbox busy"). Default 200. */
 #ifndef POSTIE_QUEUE_ERROR_TEXT_MAX
-#define POSTIE_QUEUE_ERROR_TEXT_MAX 200u
+#define POSTIE_QUEUE_ERROR_TEXT_MAX 200
 #endif
 
 /* Octets the queue copies at a time between a source and the store.
  * Default 1024. RAM: in postie_queue_t. */
 #ifndef POSTIE_QUEUE_IO_CHUNK
-#define POSTIE_QUEUE_IO_CHUNK 1024u
+#define POSTIE_QUEUE_IO_CHUNK 1024
 #endif
+
+/* Entry slots of the queue's RAM store (postie_queue_ram_t), for boards
+ * without a file system. Range 1..65535. Default 16. RAM: 24 octets each. */
+#ifndef POSTIE_QUEUE_RAM_ENTRIES
+#define POSTIE_QUEUE_RAM_ENTRIES 16
+#endif
+
+/* ---- Host SMTP client (port/posix) --------------------------------------- */
+
+/* Octets the host client reads from a message body source at a time.
+ * Range 512..1048576. Default 8192. RAM: in postie_smtp_client_t. */
+#ifndef POSTIE_CLIENT_BODY_CHUNK
+#define POSTIE_CLIENT_BODY_CHUNK 8192
+#endif
+
+/* ---- Configuration fingerprint ----------------------------------------- */
+
+/* Every size above that changes a public struct is pasted into the link
+ * name of each function that sets such a struct up (postie_smtp_init,
+ * postie_mime_init, postie_queue_init, postie_queue_ram_init,
+ * postie_registry_load, postie_smtp_client_open): the header says
+ * `#define postie_smtp_init POSTIE_CONFIGURED(postie_smtp_init)`. An
+ * application compiled with other sizes than its Postie library then fails
+ * to link, with an error that shows the application's sizes:
+ *
+ *   undefined reference to `postie_smtp_init_cfg_1024_4096_32_8_160_...'
+ *
+ * instead of corrupting memory at run time. The order of the numbers is the
+ * order of the list below. Overrides of these sizes must be plain decimal
+ * literals without a suffix (-DPOSTIE_SMTP_TX_BUFFER_SIZE=4096: not 4096u,
+ * not an expression), as the defaults are, so equal sizes paste equally. */
+#define POSTIE_CFG_PASTE_(a, b) a##_##b
+#define POSTIE_CFG_PASTE(a, b)  POSTIE_CFG_PASTE_(a, b)
+#define POSTIE_CONFIG_SMTP_TAG                                                          \
+    POSTIE_CFG_PASTE(                                                                   \
+        POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_SMTP_RX_BUFFER_SIZE,  \
+                                                           POSTIE_SMTP_TX_BUFFER_SIZE), \
+                                          POSTIE_SMTP_PIPELINE_MAX),                    \
+                         POSTIE_SMTP_EVENTS_MAX),                                       \
+        POSTIE_REPLY_TEXT_MAX)
+#define POSTIE_CONFIG_QUEUE_TAG                                                          \
+    POSTIE_CFG_PASTE(                                                                    \
+        POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_QUEUE_ENVELOPE_MAX,    \
+                                                           POSTIE_QUEUE_ERROR_TEXT_MAX), \
+                                          POSTIE_QUEUE_IO_CHUNK),                        \
+                         POSTIE_QUEUE_RAM_ENTRIES),                                      \
+        POSTIE_QUEUE_RCPT_MAX)
+#define POSTIE_CONFIG_REGISTRY_TAG                                                                 \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_REGISTRY_SESSIONS_MAX, POSTIE_REGISTRY_ACCOUNTS_MAX), \
+                     POSTIE_REGISTRY_PROBLEMS_MAX)
+#define POSTIE_CONFIG_TAG                                                                        \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CONFIG_SMTP_TAG,  \
+                                                                        POSTIE_MIME_STAGE_SIZE), \
+                                                       POSTIE_MIME_READ_CHUNK),                  \
+                                      POSTIE_CONFIG_QUEUE_TAG),                                  \
+                     POSTIE_CFG_PASTE(POSTIE_CONFIG_REGISTRY_TAG, POSTIE_CLIENT_BODY_CHUNK))
+#define POSTIE_CONFIGURED(name) POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(name, cfg), POSTIE_CONFIG_TAG)
 
 /* ---- Checks against protocol minimums ---------------------------------- */
 

@@ -174,6 +174,7 @@ typedef struct {
 
 /* Check the message and prepare to write it. On error nothing can be read
  * and postie_mime_error() names the field (subject) and the step. */
+#define postie_mime_init POSTIE_CONFIGURED(postie_mime_init)
 postie_status_t postie_mime_init(postie_mime_writer_t *w, const postie_message_t *msg);
 
 /* The next bytes of the message (w is a postie_mime_writer_t *). Returns

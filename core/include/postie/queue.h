@@ -117,6 +117,7 @@ typedef struct {
     uint8_t io[POSTIE_QUEUE_IO_CHUNK];
 } postie_queue_t;
 
+#define postie_queue_init POSTIE_CONFIGURED(postie_queue_init)
 void postie_queue_init(postie_queue_t *q, postie_queue_store_t store,
                        const postie_queue_limits_t *limits /* NULL: defaults */);
 
@@ -279,10 +280,6 @@ const char *postie_queue_state_name(postie_queue_state_t s);
  * 60 octets + the addresses + 2 state slots) plus sizeof(postie_queue_ram_t)
  * = 24 octets per entry slot + 40.
  */
-#ifndef POSTIE_QUEUE_RAM_ENTRIES
-#define POSTIE_QUEUE_RAM_ENTRIES 16
-#endif
-
 typedef struct {
     postie_queue_id_t id;
     uint32_t offset;
@@ -299,6 +296,7 @@ typedef struct {
     postie_queue_ram_entry_t e[POSTIE_QUEUE_RAM_ENTRIES];
 } postie_queue_ram_t;
 
+#define postie_queue_ram_init POSTIE_CONFIGURED(postie_queue_ram_init)
 void postie_queue_ram_init(postie_queue_ram_t *r, uint8_t *mem, uint32_t cap);
 postie_queue_store_t postie_queue_ram_store(postie_queue_ram_t *r);
 

@@ -180,6 +180,7 @@ typedef struct {
  * POSTIE_OK: reg holds the sessions (warnings may be listed).
  * POSTIE_E_REGISTRY_INVALID: reg->problems says why; nothing is loaded.
  * POSTIE_E_REGISTRY_TOO_LARGE: the text or the parse passed a limit. */
+#define postie_registry_load POSTIE_CONFIGURED(postie_registry_load)
 postie_status_t postie_registry_load(postie_registry_t *reg, const char *json, size_t len,
                                      uint8_t *arena, size_t arena_size,
                                      const postie_registry_source_t *src);

@@ -277,6 +277,7 @@ typedef struct {
 
 /* Prepare an engine; the greeting is awaited from now on. cfg is copied
  * (the strings it points to are not). */
+#define postie_smtp_init POSTIE_CONFIGURED(postie_smtp_init)
 postie_status_t postie_smtp_init(postie_smtp_t *s, const postie_smtp_config_t *cfg, uint32_t now);
 
 uint32_t postie_smtp_state(const postie_smtp_t *s);

@@ -26,10 +26,6 @@
 #include "postie/tcp_posix.h"
 #include "postie/tls_mbedtls.h"
 
-#ifndef POSTIE_CLIENT_BODY_CHUNK
-#define POSTIE_CLIENT_BODY_CHUNK 8192 /* octets read from the body source at a time */
-#endif
-
 /* Body source: fill buf with up to cap octets; *got = 0 at the end. */
 typedef postie_status_t (*postie_body_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
 
@@ -58,6 +54,7 @@ typedef struct {
     size_t stage_len;
 } postie_smtp_client_t;
 
+#define postie_smtp_client_open POSTIE_CONFIGURED(postie_smtp_client_open)
 postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
                                         const postie_smtp_client_config_t *cfg);
 

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An application that sets up an SMTP engine. Built twice by
+ * tests/unit/CMakeLists.txt: with the library's sizes it links and runs;
+ * with another transmit buffer size (-DPOSTIE_SMTP_TX_BUFFER_SIZE=4096)
+ * it must fail to link, naming the sizes it was compiled with, instead of
+ * handing the library a struct of the wrong size.
+ */
+#include <stdio.h>
+
+#include "postie/smtp.h"
+
+int main(void)
+{
+    static postie_smtp_t engine;
+    postie_smtp_config_t cfg;
+    postie_smtp_config_defaults(&cfg);
+    cfg.ehlo_name = "client.example";
+    if (postie_smtp_init(&engine, &cfg, 0) != POSTIE_OK) {
+        fprintf(stderr, "postie_smtp_init failed\n");
+        return 1;
+    }
+    printf("engine set up with the library's sizes (%zu octets)\n", sizeof(engine));
+    return 0;
+}
