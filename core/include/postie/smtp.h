@@ -20,6 +20,17 @@
  *   and, while waiting, postie_smtp_poll(s, now) enforces the RFC 5321
  *   timeouts (postie_smtp_timeout_ms tells how long a receive may wait).
  *
+ * Time: every `now` is a millisecond tick from a monotonic clock (any
+ * origin; it may wrap at 2^32, differences are taken modulo 2^32).
+ *
+ * Order: when several bits are set, serve them in this order, as the host
+ * driver (port/posix/smtp_client.c) does: drain EVENTs first (an event may
+ * end the session), then stop on FAILED or CLOSED, then WANT_BODY (so the
+ * envelope and the first body octets leave in one write), then HAVE_TX,
+ * then NEED_TLS (only once HAVE_TX is clear: STARTTLS must have left), then
+ * WANT_RX. Receiving before sending what is queued can deadlock a server
+ * that waits for the rest of a pipelined flight.
+ *
  * Session: greeting, EHLO (HELO when EHLO is refused), STARTTLS as the
  * configuration says, AUTH PLAIN or LOGIN, then messages one after another
  * on the same connection, then QUIT.
