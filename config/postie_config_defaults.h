@@ -48,7 +48,7 @@
 
 /* Most commands awaiting a reply at once when the server offers PIPELINING
  * (MAIL, each RCPT, DATA or BDAT chunks). Range 1..255. Default 32.
- * RAM: 4 octets each. */
+ * RAM: 8 octets each (the command, and where its octets end in the stream). */
 #ifndef POSTIE_SMTP_PIPELINE_MAX
 #define POSTIE_SMTP_PIPELINE_MAX 32
 #endif
@@ -72,7 +72,11 @@
 #define POSTIE_SMTP_EVENTS_MAX 8
 #endif
 
-/* Timeouts, in milliseconds. Defaults are RFC 5321 section 4.5.3.2. */
+/* Timeouts, in milliseconds. Defaults are RFC 5321 section 4.5.3.2. A
+ * reply timeout bounds the whole reply, every line of it, from when it was
+ * awaited; bytes that trickle in do not extend it. The connect timeout is
+ * one deadline for the TCP connect (plus the handshake with implicit TLS)
+ * and another for the handshake after STARTTLS. */
 #ifndef POSTIE_SMTP_TIMEOUT_GREETING_MS
 #define POSTIE_SMTP_TIMEOUT_GREETING_MS (5u * 60u * 1000u) /* 220 banner */
 #endif
@@ -86,7 +90,7 @@
 #define POSTIE_SMTP_TIMEOUT_DATA_BLOCK_MS (3u * 60u * 1000u) /* each body send */
 #endif
 #ifndef POSTIE_SMTP_TIMEOUT_DATA_END_MS
-#define POSTIE_SMTP_TIMEOUT_DATA_END_MS (10u * 60u * 1000u) /* final dot / BDAT LAST */
+#define POSTIE_SMTP_TIMEOUT_DATA_END_MS (10u * 60u * 1000u) /* final dot / each BDAT */
 #endif
 #ifndef POSTIE_CONNECT_TIMEOUT_MS
 #define POSTIE_CONNECT_TIMEOUT_MS (30u * 1000u) /* TCP connect and TLS handshake */

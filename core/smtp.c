@@ -278,6 +278,13 @@ static bool pending_full(const postie_smtp_t *s)
     return s->pending_count >= s->pipeline_limit;
 }
 
+/* Reply deadlines. The oldest awaited reply must be complete, every line of
+ * it, within its timeout counted from when it was awaited: when its command
+ * has left (tx_ack) or the reply before it completed (on_line), whichever
+ * is later. Received bytes do not move the deadline, so a server that
+ * trickles a reply one byte at a time cannot hold the session. */
+
+/* Queue a command whose octets are all in the transmit buffer by now. */
 static void push_pending(postie_smtp_t *s, uint8_t kind, uint8_t step, uint16_t index, uint32_t now)
 {
     postie_smtp_pending_t *p =
@@ -285,10 +292,18 @@ static void push_pending(postie_smtp_t *s, uint8_t kind, uint8_t step, uint16_t 
     p->kind = kind;
     p->step = step;
     p->index = index;
+    p->tx_end = s->tx_sent + (uint32_t)(s->tx_len - s->tx_start);
     if (s->pending_count == 0) {
         s->wait_since = now;
     }
     s->pending_count++;
+}
+
+/* Has the oldest awaited command left? (The greeting has nothing to send.) */
+static bool head_sent(const postie_smtp_t *s)
+{
+    return s->pending_count > 0 &&
+           s->tx_sent - s->pending[s->pending_head].tx_end < UINT32_C(0x80000000);
 }
 
 /* Finish a command line built in b: CRLF, log (or log `shown` instead when
@@ -1163,12 +1178,14 @@ const uint8_t *postie_smtp_tx_buf(const postie_smtp_t *s, size_t *len)
 void postie_smtp_tx_ack(postie_smtp_t *s, size_t sent, uint32_t now)
 {
     size_t used;
+    bool was_sent = head_sent(s);
     if (sent > s->tx_len - s->tx_start) {
         sent = s->tx_len - s->tx_start;
     }
     s->tx_start += sent;
-    if (sent > 0 && s->pending_count > 0) {
-        s->wait_since = now; /* the reply clock starts once the command left */
+    s->tx_sent += (uint32_t)sent;
+    if (!was_sent && head_sent(s)) {
+        s->wait_since = now; /* the reply clock starts once its command left */
     }
     if (s->tx_start == 0) {
         return;
@@ -1196,10 +1213,7 @@ postie_status_t postie_smtp_rx_ack(postie_smtp_t *s, size_t got, uint32_t now)
         return s->error.status;
     }
     postie_line_rx_commit(&s->rx, got);
-    if (got > 0) {
-        s->wait_since = now;
-    }
-    process_rx(s, now);
+    process_rx(s, now); /* received bytes never move the reply deadline */
     return s->phase == POSTIE_SMTP_PHASE_FAILED ? s->error.status : POSTIE_OK;
 }
 
@@ -1459,6 +1473,9 @@ uint32_t postie_smtp_timeout_ms(const postie_smtp_t *s, uint32_t now)
         return UINT32_MAX;
     }
     limit = reply_timeout(s);
+    if (!head_sent(s)) {
+        return limit; /* its clock starts when the command has left */
+    }
     waited = now - s->wait_since;
     return waited >= limit ? 0 : limit - waited;
 }
@@ -1475,7 +1492,13 @@ postie_status_t postie_smtp_poll(postie_smtp_t *s, uint32_t now)
         return s->error.status;
     }
     if (s->pending_count > 0 && s->tx_len == s->tx_start && postie_smtp_timeout_ms(s, now) == 0) {
-        fail(s, POSTIE_E_TIMEOUT, command_names[s->pending[s->pending_head].kind], NULL, NULL);
+        char why[48];
+        builder_t b = {(uint8_t *)why, 0, sizeof(why) - 1, false};
+        put(&b, "no complete reply within ");
+        put_u64(&b, reply_timeout(s));
+        put(&b, " ms");
+        why[b.len] = '\0';
+        fail(s, POSTIE_E_TIMEOUT, command_names[s->pending[s->pending_head].kind], NULL, why);
         return POSTIE_E_TIMEOUT;
     }
     return POSTIE_OK;

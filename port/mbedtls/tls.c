@@ -321,6 +321,13 @@ static postie_status_t handshake_failed(postie_tls_t *tls, int ret)
     } else {
         st = POSTIE_E_TLS_HANDSHAKE;
     }
+    if (st == POSTIE_E_TIMEOUT) {
+        char text[64];
+        (void)snprintf(text, sizeof(text), "handshake not complete within %lu ms",
+                       (unsigned long)tls->io_timeout_ms);
+        set_error(tls, st, phase, text);
+        return st;
+    }
     set_error_mbedtls(tls, st, phase, ret);
     return st;
 }
@@ -439,11 +446,15 @@ static postie_status_t tls_connect(postie_transport_t *t, const char *host, uint
         set_error(tls, st, "connect", NULL);
         return st;
     }
+    /* one deadline for the connect and the whole handshake */
     left = remaining_ms(start, timeout_ms);
     st = left == 0 ? POSTIE_E_TIMEOUT : postie_tls_handshake(tls, host, left);
     if (st != POSTIE_OK) {
-        if (left == 0) {
-            set_error(tls, st, "TLS handshake", NULL);
+        if (st == POSTIE_E_TIMEOUT) {
+            char text[64];
+            (void)snprintf(text, sizeof(text), "connect and handshake not complete within %lu ms",
+                           (unsigned long)timeout_ms);
+            set_error(tls, st, "TLS handshake", text);
         }
         postie_transport_close(tls->lower);
     }

@@ -56,8 +56,11 @@ static postie_check_step_t failed_step(postie_status_t st, const char *phase)
     case POSTIE_E_AUTH_TEMPORARY:
         return POSTIE_CHECK_LOGIN;
     case POSTIE_E_TIMEOUT:
-        return phase != NULL && strstr(phase, "connect") != NULL ? POSTIE_CHECK_TCP
-                                                                 : POSTIE_CHECK_SMTP;
+        if (phase != NULL && strstr(phase, "connect") != NULL) {
+            return POSTIE_CHECK_TCP;
+        }
+        return phase != NULL && strstr(phase, "TLS handshake") != NULL ? POSTIE_CHECK_TLS
+                                                                       : POSTIE_CHECK_SMTP;
     default:
         return POSTIE_CHECK_SMTP;
     }

@@ -5,7 +5,9 @@
  * The loop asks the engine what it wants and does the one thing:
  * body bytes first (so commands and the first chunk leave in one write),
  * then sending, then the TLS handshake, then receiving. Every receive is
- * bounded by the engine's own reply deadline.
+ * bounded by what is left of the engine's reply deadline, which received
+ * bytes do not extend; the STARTTLS handshake has one deadline of its own
+ * (connect_timeout_ms) that covers all of its reads and writes.
  */
 #include "postie/smtp_client.h"
 
@@ -137,10 +139,12 @@ static postie_status_t run(postie_smtp_client_t *c, uint32_t stop_mask, postie_b
                 c->tls_initialised = (rc == POSTIE_OK);
             }
             if (rc == POSTIE_OK) {
+                /* one total deadline for the whole handshake */
                 rc = postie_tls_handshake(&c->tls, c->cfg.host, c->cfg.connect_timeout_ms);
             }
             if (rc != POSTIE_OK) {
                 transport_failed(c, rc, "TLS handshake after STARTTLS");
+                c->error.phase = "TLS handshake after STARTTLS"; /* not the engine's phase name */
                 continue;
             }
             c->io = &c->tls.base;
@@ -151,6 +155,9 @@ static postie_status_t run(postie_smtp_client_t *c, uint32_t stop_mask, postie_b
             size_t cap = 0;
             size_t got = 0;
             uint8_t *buf = postie_smtp_rx_buf(e, &cap);
+            /* What is left of the reply's deadline: it shrinks while a reply
+             * trickles in. At 0 the transport still hands over bytes that are
+             * already there, then reports the timeout that poll enforces. */
             uint32_t wait = postie_smtp_timeout_ms(e, postie_clock_ms());
             postie_status_t rc = postie_transport_recv(c->io, buf, cap, &got, wait);
             if (rc == POSTIE_OK) {

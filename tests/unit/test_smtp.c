@@ -614,13 +614,14 @@ static void test_timeouts(void **state)
         FAILED(POSTIE_E_TIMEOUT),
         END,
     };
-    static const step_t progress_resets[] = {
+    /* each line comes inside the timeout, the whole reply does not */
+    static const step_t slow_lines[] = {
         SERVER("220-mx.example slow\r\n"),
         TIME(POSTIE_SMTP_TIMEOUT_GREETING_MS - 1),
         SERVER("220-still here\r\n"),
-        TIME(POSTIE_SMTP_TIMEOUT_GREETING_MS - 1),
-        SERVER("220 done\r\n"),
-        EHLO,
+        /* 5 minutes since the greeting was awaited, not since its last line */
+        TIME(1),
+        FAILED(POSTIE_E_TIMEOUT),
         END,
     };
     transcript_t t = plain(greeting);
@@ -629,8 +630,298 @@ static void test_timeouts(void **state)
     t = plain(data_end);
     s = transcript_play(&t);
     assert_string_equal(postie_smtp_error(s)->phase, "end of data (final dot)");
-    t = plain(progress_resets);
-    transcript_play(&t);
+    t = plain(slow_lines);
+    s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->phase, "greeting");
+    assert_string_equal(postie_smtp_error(s)->subject, "no complete reply within 300000 ms");
+}
+
+/* ---- reply deadlines against a server that trickles ------------------------ */
+
+/* Short timeouts, each a different value, so the error shows which applied. */
+#define T_GREETING  1000
+#define T_COMMAND   1100
+#define T_DATA_INIT 1200
+#define T_DATA_END  1500
+
+/* A transcript built at run time: a server that sends a reply one octet at a
+ * time, the octets spread evenly over a span of milliseconds. */
+typedef struct {
+    step_t steps[1024];
+    size_t n;
+    char octets[512][2];
+    size_t used;
+} trickle_t;
+
+static trickle_t trickle;
+
+static void add(step_t st)
+{
+    assert_true(trickle.n < sizeof(trickle.steps) / sizeof(trickle.steps[0]));
+    trickle.steps[trickle.n++] = st;
+}
+
+/* text's first octet now, its last span_ms later. */
+static void add_trickled(const char *text, int span_ms)
+{
+    size_t len = strlen(text);
+    int at = 0;
+    for (size_t i = 0; i < len; i++) {
+        int when = len > 1 ? (int)((long)span_ms * (long)i / (long)(len - 1)) : 0;
+        char *o = trickle.octets[trickle.used++];
+        assert_true(trickle.used <= sizeof(trickle.octets) / sizeof(trickle.octets[0]));
+        if (when > at) {
+            step_t time = TIME(when - at);
+            add(time);
+            at = when;
+        }
+        o[0] = text[i];
+        o[1] = '\0';
+        step_t server = SERVER(o);
+        add(server);
+    }
+}
+
+static void add_steps(const step_t *steps)
+{
+    for (; steps->op != OP_END; steps++) {
+        add(*steps);
+    }
+}
+
+static const postie_smtp_t *play_trickle(void)
+{
+    step_t end = END;
+    transcript_t t = plain(NULL);
+    add(end);
+    t.cfg.timeout_greeting_ms = T_GREETING;
+    t.cfg.timeout_command_ms = T_COMMAND;
+    t.cfg.timeout_data_init_ms = T_DATA_INIT;
+    t.cfg.timeout_data_end_ms = T_DATA_END;
+    t.steps = trickle.steps;
+    return transcript_play(&t);
+}
+
+static void start_trickle(void)
+{
+    memset(&trickle, 0, sizeof(trickle));
+}
+
+static const char trickled_greeting[] = "220-mx.example ESMTP\r\n220 at your service\r\n";
+static const char trickled_ehlo[] = "250-mx.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
+
+static void test_trickled_greeting(void **state)
+{
+    (void)state;
+    static const step_t failed[] = {FAILED(POSTIE_E_TIMEOUT), END};
+    static const step_t ehlo[] = {EHLO, END};
+    const postie_smtp_t *s;
+
+    /* an octet about every 30 ms, the reply not whole in time */
+    start_trickle();
+    add_trickled(trickled_greeting, T_GREETING + 300);
+    add_steps(failed);
+    s = play_trickle();
+    assert_string_equal(postie_smtp_error(s)->phase, "greeting");
+    assert_string_equal(postie_smtp_error(s)->subject, "no complete reply within 1000 ms");
+
+    /* the same octets, the last one just inside the deadline */
+    start_trickle();
+    add_trickled(trickled_greeting, T_GREETING - 1);
+    add_steps(ehlo);
+    play_trickle();
+}
+
+static void test_trickled_multiline_ehlo(void **state)
+{
+    (void)state;
+    static const step_t before[] = {GREETING, EHLO, END};
+    static const step_t failed[] = {FAILED(POSTIE_E_TIMEOUT), END};
+    static const step_t ready[] = {READY, END};
+    /* line by line: each line inside the timeout of the one before */
+    static const step_t slow_lines[] = {
+        GREETING,
+        EHLO,
+        TIME(T_COMMAND / 2),
+        SERVER("250-mx.example\r\n"),
+        TIME(T_COMMAND / 2),
+        SERVER("250-PIPELINING\r\n"),
+        TIME(T_COMMAND / 2),
+        FAILED(POSTIE_E_TIMEOUT),
+        END,
+    };
+    const postie_smtp_t *s;
+
+    start_trickle();
+    add_steps(before);
+    add_trickled(trickled_ehlo, T_COMMAND + 100);
+    add_steps(failed);
+    s = play_trickle();
+    assert_string_equal(postie_smtp_error(s)->phase, "EHLO");
+    assert_string_equal(postie_smtp_error(s)->subject, "no complete reply within 1100 ms");
+
+    start_trickle();
+    add_steps(slow_lines);
+    s = play_trickle();
+    assert_string_equal(postie_smtp_error(s)->phase, "EHLO");
+
+    start_trickle();
+    add_steps(before);
+    add_trickled(trickled_ehlo, T_COMMAND - 1);
+    add_steps(ready);
+    play_trickle();
+}
+
+/* Pipelined: the next reply is due its timeout after the reply before it
+ * completed (or after its command left, when that was later). */
+static void test_trickled_pipelined_replies(void **state)
+{
+    (void)state;
+    static const step_t envelope[] = {
+        GREETING,
+        EHLO,
+        EHLO_PIPE,
+        READY,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        /* MAIL's reply late but in time; RCPT's clock starts here */
+        TIME(T_COMMAND - 100),
+        SERVER("250 2.1.0 Ok\r\n"),
+        END,
+    };
+    static const step_t rcpt_late[] = {
+        MESSAGE(POSTIE_E_TIMEOUT),
+        FAILED(POSTIE_E_TIMEOUT),
+        END,
+    };
+    static const step_t rcpt_in_time[] = {
+        RCPT(0, "A"),
+        /* DATA's 354, the data-initiation timeout after RCPT's reply */
+        TIME(T_DATA_INIT - 1),
+        GO_AHEAD,
+        /* the dot leaves later than the 354: its clock starts then */
+        TIME(T_DATA_INIT),
+        BODY("x"),
+        BODY_END,
+        CLIENT("x\r\n.\r\n"),
+        TIME(T_DATA_END - 1),
+        OK,
+        MESSAGE(POSTIE_OK),
+        READY,
+        END,
+    };
+    const postie_smtp_t *s;
+
+    start_trickle();
+    add_steps(envelope);
+    add_trickled("250 2.1.5 Ok\r\n", T_COMMAND + 100);
+    add_steps(rcpt_late);
+    s = play_trickle();
+    assert_string_equal(postie_smtp_error(s)->phase, "RCPT TO");
+
+    start_trickle();
+    add_steps(envelope);
+    add_trickled("250 2.1.5 Ok\r\n", T_COMMAND - 1);
+    add_steps(rcpt_in_time);
+    play_trickle();
+}
+
+/* The body phase with CHUNKING: the reply to a BDAT chunk is due its
+ * timeout after that chunk left, however many chunks leave after it. */
+static void test_bdat_reply_deadline_from_its_chunk(void **state)
+{
+    (void)state;
+    static char body[POSTIE_SMTP_TX_BUFFER_SIZE + 100];
+    static const step_t envelope[] = {
+        GREETING,
+        EHLO,
+        EHLO_CHUNKING,
+        READY,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n"),
+        SERVER("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"),
+        END,
+    };
+    static const step_t late[] = {
+        /* the first chunk left with BODY; the last one leaves 600 ms later */
+        TIME(600),
+        BODY_END,
+        TIME(T_DATA_END - 600), /* T_DATA_END after the first chunk left */
+        MESSAGE(POSTIE_E_TIMEOUT),
+        FAILED(POSTIE_E_TIMEOUT),
+        END,
+    };
+    static const step_t in_time[] = {
+        TIME(600),
+        BODY_END,
+        TIME(T_DATA_END - 600 - 1),
+        SERVER("250 2.0.0 Ok\r\n250 2.0.0 Ok: queued\r\n"),
+        MESSAGE(POSTIE_OK),
+        READY,
+        END,
+    };
+    const postie_smtp_t *s;
+
+    for (size_t i = 0; i + 1 < sizeof(body); i++) {
+        body[i] = (i % 64 == 63) ? '\n' : 'x';
+    }
+    start_trickle();
+    add_steps(envelope);
+    step_t b = BODY(body);
+    add(b);
+    add_steps(late);
+    s = play_trickle();
+    assert_string_equal(postie_smtp_error(s)->phase, "BDAT");
+    assert_string_equal(postie_smtp_error(s)->subject, "no complete reply within 1500 ms");
+
+    start_trickle();
+    add_steps(envelope);
+    add(b);
+    add_steps(in_time);
+    play_trickle();
+}
+
+/* What a driver may wait for: what is left of the reply's deadline. It
+ * shrinks while a reply trickles in, and starts only once the command left. */
+static void test_timeout_ms_shrinks(void **state)
+{
+    (void)state;
+    static const char greeting[] = "220 mx.example ESMTP\r\n";
+    postie_smtp_config_t cfg = transcript_config();
+    static postie_smtp_t s;
+    uint32_t t0 = 5000;
+    size_t cap;
+    size_t len;
+    uint8_t *w;
+
+    cfg.timeout_greeting_ms = T_GREETING;
+    cfg.timeout_command_ms = T_COMMAND;
+    assert_int_equal(postie_smtp_init(&s, &cfg, t0), POSTIE_OK);
+    assert_int_equal(postie_smtp_timeout_ms(&s, t0), T_GREETING);
+    /* the first octets at 400 ms: 600 ms left, not 1000 */
+    w = postie_smtp_rx_buf(&s, &cap);
+    memcpy(w, greeting, 5);
+    assert_int_equal(postie_smtp_rx_ack(&s, 5, t0 + 400), POSTIE_OK);
+    assert_int_equal(postie_smtp_timeout_ms(&s, t0 + 400), T_GREETING - 400);
+    assert_int_equal(postie_smtp_timeout_ms(&s, t0 + 900), T_GREETING - 900);
+    /* the rest at 950 ms: EHLO is queued, its clock waits for it to leave */
+    w = postie_smtp_rx_buf(&s, &cap);
+    memcpy(w, greeting + 5, strlen(greeting) - 5);
+    assert_int_equal(postie_smtp_rx_ack(&s, strlen(greeting) - 5, t0 + 950), POSTIE_OK);
+    assert_true(postie_smtp_state(&s) & POSTIE_SMTP_HAVE_TX);
+    assert_int_equal(postie_smtp_timeout_ms(&s, t0 + 5000), T_COMMAND);
+    assert_int_equal(postie_smtp_poll(&s, t0 + 5000), POSTIE_OK);
+    /* half of it leaves at 5 s, the rest at 6 s: the clock starts at 6 s */
+    (void)postie_smtp_tx_buf(&s, &len);
+    postie_smtp_tx_ack(&s, len / 2, t0 + 5000);
+    assert_int_equal(postie_smtp_timeout_ms(&s, t0 + 5500), T_COMMAND);
+    (void)postie_smtp_tx_buf(&s, &len);
+    postie_smtp_tx_ack(&s, len, t0 + 6000);
+    assert_int_equal(postie_smtp_timeout_ms(&s, t0 + 6000 + 100), T_COMMAND - 100);
+    assert_int_equal(postie_smtp_poll(&s, t0 + 6000 + T_COMMAND - 1), POSTIE_OK);
+    assert_int_equal(postie_smtp_timeout_ms(&s, t0 + 6000 + T_COMMAND), 0);
+    assert_int_equal(postie_smtp_poll(&s, t0 + 6000 + T_COMMAND), POSTIE_E_TIMEOUT);
+    assert_string_equal(postie_smtp_error(&s)->phase, "EHLO");
 }
 
 /* ---- malformed replies ----------------------------------------------------- */
@@ -1639,6 +1930,11 @@ int main(void)
         cmocka_unit_test(test_421_in_the_middle_ends_message_and_session),
         cmocka_unit_test(test_connection_dropped),
         cmocka_unit_test(test_timeouts),
+        cmocka_unit_test(test_trickled_greeting),
+        cmocka_unit_test(test_trickled_multiline_ehlo),
+        cmocka_unit_test(test_trickled_pipelined_replies),
+        cmocka_unit_test(test_bdat_reply_deadline_from_its_chunk),
+        cmocka_unit_test(test_timeout_ms_shrinks),
         cmocka_unit_test(test_malformed_replies),
         cmocka_unit_test(test_nul_in_reply),
         cmocka_unit_test(test_oversized_reply_line),

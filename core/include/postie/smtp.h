@@ -18,7 +18,8 @@
  *   FAILED    -> postie_smtp_error(s) says why; close the connection
  *   CLOSED    -> QUIT answered; close the connection
  *   and, while waiting, postie_smtp_poll(s, now) enforces the RFC 5321
- *   timeouts (postie_smtp_timeout_ms tells how long a receive may wait).
+ *   timeouts (postie_smtp_timeout_ms tells how long a receive may wait):
+ *   each whole reply within its timeout, however its bytes trickle in.
  *
  * Time: every `now` is a millisecond tick from a monotonic clock (any
  * origin; it may wrap at 2^32, differences are taken modulo 2^32).
@@ -48,9 +49,10 @@
  * The log callback never sees a credential.
  *
  * RAM: sizeof(postie_smtp_t) = POSTIE_SMTP_RX_BUFFER_SIZE +
- * POSTIE_SMTP_TX_BUFFER_SIZE + about 600 octets (4 * POSTIE_SMTP_PIPELINE_MAX
- * for the pipeline, 8 * POSTIE_SMTP_EVENTS_MAX for events, two reply
- * records). With the defaults: about 9.9 KiB. The caller also owns the
+ * POSTIE_SMTP_TX_BUFFER_SIZE + about 1.5 KiB (8 * POSTIE_SMTP_PIPELINE_MAX
+ * for the pipeline, 8 * POSTIE_SMTP_EVENTS_MAX for events, capability,
+ * error and reply records). With the defaults: 10 768 octets on x86-64,
+ * 10 608 on Cortex-M4. The caller also owns the
  * envelope and one postie_smtp_rcpt_t (about 170 octets) per recipient.
  *
  * Thread model: an engine belongs to one thread at a time; engines share
@@ -237,9 +239,10 @@ const char *postie_smtp_phase_name(postie_smtp_phase_t phase);
 
 /* A command awaiting its reply. */
 typedef struct {
-    uint8_t kind;   /* internal command kind */
-    uint8_t step;   /* AUTH step */
-    uint16_t index; /* recipient index for RCPT */
+    uint8_t kind;    /* internal command kind */
+    uint8_t step;    /* AUTH step */
+    uint16_t index;  /* recipient index for RCPT */
+    uint32_t tx_end; /* the command has left once tx_sent reaches this (wrapping) */
 } postie_smtp_pending_t;
 
 /* The engine. Treat every field as private; use the functions below. */
@@ -262,7 +265,8 @@ typedef struct {
     uint16_t pending_head;
     uint16_t pending_count;
     uint16_t pipeline_limit;
-    uint32_t wait_since; /* time of the last progress while replies are due */
+    uint32_t wait_since; /* the oldest awaited reply is due wait_since + its timeout */
+    uint32_t tx_sent;    /* octets acknowledged by postie_smtp_tx_ack (wrapping count) */
 
     postie_smtp_event_t events[POSTIE_SMTP_EVENTS_MAX];
     uint16_t ev_head;
@@ -325,9 +329,19 @@ postie_status_t postie_smtp_body_end(postie_smtp_t *s, uint32_t now);
 /* End the session politely. */
 postie_status_t postie_smtp_quit(postie_smtp_t *s, uint32_t now);
 
-/* Enforce the reply timeouts; returns POSTIE_E_TIMEOUT once expired. */
+/* Enforce the reply timeouts (RFC 5321 4.5.3.2: greeting, command, DATA
+ * initiation, end of data, each from cfg). A reply, every line of a
+ * multi-line reply included, must be complete within its timeout, counted
+ * from when it was awaited: when its command has left (postie_smtp_tx_ack)
+ * or the reply before it completed, whichever is later. Received bytes do
+ * not extend it. Once expired, and while nothing is left to send, the
+ * session fails with POSTIE_E_TIMEOUT; the error's phase names the command
+ * ("greeting", "EHLO", "DATA", "end of data (final dot)", "BDAT LAST"...)
+ * and its subject the timeout. */
 postie_status_t postie_smtp_poll(postie_smtp_t *s, uint32_t now);
-/* Milliseconds a receive may wait before a timeout is due (UINT32_MAX: none). */
+/* Milliseconds left until the awaited reply is late: how long a receive may
+ * wait. It shrinks while the reply trickles in; 0 means call poll now.
+ * UINT32_MAX: no reply is awaited. */
 uint32_t postie_smtp_timeout_ms(const postie_smtp_t *s, uint32_t now);
 /* How long one send may take (the data-block timeout while sending a body). */
 uint32_t postie_smtp_send_timeout_ms(const postie_smtp_t *s);

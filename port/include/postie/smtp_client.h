@@ -7,12 +7,24 @@
  *   postie_smtp_client_send()   one message; call again for the next one
  *   postie_smtp_client_quit()   QUIT and close
  *
- * Every wait is bounded by the engine's RFC 5321 timeouts and the connect
- * timeout. Failure details (the server reply, or the TLS verification
- * result) are in postie_smtp_client_error().
+ * Every wait is bounded:
+ *  - connect_timeout_ms bounds the TCP connect (name resolution aside, see
+ *    tcp_posix.h); with implicit TLS the connect and the TLS handshake
+ *    together; with STARTTLS, the handshake on its own, counted from its
+ *    start. Each is one total deadline, however the peer paces its bytes.
+ *  - each reply, all its lines, must be complete within the engine's RFC 5321
+ *    timeout for its command (cfg.smtp.timeout_*_ms), counted from when it
+ *    was awaited; bytes trickling in do not extend it (see postie_smtp_poll).
+ *  - each send of commands or body within timeout_command_ms, or
+ *    timeout_data_block_ms while the body goes out.
+ * A timeout ends the session with POSTIE_E_TIMEOUT (a temporary failure);
+ * the error's phase names the step ("greeting", "EHLO", "DATA", "end of data
+ * (final dot)", "TLS handshake after STARTTLS", "connect and TLS
+ * handshake"...). Failure details (the server reply, or the TLS
+ * verification result) are in postie_smtp_client_error().
  *
- * RAM: sizeof(postie_smtp_client_t), 21 744 octets on x86-64 with Debian's
- * mbedTLS 2.28: the engine (10 632), the TLS layer (2 376), the body staging
+ * RAM: sizeof(postie_smtp_client_t), 21 880 octets on x86-64 with Debian's
+ * mbedTLS 2.28: the engine (10 768), the TLS layer (2 376), the body staging
  * buffer (POSTIE_CLIENT_BODY_CHUNK) and small fields; plus the process-wide
  * DRBG (38 352, once) and mbedTLS's record buffers (about 2 x 16 KiB) on
  * the heap during a TLS session.
@@ -33,7 +45,7 @@ typedef struct {
     const char *host;            /* server name: verified in its certificate */
     uint16_t port;               /* 0: 25 for plain/STARTTLS, 465 for implicit TLS */
     const char *connect_to;      /* address or name to connect to instead of host; NULL: host */
-    uint32_t connect_timeout_ms; /* 0: POSTIE_CONNECT_TIMEOUT_MS */
+    uint32_t connect_timeout_ms; /* connect, and TLS handshake; 0: POSTIE_CONNECT_TIMEOUT_MS */
     postie_smtp_config_t smtp;
     postie_tls_config_t tls; /* verify_name defaults to host */
 } postie_smtp_client_config_t;

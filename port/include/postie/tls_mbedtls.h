@@ -8,7 +8,8 @@
  *
  * Two ways in:
  *  - implicit TLS (SMTPS, port 465): postie_transport_connect() on the TLS
- *    transport connects the lower transport, then handshakes;
+ *    transport connects the lower transport, then handshakes, both within
+ *    its one timeout;
  *  - STARTTLS: the lower transport is already connected and the server has
  *    said go ahead; postie_tls_handshake() upgrades it in place.
  *
@@ -91,6 +92,8 @@ postie_status_t postie_tls_init(postie_tls_t *tls, postie_transport_t *lower,
                                 const postie_tls_config_t *cfg);
 
 /* Handshake over the already connected lower transport (STARTTLS).
+ * timeout_ms is one deadline for the whole handshake, every read and write
+ * in it, however the peer paces its bytes: POSTIE_E_TIMEOUT once spent.
  * host is the name to verify when cfg.verify_name is NULL; a name is required
  * unless insecure_skip_verify is set. On failure the lower transport stays
  * open (the caller closes it); last_error says why. After POSTIE_E_TIMEOUT
