@@ -112,7 +112,7 @@ static bool open_session(run_t *r, const postie_session_t *s)
     }
     st = postie_session_client_config(s, &cfg, r->password, sizeof(r->password));
     if (st != POSTIE_OK) {
-        mark_down(r, st, "the session's secret", s->name);
+        mark_down(r, st, postie_session_config_step(st), s->name);
         return false;
     }
     if (r->opt->connect_to != NULL) {
