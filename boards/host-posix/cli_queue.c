@@ -174,6 +174,7 @@ int cli_run_queue(postie_queue_t *q, postie_run_mode_t mode, const char *session
     p.watched_error[0] = '\0';
     opt.mode = mode;
     opt.session = session;
+    opt.only = watch;
     opt.progress = on_progress;
     opt.progress_ctx = &p;
     if (trace_path != NULL && trace_path[0] != '\0') {

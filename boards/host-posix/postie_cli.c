@@ -58,7 +58,7 @@ static const char usage_text[] =
     "       postie [--registry FILE] test-email NAME --to ADDR\n"
     "       postie [--registry FILE] test-connection NAME\n"
     "       postie [--registry FILE] send --queue|--queue-only [--spool DIR] --session NAME ...\n"
-    "                   (store the message in the outgoing queue, then flush the session;\n"
+    "                   (store the message in the outgoing queue, then try it now;\n"
     "                   --queue-only leaves sending to `postie queue run` or a flush)\n"
     "       postie [--registry FILE] queue [--spool DIR] list|errors|flush|run|resend|delete\n"
     "                   (see postie queue --help)\n"
@@ -1020,7 +1020,8 @@ static int cmd_test_connection(int argc, char **argv)
 
 /* send --queue: store the message (composed for any server: 7bit with
  * encoded words, since the server's extensions are not known yet), then
- * flush the session. Exit as for send, plus 4 when it waits for a retry. */
+ * try it, and only it, now. Exit as for send, plus 4 when it waits for a
+ * retry. */
 static int enqueue_and_flush(options_t *o, composition_t *c, message_source_t *msg)
 {
     static postie_spool_t spool;

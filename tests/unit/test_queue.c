@@ -567,6 +567,114 @@ static void test_message_level_failures(void **state)
     }
 }
 
+/* A message not tried because its session failed for an earlier one: no
+ * attempt counted, it waits for the session's next try (never earlier
+ * than its own schedule); a permanent failure fails it; expiry applies. */
+static void test_untried_counts_no_attempt(void **state)
+{
+    (void)state;
+    postie_queue_id_t id = enqueue2();
+    postie_smtp_envelope_t env;
+    postie_smtp_rcpt_t rcpt[POSTIE_QUEUE_RCPT_MAX];
+    postie_queue_outcome_t out;
+    postie_error_t why;
+    int64_t own;
+
+    postie_error_clear(&why);
+    why.status = POSTIE_E_CONNECT_FAILED;
+    why.phase = "connect";
+    snprintf(why.subject, sizeof(why.subject), "127.0.0.1");
+
+    /* one real attempt first: attempts 1, its own backoff */
+    load_claimed(id);
+    postie_queue_envelope(&entry, &env, rcpt);
+    assert_int_equal(postie_queue_record(&queue, &entry, rcpt, POSTIE_E_CONNECT_FAILED, &why, NOW,
+                                         0x80000000u, &out),
+                     POSTIE_OK);
+    own = entry.slot.next_attempt;
+    postie_queue_release(&queue, &entry);
+
+    /* a flush where its session failed for an earlier message, due to
+     * retry before its own schedule: nothing changes but the text */
+    load_claimed(id);
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_E_CONNECT_FAILED, &why,
+                                                 NOW + 10, NOW + 20, &out),
+                     POSTIE_OK);
+    assert_int_equal(out.state, POSTIE_QSTATE_QUEUED);
+    assert_int_equal(out.pending, 2);
+    assert_int_equal(out.failed, 0);
+    postie_queue_release(&queue, &entry);
+    load_claimed(id);
+    assert_int_equal(entry.slot.attempts, 1);
+    assert_int_equal(entry.slot.last_attempt, NOW);
+    assert_int_equal(entry.slot.next_attempt, own);
+    assert_string_equal(entry.slot.last_error, "not tried (its session failed): connect: could "
+                                               "not connect to the server (127.0.0.1)");
+    assert_int_equal(entry.slot.last_status, POSTIE_E_CONNECT_FAILED);
+
+    /* the session's next try comes later: it waits for it */
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_E_CONNECT_FAILED, &why,
+                                                 NOW + 10, own + 500, &out),
+                     POSTIE_OK);
+    postie_queue_release(&queue, &entry);
+    load_claimed(id);
+    assert_int_equal(entry.slot.attempts, 1);
+    assert_int_equal(entry.slot.next_attempt, own + 500);
+
+    /* needs a failure, a claim and a queued entry */
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_OK, NULL, NOW, NOW, &out),
+                     POSTIE_E_BAD_STATE);
+    postie_queue_release(&queue, &entry);
+    assert_int_equal(postie_queue_load(&queue, id, false, &entry, NULL), POSTIE_OK);
+    assert_int_equal(
+        postie_queue_record_untried(&queue, &entry, POSTIE_E_CONNECT_FAILED, &why, NOW, NOW, &out),
+        POSTIE_E_BAD_STATE);
+    postie_queue_release(&queue, &entry);
+
+    /* past its age: the error queue, still without an attempt */
+    load_claimed(id);
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_E_CONNECT_FAILED, &why,
+                                                 NOW + POSTIE_QUEUE_MAX_AGE_S, NOW, &out),
+                     POSTIE_OK);
+    assert_int_equal(out.state, POSTIE_QSTATE_ERROR);
+    assert_int_equal(out.failed, 2);
+    postie_queue_release(&queue, &entry);
+    load_claimed(id);
+    assert_int_equal(entry.slot.attempts, 1);
+    assert_int_equal(entry.slot.last_attempt, NOW + POSTIE_QUEUE_MAX_AGE_S);
+    assert_string_equal(entry.slot.last_error,
+                        "expired in the queue; last: not tried (its session failed): connect: "
+                        "could not connect to the server (127.0.0.1)");
+    postie_queue_release(&queue, &entry);
+}
+
+static void test_untried_permanent_fails_it(void **state)
+{
+    (void)state;
+    postie_queue_id_t id = enqueue2();
+    postie_queue_outcome_t out;
+    postie_error_t why;
+
+    postie_error_clear(&why);
+    why.status = POSTIE_E_TLS_CERT_UNTRUSTED;
+    why.phase = "TLS handshake";
+    load_claimed(id);
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_E_TLS_CERT_UNTRUSTED, &why,
+                                                 NOW + 5, NOW + 60, &out),
+                     POSTIE_OK);
+    assert_int_equal(out.state, POSTIE_QSTATE_ERROR);
+    assert_int_equal(out.failed, 2);
+    postie_queue_release(&queue, &entry);
+    load_claimed(id);
+    assert_int_equal(entry.slot.state, POSTIE_QSTATE_ERROR);
+    assert_int_equal(entry.slot.attempts, 0);
+    assert_int_equal(entry.slot.last_attempt, NOW + 5);
+    assert_int_equal(entry.slot.rcpt[0], POSTIE_QRCPT_FAILED);
+    assert_int_equal(entry.slot.rcpt[1], POSTIE_QRCPT_FAILED);
+    assert_int_equal(entry.slot.last_status, POSTIE_E_TLS_CERT_UNTRUSTED);
+    postie_queue_release(&queue, &entry);
+}
+
 static void test_expiry(void **state)
 {
     (void)state;
@@ -999,6 +1107,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_state_write_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_removal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_recipients_and_envelope_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_untried_counts_no_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_untried_permanent_fails_it, setup, teardown),
 #ifndef QUEUE_TEST_SPOOL
         cmocka_unit_test_setup_teardown(test_ram_store_compacts, setup, teardown),
 #endif
