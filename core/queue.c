@@ -644,7 +644,10 @@ postie_status_t postie_queue_load(postie_queue_t *q, postie_queue_id_t id, bool 
     st = ops->open(q->store.ctx, id, claim, &e->handle, &e->size);
     if (st != POSTIE_OK) {
         e->handle = -1;
-        return fail(err, st, "queue entry", st == POSTIE_E_BUSY ? "claimed by another sender" : "");
+        return fail(err, st, "queue entry",
+                    st == POSTIE_E_BUSY            ? "claimed by another sender"
+                    : st == POSTIE_E_QUEUE_CORRUPT ? "not a regular file (a link or a special file)"
+                                                   : "");
     }
     e->claimed = claim;
     e->id = id;

@@ -12,7 +12,9 @@ fault_proxy.py in front of it:
   - one connection per session for a flush; --session filters; `queue run`
     leaves a message in backoff alone, a flush does not
   - two flushers at once deliver each message exactly once
-  - damaged spool files are reported, set aside, and the rest delivered
+  - damaged spool files are reported, set aside, and the rest delivered;
+    a link or a FIFO in q/ is damaged and counts for no capacity; a spool
+    others can write to is refused
   - capacity limits; expiry; progress only on a terminal
   - send --queue tries only its own message; a message not tried because
     its session failed earlier in a run counts no attempt
@@ -452,6 +454,38 @@ try:
     rc, out, err = run("queue", "flush")
     check(rc == 0 and "3 delivered" in out, "relay up: a flush delivers all three", out + err)
     check(all(settle(t, 1) == 1 for t in toks), "each of the three arrived once")
+
+    # ---- links and special files in the spool; a spool others can write to -------------
+    big = os.path.join(work, "big.bin")
+    with open(big, "wb") as f:
+        f.truncate(1 << 20)
+    link_id, fifo_id = "6b0d000000000001", "6b0d000000000002"
+    os.symlink(big, os.path.join(spool, "q", link_id))
+    os.mkfifo(os.path.join(spool, "q", fifo_id))
+    rc, out, err = listing()
+    check(rc == 1 and link_id + ": damaged: not a regular file" in err
+          and fifo_id + ": damaged" in err, "queue list shows a link and a FIFO as damaged",
+          out + err)
+    t = token()
+    rc, out, err = send("mail/Notify", t, queue_flag="--queue-only",
+                        extra={"POSTIE_QUEUE_MAX_BYTES": "65536"})
+    check(rc == 0, "a linked 1 MiB file counts for no capacity", out + err)
+    rc, out, err = run("queue", "delete", link_id)
+    check(rc == 0 and not os.path.lexists(os.path.join(spool, "q", link_id))
+          and os.path.getsize(big) == 1 << 20, "queue delete removes the link, not its target",
+          out + err)
+    rc, out, err = run("queue", "flush")
+    check(rc == 1 and "1 damaged (set aside)" in out and "1 delivered" in out
+          and arrivals(t) == 1, "a flush sets the FIFO aside and delivers the rest", out + err)
+    os.chmod(spool, 0o777)
+    rc, out, err = listing()
+    check(rc == 2 and "refusing the queue spool " + spool + " (mode 0777" in err
+          and "others can write to it" in err, "a spool others can write to is refused", err)
+    os.chmod(spool, 0o700)
+    os.chmod(os.path.join(spool, "q"), 0o730)
+    rc, out, err = send("mail/Notify", token(), queue_flag="--queue-only")
+    check(rc == 2 and "/q (mode 0730" in err, "a q/ its group can write to is refused", err)
+    os.chmod(os.path.join(spool, "q"), 0o700)
 finally:
     proxy.send_signal(signal.SIGTERM)
     try:

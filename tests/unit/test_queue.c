@@ -1088,6 +1088,133 @@ static void test_ram_store_compacts(void **state)
 }
 #endif
 
+#ifdef QUEUE_TEST_SPOOL
+static void spool_path(char *out, size_t cap, const char *sub, postie_queue_id_t id)
+{
+    char name[POSTIE_QUEUE_ID_TEXT];
+    postie_queue_id_format(id, name);
+    snprintf(out, cap, "%s/%s/%s", spool_dir, sub, name);
+}
+
+/* A link, a FIFO or a directory under an entry's name in q/: listed, never
+ * followed or opened, counted for no capacity, reported as damaged; delete
+ * takes it out of the queue, and the link's target is untouched. */
+static void test_spool_links_and_special_files(void **state)
+{
+    (void)state;
+    postie_queue_limits_t limits = {2, 8192, 0};
+    postie_queue_id_t real = enqueue_n(two_rcpts, 1, NOW, 1);
+    postie_queue_id_t link = ((uint64_t)NOW << 32) | 2u;
+    postie_queue_id_t fifo = ((uint64_t)NOW << 32) | 3u;
+    postie_queue_id_t dir = ((uint64_t)NOW << 32) | 4u;
+    char target[96];
+    char path[128];
+    uint32_t count = 0;
+    uint64_t bytes = 0;
+    postie_error_t err;
+    struct stat st;
+    int fd;
+
+    /* a big file outside the spool, linked in */
+    snprintf(target, sizeof(target), "%s.target", spool_dir);
+    fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 1 << 20), 0);
+    close(fd);
+    spool_path(path, sizeof(path), "q", link);
+    assert_int_equal(symlink(target, path), 0);
+    spool_path(path, sizeof(path), "q", fifo);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    spool_path(path, sizeof(path), "q", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+
+    assert_int_equal(count_entries(), 4); /* listed, so a run reports them */
+    assert_int_equal(faulty.inner.ops->usage(faulty.inner.ctx, &count, &bytes), POSTIE_OK);
+    assert_int_equal(count, 1);
+    assert_true(bytes < 8192);
+    /* capacity sees only the real entry: 2 messages, 8 KiB still take one more */
+    open_queue(&limits);
+    enqueue_n(two_rcpts, 1, NOW, 5);
+
+    for (int claim = 0; claim <= 1; claim++) {
+        postie_queue_id_t bad[] = {link, fifo, dir};
+        for (size_t i = 0; i < 3; i++) {
+            assert_int_equal(postie_queue_load(&queue, bad[i], claim != 0, &entry, &err),
+                             POSTIE_E_QUEUE_CORRUPT);
+            assert_string_equal(err.subject, "not a regular file (a link or a special file)");
+            assert_int_equal(entry.handle, -1);
+        }
+    }
+    load_claimed(real);
+    postie_queue_release(&queue, &entry);
+
+    assert_int_equal(postie_queue_delete(&queue, link, &scratch, &err), POSTIE_OK);
+    spool_path(path, sizeof(path), "q", link);
+    assert_int_equal(lstat(path, &st), -1);
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 1 << 20);
+    assert_int_equal(postie_queue_delete(&queue, fifo, &scratch, &err), POSTIE_OK);
+    assert_int_equal(postie_queue_set_aside(&queue, dir), POSTIE_OK);
+    assert_int_equal(count_entries(), 2);
+    unlink(target);
+}
+
+static void expect_refused(const char *why, const char *mode_text)
+{
+    postie_spool_t other;
+    postie_error_t err;
+    assert_int_equal(postie_spool_open(&other, spool_dir, &err), POSTIE_E_FILE);
+    if (strstr(err.phase, why) == NULL) {
+        fail_msg("refused for \"%s\", wanted \"%s\"", err.phase, why);
+    }
+    if (mode_text != NULL && strstr(err.subject, mode_text) == NULL) {
+        fail_msg("subject \"%s\" lacks \"%s\"", err.subject, mode_text);
+    }
+}
+
+/* A spool others can write to (or that another user owns, or whose q/,
+ * tmp/ or corrupt/ is a link) is refused, saying why. */
+static void test_spool_refuses_what_others_can_write(void **state)
+{
+    (void)state;
+    postie_spool_t other;
+    postie_error_t err;
+    char path[96];
+    char moved[96];
+
+    assert_int_equal(chmod(spool_dir, 0777), 0);
+    expect_refused("others can write", "mode 0777");
+    assert_int_equal(chmod(spool_dir, 01733), 0); /* sticky does not make it safe */
+    expect_refused("others can write", "mode 1733");
+    assert_int_equal(chmod(spool_dir, 0770), 0);
+    expect_refused("others can write", "mode 0770");
+    assert_int_equal(chmod(spool_dir, 0700), 0);
+    assert_int_equal(postie_spool_open(&other, spool_dir, &err), POSTIE_OK);
+    postie_spool_close(&other);
+
+    snprintf(path, sizeof(path), "%s/corrupt", spool_dir);
+    assert_int_equal(chmod(path, 0702), 0);
+    expect_refused("others can write", "/corrupt (mode 0702");
+    assert_int_equal(chmod(path, 0700), 0);
+
+    snprintf(path, sizeof(path), "%s/tmp", spool_dir);
+    snprintf(moved, sizeof(moved), "%s/tmp.real", spool_dir);
+    assert_int_equal(rename(path, moved), 0);
+    assert_int_equal(symlink("tmp.real", path), 0);
+    expect_refused("a link or not a directory", "/tmp");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rename(moved, path), 0);
+
+    if (geteuid() == 0) {
+        assert_int_equal(chown(spool_dir, 65534, 65534), 0);
+        expect_refused("belongs to another user", "owner uid 65534");
+        assert_int_equal(chown(spool_dir, 0, 0), 0);
+    }
+    assert_int_equal(postie_spool_open(&other, spool_dir, &err), POSTIE_OK);
+    postie_spool_close(&other);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1109,6 +1236,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_recipients_and_envelope_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_untried_counts_no_attempt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_untried_permanent_fails_it, setup, teardown),
+#ifdef QUEUE_TEST_SPOOL
+        cmocka_unit_test_setup_teardown(test_spool_links_and_special_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spool_refuses_what_others_can_write, setup, teardown),
+#endif
 #ifndef QUEUE_TEST_SPOOL
         cmocka_unit_test_setup_teardown(test_ram_store_compacts, setup, teardown),
 #endif

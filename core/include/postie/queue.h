@@ -83,7 +83,9 @@ typedef struct {
      * of them even past cap. */
     postie_status_t (*list)(void *ctx, postie_queue_id_t *ids, size_t cap, size_t *total);
     /* Open an entry; with claim, exclusively (POSTIE_E_BUSY when another
-     * holder has it). *size: the entry's length. */
+     * holder has it). *size: the entry's length. POSTIE_E_QUEUE_CORRUPT
+     * when the name holds something that is not an entry (a link, a
+     * special file): it is reported as damaged and set aside. */
     postie_status_t (*open)(void *ctx, postie_queue_id_t id, bool claim, int32_t *h,
                             uint64_t *size);
     postie_status_t (*read)(void *ctx, int32_t h, uint64_t off, uint8_t *buf, size_t len);
@@ -94,7 +96,8 @@ typedef struct {
     /* Move a damaged entry out of the queue, keeping it for inspection
      * where the store can (POSIX: the spool's "corrupt" directory). */
     postie_status_t (*set_aside)(void *ctx, postie_queue_id_t id);
-    /* Visible entries and the octets they occupy. */
+    /* Visible entries and the octets they occupy (what is not an entry,
+     * e.g. a link, counts for neither). */
     postie_status_t (*usage)(void *ctx, uint32_t *count, uint64_t *bytes);
 } postie_queue_store_ops_t;
 
