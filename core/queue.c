@@ -644,7 +644,10 @@ postie_status_t postie_queue_load(postie_queue_t *q, postie_queue_id_t id, bool 
     st = ops->open(q->store.ctx, id, claim, &e->handle, &e->size);
     if (st != POSTIE_OK) {
         e->handle = -1;
-        return fail(err, st, "queue entry", st == POSTIE_E_BUSY ? "claimed by another sender" : "");
+        return fail(err, st, "queue entry",
+                    st == POSTIE_E_BUSY            ? "claimed by another sender"
+                    : st == POSTIE_E_QUEUE_CORRUPT ? "not a regular file (a link or a special file)"
+                                                   : "");
     }
     e->claimed = claim;
     e->id = id;
@@ -877,6 +880,59 @@ static void describe_error(postie_queue_slot_t *s, postie_status_t st, const pos
     }
 }
 
+/* The end of a record: expiry, the new state (queued again at
+ * next_attempt while recipients are pending), written durably; an entry
+ * with every recipient delivered is removed. */
+static postie_status_t conclude(postie_queue_t *q, postie_queue_entry_t *e,
+                                const postie_queue_slot_t *sp, int64_t now, int64_t next_attempt,
+                                postie_queue_outcome_t *out)
+{
+    postie_queue_slot_t s = *sp;
+    bool any_failed = false;
+    postie_status_t st;
+
+    if (out->pending > 0 && postie_queue_expired(s.age_base, now, q->limits.max_age_s)) {
+        char tail[POSTIE_QUEUE_ERROR_TEXT_MAX];
+        memcpy(tail, s.last_error, sizeof(tail));
+        s.last_error[0] = '\0';
+        err_append(&s, "expired in the queue; last: ");
+        err_append(&s, tail);
+        s.last_status = POSTIE_E_EXPIRED;
+        s.last_attempt = now; /* when it was given up, tried now or not */
+        for (uint16_t i = 0; i < e->rcpt_count; i++) {
+            if (s.rcpt[i] == POSTIE_QRCPT_PENDING) {
+                s.rcpt[i] = POSTIE_QRCPT_FAILED;
+            }
+        }
+        out->failed = (uint16_t)(out->failed + out->pending);
+        out->pending = 0;
+    }
+    for (uint16_t i = 0; i < e->rcpt_count; i++) {
+        any_failed = any_failed || s.rcpt[i] == POSTIE_QRCPT_FAILED;
+    }
+    if (out->pending > 0) {
+        s.state = POSTIE_QSTATE_QUEUED;
+        s.next_attempt = next_attempt;
+    } else if (any_failed) {
+        s.state = POSTIE_QSTATE_ERROR;
+    } else {
+        s.state = POSTIE_QSTATE_DONE;
+    }
+
+    st = slot_write(q, e->handle, e->slot_offset, e->rcpt_count, e->error_room, &s, true);
+    if (st != POSTIE_OK) {
+        return st; /* the previous state stands; the attempt will repeat */
+    }
+    e->slot = s;
+    out->state = (postie_queue_state_t)s.state;
+    if (s.state == POSTIE_QSTATE_DONE) {
+        /* the record above is what counts; a failed removal is retried by
+         * the next load that claims the entry */
+        (void)q->store.ops->remove(q->store.ctx, e->handle);
+    }
+    return POSTIE_OK;
+}
+
 postie_status_t postie_queue_record(postie_queue_t *q, postie_queue_entry_t *e,
                                     const postie_smtp_rcpt_t *rcpt, postie_status_t message_status,
                                     const postie_error_t *why, int64_t now, uint32_t random,
@@ -884,9 +940,7 @@ postie_status_t postie_queue_record(postie_queue_t *q, postie_queue_entry_t *e,
 {
     postie_queue_slot_t s = e->slot;
     size_t k = 0;
-    bool any_failed = false;
     bool message_failure_noted = false;
-    postie_status_t st;
 
     memset(out, 0, sizeof(*out));
     if (!e->claimed || s.state != POSTIE_QSTATE_QUEUED) {
@@ -925,45 +979,44 @@ postie_status_t postie_queue_record(postie_queue_t *q, postie_queue_entry_t *e,
         k++;
     }
 
-    if (out->pending > 0 && postie_queue_expired(s.age_base, now, q->limits.max_age_s)) {
-        char tail[POSTIE_QUEUE_ERROR_TEXT_MAX];
-        memcpy(tail, s.last_error, sizeof(tail));
-        s.last_error[0] = '\0';
-        err_append(&s, "expired in the queue; last: ");
-        err_append(&s, tail);
-        s.last_status = POSTIE_E_EXPIRED;
-        for (uint16_t i = 0; i < e->rcpt_count; i++) {
-            if (s.rcpt[i] == POSTIE_QRCPT_PENDING) {
-                s.rcpt[i] = POSTIE_QRCPT_FAILED;
-            }
-        }
-        out->failed = (uint16_t)(out->failed + out->pending);
-        out->pending = 0;
-    }
-    for (uint16_t i = 0; i < e->rcpt_count; i++) {
-        any_failed = any_failed || s.rcpt[i] == POSTIE_QRCPT_FAILED;
-    }
-    if (out->pending > 0) {
-        s.state = POSTIE_QSTATE_QUEUED;
-        s.next_attempt = now + (int64_t)postie_queue_backoff_s(s.attempts, random);
-    } else if (any_failed) {
-        s.state = POSTIE_QSTATE_ERROR;
-    } else {
-        s.state = POSTIE_QSTATE_DONE;
-    }
+    return conclude(q, e, &s, now, now + (int64_t)postie_queue_backoff_s(s.attempts, random), out);
+}
 
-    st = slot_write(q, e->handle, e->slot_offset, e->rcpt_count, e->error_room, &s, true);
-    if (st != POSTIE_OK) {
-        return st; /* the previous state stands; the attempt will repeat */
+/* Records that the entry was not tried: its session failed earlier in
+ * the same run. See postie/queue.h. */
+postie_status_t postie_queue_record_untried(postie_queue_t *q, postie_queue_entry_t *e,
+                                            postie_status_t session_status,
+                                            const postie_error_t *why, int64_t now,
+                                            int64_t retry_at, postie_queue_outcome_t *out)
+{
+    postie_queue_slot_t s = e->slot;
+    bool permanent = !postie_status_is_transient(session_status);
+    char detail[POSTIE_QUEUE_ERROR_TEXT_MAX];
+
+    memset(out, 0, sizeof(*out));
+    if (!e->claimed || s.state != POSTIE_QSTATE_QUEUED || session_status == POSTIE_OK) {
+        return POSTIE_E_BAD_STATE;
     }
-    e->slot = s;
-    out->state = (postie_queue_state_t)s.state;
-    if (s.state == POSTIE_QSTATE_DONE) {
-        /* the record above is what counts; a failed removal is retried by
-         * the next load that claims the entry */
-        (void)q->store.ops->remove(q->store.ctx, e->handle);
+    s.seq++; /* attempts and last_attempt stay: nothing was tried */
+    describe_error(&s, session_status, why);
+    memcpy(detail, s.last_error, sizeof(detail));
+    s.last_error[0] = '\0';
+    err_append(&s, "not tried (its session failed): ");
+    err_append(&s, detail);
+    s.last_status = (uint16_t)session_status;
+    for (uint16_t i = 0; i < e->rcpt_count; i++) {
+        if (s.rcpt[i] != POSTIE_QRCPT_PENDING) {
+            continue;
+        }
+        if (permanent) {
+            s.rcpt[i] = POSTIE_QRCPT_FAILED;
+            s.last_attempt = now; /* given up now, without an attempt */
+            out->failed++;
+        } else {
+            out->pending++;
+        }
     }
-    return POSTIE_OK;
+    return conclude(q, e, &s, now, retry_at > s.next_attempt ? retry_at : s.next_attempt, out);
 }
 
 /* ---- error queue ---------------------------------------------------------------- */

@@ -23,7 +23,8 @@ const postie_registry_t *cli_registry(void);
 void cli_open_queue(const char *spool_dir, postie_spool_t *spool, postie_queue_t *q);
 
 /* Flush (or run) the queue with progress on a terminal. When watch is not
- * 0, *watched gets that message's outcome (state 0 when it was not tried).
+ * 0, only that message is tried (the others keep their schedule) and
+ * *watched gets its outcome (state 0 when it was not tried).
  * Returns an exit code: 0 everything tried was delivered, 4 some messages
  * wait for a retry, 1 some failed for good or were damaged. */
 int cli_run_queue(postie_queue_t *q, postie_run_mode_t mode, const char *session,

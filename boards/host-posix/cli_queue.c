@@ -64,8 +64,12 @@ void cli_open_queue(const char *spool_dir, postie_spool_t *spool, postie_queue_t
     postie_queue_limits_t limits;
     postie_error_t err;
     if (postie_spool_open(spool, spool_dir, &err) != POSTIE_OK) {
-        fprintf(stderr, "postie: cannot open the queue spool %s: %s\n", err.subject,
-                err.status == POSTIE_E_FIELD_TOO_LONG ? "path too long" : strerror(errno));
+        if (err.status == POSTIE_E_FILE && strcmp(err.phase, "spool") != 0) {
+            fprintf(stderr, "postie: refusing the queue spool %s: %s\n", err.subject, err.phase);
+        } else {
+            fprintf(stderr, "postie: cannot open the queue spool %s: %s\n", err.subject,
+                    err.status == POSTIE_E_FIELD_TOO_LONG ? "path too long" : strerror(errno));
+        }
         exit(EXIT_USAGE);
     }
     memset(&limits, 0, sizeof(limits));
@@ -174,6 +178,7 @@ int cli_run_queue(postie_queue_t *q, postie_run_mode_t mode, const char *session
     p.watched_error[0] = '\0';
     opt.mode = mode;
     opt.session = session;
+    opt.only = watch;
     opt.progress = on_progress;
     opt.progress_ctx = &p;
     if (trace_path != NULL && trace_path[0] != '\0') {

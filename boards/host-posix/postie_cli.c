@@ -58,7 +58,7 @@ static const char usage_text[] =
     "       postie [--registry FILE] test-email NAME --to ADDR\n"
     "       postie [--registry FILE] test-connection NAME\n"
     "       postie [--registry FILE] send --queue|--queue-only [--spool DIR] --session NAME ...\n"
-    "                   (store the message in the outgoing queue, then flush the session;\n"
+    "                   (store the message in the outgoing queue, then try it now;\n"
     "                   --queue-only leaves sending to `postie queue run` or a flush)\n"
     "       postie [--registry FILE] queue [--spool DIR] list|errors|flush|run|resend|delete\n"
     "                   (see postie queue --help)\n"
@@ -496,6 +496,7 @@ typedef struct {
     postie_mailbox_t reply_to[MAX_RCPT];
     postie_attachment_t attachments[MAX_ATTACH];
     postie_file_reader_t files[MAX_ATTACH];
+    bool files_open; /* a second compose rereads them: same sizes, same octets */
 } composition_t;
 
 static uint8_t *read_text_file(const char *path, size_t *len)
@@ -575,7 +576,9 @@ static void compose(composition_t *c, options_t *o, bool allow_8bit, bool allow_
     m->html = o->html;
     m->html_len = o->html_len;
     for (size_t i = 0; i < o->nattach; i++) {
-        if (postie_file_reader_open(&c->files[i], o->attach[i]) != POSTIE_OK) {
+        if (c->files_open) {
+            postie_file_reader_rewind(&c->files[i]);
+        } else if (postie_file_reader_open(&c->files[i], o->attach[i]) != POSTIE_OK) {
             fprintf(stderr, "postie: cannot read attachment %s: %s\n", o->attach[i],
                     strerror(errno));
             exit(EXIT_USAGE);
@@ -584,6 +587,7 @@ static void compose(composition_t *c, options_t *o, bool allow_8bit, bool allow_
         c->attachments[i].read = postie_file_read;
         c->attachments[i].read_ctx = &c->files[i];
     }
+    c->files_open = true;
     m->attachments = c->attachments;
     m->attachment_count = o->nattach;
     m->allow_8bit = allow_8bit;
@@ -603,21 +607,46 @@ static void compose_done(composition_t *c, options_t *o)
     for (size_t i = 0; i < o->nattach; i++) {
         postie_file_reader_close(&c->files[i]);
     }
+    c->files_open = false;
+}
+
+/* An attachment that ended before the size it had when it was opened (a
+ * log truncated or rotated in place meanwhile): say which. */
+static void report_shrunk_attachments(const composition_t *c, const options_t *o)
+{
+    for (size_t i = 0; i < o->nattach; i++) {
+        if (c->files[i].shrank) {
+            fprintf(stderr,
+                    "postie: attachment %s shrank while it was being read (it had %llu "
+                    "octets when opened)\n",
+                    o->attach[i], (unsigned long long)c->files[i].size);
+        }
+    }
 }
 
 /* Compose twice: a counting pass for the exact size, then the pass to
- * read. Only the random and date digits differ between passes, never the
- * length. Returns the size; c->writer is ready for postie_mime_read. */
+ * read. The attachments stay open between the passes and each gives the
+ * size it had when opened, so a file that grows meanwhile (a live log)
+ * cannot change the length; only the random and date digits differ
+ * between passes. Returns the size; c->writer is ready for
+ * postie_mime_read. */
 static uint64_t compose_counted(composition_t *c, options_t *o, bool allow_8bit, bool allow_utf8)
 {
     uint8_t scratch[16384];
     size_t got = 0;
     uint64_t size = 0;
+    postie_status_t st;
     compose(c, o, allow_8bit, allow_utf8);
-    while (postie_mime_read(&c->writer, scratch, sizeof(scratch), &got) == POSTIE_OK && got > 0) {
+    while ((st = postie_mime_read(&c->writer, scratch, sizeof(scratch), &got)) == POSTIE_OK &&
+           got > 0) {
         size += got;
     }
-    compose_done(c, o);
+    if (st != POSTIE_OK) {
+        fprintf(stderr, "postie: cannot compose the message: %s: %s\n",
+                postie_mime_error(&c->writer)->subject, postie_status_str(st));
+        report_shrunk_attachments(c, o);
+        exit(EXIT_USAGE);
+    }
     compose(c, o, allow_8bit, allow_utf8);
     return size;
 }
@@ -1020,7 +1049,8 @@ static int cmd_test_connection(int argc, char **argv)
 
 /* send --queue: store the message (composed for any server: 7bit with
  * encoded words, since the server's extensions are not known yet), then
- * flush the session. Exit as for send, plus 4 when it waits for a retry. */
+ * try it, and only it, now. Exit as for send, plus 4 when it waits for a
+ * retry. */
 static int enqueue_and_flush(options_t *o, composition_t *c, message_source_t *msg)
 {
     static postie_spool_t spool;
@@ -1072,6 +1102,9 @@ static int enqueue_and_flush(options_t *o, composition_t *c, message_source_t *m
     if (st != POSTIE_OK) {
         fprintf(stderr, "postie: the message was not queued: %s (%s)\n", postie_status_str(st),
                 err.subject);
+        if (o->compose) {
+            report_shrunk_attachments(c, o);
+        }
         postie_spool_close(&spool);
         return st == POSTIE_E_QUEUE_FULL ? EXIT_TEMP : EXIT_USAGE;
     }
@@ -1272,6 +1305,9 @@ static int run_send(options_t *op)
         fputc('\n', stdout);
     } else if (postie_smtp_phase(&client.engine) == POSTIE_SMTP_PHASE_FAILED) {
         rc = report_session_failure(&client, st);
+        if (o.compose) {
+            report_shrunk_attachments(&c, &o);
+        }
     } else {
         const postie_error_t *m = postie_smtp_message_result(&client.engine);
         fprintf(stderr, "postie: message refused at %s: %s", m->phase, postie_status_str(st));

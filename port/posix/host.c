@@ -19,6 +19,8 @@ postie_status_t postie_file_reader_open(postie_file_reader_t *r, const char *pat
     struct stat sb;
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
     r->size = 0;
+    r->pos = 0;
+    r->shrank = false;
     if (r->fd < 0) {
         return POSTIE_E_FILE;
     }
@@ -39,14 +41,31 @@ postie_status_t postie_file_read(void *ctx, uint8_t *buf, size_t cap, size_t *go
     if (r->fd < 0) {
         return POSTIE_E_FILE;
     }
+    if (r->pos >= r->size) {
+        return POSTIE_OK; /* the end of the snapshot, whatever came after */
+    }
+    if (cap > r->size - r->pos) {
+        cap = (size_t)(r->size - r->pos);
+    }
     do {
-        n = read(r->fd, buf, cap);
+        n = pread(r->fd, buf, cap, (off_t)r->pos);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         return POSTIE_E_FILE;
     }
+    if (n == 0) {
+        r->shrank = true; /* truncated since it was opened */
+        return POSTIE_E_FILE;
+    }
+    r->pos += (uint64_t)n;
     *got = (size_t)n;
     return POSTIE_OK;
+}
+
+void postie_file_reader_rewind(postie_file_reader_t *r)
+{
+    r->pos = 0;
+    r->shrank = false;
 }
 
 void postie_file_reader_close(postie_file_reader_t *r)

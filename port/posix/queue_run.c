@@ -27,6 +27,7 @@ typedef struct {
     bool session_down; /* connecting failed: the rest of the group shares it */
     postie_status_t down_status;
     postie_error_t down_error;
+    int64_t down_retry;        /* when the session is tried again (0: not known yet) */
     postie_queue_id_t current; /* for the trace of the end of data */
     char password[POSTIE_AUTH_FIELD_MAX + 1];
     postie_queue_entry_t entry;
@@ -98,6 +99,7 @@ static void mark_down(run_t *r, postie_status_t st, const char *phase, const cha
     postie_copy_printable(r->down_error.subject, sizeof(r->down_error.subject), subject,
                           strlen(subject));
     r->session_down = true;
+    r->down_retry = 0;
 }
 
 /* Connect for the entry's session; on failure fill down_* for the group. */
@@ -112,7 +114,7 @@ static bool open_session(run_t *r, const postie_session_t *s)
     }
     st = postie_session_client_config(s, &cfg, r->password, sizeof(r->password));
     if (st != POSTIE_OK) {
-        mark_down(r, st, "the session's secret", s->name);
+        mark_down(r, st, postie_session_config_step(st), s->name);
         return false;
     }
     if (r->opt->connect_to != NULL) {
@@ -129,6 +131,7 @@ static bool open_session(run_t *r, const postie_session_t *s)
         }
         postie_smtp_client_quit(&r->client);
         r->session_down = true;
+        r->down_retry = 0;
         return false;
     }
     r->open = true;
@@ -159,6 +162,7 @@ static void deliver_one(run_t *r, postie_queue_id_t id, int64_t now)
     postie_queue_outcome_t out;
     postie_queue_body_reader_t body;
     const postie_error_t *why;
+    bool untried = r->session_down; /* its session failed for an earlier message */
     postie_status_t st = postie_queue_load(r->q, id, true, e, &err);
 
     if (st == POSTIE_E_BUSY) {
@@ -192,7 +196,23 @@ static void deliver_one(run_t *r, postie_queue_id_t id, int64_t now)
     if (!r->open && !r->session_down) {
         (void)open_session(r, postie_registry_session(r->reg, e->session));
     }
+    if (untried) {
+        /* nothing is tried: no attempt counted, it waits for the session */
+        int64_t t = now_s();
+        st = postie_queue_record_untried(r->q, e, r->down_status, &r->down_error, t,
+                                         r->down_retry != 0 ? r->down_retry : t, &out);
+        trace(r, "recorded", id);
+        postie_queue_release(r->q, e);
+        if (st != POSTIE_OK) {
+            progress(r, id, NULL, "could not record the session's failure in the queue");
+            return;
+        }
+        count(r, &out);
+        progress(r, id, &out, e->slot.last_error);
+        return;
+    }
     if (r->session_down) {
+        /* connecting for this message failed: that was its attempt */
         st = r->down_status;
         why = &r->down_error;
     } else {
@@ -217,6 +237,12 @@ static void deliver_one(run_t *r, postie_queue_id_t id, int64_t now)
     }
     count(r, &out);
     postie_queue_release(r->q, e);
+    if (r->session_down && r->down_retry == 0) {
+        /* the rest of the group waits for the session's next try */
+        r->down_retry = out.state == POSTIE_QSTATE_QUEUED
+                            ? e->slot.next_attempt
+                            : now_s() + (int64_t)postie_queue_backoff_s(1, random32());
+    }
     progress(r, id, &out, out.state == POSTIE_QSTATE_DONE ? "" : e->slot.last_error);
 
     /* a session that ended (421, lost connection) reconnects for the next */
@@ -270,7 +296,13 @@ postie_status_t postie_queue_run(postie_queue_t *q, const postie_registry_t *reg
     r->opt = opt;
     r->sum = sum;
 
-    st = postie_queue_list(q, ids, cap, &total);
+    if (opt->only != 0) {
+        /* one message (send --queue): no scan; the others keep their schedule */
+        cand[n++].id = opt->only;
+        st = POSTIE_OK;
+    } else {
+        st = postie_queue_list(q, ids, cap, &total);
+    }
     if (st == POSTIE_OK) {
         if (total > cap) {
             total = cap; /* the rest waits for the next run */

@@ -36,7 +36,32 @@ static int open_subdir(int dir_fd, const char *name)
     if (mkdirat(dir_fd, name, 0700) != 0 && errno != EEXIST) {
         return -1;
     }
-    return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* never through a link: q/, tmp/ and corrupt/ are the spool's own */
+    return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* A spool directory only its owner can write to, and that owner is this
+ * user or root: anyone else who can write there could plant links or
+ * entries. NULL when fine, else why not (err->subject: the path, mode). */
+static const char *unsafe_dir(int fd, const char *path, postie_error_t *err)
+{
+    struct stat st;
+    const char *why = NULL;
+    char text[sizeof(err->subject)];
+    if (fstat(fd, &st) != 0) {
+        return NULL; /* cannot tell; the calls that follow will fail */
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        why = "its group or others can write to it (chmod go-w it)";
+    } else if (st.st_uid != geteuid() && st.st_uid != 0) {
+        why = "it belongs to another user (chown it to this user)";
+    }
+    if (why != NULL) {
+        snprintf(text, sizeof(text), "%s (mode %04o, owner uid %lu)", path,
+                 (unsigned)(st.st_mode & 07777), (unsigned long)st.st_uid);
+        postie_copy_printable(err->subject, sizeof(err->subject), text, strlen(text));
+    }
+    return why;
 }
 
 postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_error_t *err)
@@ -66,9 +91,29 @@ postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_err
     }
     s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->dir_fd >= 0) {
-        s->q_fd = open_subdir(s->dir_fd, "q");
-        s->tmp_fd = open_subdir(s->dir_fd, "tmp");
-        s->corrupt_fd = open_subdir(s->dir_fd, "corrupt");
+        static const char *const names[] = {"q", "tmp", "corrupt"};
+        int *fds[] = {&s->q_fd, &s->tmp_fd, &s->corrupt_fd};
+        const char *why = unsafe_dir(s->dir_fd, dir, err);
+        for (size_t i = 0; i < 3 && why == NULL; i++) {
+            char sub[sizeof(s->path) + 8];
+            *fds[i] = open_subdir(s->dir_fd, names[i]);
+            if (*fds[i] < 0) {
+                snprintf(sub, sizeof(sub), "%s/%s", dir, names[i]);
+                postie_copy_printable(err->subject, sizeof(err->subject), sub, strlen(sub));
+                if (errno == ELOOP || errno == ENOTDIR) {
+                    why = "it is a link or not a directory";
+                }
+                break;
+            }
+            snprintf(sub, sizeof(sub), "%s/%s", dir, names[i]);
+            why = unsafe_dir(*fds[i], sub, err);
+        }
+        if (why != NULL) {
+            postie_spool_close(s);
+            err->status = POSTIE_E_FILE;
+            err->phase = why;
+            return err->status;
+        }
     }
     if (s->dir_fd < 0 || s->q_fd < 0 || s->tmp_fd < 0 || s->corrupt_fd < 0) {
         postie_spool_close(s);
@@ -231,7 +276,8 @@ static bool parse_name(const char *name, postie_queue_id_t *id)
     return strlen(name) == 16 && postie_queue_id_parse(name, id);
 }
 
-/* Call fn for each regular file in the directory dir_fd, with its stat. */
+/* Call fn for each name in the directory dir_fd (but . and ..) with its
+ * lstat: links are reported as links, never followed. */
 static postie_status_t
 each_file(int dir_fd, void (*fn)(void *arg, const char *name, const struct stat *st), void *arg)
 {
@@ -249,8 +295,7 @@ each_file(int dir_fd, void (*fn)(void *arg, const char *name, const struct stat 
     rewinddir(d);
     while ((de = readdir(d)) != NULL) {
         struct stat st;
-        if (de->d_name[0] == '.' || fstatat(dir_fd, de->d_name, &st, 0) != 0 ||
-            !S_ISREG(st.st_mode)) {
+        if (de->d_name[0] == '.' || fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             continue; /* removed meanwhile, or not an entry */
         }
         fn(arg, de->d_name, &st);
@@ -262,7 +307,7 @@ each_file(int dir_fd, void (*fn)(void *arg, const char *name, const struct stat 
 static void remove_if_stale(void *arg, const char *name, const struct stat *st)
 {
     postie_spool_t *s = arg;
-    if (time(NULL) - st->st_mtime > STALE_TMP_S) {
+    if (S_ISREG(st->st_mode) && time(NULL) - st->st_mtime > STALE_TMP_S) {
         (void)unlinkat(s->tmp_fd, name, 0);
     }
 }
@@ -275,7 +320,9 @@ typedef struct {
     uint64_t bytes;
 } walk_acc_t;
 
-/* Entries in q/: ids into ids[0..cap), all counted, their octets summed. */
+/* Entries in q/: ids into ids[0..cap), all of them listed (a link or a
+ * special file too, so a load reports it as damaged); only regular files
+ * count toward capacity. */
 static void acc_entry(void *arg, const char *name, const struct stat *st)
 {
     walk_acc_t *a = arg;
@@ -287,8 +334,10 @@ static void acc_entry(void *arg, const char *name, const struct stat *st)
         a->ids[a->n] = id;
     }
     a->n++;
-    a->count++;
-    a->bytes += (uint64_t)st->st_size;
+    if (S_ISREG(st->st_mode)) {
+        a->count++;
+        a->bytes += (uint64_t)st->st_size;
+    }
 }
 
 static postie_status_t sp_list(void *ctx, postie_queue_id_t *ids, size_t cap, size_t *total)
@@ -324,9 +373,18 @@ static postie_status_t sp_open(void *ctx, postie_queue_id_t id, bool claim, int3
         return POSTIE_E_BUSY;
     }
     id_name(id, name);
-    fd = openat(s->q_fd, name, (claim ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
+    /* a link, a FIFO, a device or a directory is damage: never followed,
+     * never opened (O_NONBLOCK: a FIFO that appears meanwhile cannot block) */
+    if (fstatat(s->q_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         return errno_status(errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return POSTIE_E_QUEUE_CORRUPT;
+    }
+    fd = openat(s->q_fd, name,
+                (claim ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        return errno == ELOOP ? POSTIE_E_QUEUE_CORRUPT : errno_status(errno);
     }
     if (claim && flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
@@ -335,7 +393,7 @@ static postie_status_t sp_open(void *ctx, postie_queue_id_t id, bool claim, int3
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return POSTIE_E_IO;
+        return POSTIE_E_QUEUE_CORRUPT;
     }
     if (st.st_nlink == 0) {
         /* removed by the claim holder we waited for */

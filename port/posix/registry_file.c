@@ -146,3 +146,22 @@ postie_status_t postie_session_client_config(const postie_session_t *s,
     }
     return POSTIE_OK;
 }
+
+#define STEP_STR2(x) #x
+#define STEP_STR(x)  STEP_STR2(x)
+
+const char *postie_session_config_step(postie_status_t st)
+{
+    switch (st) {
+    case POSTIE_E_NO_SPACE:
+        return "the session's password (longer than " STEP_STR(POSTIE_AUTH_FIELD_MAX) " octets)";
+    case POSTIE_E_NOT_FOUND:
+        return "the session's password (its environment variable is not set)";
+    case POSTIE_E_FILE:
+        return "the session's password (its file cannot be read)";
+    case POSTIE_E_AUTH_NO_MECHANISM:
+        return "the session's login (OAuth 2.0 is not available yet)";
+    default:
+        return "the session's secret";
+    }
+}

@@ -121,7 +121,9 @@ postie_status_t postie_session_test_connection(const postie_session_t *s,
         r->result[POSTIE_CHECK_TCP] = POSTIE_STEP_SKIPPED;
         r->result[POSTIE_CHECK_LOGIN] = POSTIE_STEP_FAILED;
         r->status = r->error.status = st;
-        r->error.phase = "the session's secret";
+        r->error.phase = postie_session_config_step(st);
+        postie_copy_printable(r->error.subject, sizeof(r->error.subject), r->error.phase,
+                              strlen(r->error.phase));
         return st;
     }
     st = postie_smtp_client_open(&client, &cfg);
@@ -186,7 +188,7 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
     st = postie_session_client_config(s, &cfg, password, sizeof(password));
     if (st != POSTIE_OK) {
         error->status = st;
-        error->phase = "the session's secret";
+        error->phase = postie_session_config_step(st);
         return st;
     }
     memset(&msg, 0, sizeof(msg));

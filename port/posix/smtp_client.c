@@ -190,9 +190,14 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
     memset(c, 0, sizeof(*c));
     c->cfg = *cfg;
     postie_error_clear(&c->error);
+    /* The transport exists from here on, so quit can close it after any
+     * early return below (it holds no descriptor until connect). */
+    postie_tcp_init(&c->tcp);
+    c->io = &c->tcp.base;
     if (c->cfg.host == NULL || c->cfg.host[0] == '\0') {
         c->error.status = POSTIE_E_INVALID_ARGUMENT;
         c->error.phase = "configuration";
+        postie_copy_printable(c->error.subject, sizeof(c->error.subject), "host: empty", 11);
         return POSTIE_E_INVALID_ARGUMENT;
     }
     if (c->cfg.tls.verify_name == NULL) {
@@ -209,8 +214,6 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
         c->error = *postie_smtp_error(&c->engine);
         return st;
     }
-    postie_tcp_init(&c->tcp);
-    c->io = &c->tcp.base;
     if (implicit) {
         st = postie_tls_init(&c->tls, &c->tcp.base, &c->cfg.tls);
         c->tls_initialised = (st == POSTIE_OK);
@@ -237,7 +240,11 @@ postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_env
                                         postie_body_read_fn read, void *read_ctx)
 {
     bool done = false;
-    postie_status_t st = postie_smtp_send(&c->engine, env, postie_clock_ms());
+    postie_status_t st;
+    if (c->io == NULL) {
+        return POSTIE_E_BAD_STATE; /* not open, or already quit */
+    }
+    st = postie_smtp_send(&c->engine, env, postie_clock_ms());
     if (st != POSTIE_OK) {
         return st;
     }
@@ -255,6 +262,9 @@ postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_env
 
 void postie_smtp_client_quit(postie_smtp_client_t *c)
 {
+    if (c->io == NULL) {
+        return; /* never opened, or quit already */
+    }
     if (postie_smtp_quit(&c->engine, postie_clock_ms()) == POSTIE_OK) {
         (void)run(c, 0, NULL, NULL, NULL);
     }
@@ -264,4 +274,5 @@ void postie_smtp_client_quit(postie_smtp_client_t *c)
     } else {
         postie_transport_close(&c->tcp.base);
     }
+    c->io = NULL;
 }

@@ -12,8 +12,12 @@ fault_proxy.py in front of it:
   - one connection per session for a flush; --session filters; `queue run`
     leaves a message in backoff alone, a flush does not
   - two flushers at once deliver each message exactly once
-  - damaged spool files are reported, set aside, and the rest delivered
+  - damaged spool files are reported, set aside, and the rest delivered;
+    a link or a FIFO in q/ is damaged and counts for no capacity; a spool
+    others can write to is refused
   - capacity limits; expiry; progress only on a terminal
+  - send --queue tries only its own message; a message not tried because
+    its session failed earlier in a run counts no attempt
 
 Usage: queue_cli.py PATH/TO/postie
 """
@@ -400,6 +404,88 @@ try:
     rc, out, err = run("queue", "flush")
     check(rc == 0 and "messages," not in err and "\r" not in out + err,
           "no progress when not on a terminal", out + err)
+
+    # ---- send --queue tries only its own message; attempts count real attempts ----------
+    def list_line(qid):
+        for line in listing()[1].splitlines():
+            if line.startswith(qid):
+                return line
+        return ""
+
+    def attempts_and_next(line):
+        f = line.split()
+        return (int(f[2]), " ".join(f[3:5])) if len(f) >= 5 else (None, None)
+
+    set_plan(every={"greeting": "421 4.3.2 Relay down"})
+    toks = [token() for _ in range(3)]
+    ids = []
+    before = proxy_connections()
+    for i, t in enumerate(toks):
+        rc, out, err = send("mail/Flaky", t)
+        ids.append(queued_id(out))
+        check(rc == 4 and "421" in err, "relay down: send --queue #%d waits for a retry" % (i + 1),
+              out + err)
+        if i == 0:
+            first = attempts_and_next(list_line(ids[0]))
+    check(proxy_connections() - before == 3,
+          "three send --queue, three connections (each for its own message)",
+          str(proxy_connections() - before))
+    now = [attempts_and_next(list_line(i)) for i in ids]
+    check(first[0] == 1 and now[0] == first,
+          "the first message: 1 attempt, its next attempt untouched by the later sends",
+          "after its send %s, after three %s" % (first, now[0]))
+    check(all(a == 1 for a, _ in now), "each message: exactly one attempt", str(now))
+    before = proxy_connections()
+    rc, out, err = run("queue", "flush")
+    # a run goes in id order (arrival second, then random bits): the
+    # lowest id is the one it tries
+    lines = [list_line(i) for i in sorted(ids)]
+    after = [attempts_and_next(line) for line in lines]
+    check(rc == 4 and proxy_connections() - before == 1 and "3 to retry" in out,
+          "a flush with the relay down: one connection, all three wait", out + err)
+    check(after[0][0] == 2 and after[1][0] == 1 and after[2][0] == 1,
+          "only the message that was tried counts an attempt", str(after))
+    check(all("not tried (its session failed)" in line for line in lines[1:])
+          and "not tried" not in lines[0],
+          "the others say they were not tried", "\n".join(lines))
+    check(after[1][1] == after[0][1] and after[2][1] == after[0][1],
+          "the others wait for the session's next try", str(after))
+    set_plan(every="pass")
+    rc, out, err = run("queue", "flush")
+    check(rc == 0 and "3 delivered" in out, "relay up: a flush delivers all three", out + err)
+    check(all(settle(t, 1) == 1 for t in toks), "each of the three arrived once")
+
+    # ---- links and special files in the spool; a spool others can write to -------------
+    big = os.path.join(work, "big.bin")
+    with open(big, "wb") as f:
+        f.truncate(1 << 20)
+    link_id, fifo_id = "6b0d000000000001", "6b0d000000000002"
+    os.symlink(big, os.path.join(spool, "q", link_id))
+    os.mkfifo(os.path.join(spool, "q", fifo_id))
+    rc, out, err = listing()
+    check(rc == 1 and link_id + ": damaged: not a regular file" in err
+          and fifo_id + ": damaged" in err, "queue list shows a link and a FIFO as damaged",
+          out + err)
+    t = token()
+    rc, out, err = send("mail/Notify", t, queue_flag="--queue-only",
+                        extra={"POSTIE_QUEUE_MAX_BYTES": "65536"})
+    check(rc == 0, "a linked 1 MiB file counts for no capacity", out + err)
+    rc, out, err = run("queue", "delete", link_id)
+    check(rc == 0 and not os.path.lexists(os.path.join(spool, "q", link_id))
+          and os.path.getsize(big) == 1 << 20, "queue delete removes the link, not its target",
+          out + err)
+    rc, out, err = run("queue", "flush")
+    check(rc == 1 and "1 damaged (set aside)" in out and "1 delivered" in out
+          and arrivals(t) == 1, "a flush sets the FIFO aside and delivers the rest", out + err)
+    os.chmod(spool, 0o777)
+    rc, out, err = listing()
+    check(rc == 2 and "refusing the queue spool " + spool + " (mode 0777" in err
+          and "others can write to it" in err, "a spool others can write to is refused", err)
+    os.chmod(spool, 0o700)
+    os.chmod(os.path.join(spool, "q"), 0o730)
+    rc, out, err = send("mail/Notify", token(), queue_flag="--queue-only")
+    check(rc == 2 and "/q (mode 0730" in err, "a q/ its group can write to is refused", err)
+    os.chmod(os.path.join(spool, "q"), 0o700)
 finally:
     proxy.send_signal(signal.SIGTERM)
     try:

@@ -567,6 +567,114 @@ static void test_message_level_failures(void **state)
     }
 }
 
+/* A message not tried because its session failed for an earlier one: no
+ * attempt counted, it waits for the session's next try (never earlier
+ * than its own schedule); a permanent failure fails it; expiry applies. */
+static void test_untried_counts_no_attempt(void **state)
+{
+    (void)state;
+    postie_queue_id_t id = enqueue2();
+    postie_smtp_envelope_t env;
+    postie_smtp_rcpt_t rcpt[POSTIE_QUEUE_RCPT_MAX];
+    postie_queue_outcome_t out;
+    postie_error_t why;
+    int64_t own;
+
+    postie_error_clear(&why);
+    why.status = POSTIE_E_CONNECT_FAILED;
+    why.phase = "connect";
+    snprintf(why.subject, sizeof(why.subject), "127.0.0.1");
+
+    /* one real attempt first: attempts 1, its own backoff */
+    load_claimed(id);
+    postie_queue_envelope(&entry, &env, rcpt);
+    assert_int_equal(postie_queue_record(&queue, &entry, rcpt, POSTIE_E_CONNECT_FAILED, &why, NOW,
+                                         0x80000000u, &out),
+                     POSTIE_OK);
+    own = entry.slot.next_attempt;
+    postie_queue_release(&queue, &entry);
+
+    /* a flush where its session failed for an earlier message, due to
+     * retry before its own schedule: nothing changes but the text */
+    load_claimed(id);
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_E_CONNECT_FAILED, &why,
+                                                 NOW + 10, NOW + 20, &out),
+                     POSTIE_OK);
+    assert_int_equal(out.state, POSTIE_QSTATE_QUEUED);
+    assert_int_equal(out.pending, 2);
+    assert_int_equal(out.failed, 0);
+    postie_queue_release(&queue, &entry);
+    load_claimed(id);
+    assert_int_equal(entry.slot.attempts, 1);
+    assert_int_equal(entry.slot.last_attempt, NOW);
+    assert_int_equal(entry.slot.next_attempt, own);
+    assert_string_equal(entry.slot.last_error, "not tried (its session failed): connect: could "
+                                               "not connect to the server (127.0.0.1)");
+    assert_int_equal(entry.slot.last_status, POSTIE_E_CONNECT_FAILED);
+
+    /* the session's next try comes later: it waits for it */
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_E_CONNECT_FAILED, &why,
+                                                 NOW + 10, own + 500, &out),
+                     POSTIE_OK);
+    postie_queue_release(&queue, &entry);
+    load_claimed(id);
+    assert_int_equal(entry.slot.attempts, 1);
+    assert_int_equal(entry.slot.next_attempt, own + 500);
+
+    /* needs a failure, a claim and a queued entry */
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_OK, NULL, NOW, NOW, &out),
+                     POSTIE_E_BAD_STATE);
+    postie_queue_release(&queue, &entry);
+    assert_int_equal(postie_queue_load(&queue, id, false, &entry, NULL), POSTIE_OK);
+    assert_int_equal(
+        postie_queue_record_untried(&queue, &entry, POSTIE_E_CONNECT_FAILED, &why, NOW, NOW, &out),
+        POSTIE_E_BAD_STATE);
+    postie_queue_release(&queue, &entry);
+
+    /* past its age: the error queue, still without an attempt */
+    load_claimed(id);
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_E_CONNECT_FAILED, &why,
+                                                 NOW + POSTIE_QUEUE_MAX_AGE_S, NOW, &out),
+                     POSTIE_OK);
+    assert_int_equal(out.state, POSTIE_QSTATE_ERROR);
+    assert_int_equal(out.failed, 2);
+    postie_queue_release(&queue, &entry);
+    load_claimed(id);
+    assert_int_equal(entry.slot.attempts, 1);
+    assert_int_equal(entry.slot.last_attempt, NOW + POSTIE_QUEUE_MAX_AGE_S);
+    assert_string_equal(entry.slot.last_error,
+                        "expired in the queue; last: not tried (its session failed): connect: "
+                        "could not connect to the server (127.0.0.1)");
+    postie_queue_release(&queue, &entry);
+}
+
+static void test_untried_permanent_fails_it(void **state)
+{
+    (void)state;
+    postie_queue_id_t id = enqueue2();
+    postie_queue_outcome_t out;
+    postie_error_t why;
+
+    postie_error_clear(&why);
+    why.status = POSTIE_E_TLS_CERT_UNTRUSTED;
+    why.phase = "TLS handshake";
+    load_claimed(id);
+    assert_int_equal(postie_queue_record_untried(&queue, &entry, POSTIE_E_TLS_CERT_UNTRUSTED, &why,
+                                                 NOW + 5, NOW + 60, &out),
+                     POSTIE_OK);
+    assert_int_equal(out.state, POSTIE_QSTATE_ERROR);
+    assert_int_equal(out.failed, 2);
+    postie_queue_release(&queue, &entry);
+    load_claimed(id);
+    assert_int_equal(entry.slot.state, POSTIE_QSTATE_ERROR);
+    assert_int_equal(entry.slot.attempts, 0);
+    assert_int_equal(entry.slot.last_attempt, NOW + 5);
+    assert_int_equal(entry.slot.rcpt[0], POSTIE_QRCPT_FAILED);
+    assert_int_equal(entry.slot.rcpt[1], POSTIE_QRCPT_FAILED);
+    assert_int_equal(entry.slot.last_status, POSTIE_E_TLS_CERT_UNTRUSTED);
+    postie_queue_release(&queue, &entry);
+}
+
 static void test_expiry(void **state)
 {
     (void)state;
@@ -980,6 +1088,133 @@ static void test_ram_store_compacts(void **state)
 }
 #endif
 
+#ifdef QUEUE_TEST_SPOOL
+static void spool_path(char *out, size_t cap, const char *sub, postie_queue_id_t id)
+{
+    char name[POSTIE_QUEUE_ID_TEXT];
+    postie_queue_id_format(id, name);
+    snprintf(out, cap, "%s/%s/%s", spool_dir, sub, name);
+}
+
+/* A link, a FIFO or a directory under an entry's name in q/: listed, never
+ * followed or opened, counted for no capacity, reported as damaged; delete
+ * takes it out of the queue, and the link's target is untouched. */
+static void test_spool_links_and_special_files(void **state)
+{
+    (void)state;
+    postie_queue_limits_t limits = {2, 8192, 0};
+    postie_queue_id_t real = enqueue_n(two_rcpts, 1, NOW, 1);
+    postie_queue_id_t link = ((uint64_t)NOW << 32) | 2u;
+    postie_queue_id_t fifo = ((uint64_t)NOW << 32) | 3u;
+    postie_queue_id_t dir = ((uint64_t)NOW << 32) | 4u;
+    char target[96];
+    char path[128];
+    uint32_t count = 0;
+    uint64_t bytes = 0;
+    postie_error_t err;
+    struct stat st;
+    int fd;
+
+    /* a big file outside the spool, linked in */
+    snprintf(target, sizeof(target), "%s.target", spool_dir);
+    fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 1 << 20), 0);
+    close(fd);
+    spool_path(path, sizeof(path), "q", link);
+    assert_int_equal(symlink(target, path), 0);
+    spool_path(path, sizeof(path), "q", fifo);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    spool_path(path, sizeof(path), "q", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+
+    assert_int_equal(count_entries(), 4); /* listed, so a run reports them */
+    assert_int_equal(faulty.inner.ops->usage(faulty.inner.ctx, &count, &bytes), POSTIE_OK);
+    assert_int_equal(count, 1);
+    assert_true(bytes < 8192);
+    /* capacity sees only the real entry: 2 messages, 8 KiB still take one more */
+    open_queue(&limits);
+    enqueue_n(two_rcpts, 1, NOW, 5);
+
+    for (int claim = 0; claim <= 1; claim++) {
+        postie_queue_id_t bad[] = {link, fifo, dir};
+        for (size_t i = 0; i < 3; i++) {
+            assert_int_equal(postie_queue_load(&queue, bad[i], claim != 0, &entry, &err),
+                             POSTIE_E_QUEUE_CORRUPT);
+            assert_string_equal(err.subject, "not a regular file (a link or a special file)");
+            assert_int_equal(entry.handle, -1);
+        }
+    }
+    load_claimed(real);
+    postie_queue_release(&queue, &entry);
+
+    assert_int_equal(postie_queue_delete(&queue, link, &scratch, &err), POSTIE_OK);
+    spool_path(path, sizeof(path), "q", link);
+    assert_int_equal(lstat(path, &st), -1);
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 1 << 20);
+    assert_int_equal(postie_queue_delete(&queue, fifo, &scratch, &err), POSTIE_OK);
+    assert_int_equal(postie_queue_set_aside(&queue, dir), POSTIE_OK);
+    assert_int_equal(count_entries(), 2);
+    unlink(target);
+}
+
+static void expect_refused(const char *why, const char *mode_text)
+{
+    postie_spool_t other;
+    postie_error_t err;
+    assert_int_equal(postie_spool_open(&other, spool_dir, &err), POSTIE_E_FILE);
+    if (strstr(err.phase, why) == NULL) {
+        fail_msg("refused for \"%s\", wanted \"%s\"", err.phase, why);
+    }
+    if (mode_text != NULL && strstr(err.subject, mode_text) == NULL) {
+        fail_msg("subject \"%s\" lacks \"%s\"", err.subject, mode_text);
+    }
+}
+
+/* A spool others can write to (or that another user owns, or whose q/,
+ * tmp/ or corrupt/ is a link) is refused, saying why. */
+static void test_spool_refuses_what_others_can_write(void **state)
+{
+    (void)state;
+    postie_spool_t other;
+    postie_error_t err;
+    char path[96];
+    char moved[96];
+
+    assert_int_equal(chmod(spool_dir, 0777), 0);
+    expect_refused("others can write", "mode 0777");
+    assert_int_equal(chmod(spool_dir, 01733), 0); /* sticky does not make it safe */
+    expect_refused("others can write", "mode 1733");
+    assert_int_equal(chmod(spool_dir, 0770), 0);
+    expect_refused("others can write", "mode 0770");
+    assert_int_equal(chmod(spool_dir, 0700), 0);
+    assert_int_equal(postie_spool_open(&other, spool_dir, &err), POSTIE_OK);
+    postie_spool_close(&other);
+
+    snprintf(path, sizeof(path), "%s/corrupt", spool_dir);
+    assert_int_equal(chmod(path, 0702), 0);
+    expect_refused("others can write", "/corrupt (mode 0702");
+    assert_int_equal(chmod(path, 0700), 0);
+
+    snprintf(path, sizeof(path), "%s/tmp", spool_dir);
+    snprintf(moved, sizeof(moved), "%s/tmp.real", spool_dir);
+    assert_int_equal(rename(path, moved), 0);
+    assert_int_equal(symlink("tmp.real", path), 0);
+    expect_refused("a link or not a directory", "/tmp");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rename(moved, path), 0);
+
+    if (geteuid() == 0) {
+        assert_int_equal(chown(spool_dir, 65534, 65534), 0);
+        expect_refused("belongs to another user", "owner uid 65534");
+        assert_int_equal(chown(spool_dir, 0, 0), 0);
+    }
+    assert_int_equal(postie_spool_open(&other, spool_dir, &err), POSTIE_OK);
+    postie_spool_close(&other);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -999,6 +1234,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_state_write_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_removal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_recipients_and_envelope_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_untried_counts_no_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_untried_permanent_fails_it, setup, teardown),
+#ifdef QUEUE_TEST_SPOOL
+        cmocka_unit_test_setup_teardown(test_spool_links_and_special_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spool_refuses_what_others_can_write, setup, teardown),
+#endif
 #ifndef QUEUE_TEST_SPOOL
         cmocka_unit_test_setup_teardown(test_ram_store_compacts, setup, teardown),
 #endif

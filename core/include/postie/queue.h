@@ -83,7 +83,9 @@ typedef struct {
      * of them even past cap. */
     postie_status_t (*list)(void *ctx, postie_queue_id_t *ids, size_t cap, size_t *total);
     /* Open an entry; with claim, exclusively (POSTIE_E_BUSY when another
-     * holder has it). *size: the entry's length. */
+     * holder has it). *size: the entry's length. POSTIE_E_QUEUE_CORRUPT
+     * when the name holds something that is not an entry (a link, a
+     * special file): it is reported as damaged and set aside. */
     postie_status_t (*open)(void *ctx, postie_queue_id_t id, bool claim, int32_t *h,
                             uint64_t *size);
     postie_status_t (*read)(void *ctx, int32_t h, uint64_t off, uint8_t *buf, size_t len);
@@ -94,7 +96,8 @@ typedef struct {
     /* Move a damaged entry out of the queue, keeping it for inspection
      * where the store can (POSIX: the spool's "corrupt" directory). */
     postie_status_t (*set_aside)(void *ctx, postie_queue_id_t id);
-    /* Visible entries and the octets they occupy. */
+    /* Visible entries and the octets they occupy (what is not an entry,
+     * e.g. a link, counts for neither). */
     postie_status_t (*usage)(void *ctx, uint32_t *count, uint64_t *bytes);
 } postie_queue_store_ops_t;
 
@@ -162,8 +165,8 @@ typedef struct {
     uint8_t state; /* postie_queue_state_t */
     uint32_t attempts;
     int64_t next_attempt;
-    int64_t age_base; /* expiry counts from here; resend restarts it */
-    int64_t last_attempt;
+    int64_t age_base;     /* expiry counts from here; resend restarts it */
+    int64_t last_attempt; /* the last attempt, or when it was given up without one */
     uint16_t last_status; /* postie_status_t of the last failure, 0 none */
     char last_error[POSTIE_QUEUE_ERROR_TEXT_MAX];
     uint8_t rcpt[POSTIE_QUEUE_RCPT_MAX]; /* postie_queue_rcpt_state_t */
@@ -249,6 +252,21 @@ postie_status_t postie_queue_record(postie_queue_t *q, postie_queue_entry_t *e,
                                     const postie_smtp_rcpt_t *rcpt, postie_status_t message_status,
                                     const postie_error_t *why, int64_t now, uint32_t random,
                                     postie_queue_outcome_t *out);
+
+/* Record, on a claimed entry, that it was not tried: its session failed
+ * earlier in the same run (session_status and why: that failure, which
+ * is not POSTIE_OK). No attempt is counted: attempts and the last attempt
+ * stay, the error text says "not tried (its session failed): ...". A
+ * transient failure leaves the pending recipients queued, next attempt at
+ * retry_at (the session's next try) or later if the entry's own schedule
+ * says so; a permanent one (bad configuration, a certificate that does
+ * not verify) fails them, as it would have failed this message; expiry
+ * applies as in postie_queue_record. POSTIE_E_BAD_STATE when the entry is
+ * not claimed or not queued. */
+postie_status_t postie_queue_record_untried(postie_queue_t *q, postie_queue_entry_t *e,
+                                            postie_status_t session_status,
+                                            const postie_error_t *why, int64_t now,
+                                            int64_t retry_at, postie_queue_outcome_t *out);
 
 /* Error queue: put a failed entry back in the queue, due now, its failed
  * recipients pending again and its age restarted. POSTIE_E_BAD_STATE when

@@ -8,22 +8,33 @@
 #ifndef POSTIE_HOST_H
 #define POSTIE_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "postie/status.h"
 
 typedef struct {
-    int fd; /* -1 when closed */
-    uint64_t size;
+    int fd;        /* -1 when closed */
+    uint64_t size; /* taken at open: the reader gives exactly this many octets */
+    uint64_t pos;
+    bool shrank; /* the file ended before size: read failed */
 } postie_file_reader_t;
 
-/* Open path for reading. POSTIE_E_FILE when it cannot be opened or is not
- * a regular file. */
+/* Open path for reading and take its size. POSTIE_E_FILE when it cannot be
+ * opened or is not a regular file. */
 postie_status_t postie_file_reader_open(postie_file_reader_t *r, const char *path);
 
-/* A postie_mime_read_fn over the open file (ctx is the reader). */
+/* A postie_mime_read_fn over the open file (ctx is the reader): exactly
+ * the size taken at open, so a file that grows meanwhile (a live log)
+ * gives the octets it had then. A file that ends sooner (truncated
+ * meanwhile) is an error, POSTIE_E_FILE with r->shrank set, never a short
+ * message. */
 postie_status_t postie_file_read(void *ctx, uint8_t *buf, size_t cap, size_t *got);
+
+/* Read again from the start, the same size: two passes over one reader
+ * (count, then send) give the same octets however the file grows. */
+void postie_file_reader_rewind(postie_file_reader_t *r);
 
 void postie_file_reader_close(postie_file_reader_t *r);
 

@@ -13,7 +13,13 @@
  * claimed before it is sent and its outcome recorded (postie_queue_record)
  * as soon as the server has answered the end of the message, before the
  * next command. A session whose server cannot be reached is not tried
- * again in the same run: its other messages get the same failure.
+ * again in the same run: its other messages are not tried either and get
+ * no attempt counted (postie_queue_record_untried): a transient failure
+ * leaves them waiting for the session's next try, a permanent one (bad
+ * configuration, a certificate that does not verify) moves them to the
+ * error queue. A session that fails before it connects (its secret, its
+ * EHLO name, gone from the registry) fails its own messages only; the run
+ * goes on with the other sessions.
  * Damaged entries are set aside and reported; the run goes on.
  *
  * RAM: the run keeps 16 octets per queued message (malloc'ed on the host),
@@ -51,6 +57,8 @@ typedef void (*postie_run_trace_fn)(void *ctx, const char *event, postie_queue_i
 typedef struct {
     postie_run_mode_t mode;
     const char *session;    /* only this session's messages; NULL: all */
+    postie_queue_id_t only; /* not 0: this message alone (session ignored); the
+                             * others are not touched and keep their schedule */
     const char *connect_to; /* test hook: connect here instead of the session's host */
     postie_run_progress_fn progress;
     void *progress_ctx;

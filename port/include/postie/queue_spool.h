@@ -18,6 +18,14 @@
  * Leftovers of an interrupted enqueue in tmp/ are removed by the next
  * list once they are an hour old.
  *
+ * Trust: the spool and its q/, tmp/ and corrupt/ must be writable by
+ * their owner only (no group or other write bit), and owned by this user
+ * or root; q/, tmp/ and corrupt/ must be directories, not links. Anything
+ * in q/ that is not a regular file (a link, a FIFO, a device, a
+ * directory) is never followed or opened: it counts for no capacity, and
+ * a load reports it as damaged (POSTIE_E_QUEUE_CORRUPT), so a run sets it
+ * aside and delete removes it from the queue.
+ *
  * RAM: sizeof(postie_spool_t), about 420 octets; no allocation.
  */
 #ifndef POSTIE_QUEUE_SPOOL_H
@@ -44,8 +52,12 @@ typedef struct {
 } postie_spool_t;
 
 /* Open (creating with mode 0700 where missing) the spool at dir. dir NULL:
- * $POSTIE_SPOOL, else POSTIE_SPOOL_DEFAULT_DIR. POSTIE_E_FILE with a
- * message on failure (err->subject names the directory). */
+ * $POSTIE_SPOOL, else POSTIE_SPOOL_DEFAULT_DIR. POSTIE_E_FILE on failure,
+ * err->subject naming the directory: err->phase is "spool" when a system
+ * call failed (errno says why), else why the spool is refused ("its group
+ * or others can write to it ...", "it belongs to another user ...", "it is
+ * a link or not a directory"), err->subject then adding the mode and
+ * owner. */
 postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_error_t *err);
 void postie_spool_close(postie_spool_t *s);
 postie_queue_store_t postie_spool_store(postie_spool_t *s);

@@ -32,4 +32,9 @@ postie_status_t postie_session_client_config(const postie_session_t *s,
                                              postie_smtp_client_config_t *cfg, char *password,
                                              size_t cap);
 
+/* What a failure of postie_session_client_config means, as the step of an
+ * error record: "the session's password (longer than 255 octets)", ... A
+ * static string, never NULL. */
+const char *postie_session_config_step(postie_status_t st);
+
 #endif /* POSTIE_REGISTRY_POSIX_H */

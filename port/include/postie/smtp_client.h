@@ -66,18 +66,32 @@ typedef struct {
     size_t stage_len;
 } postie_smtp_client_t;
 
+<<<<<<< HEAD
 #define postie_smtp_client_open POSTIE_CONFIGURED(postie_smtp_client_open)
+=======
+/* Connect, read the greeting, EHLO, STARTTLS and AUTH as configured. On
+ * failure postie_smtp_client_error() says why: POSTIE_E_INVALID_ARGUMENT
+ * before any connection for an empty host, a bad EHLO name or credentials
+ * over POSTIE_AUTH_FIELD_MAX octets; else the transport's or the server's
+ * error. Call postie_smtp_client_quit() afterwards whatever it returned. */
+>>>>>>> h10-queue
 postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
                                         const postie_smtp_client_config_t *cfg);
 
 /* Send one message. Per-recipient results land in env->rcpt[]; the outcome
  * (final reply) in postie_smtp_message_result(&c->engine). Returns POSTIE_OK
  * when the server accepted the message for at least one recipient. After a
- * failure that ended the session, postie_smtp_client_error() says why. */
+ * failure that ended the session, postie_smtp_client_error() says why.
+ * POSTIE_E_BAD_STATE when the client is not open (after quit, or after an
+ * open that failed). */
 postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_envelope_t *env,
                                         postie_body_read_fn read, void *read_ctx);
 
-/* QUIT (when the session is still up) and close. Safe to call after a failure. */
+/* QUIT (when the session is still up) and close. Safe after any return of
+ * postie_smtp_client_open (a failure, even one before the connection was
+ * tried: bad EHLO name, empty host, credentials too long), and safe to call
+ * again: later calls do nothing. Also a no-op on a zero-filled client that
+ * was never opened. */
 void postie_smtp_client_quit(postie_smtp_client_t *c);
 
 const postie_error_t *postie_smtp_client_error(const postie_smtp_client_t *c);
