@@ -66,15 +66,12 @@ typedef struct {
     size_t stage_len;
 } postie_smtp_client_t;
 
-<<<<<<< HEAD
-#define postie_smtp_client_open POSTIE_CONFIGURED(postie_smtp_client_open)
-=======
 /* Connect, read the greeting, EHLO, STARTTLS and AUTH as configured. On
  * failure postie_smtp_client_error() says why: POSTIE_E_INVALID_ARGUMENT
  * before any connection for an empty host, a bad EHLO name or credentials
  * over POSTIE_AUTH_FIELD_MAX octets; else the transport's or the server's
  * error. Call postie_smtp_client_quit() afterwards whatever it returned. */
->>>>>>> h10-queue
+#define postie_smtp_client_open POSTIE_CONFIGURED(postie_smtp_client_open)
 postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
                                         const postie_smtp_client_config_t *cfg);
 
