@@ -439,10 +439,25 @@ static bool read_text(ctx_t *c, const char *key, const cJSON *v, char *dst, size
     return true;
 }
 
+/* A user name or password goes into SMTP AUTH, which carries at most
+ * POSTIE_AUTH_FIELD_MAX octets of each: refuse a longer one here, naming
+ * its key, rather than when a message is sent. */
+static bool auth_field_too_long(ctx_t *c, const char *key, const cJSON *v)
+{
+    char detail[48] = "";
+    if (!cJSON_IsString(v) || strlen(v->valuestring) <= POSTIE_AUTH_FIELD_MAX) {
+        return false;
+    }
+    put_u(detail, sizeof(detail), POSTIE_AUTH_FIELD_MAX);
+    append(detail, sizeof(detail), " octets (POSTIE_AUTH_FIELD_MAX)");
+    problem(c, false, key, "is longer than SMTP AUTH allows: ", detail);
+    return true;
+}
+
 static void read_secret(ctx_t *c, const char *key, const cJSON *v, postie_secret_t *s)
 {
     if (cJSON_IsString(v)) {
-        if (read_text(c, key, v, s->value, sizeof(s->value))) {
+        if (!auth_field_too_long(c, key, v) && read_text(c, key, v, s->value, sizeof(s->value))) {
             s->kind = POSTIE_SECRET_INLINE;
             if (c->src != NULL && c->src->readable_by_others) {
                 problem(c, true, key,
@@ -538,9 +553,23 @@ static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key,
         default:
             return;
         }
-        if (read_text(c, key, v, dst, cap)) {
-            set_field(c, r, f, key);
+        if (f == POSTIE_F_USERNAME && auth_field_too_long(c, key, v)) {
+            return;
         }
+        if (!read_text(c, key, v, dst, cap)) {
+            return;
+        }
+        if (f == POSTIE_F_HOST && dst[0] == '\0') {
+            problem(c, false, key, "must not be empty: give the server's name or address", NULL);
+        } else if (f == POSTIE_F_EHLO && postie_smtp_check_ehlo_name(dst) != POSTIE_OK) {
+            problem(c, false, key,
+                    "must be a domain name (no spaces) or an address literal such as "
+                    "[192.0.2.1]",
+                    NULL);
+            dst[0] = '\0';
+            return;
+        }
+        set_field(c, r, f, key);
         return;
     }
     case V_PORT:
@@ -778,15 +807,16 @@ static uint16_t default_port(postie_protocol_t p)
 
 static bool address_ok(const char *a)
 {
-    bool non_ascii = false;
-    return postie_smtp_check_address(a, false, &non_ascii) == POSTIE_OK && strchr(a, '@') != NULL;
+    return postie_smtp_check_address(a, false, NULL) == POSTIE_OK;
 }
 
 static void check_endpoint(ctx_t *c, raw_t *r)
 {
     postie_endpoint_t *ep = &r->ep;
     if (ep->host[0] == '\0') {
-        problem(c, false, "host", "is required (or mail.smtp.host, or \"jndi\")", NULL);
+        if (r->set_by[POSTIE_F_HOST] == NULL) { /* "host": "" is reported where it is read */
+            problem(c, false, "host", "is required (or mail.smtp.host, or \"jndi\")", NULL);
+        }
     } else if (strchr(ep->host, ' ') != NULL) {
         problem(c, false, r->set_by[POSTIE_F_HOST], "must be a host name or address", NULL);
     }
@@ -1206,10 +1236,12 @@ static void publish_session(ctx_t *c, postie_session_t *s, raw_t *r)
         problem(c, false, r->set_by[POSTIE_F_FROM],
                 "must be a plain address; templates belong in from_name", NULL);
     } else if (!address_ok(r->from)) {
-        problem(c, false, r->set_by[POSTIE_F_FROM], "is not a usable address", NULL);
+        problem(c, false, r->set_by[POSTIE_F_FROM],
+                "is not one mailbox (local-part@domain, e.g. alerts@example.com)", NULL);
     }
     if (r->envelope_from[0] != '\0' && !address_ok(r->envelope_from)) {
-        problem(c, false, r->set_by[POSTIE_F_ENVELOPE_FROM], "is not a usable address", NULL);
+        problem(c, false, r->set_by[POSTIE_F_ENVELOPE_FROM],
+                "is not one mailbox (local-part@domain, e.g. bounces@example.com)", NULL);
     }
     if (r->from_name[0] == '\0') {
         copy_str(r->from_name, sizeof(r->from_name), "${fullname} (");

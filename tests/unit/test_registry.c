@@ -481,6 +481,82 @@ static void test_duplicate_keys_are_refused(void **state)
                      POSTIE_OK);
 }
 
+static void test_transport_fields_are_checked_when_loaded(void **state)
+{
+    (void)state;
+    static char json[2048];
+    char long_value[POSTIE_AUTH_FIELD_MAX + 2];
+
+    /* EHLO names: a domain or an address literal */
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"ehlo\": \"my host\"}}}",
+                   "sessions[\"mail/A\"].ehlo", "domain name");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"mail.smtp.localhost\": "
+                   "\"nas_01\"}}}",
+                   "sessions[\"mail/A\"].mail.smtp.localhost", "address literal");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"ehlo\": \"\"}}}",
+                   "sessions[\"mail/A\"].ehlo", "domain name");
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"ehlo\": \"[127.0.0.1]\"}, "
+                          "\"mail/B\": {" A_SESSION ", \"ehlo\": \"nas-01.example.com\"}}}"),
+                     POSTIE_OK);
+    assert_string_equal(reg.sessions[0].ep.ehlo, "[127.0.0.1]");
+
+    /* an empty host, named where it is written, and only there */
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"\", \"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].host", "must not be empty");
+    expect_no_problem("sessions[\"mail/A\"].host", "is required");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"mail.smtp.host\": \"\", \"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].mail.smtp.host", "must not be empty");
+    expect_invalid("{\"accounts\": {\"mail/In\": {\"protocol\": \"imaps\", \"host\": \"\", "
+                   "\"username\": \"u\", \"password\": \"p\"}}}",
+                   "accounts[\"mail/In\"].host", "must not be empty");
+
+    /* a user name or inline password SMTP AUTH cannot carry */
+    memset(long_value, 'x', sizeof(long_value) - 1);
+    long_value[sizeof(long_value) - 1] = '\0';
+    snprintf(json, sizeof(json),
+             "{\"sessions\": {\"mail/A\": {" A_SESSION ", \"username\": \"%s\", \"password\": "
+             "\"p\"}}}",
+             long_value);
+    expect_invalid(json, "sessions[\"mail/A\"].username", "longer than SMTP AUTH allows: 255");
+    snprintf(json, sizeof(json),
+             "{\"sessions\": {\"mail/A\": {" A_SESSION ", \"mail.smtp.user\": \"u\", "
+             "\"mail.smtp.password\": \"%s\"}}}",
+             long_value);
+    expect_invalid(json, "sessions[\"mail/A\"].mail.smtp.password",
+                   "longer than SMTP AUTH allows: 255");
+    /* 255 octets fit */
+    long_value[POSTIE_AUTH_FIELD_MAX] = '\0';
+    snprintf(json, sizeof(json),
+             "{\"sessions\": {\"mail/A\": {" A_SESSION
+             ", \"user\": \"%s\", \"password\": \"%s\"}}}",
+             long_value, long_value);
+    assert_int_equal(load(json), POSTIE_OK);
+    assert_int_equal(strlen(reg.sessions[0].ep.username), POSTIE_AUTH_FIELD_MAX);
+    assert_int_equal(strlen(reg.sessions[0].ep.password.value), POSTIE_AUTH_FIELD_MAX);
+}
+
+/* One address is one mailbox (postie_smtp_check_address): from and
+ * envelope_from refuse lists, groups and comments, naming the key. */
+static void test_from_is_one_mailbox(void **state)
+{
+    (void)state;
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c, d@e.f\"}}}",
+                   "sessions[\"mail/A\"].from", "not one mailbox");
+    expect_invalid(
+        "{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"mail.from\": \"a@b.c,d@e.f\"}}}",
+        "sessions[\"mail/A\"].mail.from", "not one mailbox");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"undisclosed:;\"}}}",
+                   "sessions[\"mail/A\"].from", "not one mailbox");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"envelope_from\": \"a@b.c "
+                   "(bounces)\"}}}",
+                   "sessions[\"mail/A\"].envelope_from", "not one mailbox");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"\\\"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].from", "not one mailbox");
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": "
+                          "\"\\\"nas 01\\\"@example.com\"}}}"),
+                     POSTIE_OK);
+}
+
 static void test_many_problems_are_bounded(void **state)
 {
     (void)state;
@@ -597,6 +673,8 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_nul_in_strings_is_refused),
         cmocka_unit_test(test_duplicate_keys_are_refused),
+        cmocka_unit_test(test_transport_fields_are_checked_when_loaded),
+        cmocka_unit_test(test_from_is_one_mailbox),
         cmocka_unit_test(test_many_problems_are_bounded),
         cmocka_unit_test(test_too_many_sessions),
         cmocka_unit_test(test_inline_secret_warnings),

@@ -123,7 +123,7 @@ typedef struct {
     char username[POSTIE_REGISTRY_TEXT_MAX];
     postie_secret_t password;
     bool allow_plaintext_auth;           /* log in without TLS (default false) */
-    char ehlo[POSTIE_REGISTRY_NAME_MAX]; /* "" : the host's name */
+    char ehlo[POSTIE_REGISTRY_NAME_MAX]; /* "" : the engine's default, "localhost" */
     uint32_t connect_timeout_ms;         /* 0: the library default */
     uint32_t timeout_ms;                 /* per reply; 0: RFC 5321 defaults */
     uint32_t write_timeout_ms;
