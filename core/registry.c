@@ -144,6 +144,9 @@ bool postie_registry_normalise(const char *name, char *out, size_t cap)
 {
     const char *p = name;
     size_t n;
+    if (name == NULL) {
+        return false;
+    }
     if (strncmp(p, "java:", 5) == 0) {
         p += 5;
     }
@@ -181,7 +184,7 @@ const postie_session_t *postie_registry_session(const postie_registry_t *reg, co
 {
     char n[POSTIE_REGISTRY_NAME_MAX];
     if (reg == NULL || !reg->loaded || !postie_registry_normalise(name, n, sizeof(n))) {
-        return NULL;
+        return NULL; /* reg or name NULL included */
     }
     for (size_t i = 0; i < reg->session_count; i++) {
         if (strcmp(reg->sessions[i].name, n) == 0) {

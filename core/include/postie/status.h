@@ -16,6 +16,16 @@
 
 #include "postie_config_defaults.h"
 
+/*
+ * NULL arguments, throughout Postie's public API: a pointer argument is
+ * required (must not be NULL) unless its description says "may be NULL"
+ * or gives NULL a meaning ("NULL: the defaults"); the same holds for the
+ * pointer fields of configuration and message structs. Where NULL is
+ * allowed, the function handles it as described. Passing NULL where a
+ * pointer is required is a programming error: some functions catch it and
+ * return POSTIE_E_INVALID_ARGUMENT, but none promises to.
+ */
+
 /* X(name, transient, message) */
 #define POSTIE_STATUS_LIST(X)                                                                     \
     X(POSTIE_OK, 0, "success")                                                                    \

@@ -38,6 +38,9 @@
 #ifndef POSTIE_TEMPLATE_H
 #define POSTIE_TEMPLATE_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stddef.h>
 
 #include "postie/status.h"

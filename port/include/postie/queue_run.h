@@ -22,6 +22,9 @@
 #ifndef POSTIE_QUEUE_RUN_H
 #define POSTIE_QUEUE_RUN_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include "postie/queue.h"
 #include "postie/registry.h"
 
@@ -50,11 +53,11 @@ typedef void (*postie_run_trace_fn)(void *ctx, const char *event, postie_queue_i
 
 typedef struct {
     postie_run_mode_t mode;
-    const char *session;    /* only this session's messages; NULL: all */
-    const char *connect_to; /* test hook: connect here instead of the session's host */
-    postie_run_progress_fn progress;
+    const char *session;             /* only this session's messages; NULL: all */
+    const char *connect_to;          /* test hook: connect here instead of the session's host */
+    postie_run_progress_fn progress; /* NULL: none */
     void *progress_ctx;
-    postie_run_trace_fn trace;
+    postie_run_trace_fn trace; /* NULL: none */
     void *trace_ctx;
 } postie_run_options_t;
 

@@ -23,6 +23,9 @@
 #ifndef POSTIE_QUEUE_SPOOL_H
 #define POSTIE_QUEUE_SPOOL_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include "postie/queue.h"
 
 #define POSTIE_SPOOL_DEFAULT_DIR "/var/spool/postie"
@@ -45,7 +48,8 @@ typedef struct {
 
 /* Open (creating with mode 0700 where missing) the spool at dir. dir NULL:
  * $POSTIE_SPOOL, else POSTIE_SPOOL_DEFAULT_DIR. POSTIE_E_FILE with a
- * message on failure (err->subject names the directory). */
+ * message on failure (err->subject names the directory; err is required,
+ * unlike the queue's own err arguments). */
 postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_error_t *err);
 void postie_spool_close(postie_spool_t *s);
 postie_queue_store_t postie_spool_store(postie_spool_t *s);
