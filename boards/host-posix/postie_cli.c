@@ -789,8 +789,11 @@ static int apply_session(options_t *o)
         o->from_name = NULL;
     }
     if (sess.subject_prefix[0] != '\0') {
-        snprintf(o->subject_buf, sizeof(o->subject_buf), "%s%s", sess.subject_prefix,
-                 o->subject != NULL ? o->subject : "");
+        /* "[Confluence]" + "Page edited": "[Confluence] Page edited" */
+        if (postie_template_subject(sess.subject_prefix, o->subject, o->subject_buf,
+                                    sizeof(o->subject_buf), NULL) != POSTIE_OK) {
+            usage_error("--subject is too long with the session's subject_prefix", NULL);
+        }
         o->subject = o->subject_buf;
     }
     return 0;
