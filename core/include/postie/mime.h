@@ -55,7 +55,7 @@ typedef postie_status_t (*postie_mime_read_fn)(void *ctx, uint8_t *buf, size_t c
 
 typedef struct {
     const char *name;    /* display name, UTF-8; NULL or "" for none */
-    const char *address; /* addr-spec, e.g. "joe@example.com" */
+    const char *address; /* one mailbox, e.g. "joe@example.com" (postie_smtp_check_address) */
 } postie_mailbox_t;
 
 typedef struct {

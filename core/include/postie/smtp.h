@@ -84,7 +84,8 @@ typedef enum { POSTIE_LOG_SENT, POSTIE_LOG_RECEIVED, POSTIE_LOG_INFO } postie_lo
 typedef void (*postie_smtp_log_fn)(void *ctx, postie_log_dir_t dir, const char *line, size_t len);
 
 typedef struct {
-    const char *ehlo_name; /* domain or address literal for EHLO; default "localhost" */
+    const char *ehlo_name; /* domain or address literal for EHLO (postie_smtp_check_ehlo_name,
+                              checked by postie_smtp_init); NULL: "localhost" */
     postie_tls_mode_t tls_mode;
     bool allow_plaintext_auth; /* send credentials without TLS (default false) */
     const char *username;      /* NULL: no authentication */
