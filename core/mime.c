@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "postie/smtp.h" /* postie_smtp_check_address */
+#include "postie/smtp.h" /* postie_smtp_check_address: one mailbox per address */
 
 #define LINE_WIDTH      78u  /* RFC 5322 2.1.1: fold header lines at 78 columns */
 #define LINE_HARD_MAX   998u /* RFC 5322 2.1.1: no line longer than 998 octets */
@@ -146,9 +146,6 @@ static postie_status_t check_mailbox(postie_mime_writer_t *w, const postie_mailb
     st = postie_smtp_check_address(m->address, false, &non_ascii);
     if (st == POSTIE_OK && non_ascii && !w->msg->allow_utf8_headers) {
         st = POSTIE_E_ADDRESS_NEEDS_SMTPUTF8;
-    }
-    if (st == POSTIE_OK && strchr(m->address, '@') == NULL) {
-        st = POSTIE_E_ADDRESS_INVALID;
     }
     if (st != POSTIE_OK) {
         set_error(w, st, field, index, indexed, ".address");

@@ -144,6 +144,9 @@ bool postie_registry_normalise(const char *name, char *out, size_t cap)
 {
     const char *p = name;
     size_t n;
+    if (name == NULL) {
+        return false;
+    }
     if (strncmp(p, "java:", 5) == 0) {
         p += 5;
     }
@@ -181,7 +184,7 @@ const postie_session_t *postie_registry_session(const postie_registry_t *reg, co
 {
     char n[POSTIE_REGISTRY_NAME_MAX];
     if (reg == NULL || !reg->loaded || !postie_registry_normalise(name, n, sizeof(n))) {
-        return NULL;
+        return NULL; /* reg or name NULL included */
     }
     for (size_t i = 0; i < reg->session_count; i++) {
         if (strcmp(reg->sessions[i].name, n) == 0) {
@@ -439,10 +442,25 @@ static bool read_text(ctx_t *c, const char *key, const cJSON *v, char *dst, size
     return true;
 }
 
+/* A user name or password goes into SMTP AUTH, which carries at most
+ * POSTIE_AUTH_FIELD_MAX octets of each: refuse a longer one here, naming
+ * its key, rather than when a message is sent. */
+static bool auth_field_too_long(ctx_t *c, const char *key, const cJSON *v)
+{
+    char detail[48] = "";
+    if (!cJSON_IsString(v) || strlen(v->valuestring) <= POSTIE_AUTH_FIELD_MAX) {
+        return false;
+    }
+    put_u(detail, sizeof(detail), POSTIE_AUTH_FIELD_MAX);
+    append(detail, sizeof(detail), " octets (POSTIE_AUTH_FIELD_MAX)");
+    problem(c, false, key, "is longer than SMTP AUTH allows: ", detail);
+    return true;
+}
+
 static void read_secret(ctx_t *c, const char *key, const cJSON *v, postie_secret_t *s)
 {
     if (cJSON_IsString(v)) {
-        if (read_text(c, key, v, s->value, sizeof(s->value))) {
+        if (!auth_field_too_long(c, key, v) && read_text(c, key, v, s->value, sizeof(s->value))) {
             s->kind = POSTIE_SECRET_INLINE;
             if (c->src != NULL && c->src->readable_by_others) {
                 problem(c, true, key,
@@ -475,6 +493,9 @@ static void set_field(ctx_t *c, raw_t *r, postie_field_t f, const char *key)
 {
     if (f >= POSTIE_F_COUNT) {
         return;
+    }
+    if (r->set_by[f] != NULL && strcmp(r->set_by[f], key) == 0) {
+        return; /* the same key twice: reported as a duplicate key */
     }
     if (r->set_by[f] != NULL) {
         char detail[96] = "";
@@ -535,9 +556,23 @@ static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key,
         default:
             return;
         }
-        if (read_text(c, key, v, dst, cap)) {
-            set_field(c, r, f, key);
+        if (f == POSTIE_F_USERNAME && auth_field_too_long(c, key, v)) {
+            return;
         }
+        if (!read_text(c, key, v, dst, cap)) {
+            return;
+        }
+        if (f == POSTIE_F_HOST && dst[0] == '\0') {
+            problem(c, false, key, "must not be empty: give the server's name or address", NULL);
+        } else if (f == POSTIE_F_EHLO && postie_smtp_check_ehlo_name(dst) != POSTIE_OK) {
+            problem(c, false, key,
+                    "must be a domain name (no spaces) or an address literal such as "
+                    "[192.0.2.1]",
+                    NULL);
+            dst[0] = '\0';
+            return;
+        }
+        set_field(c, r, f, key);
         return;
     }
     case V_PORT:
@@ -775,15 +810,16 @@ static uint16_t default_port(postie_protocol_t p)
 
 static bool address_ok(const char *a)
 {
-    bool non_ascii = false;
-    return postie_smtp_check_address(a, false, &non_ascii) == POSTIE_OK && strchr(a, '@') != NULL;
+    return postie_smtp_check_address(a, false, NULL) == POSTIE_OK;
 }
 
 static void check_endpoint(ctx_t *c, raw_t *r)
 {
     postie_endpoint_t *ep = &r->ep;
     if (ep->host[0] == '\0') {
-        problem(c, false, "host", "is required (or mail.smtp.host, or \"jndi\")", NULL);
+        if (r->set_by[POSTIE_F_HOST] == NULL) { /* "host": "" is reported where it is read */
+            problem(c, false, "host", "is required (or mail.smtp.host, or \"jndi\")", NULL);
+        }
     } else if (strchr(ep->host, ' ') != NULL) {
         problem(c, false, r->set_by[POSTIE_F_HOST], "must be a host name or address", NULL);
     }
@@ -903,6 +939,174 @@ static bool depth_ok(const char *json, size_t len, size_t *where)
     return true;
 }
 
+/* ---- NUL characters and duplicate keys -------------------------------------------------- */
+
+/* Extend a problem path by one object key: "product" at the top,
+ * sessions["mail/A"] for an entry, sessions["mail/A"].password.env below. */
+static void path_key(char *path, size_t cap, int level, const char *key, size_t n)
+{
+    size_t have;
+    append(path, cap, level == 1 ? "" : level == 2 ? "[\"" : ".");
+    have = strlen(path);
+    if (have + 1 < cap) {
+        size_t room = cap - 1 - have;
+        n = n < room ? n : room;
+        memcpy(path + have, key, n);
+        path[have + n] = '\0';
+    }
+    if (level == 2) {
+        append(path, cap, "\"]");
+    }
+}
+
+static void path_index(char *path, size_t cap, size_t index)
+{
+    append(path, cap, "[");
+    put_u(path, cap, (unsigned long)index);
+    append(path, cap, "]");
+}
+
+/* A walk over the raw text (which cJSON has accepted) to find strings that
+ * hold a NUL: cJSON decodes "\u0000" into the string, so the C string would
+ * end there and, say, a password would be cut short without a word. */
+typedef struct {
+    ctx_t *c;
+    const char *json;
+    size_t len;
+    size_t i;
+    char path[POSTIE_REGISTRY_NAME_MAX * 2];
+} nul_scan_t;
+
+static void scan_ws(nul_scan_t *t)
+{
+    while (t->i < t->len && (unsigned char)t->json[t->i] <= 32u) {
+        t->i++; /* what cJSON skips as white space */
+    }
+}
+
+/* The string whose opening quote is at t->i; moves past it. Its raw text
+ * is json[*start..*end). Returns the offset of the first NUL in it ("\u0000"
+ * or a raw octet), or len when there is none. */
+static size_t scan_string(nul_scan_t *t, size_t *start, size_t *end)
+{
+    size_t nul = t->len;
+    *start = ++t->i;
+    while (t->i < t->len && t->json[t->i] != '"') {
+        if (t->json[t->i] == '\\') {
+            if (nul == t->len && t->len - t->i > 5 && memcmp(t->json + t->i + 1, "u0000", 5) == 0) {
+                nul = t->i;
+            }
+            t->i += 2;
+        } else {
+            if (nul == t->len && t->json[t->i] == '\0') {
+                nul = t->i;
+            }
+            t->i++;
+        }
+    }
+    *end = t->i < t->len ? t->i : t->len;
+    t->i++;
+    return nul;
+}
+
+static void report_nul(nul_scan_t *t, size_t at)
+{
+    char detail[64];
+    position(t->json, t->len, at, detail, sizeof(detail));
+    append(detail, sizeof(detail), ")");
+    problem(t->c, false, t->path[0] != '\0' ? t->path : "(top)",
+            "holds a NUL character (\\u0000), which would cut the text short (", detail);
+}
+
+static void scan_value(nul_scan_t *t, int level)
+{
+    size_t start;
+    size_t end;
+    size_t nul;
+    size_t mark = strlen(t->path);
+    size_t index = 0;
+    char open;
+
+    scan_ws(t);
+    if (t->i >= t->len || level > POSTIE_REGISTRY_DEPTH_MAX + 1) {
+        return;
+    }
+    open = t->json[t->i];
+    if (open == '"') {
+        nul = scan_string(t, &start, &end);
+        if (nul != t->len) {
+            report_nul(t, nul);
+        }
+        return;
+    }
+    if (open != '{' && open != '[') {
+        while (t->i < t->len && (unsigned char)t->json[t->i] > 32u && t->json[t->i] != ',' &&
+               t->json[t->i] != '}' && t->json[t->i] != ']') {
+            t->i++; /* a number, true, false or null */
+        }
+        return;
+    }
+    t->i++;
+    for (;;) {
+        scan_ws(t);
+        if (t->i >= t->len || t->json[t->i] == '}' || t->json[t->i] == ']') {
+            t->i++;
+            return;
+        }
+        if (open == '{') {
+            if (t->json[t->i] != '"') {
+                return;
+            }
+            nul = scan_string(t, &start, &end);
+            path_key(t->path, sizeof(t->path), level, t->json + start, end - start);
+            if (nul != t->len) {
+                report_nul(t, nul);
+            }
+            scan_ws(t);
+            if (t->i >= t->len || t->json[t->i] != ':') {
+                return;
+            }
+            t->i++;
+        } else {
+            path_index(t->path, sizeof(t->path), index++);
+        }
+        scan_value(t, level + 1);
+        t->path[mark] = '\0';
+        scan_ws(t);
+        if (t->i < t->len && t->json[t->i] == ',') {
+            t->i++;
+        }
+    }
+}
+
+/* cJSON keeps every member of an object, a key given twice included; the
+ * registry takes each key once, at every level. */
+static void check_duplicates(ctx_t *c, const cJSON *node, char *path, size_t cap, int level)
+{
+    size_t index = 0;
+    if (level > POSTIE_REGISTRY_DEPTH_MAX + 1) {
+        return;
+    }
+    for (const cJSON *item = node->child; item != NULL; item = item->next, index++) {
+        size_t mark = strlen(path);
+        if (cJSON_IsObject(node)) {
+            path_key(path, cap, level, item->string, strlen(item->string));
+            for (const cJSON *prev = node->child; prev != item; prev = prev->next) {
+                if (strcmp(prev->string, item->string) == 0) {
+                    problem(c, false, path, "duplicate key: give each key once", NULL);
+                    break;
+                }
+            }
+        } else {
+            path_index(path, cap, index);
+        }
+        if (cJSON_IsObject(item) || cJSON_IsArray(item)) {
+            check_duplicates(c, item, path, cap, level + 1);
+        }
+        path[mark] = '\0';
+    }
+}
+
 /* Working storage for one load; lives in the caller's arena so nothing of
  * this size sits on the stack of a small task. */
 typedef struct {
@@ -985,7 +1189,8 @@ static void read_section(ctx_t *c, work_t *wk, const cJSON *section, bool sessio
         }
         for (size_t k = 0; k < *count; k++) {
             const raw_t *other = session ? &wk->raw[k] : &wk->accounts[k];
-            if (strcmp(other->name, r->name) == 0) {
+            /* the very same key twice is reported as a duplicate key */
+            if (strcmp(other->name, r->name) == 0 && strcmp(other->written, r->written) != 0) {
                 problem(c, false, NULL, "is the same name as ", other->written);
             }
         }
@@ -1034,10 +1239,12 @@ static void publish_session(ctx_t *c, postie_session_t *s, raw_t *r)
         problem(c, false, r->set_by[POSTIE_F_FROM],
                 "must be a plain address; templates belong in from_name", NULL);
     } else if (!address_ok(r->from)) {
-        problem(c, false, r->set_by[POSTIE_F_FROM], "is not a usable address", NULL);
+        problem(c, false, r->set_by[POSTIE_F_FROM],
+                "is not one mailbox (local-part@domain, e.g. alerts@example.com)", NULL);
     }
     if (r->envelope_from[0] != '\0' && !address_ok(r->envelope_from)) {
-        problem(c, false, r->set_by[POSTIE_F_ENVELOPE_FROM], "is not a usable address", NULL);
+        problem(c, false, r->set_by[POSTIE_F_ENVELOPE_FROM],
+                "is not one mailbox (local-part@domain, e.g. bounces@example.com)", NULL);
     }
     if (r->from_name[0] == '\0') {
         copy_str(r->from_name, sizeof(r->from_name), "${fullname} (");
@@ -1153,6 +1360,19 @@ postie_status_t postie_registry_load(postie_registry_t *reg, const char *json, s
         position(json, len, end != NULL ? (size_t)(end - json) : 0, pos, sizeof(pos));
         problem(&c, false, pos, "JSON syntax error", NULL);
         return POSTIE_E_REGISTRY_INVALID;
+    }
+    {
+        nul_scan_t scan;
+        char path[POSTIE_REGISTRY_NAME_MAX * 2] = "";
+        memset(&scan, 0, sizeof(scan));
+        scan.c = &c;
+        scan.json = json;
+        scan.len = len;
+        if (len >= 3 && memcmp(json, "\xef\xbb\xbf", 3) == 0) {
+            scan.i = 3; /* cJSON skips a UTF-8 byte order mark */
+        }
+        scan_value(&scan, 1);
+        check_duplicates(&c, root, path, sizeof(path), 1);
     }
     if (!cJSON_IsObject(root)) {
         problem(&c, false, "(top)", "must be a JSON object with \"sessions\"", NULL);

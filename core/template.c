@@ -282,3 +282,40 @@ postie_status_t postie_template_expand(const char *tpl, const postie_template_us
     }
     return k.full ? POSTIE_E_NO_SPACE : POSTIE_OK;
 }
+
+/* ---- the subject prefix ----------------------------------------------------------- */
+
+postie_status_t postie_template_subject(const char *prefix, const char *subject, char *out,
+                                        size_t cap, size_t *len)
+{
+    size_t np;
+    size_t ns;
+    size_t gap;
+
+    if (len != NULL) {
+        *len = 0;
+    }
+    if (out == NULL || cap == 0) {
+        return out == NULL && cap > 0 ? POSTIE_E_INVALID_ARGUMENT : POSTIE_E_NO_SPACE;
+    }
+    out[0] = '\0';
+    prefix = prefix != NULL ? prefix : "";
+    subject = subject != NULL ? subject : "";
+    np = strlen(prefix);
+    ns = strlen(subject);
+    /* one space between them, unless the prefix brings its own */
+    gap = np > 0 && ns > 0 && prefix[np - 1] != ' ' && prefix[np - 1] != '\t' ? 1u : 0u;
+    if (np > cap - 1 || gap > cap - 1 - np || ns > cap - 1 - np - gap) {
+        return POSTIE_E_NO_SPACE;
+    }
+    memcpy(out, prefix, np);
+    if (gap != 0) {
+        out[np] = ' ';
+    }
+    memcpy(out + np + gap, subject, ns);
+    out[np + gap + ns] = '\0';
+    if (len != NULL) {
+        *len = np + gap + ns;
+    }
+    return POSTIE_OK;
+}

@@ -275,8 +275,24 @@ typedef struct {
     size_t html_len;
 } options_t;
 
+/* One option value is one mailbox (postie_smtp_check_address): a list or a
+ * group in one value is refused here, naming the option. */
+static void check_address_option(const char *opt, const char *v, bool allow_empty)
+{
+    postie_status_t st = postie_smtp_check_address(v, allow_empty, NULL);
+    if (st != POSTIE_OK) {
+        char shown[96];
+        postie_copy_printable(shown, sizeof(shown), v, strlen(v));
+        fprintf(stderr, "postie: %s \"%s\": %s (give one address per %s)\n", opt, shown,
+                postie_status_str(st), opt);
+        fprintf(stderr, "Try 'postie send --help'.\n");
+        exit(EXIT_USAGE);
+    }
+}
+
 static void add_address(const char **list, size_t *n, const char *opt, const char *v)
 {
+    check_address_option(opt, v, false);
     if (*n >= MAX_RCPT) {
         usage_error("too many addresses (limit 1000) for", opt);
     }
@@ -400,6 +416,7 @@ static void parse_options(int argc, char **argv, options_t *o, bool sending)
         }
         if (!strcmp(a, "--from")) {
             NEEDS_VALUE();
+            check_address_option(a, v, true); /* "" is the null sender */
             o->env.from = v;
         } else if (!strcmp(a, "--to")) {
             NEEDS_VALUE();
@@ -801,8 +818,11 @@ static int apply_session(options_t *o)
         o->from_name = NULL;
     }
     if (sess.subject_prefix[0] != '\0') {
-        snprintf(o->subject_buf, sizeof(o->subject_buf), "%s%s", sess.subject_prefix,
-                 o->subject != NULL ? o->subject : "");
+        /* "[Confluence]" + "Page edited": "[Confluence] Page edited" */
+        if (postie_template_subject(sess.subject_prefix, o->subject, o->subject_buf,
+                                    sizeof(o->subject_buf), NULL) != POSTIE_OK) {
+            usage_error("--subject is too long with the session's subject_prefix", NULL);
+        }
         o->subject = o->subject_buf;
     }
     return 0;

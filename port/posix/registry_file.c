@@ -28,7 +28,9 @@ postie_status_t postie_registry_load_file(postie_registry_t *reg, const char *pa
     if (path == NULL || path[0] == '\0') {
         path = POSTIE_REGISTRY_DEFAULT_PATH;
     }
-    *used_path = path;
+    if (used_path != NULL) {
+        *used_path = path;
+    }
     memset(reg, 0, sizeof(*reg));
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

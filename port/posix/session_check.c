@@ -205,7 +205,8 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
         POSTIE_OK) {
         from_name[0] = '\0';
     }
-    snprintf(subject, sizeof(subject), "%sPostie test email", s->subject_prefix);
+    (void)postie_template_subject(s->subject_prefix, "Postie test email", subject, sizeof(subject),
+                                  NULL); /* fits: the prefix has at most 63 octets */
     for (size_t i = 0; i < n; i++) {
         to_boxes[i].name = NULL;
         to_boxes[i].address = to[i];

@@ -14,7 +14,10 @@
  *   every kept problem has a NUL-terminated path and message without
  *     control octets, and at most POSTIE_REGISTRY_PROBLEMS_MAX are kept;
  *   on POSTIE_OK: loaded, no error counted, every session has a host, a
- *     From address with '@' and a port, every account a host and a port,
+ *     From address that is one mailbox (so is envelope_from when set), an
+ *     EHLO name that passes postie_smtp_check_ehlo_name when set, a user
+ *     name and an inline password of at most POSTIE_AUTH_FIELD_MAX
+ *     octets, and a port, every account a host and a port,
  *     smtps exactly when TLS is implicit, and each entry is found again
  *     (the same entry) by its name, also with "java:comp/env/" and
  *     "java:/comp/env/" in front;
@@ -28,6 +31,7 @@
 #include <string.h>
 
 #include "postie/registry.h"
+#include "postie/smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -91,6 +95,10 @@ static void check_endpoint(const postie_endpoint_t *ep)
     CHECK(terminated(ep->password.value, sizeof(ep->password.value)));
     CHECK(terminated(ep->ca_file, sizeof(ep->ca_file)));
     CHECK(terminated(ep->ehlo, sizeof(ep->ehlo)));
+    CHECK(ep->ehlo[0] == '\0' || postie_smtp_check_ehlo_name(ep->ehlo) == POSTIE_OK);
+    CHECK(strlen(ep->username) <= POSTIE_AUTH_FIELD_MAX);
+    CHECK(ep->password.kind != POSTIE_SECRET_INLINE ||
+          strlen(ep->password.value) <= POSTIE_AUTH_FIELD_MAX);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -134,8 +142,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(s->name[0] != '\0');
         check_endpoint(&s->ep);
         CHECK(terminated(s->from, sizeof(s->from)));
-        CHECK(strchr(s->from, '@') != NULL);
+        CHECK(postie_smtp_check_address(s->from, false, NULL) == POSTIE_OK);
         CHECK(terminated(s->envelope_from, sizeof(s->envelope_from)));
+        CHECK(s->envelope_from[0] == '\0' ||
+              postie_smtp_check_address(s->envelope_from, false, NULL) == POSTIE_OK);
         CHECK(terminated(s->from_name, sizeof(s->from_name)));
         CHECK(s->from_name[0] != '\0');
         CHECK(terminated(s->subject_prefix, sizeof(s->subject_prefix)));

@@ -83,7 +83,11 @@ expect_exit 3 "self-signed certificate" -- send --host localhost --connect-to 12
 expect_err "POSTIE_E_TLS_CERT_UNTRUSTED" "untrusted certificate named"
 # 6. CR/LF in an address: usage error before connecting
 expect_exit 2 "CR/LF in an address" -- "${common[@]}" --to $'bob@example.test\r\nRSET'
-expect_err "recipient address" "the bad address is named"
+expect_err '--to "bob@example.test??RSET"' "the bad address and its option are named"
+# one --to is one mailbox: a list is a usage error naming --to, nothing is sent
+expect_exit 2 "two addresses in one --to" -- "${common[@]}" --to 'bob@example.test, carol@example.test'
+expect_err '--to "bob@example.test, carol@example.test": address is not one mailbox' \
+    "the list is refused naming --to"
 # 7. nothing listening: transient failure, exit 4
 expect_exit 4 "nothing listening" -- send --host localhost --connect-to 127.0.0.1 --port 1 \
     --ca-file "$POSTIE_TEST_CA" --from alice@example.test --to bob@example.test

@@ -44,6 +44,9 @@ registry = {
             "jndi": "java:comp/env/mail/Base", "from": "alice@example.test",
             "from_name": "${fullname} (Confluence)", "subject_prefix": "[NAS] ",
         },
+        "mail/Confluence": {
+            "jndi": "mail/Base", "from": "alice@example.test", "subject_prefix": "[Confluence]",
+        },
         "mail/Tomcat": {
             "mail.transport.protocol": "smtps", "mail.smtps.host": "localhost",
             "mail.smtps.port": env["POSTIE_TEST_SMTPS_PORT"], "mail.smtps.auth": "true",
@@ -116,6 +119,15 @@ if msg is not None:
     check(b'From: "Joe Bloggs (Confluence)" <alice@example.test>' in msg.as_bytes(),
           "From header written exactly as documented")
 
+# a prefix without its own trailing space gets one, as Confluence writes it
+token3 = "reg3-%d" % os.getpid()
+rc, out, err = postie_run("send", "--session", "mail/Confluence", "--to", "bob@example.test",
+                          "--subject", "Page edited " + token3, "--body-file", body)
+check(rc == 0, "send through the [Confluence] session", out + err)
+msg = delivered("bob", token3)
+check(msg is not None and str(msg["subject"]) == "[Confluence] Page edited " + token3,
+      "subject prefix [Confluence] gets one space", str(msg["subject"]) if msg else "no message")
+
 # a Japanese full name, and a CR/LF in a full name cannot inject a header
 token2 = "reg2-%d" % os.getpid()
 rc, out, err = postie_run("send", "--session", "mail/Notify", "--as-user", "山田 太郎\r\nBcc: x@example.test",
@@ -148,6 +160,12 @@ check(rc == 0 and out.startswith("250"), "test-email prints the server's final r
 msg = delivered("carol", "Postie test email")
 check(msg is not None and "mail/Tomcat" in msg.get_body().get_content(),
       "test email arrived and names the session")
+# (after the check above, which takes carol's first test email)
+rc, out, err = postie_run("test-email", "mail/Confluence", "--to", "carol@example.test")
+check(rc == 0, "test-email through the [Confluence] session", out + err)
+msg = delivered("carol", "[Confluence] Postie test email")
+check(msg is not None and str(msg["subject"]) == "[Confluence] Postie test email",
+      "test-email subject carries the prefix and one space")
 
 # test-connection: all steps ok
 rc, out, err = postie_run("test-connection", "mail/Notify")
@@ -182,6 +200,25 @@ with open(bad, "w") as f:
 r = subprocess.run([postie, "--registry", bad, "sessions"], capture_output=True, timeout=30)
 check(r.returncode == 2 and "line 2, column" in r.stderr.decode(), "syntax error gives line and column",
       r.stderr.decode())
+# what the loader checks beyond the syntax: each problem names its path
+for text, path, what in [
+        ('{"sessions": {"mail/A": {"host": "h", "from": "a@b.c", "ehlo": "my host"}}}',
+         'sessions["mail/A"].ehlo', "an EHLO name with a space"),
+        ('{"sessions": {"mail/A": {"host": "", "from": "a@b.c"}}}',
+         'sessions["mail/A"].host', "an empty host"),
+        ('{"sessions": {"mail/A": {"host": "h", "from": "a@b.c, d@e.f"}}}',
+         'sessions["mail/A"].from', "two addresses in from"),
+        ('{"sessions": {"mail/A": {"host": "h", "from": "a@b.c", "username": "u",\n'
+         ' "password": "secret\\u0000tail"}}}',
+         'sessions["mail/A"].password', "a \\u0000 in a password"),
+        ('{"sessions": {"mail/A": {"host": "h", "from": "a@b.c"}},\n "sessions": {}}',
+         "sessions", "a second sessions key")]:
+    with open(bad, "w") as f:
+        f.write(text)
+    r = subprocess.run([postie, "--registry", bad, "sessions"], capture_output=True, timeout=30)
+    err = r.stderr.decode()
+    check(r.returncode == 2 and ("error: %s: " % path) in err and "was not loaded" in err,
+          "registry refused: %s, naming %s" % (what, path), err)
 
 if failures:
     sys.exit("%d check(s) failed" % len(failures))

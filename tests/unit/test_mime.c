@@ -411,6 +411,49 @@ static void test_injection_and_bad_fields(void **state)
     expect_error(&m, POSTIE_E_FIELD_TOO_LONG, "from.name");
 }
 
+/* One address is one mailbox: a list, a group, a comment or an unbalanced
+ * quote in one address field is refused and the error names the field. */
+static void test_one_mailbox_per_address(void **state)
+{
+    (void)state;
+    postie_mailbox_t to[] = {{NULL, "bob@example.com"}, {NULL, "a@b,c@d"}};
+    postie_mailbox_t cc[] = {{NULL, "undisclosed:;"}};
+    postie_mailbox_t reply[] = {{NULL, "\"x@example.com, y@example.com"}};
+    postie_message_t m = base_message();
+
+    m.to = to;
+    m.to_count = 2;
+    expect_error(&m, POSTIE_E_ADDRESS_INVALID, "to[1].address");
+    to[1].address = "carol@example.com; dave@example.com";
+    expect_error(&m, POSTIE_E_ADDRESS_INVALID, "to[1].address");
+    to[1].address = "carol@example.com";
+
+    m.cc = cc;
+    m.cc_count = 1;
+    expect_error(&m, POSTIE_E_ADDRESS_INVALID, "cc[0].address");
+    cc[0].address = "carol@example.com";
+
+    m.reply_to = reply;
+    m.reply_to_count = 1;
+    expect_error(&m, POSTIE_E_ADDRESS_INVALID, "reply_to[0].address");
+    reply[0].address = "help@example.com";
+
+    m.from.address = "nas@example.com (NAS)";
+    expect_error(&m, POSTIE_E_ADDRESS_INVALID, "from.address");
+    m.from.address = "nas@example.com";
+    m.sender.address = "a:b@example.com";
+    expect_error(&m, POSTIE_E_ADDRESS_INVALID, "sender.address");
+    m.sender.address = NULL;
+
+    /* a quoted local part is one mailbox, written as given */
+    to[1].address = "\"carol smith\"@example.com";
+    to[1].name = "Carol";
+    m.to_count = 2;
+    m.subject = "hi";
+    compose(&m, 4096);
+    assert_non_null(strstr(out, "To: bob@example.com, Carol <\"carol smith\"@example.com>\r\n"));
+}
+
 /* ---- readers ------------------------------------------------------------------ */
 
 static void test_reader_failure_and_not_ready(void **state)
@@ -522,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_utf8_headers_raw_when_allowed),
         cmocka_unit_test(test_extra_headers),
         cmocka_unit_test(test_injection_and_bad_fields),
+        cmocka_unit_test(test_one_mailbox_per_address),
         cmocka_unit_test(test_reader_failure_and_not_ready),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_types_by_extension),

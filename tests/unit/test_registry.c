@@ -392,6 +392,171 @@ static void test_errors(void **state)
     }
 }
 
+/* A problem at path that is not an error's only because of something else:
+ * no problem at all at this path with a message containing text. */
+static void expect_no_problem(const char *path, const char *text)
+{
+    for (size_t i = 0; i < reg.problem_count; i++) {
+        const postie_registry_problem_t *p = &reg.problems[i];
+        if (strcmp(p->path, path) == 0 && strstr(p->message, text) != NULL) {
+            fail_msg("unexpected problem at %s: %s", path, p->message);
+        }
+    }
+}
+
+#define A_SESSION "\"host\": \"h\", \"from\": \"a@b.c\""
+
+static void test_nul_in_strings_is_refused(void **state)
+{
+    (void)state;
+    static const char raw[] = "{\"sessions\": {\"mail/A\": {" A_SESSION ", \"username\": \"u\", "
+                              "\"password\": \"pw\0cut\"}}}";
+
+    /* a password cut short at \u0000 would be sent cut short: refused */
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"username\": \"u\",\n"
+                   "  \"password\": \"secret\\u0000tail\"}}}",
+                   "sessions[\"mail/A\"].password", "NUL character (\\u0000)");
+    expect_problem(false, "sessions[\"mail/A\"].password", "(line 2, column 22)");
+    /* in a key, an entry name, the top level, a nested object */
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"pass\\u0000word\": \"p\"}}}",
+                   "sessions[\"mail/A\"].pass\\u0000word", "NUL character");
+    expect_invalid("{\"sessions\": {\"mail/A\\u0000x\": {" A_SESSION "}}}",
+                   "sessions[\"mail/A\\u0000x\"]", "NUL character");
+    expect_invalid("{\"product\": \"P\\u0000\", \"sessions\": {}}", "product", "NUL character");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"username\": \"u\", "
+                   "\"password\": {\"env\": \"PW\\u0000X\"}}}}",
+                   "sessions[\"mail/A\"].password.env", "NUL character");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"_notes\": [\"ok\", "
+                   "\"\\u0000\"]}}}",
+                   "sessions[\"mail/A\"]._notes[1]", "NUL character");
+    /* a raw NUL octet inside a string, too */
+    assert_int_equal(postie_registry_load(&reg, raw, sizeof(raw) - 1, arena, sizeof(arena), NULL),
+                     POSTIE_E_REGISTRY_INVALID);
+    expect_problem(false, "sessions[\"mail/A\"].password", "NUL character");
+    /* an escaped backslash before "u0000" is no NUL; nor is \u0001 a NUL */
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"username\": \"u\", "
+                          "\"password\": \"a\\\\u0000b\"}}}"),
+                     POSTIE_OK);
+    assert_string_equal(reg.sessions[0].ep.password.value, "a\\u0000b");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"description\": \"\\u0001\"}}}",
+                   "sessions[\"mail/A\"].description", "control character");
+    /* after a UTF-8 byte order mark (cJSON skips it) */
+    expect_invalid("\xef\xbb\xbf{\"sessions\": {\"mail/A\": {" A_SESSION ", \"username\": \"u\", "
+                   "\"password\": \"p\\u0000\"}}}",
+                   "sessions[\"mail/A\"].password", "NUL character");
+}
+
+static void test_duplicate_keys_are_refused(void **state)
+{
+    (void)state;
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"port\": 25, \"port\": 26}}}",
+                   "sessions[\"mail/A\"].port", "duplicate key");
+    expect_no_problem("sessions[\"mail/A\"].port", "set twice");
+    /* the top-level sessions key: the first entries would silently vanish */
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION
+                   "}}, \"sessions\": {\"mail/B\": {" A_SESSION "}}}",
+                   "sessions", "duplicate key");
+    expect_invalid("{\"product\": \"P\", \"product\": \"Q\", \"sessions\": {}}", "product",
+                   "duplicate key");
+    /* an entry name, an account's key, a nested object, a key Postie ignores */
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION "}, \"mail/A\": {" A_SESSION "}}}",
+                   "sessions[\"mail/A\"]", "duplicate key");
+    expect_no_problem("sessions[\"mail/A\"]", "same name");
+    expect_invalid("{\"accounts\": {\"mail/In\": {\"protocol\": \"imaps\", \"host\": \"h\", "
+                   "\"username\": \"u\", \"password\": \"p\", \"folder\": \"A\", \"folder\": "
+                   "\"B\"}}}",
+                   "accounts[\"mail/In\"].folder", "duplicate key");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"username\": \"u\", "
+                   "\"password\": {\"env\": \"A\", \"env\": \"B\"}}}}",
+                   "sessions[\"mail/A\"].password.env", "duplicate key");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"comment\": \"x\", \"comment\": "
+                   "\"y\"}}}",
+                   "sessions[\"mail/A\"].comment", "duplicate key");
+    /* two JavaMail spellings of one field stay a "set twice" error */
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"port\": 25, \"mail.smtp.port\": "
+                   "26}}}",
+                   "sessions[\"mail/A\"].mail.smtp.port", "set twice");
+    /* keys that differ only in case are different keys */
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"_n\": 1, \"_N\": 2}}}"),
+                     POSTIE_OK);
+}
+
+static void test_transport_fields_are_checked_when_loaded(void **state)
+{
+    (void)state;
+    static char json[2048];
+    char long_value[POSTIE_AUTH_FIELD_MAX + 2];
+
+    /* EHLO names: a domain or an address literal */
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"ehlo\": \"my host\"}}}",
+                   "sessions[\"mail/A\"].ehlo", "domain name");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"mail.smtp.localhost\": "
+                   "\"nas_01\"}}}",
+                   "sessions[\"mail/A\"].mail.smtp.localhost", "address literal");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"ehlo\": \"\"}}}",
+                   "sessions[\"mail/A\"].ehlo", "domain name");
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"ehlo\": \"[127.0.0.1]\"}, "
+                          "\"mail/B\": {" A_SESSION ", \"ehlo\": \"nas-01.example.com\"}}}"),
+                     POSTIE_OK);
+    assert_string_equal(reg.sessions[0].ep.ehlo, "[127.0.0.1]");
+
+    /* an empty host, named where it is written, and only there */
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"\", \"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].host", "must not be empty");
+    expect_no_problem("sessions[\"mail/A\"].host", "is required");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"mail.smtp.host\": \"\", \"from\": \"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].mail.smtp.host", "must not be empty");
+    expect_invalid("{\"accounts\": {\"mail/In\": {\"protocol\": \"imaps\", \"host\": \"\", "
+                   "\"username\": \"u\", \"password\": \"p\"}}}",
+                   "accounts[\"mail/In\"].host", "must not be empty");
+
+    /* a user name or inline password SMTP AUTH cannot carry */
+    memset(long_value, 'x', sizeof(long_value) - 1);
+    long_value[sizeof(long_value) - 1] = '\0';
+    snprintf(json, sizeof(json),
+             "{\"sessions\": {\"mail/A\": {" A_SESSION ", \"username\": \"%s\", \"password\": "
+             "\"p\"}}}",
+             long_value);
+    expect_invalid(json, "sessions[\"mail/A\"].username", "longer than SMTP AUTH allows: 255");
+    snprintf(json, sizeof(json),
+             "{\"sessions\": {\"mail/A\": {" A_SESSION ", \"mail.smtp.user\": \"u\", "
+             "\"mail.smtp.password\": \"%s\"}}}",
+             long_value);
+    expect_invalid(json, "sessions[\"mail/A\"].mail.smtp.password",
+                   "longer than SMTP AUTH allows: 255");
+    /* 255 octets fit */
+    long_value[POSTIE_AUTH_FIELD_MAX] = '\0';
+    snprintf(json, sizeof(json),
+             "{\"sessions\": {\"mail/A\": {" A_SESSION
+             ", \"user\": \"%s\", \"password\": \"%s\"}}}",
+             long_value, long_value);
+    assert_int_equal(load(json), POSTIE_OK);
+    assert_int_equal(strlen(reg.sessions[0].ep.username), POSTIE_AUTH_FIELD_MAX);
+    assert_int_equal(strlen(reg.sessions[0].ep.password.value), POSTIE_AUTH_FIELD_MAX);
+}
+
+/* One address is one mailbox (postie_smtp_check_address): from and
+ * envelope_from refuse lists, groups and comments, naming the key. */
+static void test_from_is_one_mailbox(void **state)
+{
+    (void)state;
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c, d@e.f\"}}}",
+                   "sessions[\"mail/A\"].from", "not one mailbox");
+    expect_invalid(
+        "{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"mail.from\": \"a@b.c,d@e.f\"}}}",
+        "sessions[\"mail/A\"].mail.from", "not one mailbox");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"undisclosed:;\"}}}",
+                   "sessions[\"mail/A\"].from", "not one mailbox");
+    expect_invalid("{\"sessions\": {\"mail/A\": {" A_SESSION ", \"envelope_from\": \"a@b.c "
+                   "(bounces)\"}}}",
+                   "sessions[\"mail/A\"].envelope_from", "not one mailbox");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"\\\"a@b.c\"}}}",
+                   "sessions[\"mail/A\"].from", "not one mailbox");
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": "
+                          "\"\\\"nas 01\\\"@example.com\"}}}"),
+                     POSTIE_OK);
+}
+
 static void test_many_problems_are_bounded(void **state)
 {
     (void)state;
@@ -506,6 +671,10 @@ int main(void)
         cmocka_unit_test(test_javamail_tls_flags),
         cmocka_unit_test(test_jndi_oauth_override),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_nul_in_strings_is_refused),
+        cmocka_unit_test(test_duplicate_keys_are_refused),
+        cmocka_unit_test(test_transport_fields_are_checked_when_loaded),
+        cmocka_unit_test(test_from_is_one_mailbox),
         cmocka_unit_test(test_many_problems_are_bounded),
         cmocka_unit_test(test_too_many_sessions),
         cmocka_unit_test(test_inline_secret_warnings),

@@ -1630,6 +1630,201 @@ static void test_invalid_config(void **state)
     assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_E_INVALID_ARGUMENT);
 }
 
+/* ---- the address and EHLO name checks ---------------------------------------- */
+
+typedef struct {
+    const char *address;
+    postie_status_t status;
+    bool non_ascii;
+} address_case_t;
+
+static void test_address_is_one_mailbox(void **state)
+{
+    (void)state;
+    static char long_local[300];
+    static char at_limit[300];
+    static const address_case_t cases[] = {
+        /* one mailbox: accepted */
+        {"joe@example.com", POSTIE_OK, false},
+        {"a@x", POSTIE_OK, false},
+        {"joe.bloggs+tag@mail.example-company.com", POSTIE_OK, false},
+        {"!#$%&'*+-/=?^_`{|}~@example.com", POSTIE_OK, false},
+        {"\"a b\"@example.com", POSTIE_OK, false},
+        {"\"a\\\"b\"@x", POSTIE_OK, false},
+        {"\"a,b;c:d(e)<f>\"@x", POSTIE_OK, false}, /* specials are fine inside quotes */
+        {"\"\"@x", POSTIE_OK, false},
+        {"\"a@b\"@x", POSTIE_OK, false},
+        {"a@[127.0.0.1]", POSTIE_OK, false},
+        {"a@[IPv6:::1]", POSTIE_OK, false},
+        {"a@[IPv6:2001:db8::1]", POSTIE_OK, false},
+        {"a@[IPv6:2001:db8:0:0:0:0:0:1]", POSTIE_OK, false},
+        {"a@[IPv6:::ffff:192.0.2.1]", POSTIE_OK, false},
+        {"a@[ipv6:1:2:3:4:5:6:192.0.2.1]", POSTIE_OK, false},
+        {"a@1.2.3.4", POSTIE_OK, false}, /* a domain of digits, as RFC 5321 allows */
+        {"a@x-y.z", POSTIE_OK, false},
+        {"j\xc3\xb6rg@example.com", POSTIE_OK, true}, /* jörg@ */
+        {"\xe7\x94\xb0\xe4\xb8\xad@\xe4\xbe\x8b\xe3\x81\x88.jp", POSTIE_OK,
+         true}, /* 田中@例え.jp */
+        {"\"j\xc3\xb6 rg\"@x", POSTIE_OK, true},
+        /* several mailboxes, groups, comments, display names: refused */
+        {"a@b,c@d", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@x, b@y", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@b;c@d", POSTIE_E_ADDRESS_INVALID, false},
+        {"undisclosed:;", POSTIE_E_ADDRESS_INVALID, false},
+        {"group:a@b;", POSTIE_E_ADDRESS_INVALID, false},
+        {"a:b@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@x:25", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@x (Joe)", POSTIE_E_ADDRESS_INVALID, false},
+        {"(Joe)a@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"a(b)@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"Joe <j@x>", POSTIE_E_ADDRESS_INVALID, false},
+        {"<j@x>", POSTIE_E_ADDRESS_INVALID, false},
+        {"\"a@x, b@y", POSTIE_E_ADDRESS_INVALID, false}, /* unbalanced quote */
+        {"a\"b@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"\"a\"b@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"\"a\\\"@x", POSTIE_E_ADDRESS_INVALID, false}, /* the quote is escaped */
+        {"\"a\tb\"@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"\"a\\\rb\"@x", POSTIE_E_ADDRESS_INVALID, false},
+        /* dots, '@', domains */
+        {"a..b@x", POSTIE_E_ADDRESS_INVALID, false},
+        {".a@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"a.@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@-x", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@x-", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@x.", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@.x", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@x..y", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@x_y", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@b@c", POSTIE_E_ADDRESS_INVALID, false},
+        {"@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@", POSTIE_E_ADDRESS_INVALID, false},
+        {"a", POSTIE_E_ADDRESS_INVALID, false},
+        {"postmaster", POSTIE_E_ADDRESS_INVALID, false},
+        {"", POSTIE_E_ADDRESS_INVALID, false},
+        {"with space@x", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@x\r\nRSET", POSTIE_E_ADDRESS_INVALID, false},
+        {"a\x7f@x", POSTIE_E_ADDRESS_INVALID, false},
+        /* address literals */
+        {"a@[256.0.0.1]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[1.2.3]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[1.2.3.4.5]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[1.2.3.0004]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[127.0.0.1", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[127.0.0.1]x", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[::1]", POSTIE_E_ADDRESS_INVALID, false}, /* needs the IPv6: tag */
+        {"a@[IPv6:1::2::3]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[IPv6:1:2:3:4:5:6:7]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[IPv6:1:2:3:4:5:6:7:8:9]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[IPv6:1:2:3:4:5:6:7::]", POSTIE_E_ADDRESS_INVALID, false}, /* :: is 2+ groups */
+        {"a@[IPv6:12345::1]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[IPv6:g::1]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[IPv6:1:]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[IPv6::::1]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[IPv6:1.2.3.4::]", POSTIE_E_ADDRESS_INVALID, false},
+        {"a@[tag:content]", POSTIE_E_ADDRESS_INVALID, false}, /* no other tag is registered */
+        /* UTF-8 must be well formed */
+        {"j\xc3@example.com", POSTIE_E_ADDRESS_INVALID, false},       /* cut sequence */
+        {"j\xc0\xafrg@example.com", POSTIE_E_ADDRESS_INVALID, false}, /* overlong '/' */
+        {"j\xed\xa0\x80@x", POSTIE_E_ADDRESS_INVALID, false},         /* surrogate */
+        {"a@\xff.com", POSTIE_E_ADDRESS_INVALID, false},
+    };
+    bool non_ascii = true;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        postie_status_t st = postie_smtp_check_address(cases[i].address, false, &non_ascii);
+        if (st != cases[i].status || non_ascii != cases[i].non_ascii) {
+            fail_msg("\"%s\": %s non_ascii=%d, expected %s non_ascii=%d", cases[i].address,
+                     postie_status_name(st), non_ascii, postie_status_name(cases[i].status),
+                     cases[i].non_ascii);
+        }
+    }
+    /* the null reverse path only when allowed; non_ascii may be NULL */
+    assert_int_equal(postie_smtp_check_address("", true, &non_ascii), POSTIE_OK);
+    assert_int_equal(postie_smtp_check_address("", false, NULL), POSTIE_E_ADDRESS_INVALID);
+    assert_int_equal(postie_smtp_check_address("a@x", false, NULL), POSTIE_OK);
+    assert_int_equal(postie_smtp_check_address(NULL, true, &non_ascii), POSTIE_E_INVALID_ARGUMENT);
+    /* 256 octets pass, 257 are too long (RFC 5321 4.5.3.1.3); a local part
+     * over 64 octets passes (see the header) */
+    memset(at_limit, 'a', 250);
+    memcpy(at_limit + 250, "@b.com", 7);
+    assert_int_equal(strlen(at_limit), 256);
+    assert_int_equal(postie_smtp_check_address(at_limit, false, NULL), POSTIE_OK);
+    memset(long_local, 'a', 251);
+    memcpy(long_local + 251, "@b.com", 7);
+    assert_int_equal(postie_smtp_check_address(long_local, false, NULL), POSTIE_E_ADDRESS_TOO_LONG);
+    /* a domain label is at most 63 octets */
+    memset(long_local, 'a', sizeof(long_local));
+    long_local[0] = 'a';
+    long_local[1] = '@';
+    long_local[2 + 63] = '\0';
+    assert_int_equal(postie_smtp_check_address(long_local, false, NULL), POSTIE_OK);
+    long_local[2 + 63] = 'a';
+    long_local[2 + 64] = '\0';
+    assert_int_equal(postie_smtp_check_address(long_local, false, NULL), POSTIE_E_ADDRESS_INVALID);
+}
+
+static void test_ehlo_name_check(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "localhost",  "client.example",      "mx-1.example.com",      "[127.0.0.1]",
+        "[IPv6:::1]", "[IPv6:2001:db8::25]", "xn--bcher-kva.example",
+    };
+    static const char *const bad[] = {
+        "",
+        "my host",
+        "bad\r\nname",
+        "host_name",
+        "-host",
+        "host.",
+        "a..b",
+        "[1.2.3.4",
+        "[IPv6:1::2::3]",
+        "b\xc3\xbc"
+        "cher.example",
+        "joe@example.com",
+        "host\t",
+        "(host)",
+    };
+    static char long_name[300];
+    static postie_smtp_t s;
+    postie_smtp_config_t cfg = transcript_config();
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (postie_smtp_check_ehlo_name(good[i]) != POSTIE_OK) {
+            fail_msg("\"%s\" refused", good[i]);
+        }
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (postie_smtp_check_ehlo_name(bad[i]) != POSTIE_E_INVALID_ARGUMENT) {
+            fail_msg("\"%s\" accepted", bad[i]);
+        }
+    }
+    assert_int_equal(postie_smtp_check_ehlo_name(NULL), POSTIE_E_INVALID_ARGUMENT);
+    /* 255 octets at most */
+    for (size_t i = 0; i < 255; i += 2) {
+        long_name[i] = 'a';
+        long_name[i + 1] = '.';
+    }
+    long_name[255] = '\0'; /* "a.a. ... a" */
+    assert_int_equal(postie_smtp_check_ehlo_name(long_name), POSTIE_OK);
+    long_name[255] = '.';
+    long_name[256] = 'a';
+    assert_int_equal(postie_smtp_check_ehlo_name(long_name), POSTIE_E_INVALID_ARGUMENT);
+
+    /* the engine applies it: an EHLO name with a space never reaches the wire,
+     * an address literal or a name that is also a mailbox part does */
+    cfg.ehlo_name = "my host";
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_E_INVALID_ARGUMENT);
+    assert_true(postie_smtp_state(&s) & POSTIE_SMTP_FAILED);
+    assert_string_equal(postie_smtp_error(&s)->subject, "ehlo_name");
+    cfg.ehlo_name = "[127.0.0.1]";
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_OK);
+    cfg.ehlo_name = NULL; /* "localhost" */
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_OK);
+}
+
 /* ---- bulk bodies: independent reference transformation ---------------------- */
 
 static size_t reference_data(const uint8_t *in, size_t n, uint8_t *out)
@@ -1960,6 +2155,8 @@ int main(void)
         cmocka_unit_test(test_send_while_busy_is_refused),
         cmocka_unit_test(test_capabilities_parsed),
         cmocka_unit_test(test_invalid_config),
+        cmocka_unit_test(test_address_is_one_mailbox),
+        cmocka_unit_test(test_ehlo_name_check),
         cmocka_unit_test(test_bulk_body_data),
         cmocka_unit_test(test_bulk_body_chunking),
     };

@@ -454,6 +454,57 @@ static void test_from_header_injection(void **state)
     assert_true(line_starts_with(msg, "From: \"   (Confluence)\""));
 }
 
+/* ---- the subject prefix ---------------------------------------------------------- */
+
+static void expect_subject(const char *prefix, const char *subject, const char *want)
+{
+    char got[128];
+    size_t len = 99;
+    postie_status_t st = postie_template_subject(prefix, subject, got, sizeof(got), &len);
+    if (st != POSTIE_OK || strcmp(got, want) != 0 || len != strlen(want)) {
+        fail_msg("\"%s\" + \"%s\": %s \"%s\" (%zu), want \"%s\"", prefix ? prefix : "(null)",
+                 subject ? subject : "(null)", postie_status_name(st), got, len, want);
+    }
+}
+
+static void test_subject_prefix_spacing(void **state)
+{
+    (void)state;
+    char small[16];
+    size_t len = 99;
+
+    /* Confluence's prefix and what Confluence makes of it */
+    expect_subject("[Confluence]", "Page edited", "[Confluence] Page edited");
+    /* a prefix that brings its own white space gets no second space */
+    expect_subject("[NAS-01] ", "Disk alert", "[NAS-01] Disk alert");
+    expect_subject("[NAS-01]\t", "Disk alert", "[NAS-01]\tDisk alert");
+    /* only one space, whatever the subject starts with */
+    expect_subject("[X]", " lead", "[X]  lead");
+    /* empty or NULL: no space added */
+    expect_subject("", "Page edited", "Page edited");
+    expect_subject(NULL, "Page edited", "Page edited");
+    expect_subject("[Confluence]", "", "[Confluence]");
+    expect_subject("[Confluence]", NULL, "[Confluence]");
+    expect_subject("[NAS-01] ", "", "[NAS-01] ");
+    expect_subject(NULL, NULL, "");
+    /* UTF-8 passes through */
+    expect_subject("[\xe8\xad\xa6\xe5\x91\x8a]", "\xe3\x83\x87\xe3\x82\xa3\xe3\x82\xb9\xe3\x82\xaf",
+                   "[\xe8\xad\xa6\xe5\x91\x8a] \xe3\x83\x87\xe3\x82\xa3\xe3\x82\xb9\xe3\x82\xaf");
+
+    /* exactly full, one octet short (nothing cut), and no room at all */
+    assert_int_equal(postie_template_subject("[ab]", "0123456789", small, sizeof(small), &len),
+                     POSTIE_OK);
+    assert_string_equal(small, "[ab] 0123456789");
+    assert_int_equal(len, 15);
+    assert_int_equal(postie_template_subject("[abc]", "0123456789", small, sizeof(small), &len),
+                     POSTIE_E_NO_SPACE);
+    assert_string_equal(small, "");
+    assert_int_equal(len, 0);
+    assert_int_equal(postie_template_subject("[abc]", "x", small, 0, NULL), POSTIE_E_NO_SPACE);
+    assert_int_equal(postie_template_subject("[abc]", "x", NULL, 4, NULL),
+                     POSTIE_E_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_cap_zero_and_one),
         cmocka_unit_test(test_from_header_end_to_end),
         cmocka_unit_test(test_from_header_injection),
+        cmocka_unit_test(test_subject_prefix_spacing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,9 @@
 #ifndef POSTIE_BODY_H
 #define POSTIE_BODY_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -17,6 +17,9 @@
 #ifndef POSTIE_LINE_H
 #define POSTIE_LINE_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -39,6 +39,9 @@
 #ifndef POSTIE_MIME_H
 #define POSTIE_MIME_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +55,7 @@ typedef postie_status_t (*postie_mime_read_fn)(void *ctx, uint8_t *buf, size_t c
 
 typedef struct {
     const char *name;    /* display name, UTF-8; NULL or "" for none */
-    const char *address; /* addr-spec, e.g. "joe@example.com" */
+    const char *address; /* one mailbox, e.g. "joe@example.com" (postie_smtp_check_address) */
 } postie_mailbox_t;
 
 typedef struct {

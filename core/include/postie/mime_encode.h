@@ -16,6 +16,9 @@
 #ifndef POSTIE_MIME_ENCODE_H
 #define POSTIE_MIME_ENCODE_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -42,6 +42,9 @@
 #ifndef POSTIE_QUEUE_H
 #define POSTIE_QUEUE_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,7 +109,10 @@ typedef struct {
     void *ctx;
 } postie_queue_store_t;
 
-/* ---- Queue ------------------------------------------------------------- */
+/* ---- Queue -------------------------------------------------------------
+ *
+ * Every postie_error_t *err argument of the functions below may be NULL
+ * (no detail wanted; the status still says what happened). */
 
 typedef struct {
     uint32_t messages_max; /* 0: POSTIE_QUEUE_MESSAGES_MAX */
@@ -243,7 +249,7 @@ typedef struct {
 /* Record one attempt on a claimed entry, durably, before anything else
  * happens: rcpt[] is the envelope from postie_queue_envelope after the
  * attempt, message_status the attempt's result (POSTIE_OK when the server
- * took the message), why its detail (NULL when POSTIE_OK). Delivered
+ * took the message), why its detail (may be NULL; NULL when POSTIE_OK). Delivered
  * recipients are final; 4xx and transient failures are retried after
  * postie_queue_backoff_s(); 5xx, permanent failures and expiry move the
  * entry to the error queue once nothing is pending. An entry with every

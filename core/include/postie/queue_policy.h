@@ -25,6 +25,9 @@
 #ifndef POSTIE_QUEUE_POLICY_H
 #define POSTIE_QUEUE_POLICY_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -37,6 +37,9 @@
 #ifndef POSTIE_REGISTRY_H
 #define POSTIE_REGISTRY_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -123,7 +126,7 @@ typedef struct {
     char username[POSTIE_REGISTRY_TEXT_MAX];
     postie_secret_t password;
     bool allow_plaintext_auth;           /* log in without TLS (default false) */
-    char ehlo[POSTIE_REGISTRY_NAME_MAX]; /* "" : the host's name */
+    char ehlo[POSTIE_REGISTRY_NAME_MAX]; /* "" : the engine's default, "localhost" */
     uint32_t connect_timeout_ms;         /* 0: the library default */
     uint32_t timeout_ms;                 /* per reply; 0: RFC 5321 defaults */
     uint32_t write_timeout_ms;
@@ -176,7 +179,9 @@ typedef struct {
     bool readable_by_others; /* group or other may read it: inline secrets get a warning */
 } postie_registry_source_t;
 
-/* Parse json[0..len) into reg, using arena[0..arena_size) for cJSON.
+/* Parse json[0..len) into reg, using arena[0..arena_size) for cJSON. src
+ * may be NULL (nothing known about where the text came from: no warning
+ * about who may read it); reg, json and arena are required.
  * POSTIE_OK: reg holds the sessions (warnings may be listed).
  * POSTIE_E_REGISTRY_INVALID: reg->problems says why; nothing is loaded.
  * POSTIE_E_REGISTRY_TOO_LARGE: the text or the parse passed a limit. */
@@ -186,13 +191,14 @@ postie_status_t postie_registry_load(postie_registry_t *reg, const char *json, s
                                      const postie_registry_source_t *src);
 
 /* Normalise a JNDI name into out (see the rule above). False when it does
- * not fit or is empty. */
+ * not fit or is empty; name may be NULL (false). */
 bool postie_registry_normalise(const char *name, char *out, size_t cap);
 
 /* The name of the entry a value came from through "jndi", or NULL. */
 const char *postie_registry_origin_entry(const postie_registry_t *reg, const postie_origin_t *o);
 
-/* Find a session or account by any spelling of its name; NULL when absent. */
+/* Find a session or account by any spelling of its name; NULL when absent.
+ * reg and name may be NULL (the result is then NULL). */
 const postie_session_t *postie_registry_session(const postie_registry_t *reg, const char *name);
 const postie_account_t *postie_registry_account(const postie_registry_t *reg, const char *name);
 

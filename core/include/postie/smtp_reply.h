@@ -12,6 +12,9 @@
 #ifndef POSTIE_SMTP_REPLY_H
 #define POSTIE_SMTP_REPLY_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -16,6 +16,16 @@
 
 #include "postie_config_defaults.h"
 
+/*
+ * NULL arguments, throughout Postie's public API: a pointer argument is
+ * required (must not be NULL) unless its description says "may be NULL"
+ * or gives NULL a meaning ("NULL: the defaults"); the same holds for the
+ * pointer fields of configuration and message structs. Where NULL is
+ * allowed, the function handles it as described. Passing NULL where a
+ * pointer is required is a programming error: some functions catch it and
+ * return POSTIE_E_INVALID_ARGUMENT, but none promises to.
+ */
+
 /* X(name, transient, message) */
 #define POSTIE_STATUS_LIST(X)                                                                     \
     X(POSTIE_OK, 0, "success")                                                                    \
@@ -23,7 +33,7 @@
     X(POSTIE_E_INVALID_ARGUMENT, 0, "invalid argument")                                           \
     X(POSTIE_E_BAD_STATE, 0, "call not allowed in the current state")                             \
     X(POSTIE_E_NO_SPACE, 0, "buffer too small for the value")                                     \
-    X(POSTIE_E_ADDRESS_INVALID, 0, "address contains CR, LF, NUL, a control character or <>")     \
+    X(POSTIE_E_ADDRESS_INVALID, 0, "address is not one mailbox (local-part@domain, RFC 5321)")    \
     X(POSTIE_E_ADDRESS_TOO_LONG, 0, "address longer than 256 octets (RFC 5321 4.5.3.1.3)")        \
     X(POSTIE_E_ADDRESS_NEEDS_SMTPUTF8, 0, "non-ASCII address but the server lacks SMTPUTF8")      \
     X(POSTIE_E_BODY_NUL, 0, "message contains a NUL octet")                                       \

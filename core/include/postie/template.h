@@ -2,7 +2,8 @@
 /*
  * The From display-name template: a short text from the registry with the
  * acting user's details filled in, e.g. the display name of a notification
- * sent on a user's behalf.
+ * sent on a user's behalf; and the session's subject prefix
+ * (postie_template_subject, at the end).
  *
  *   template "${fullname} (Confluence)", full name "Joe Bloggs"
  *   gives    "Joe Bloggs (Confluence)"
@@ -37,6 +38,9 @@
  */
 #ifndef POSTIE_TEMPLATE_H
 #define POSTIE_TEMPLATE_H
+
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
 
 #include <stddef.h>
 
@@ -80,5 +84,22 @@ postie_status_t postie_template_check(const char *tpl, size_t *bad_offset, const
  * A truncated or invalid sequence in them counts one octet per character. */
 postie_status_t postie_template_expand(const char *tpl, const postie_template_user_t *user,
                                        char *out, size_t cap, size_t *len);
+
+/* The subject a session's subject prefix gives, as Confluence and
+ * similar products write it: the prefix, one space, the subject.
+ *   "[Confluence]"  + "Page edited"  gives  "[Confluence] Page edited"
+ *   "[NAS-01] "     + "Disk alert"   gives  "[NAS-01] Disk alert"
+ * The space is added only when both are non-empty and the prefix does not
+ * already end in white space (space or tab), so a prefix written with its
+ * own trailing space gives the same subject as before. An empty prefix
+ * gives the subject unchanged; an empty subject gives the prefix alone, as
+ * written, with no space added. prefix and subject may be NULL (as "").
+ * out[0..cap) gets the result, NUL-terminated whenever cap > 0; *len (len
+ * may be NULL) its length without the NUL. Errors: POSTIE_E_NO_SPACE when
+ * the result and its NUL do not fit (out is then ""), nothing is cut;
+ * POSTIE_E_INVALID_ARGUMENT when out is NULL with cap > 0. The text is
+ * copied as it is: the message writer checks the subject. */
+postie_status_t postie_template_subject(const char *prefix, const char *subject, char *out,
+                                        size_t cap, size_t *len);
 
 #endif /* POSTIE_TEMPLATE_H */

@@ -8,6 +8,9 @@
 #ifndef POSTIE_HOST_H
 #define POSTIE_HOST_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

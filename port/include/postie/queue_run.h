@@ -28,6 +28,9 @@
 #ifndef POSTIE_QUEUE_RUN_H
 #define POSTIE_QUEUE_RUN_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include "postie/queue.h"
 #include "postie/registry.h"
 
@@ -56,13 +59,13 @@ typedef void (*postie_run_trace_fn)(void *ctx, const char *event, postie_queue_i
 
 typedef struct {
     postie_run_mode_t mode;
-    const char *session;    /* only this session's messages; NULL: all */
-    postie_queue_id_t only; /* not 0: this message alone (session ignored); the
-                             * others are not touched and keep their schedule */
-    const char *connect_to; /* test hook: connect here instead of the session's host */
-    postie_run_progress_fn progress;
+    const char *session;             /* only this session's messages; NULL: all */
+    postie_queue_id_t only;          /* not 0: this message alone (session ignored); the
+                                      * others are not touched and keep their schedule */
+    const char *connect_to;          /* test hook: connect here instead of the session's host */
+    postie_run_progress_fn progress; /* NULL: none */
     void *progress_ctx;
-    postie_run_trace_fn trace;
+    postie_run_trace_fn trace; /* NULL: none */
     void *trace_ctx;
 } postie_run_options_t;
 

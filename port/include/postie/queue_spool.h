@@ -31,6 +31,9 @@
 #ifndef POSTIE_QUEUE_SPOOL_H
 #define POSTIE_QUEUE_SPOOL_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include "postie/queue.h"
 
 #define POSTIE_SPOOL_DEFAULT_DIR "/var/spool/postie"
@@ -52,12 +55,12 @@ typedef struct {
 } postie_spool_t;
 
 /* Open (creating with mode 0700 where missing) the spool at dir. dir NULL:
- * $POSTIE_SPOOL, else POSTIE_SPOOL_DEFAULT_DIR. POSTIE_E_FILE on failure,
- * err->subject naming the directory: err->phase is "spool" when a system
- * call failed (errno says why), else why the spool is refused ("its group
- * or others can write to it ...", "it belongs to another user ...", "it is
- * a link or not a directory"), err->subject then adding the mode and
- * owner. */
+ * $POSTIE_SPOOL, else POSTIE_SPOOL_DEFAULT_DIR. POSTIE_E_FILE on failure
+ * (err is required, unlike the queue's own err arguments), err->subject
+ * naming the directory: err->phase is "spool" when a system call failed
+ * (errno says why), else why the spool is refused ("its group or others can
+ * write to it ...", "it belongs to another user ...", "it is a link or not a
+ * directory"), err->subject then adding the mode and owner. */
 postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_error_t *err);
 void postie_spool_close(postie_spool_t *s);
 postie_queue_store_t postie_spool_store(postie_spool_t *s);

@@ -16,6 +16,9 @@
 #ifndef POSTIE_SESSION_CHECK_H
 #define POSTIE_SESSION_CHECK_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include "postie/registry.h"
 #include "postie/smtp_client.h"
 

@@ -34,6 +34,9 @@
 #ifndef POSTIE_SMTP_CLIENT_H
 #define POSTIE_SMTP_CLIENT_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include "postie/smtp.h"
 #include "postie/tcp_posix.h"
 #include "postie/tls_mbedtls.h"

@@ -12,6 +12,9 @@
 #ifndef POSTIE_TCP_POSIX_H
 #define POSTIE_TCP_POSIX_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include "postie/transport.h"
 
 typedef struct {

@@ -40,6 +40,9 @@
 #ifndef POSTIE_TLS_MBEDTLS_H
 #define POSTIE_TLS_MBEDTLS_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stdbool.h>
 
 #include <mbedtls/ctr_drbg.h>

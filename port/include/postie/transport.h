@@ -14,6 +14,9 @@
 #ifndef POSTIE_TRANSPORT_H
 #define POSTIE_TRANSPORT_H
 
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/status.h). */
+
 #include <stddef.h>
 #include <stdint.h>
 
