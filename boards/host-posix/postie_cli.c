@@ -16,6 +16,7 @@
 #define _DEFAULT_SOURCE /* getnameinfo's NI_MAXHOST, access() */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,13 @@
 #define MAX_ATTACH  64
 #define MAX_HEADERS 32
 #define MAX_TEXT    (16u * 1024u * 1024u) /* text and HTML bodies are read into memory */
+
+/* A message from a pipe, FIFO, socket or terminal is spooled to an unlinked
+ * temporary file first (so SIZE= and BODY=8BITMIME are exact and a NUL is
+ * found before connecting); this bounds the spool. */
+#define MAX_STREAMED_MESSAGE ((uint64_t)256u * 1024u * 1024u)
+#define ENVID_XTEXT_MAX      100 /* RFC 3461 4.4 */
+#define NAME_MAX_OCTETS      255 /* a domain name (RFC 1035), for --host and --ehlo */
 
 static const char usage_text[] =
     "usage: postie send --host HOST [--port N] [--connect-to ADDR]\n"
@@ -74,9 +82,18 @@ static const char usage_text[] =
     "$POSTIE_REGISTRY, else " POSTIE_REGISTRY_DEFAULT_PATH ".\n"
     "\n"
     "With --message, sends a raw RFC 5322 message (line ends are normalised to\n"
-    "CRLF). Passwords are read from an environment variable or a file, never\n"
-    "from the command line. --tls defaults to starttls (required);\n"
-    "certificates and host names are always verified.\n"
+    "CRLF): a regular file, or a stream (-, a pipe, a FIFO, /dev/stdin, <(cmd),\n"
+    "a terminal) that is spooled to $TMPDIR first (at most 256 MiB) so SIZE= is\n"
+    "exact. Devices and directories are refused; an attachment must be a\n"
+    "regular file. An empty message or one holding a NUL is refused.\n"
+    "Passwords are read from an environment variable or a file (a regular\n"
+    "file, its first line), never from the command line. --tls defaults to\n"
+    "starttls (required); certificates and host names are always verified.\n"
+    "With --session, the session owns the server, port, TLS, CA file, login\n"
+    "and From: --host, --port, --tls, --ca-file, --allow-plaintext-auth,\n"
+    "--user, --password-*, --from and --from-name are refused; --connect-to,\n"
+    "--ehlo, --timeout, --no-pipelining, --no-chunking, --verbose and the DSN\n"
+    "options are honoured and override the session.\n"
     "Exit: 0 all accepted, 1 refused, 2 usage, 3 session failed, 4 temporary failure.\n";
 
 static void usage_error(const char *msg, const char *arg)
@@ -86,11 +103,74 @@ static void usage_error(const char *msg, const char *arg)
     exit(EXIT_USAGE);
 }
 
+/* Octets of the UTF-8 sequence at p that a terminal can show as text, or 0
+ * for an invalid sequence or a C1 control (U+0080..U+009F: some terminals
+ * act on them like ESC [). */
+static size_t utf8_text_len(const unsigned char *p, size_t avail)
+{
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
+    size_t n;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+        n = 2;
+        lo = p[0] == 0xC2 ? 0xA0 : 0x80;
+    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        n = 3;
+        lo = p[0] == 0xE0 ? 0xA0 : 0x80;
+        hi = p[0] == 0xED ? 0x9F : 0xBF;
+    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        n = 4;
+        lo = p[0] == 0xF0 ? 0x90 : 0x80;
+        hi = p[0] == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (avail < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    for (size_t k = 2; k < n; k++) {
+        if ((p[k] & 0xC0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* Text from the server (or anything else outside our control) for a
+ * terminal: control characters, DEL, C1 controls and octets that are not
+ * UTF-8 become \xNN, a backslash becomes \\; so no escape sequence (colour,
+ * title, cursor moves, bell) ever reaches the terminal. */
+static void put_escaped(FILE *out, const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    for (size_t i = 0; i < len; i++) {
+        size_t n;
+        if (p[i] == '\\') {
+            fputs("\\\\", out);
+        } else if (p[i] >= 0x20 && p[i] < 0x7f) {
+            fputc(p[i], out);
+        } else if (p[i] >= 0x80 && (n = utf8_text_len(p + i, len - i)) > 0) {
+            fwrite(p + i, 1, n, out);
+            i += n - 1;
+        } else {
+            fprintf(out, "\\x%02X", p[i]);
+        }
+    }
+}
+
+static void put_escaped_str(FILE *out, const char *text)
+{
+    put_escaped(out, text, strlen(text));
+}
+
+/* The --verbose sink: every line, sent or received, escaped. */
 static void log_line(void *ctx, postie_log_dir_t dir, const char *line, size_t len)
 {
     const char *prefix = dir == POSTIE_LOG_SENT ? "C: " : dir == POSTIE_LOG_RECEIVED ? "S: " : "* ";
     (void)ctx;
-    fprintf(stderr, "%s%.*s\n", prefix, (int)len, line);
+    fputs(prefix, stderr);
+    put_escaped(stderr, line, len);
+    fputc('\n', stderr);
 }
 
 static unsigned long parse_number(const char *what, const char *s, unsigned long max)
@@ -105,106 +185,319 @@ static unsigned long parse_number(const char *what, const char *s, unsigned long
     return v;
 }
 
-/* Read a secret from a file: first line, without its line end (the same
- * rule as a registry's {"file": PATH} password). */
-static char *read_secret_file(const char *path)
+/* ---- checks on option values (before connecting) ------------------------------ */
+
+/* Exit 2: "postie: OPTION VALUE: why" (the value made printable). */
+static void bad_value(const char *opt, const char *value, const char *why)
+{
+    char shown[128];
+    postie_copy_printable(shown, sizeof(shown), value, strlen(value));
+    fprintf(stderr, "postie: %s '%s': %s\n", opt, shown, why);
+    fprintf(stderr, "Try 'postie send --help'.\n");
+    exit(EXIT_USAGE);
+}
+
+/* --host and --connect-to: a name or address, 1..255 printable ASCII
+ * octets without spaces. */
+static void check_host_option(const char *opt, const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0) {
+        bad_value(opt, v, "must not be empty");
+    }
+    if (n > NAME_MAX_OCTETS) {
+        bad_value(opt, v, "is longer than 255 octets");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+            bad_value(opt, v,
+                      "must be a host name or address: no spaces, control characters or "
+                      "non-ASCII octets (use the xn-- form of an international name)");
+        }
+    }
+}
+
+/* The EHLO name, by the engine's own rule (postie_smtp_check_ehlo_name):
+ * a domain or an address literal ([192.0.2.1], [IPv6:2001:db8::1]).
+ * Returns why the name is refused, or NULL. */
+static const char *check_ehlo_name(const char *v)
+{
+    if (v[0] == '\0') {
+        return "must not be empty";
+    }
+    if (strlen(v) > NAME_MAX_OCTETS) {
+        return "is longer than 255 octets";
+    }
+    if (postie_smtp_check_ehlo_name(v) != POSTIE_OK) {
+        return "must be an ASCII domain name (letters, digits, '-' and dots; an international "
+               "name in its xn-- form) or an address literal in brackets ([192.0.2.1])";
+    }
+    return NULL;
+}
+
+/* The login name: what the engine can carry (POSTIE_AUTH_FIELD_MAX). */
+static void check_user_option(const char *v)
+{
+    if (v[0] == '\0') {
+        bad_value("--user", v, "must not be empty");
+    }
+    if (strlen(v) > POSTIE_AUTH_FIELD_MAX) {
+        fprintf(stderr, "postie: --user: longer than %u octets (POSTIE_AUTH_FIELD_MAX)\n",
+                (unsigned)POSTIE_AUTH_FIELD_MAX);
+        exit(EXIT_USAGE);
+    }
+}
+
+/* --envid: printable ASCII (RFC 3461 4.4), at most 100 characters once
+ * xtext-encoded for the wire. */
+static void check_envid_option(const char *v)
+{
+    size_t xtext = 0;
+    for (const char *p = v; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c > 0x7e) {
+            bad_value("--envid", v, "must be printable ASCII (RFC 3461)");
+        }
+        xtext += (c > 0x20 && c != '+' && c != '=') ? 1u : 3u;
+    }
+    if (v[0] == '\0') {
+        bad_value("--envid", v, "must not be empty");
+    }
+    if (xtext > ENVID_XTEXT_MAX) {
+        fprintf(stderr,
+                "postie: --envid: %zu characters once xtext-encoded; RFC 3461 allows at most "
+                "%u\n",
+                xtext, (unsigned)ENVID_XTEXT_MAX);
+        exit(EXIT_USAGE);
+    }
+}
+
+/* The password from --password-env VAR or --password-file FILE: the same
+ * rules as a registry secret (postie_secret_read): never empty, never cut,
+ * a file must be a regular file and is never waited on. A file that group
+ * or others can read gets the registry's warning. Exits 2 naming the
+ * option. */
+static const char *read_password(const char *opt, postie_secret_kind_t kind, const char *name)
 {
     static char secret[POSTIE_AUTH_FIELD_MAX + 1];
-    postie_secret_t src = {POSTIE_SECRET_FILE, ""};
-    postie_status_t st;
-    if (strlen(path) >= sizeof(src.value)) {
-        usage_error("password file path too long", path);
+    postie_secret_t src = {kind, ""};
+    const char *why = NULL;
+    if (strlen(name) >= sizeof(src.value)) {
+        bad_value(opt, name, "is too long a name");
     }
-    memcpy(src.value, path, strlen(path) + 1);
-    st = postie_secret_resolve(&src, secret, sizeof(secret));
-    if (st == POSTIE_E_NO_SPACE) {
-        usage_error("password longer than the supported maximum in file", path);
+    memcpy(src.value, name, strlen(name) + 1);
+    if (postie_secret_read(&src, secret, sizeof(secret), &why) != POSTIE_OK) {
+        bad_value(opt, name, why != NULL ? why : "cannot be read");
     }
-    if (st != POSTIE_OK) {
-        fprintf(stderr, "postie: cannot read password file %s: %s\n", path, strerror(errno));
-        exit(EXIT_USAGE);
+    if (postie_secret_exposed(&src)) {
+        char shown[128];
+        postie_copy_printable(shown, sizeof(shown), name, strlen(name));
+        fprintf(stderr, "postie: warning: %s '%s': %s\n", opt, shown,
+                POSTIE_SECRET_EXPOSED_WARNING);
     }
     return secret;
 }
 
-/* Message source: a file streamed in chunks, or stdin held in memory. */
+/* ---- input files ---------------------------------------------------------------- */
+
+/* Exit 2: "postie: OPTION PATH: why". */
+static void input_error(const char *opt, const char *path, const char *why)
+{
+    char shown[256];
+    postie_copy_printable(shown, sizeof(shown), path, strlen(path));
+    fprintf(stderr, "postie: %s %s: %s\n", opt, shown, why);
+    exit(EXIT_USAGE);
+}
+
+/* Open an input for reading ("-": standard input) without ever waiting on
+ * a FIFO that is not accepted, and decide what it is. Accepted: a regular
+ * file (symbolic links followed); with streams_ok also a pipe, a FIFO, a
+ * socket or a terminal, which can be read only once (*stream set). Any
+ * other device (/dev/zero, /dev/null, a disk) and a directory are refused
+ * naming opt. A FIFO accepted as a stream is opened like `cat` opens it:
+ * postie waits for its writer. Returns a blocking descriptor. */
+static int open_input(const char *opt, const char *path, bool streams_ok, bool *stream)
+{
+    struct stat sb;
+    bool std_in = strcmp(path, "-") == 0;
+    int fd = std_in ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    int flags;
+
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        input_error(opt, path, strerror(errno));
+    }
+    *stream = !S_ISREG(sb.st_mode);
+    if (*stream && !(streams_ok && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode) ||
+                                    (S_ISCHR(sb.st_mode) && isatty(fd))))) {
+        char why[192];
+        snprintf(why, sizeof(why), "%s%s", postie_file_type_problem(sb.st_mode),
+                 !streams_ok ? " (it is read twice: copy it to a file first)"
+                 : S_ISDIR(sb.st_mode)
+                     ? ""
+                     : " (accepted: a regular file, a pipe, a FIFO, a socket or a terminal)");
+        input_error(opt, path, why);
+    }
+    if (S_ISFIFO(sb.st_mode) && !std_in) {
+        /* opened without waiting; now wait for the writer, as a reader should */
+        struct stat again;
+        close(fd);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &again) != 0) {
+            input_error(opt, path, strerror(errno));
+        }
+        if (again.st_dev != sb.st_dev || again.st_ino != sb.st_ino) {
+            input_error(opt, path, "was replaced while it was opened");
+        }
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        input_error(opt, path, strerror(errno));
+    }
+    return fd;
+}
+
+/* Copy a stream into an unlinked temporary file (mode 0600, in $TMPDIR or
+ * /tmp), at most MAX_STREAMED_MESSAGE octets. Returns the spool, at 0. */
+static int spool_stream(const char *opt, const char *path, int in)
+{
+    static uint8_t buf[65536];
+    const char *dir = getenv("TMPDIR");
+    char name[4096];
+    uint64_t total = 0;
+    int out;
+
+    if (dir == NULL || dir[0] == '\0') {
+        dir = "/tmp";
+    }
+    if ((size_t)snprintf(name, sizeof(name), "%s/postie-message.XXXXXX", dir) >= sizeof(name)) {
+        input_error(opt, path, "$TMPDIR is too long a path for the spool");
+    }
+    out = mkstemp(name);
+    if (out < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "cannot create a spool file in %.80s: %s", dir, strerror(errno));
+        input_error(opt, path, why);
+    }
+    (void)unlink(name);
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        size_t done = 0;
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            input_error(opt, path, strerror(errno));
+        }
+        if (n == 0) {
+            break;
+        }
+        total += (uint64_t)n;
+        if (total > MAX_STREAMED_MESSAGE) {
+            input_error(opt, path, "a streamed message larger than 256 MiB is refused");
+        }
+        while (done < (size_t)n) {
+            ssize_t w = write(out, buf + done, (size_t)n - done);
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            if (w <= 0) {
+                char why[160];
+                snprintf(why, sizeof(why), "cannot spool it in %.80s: %s", dir,
+                         strerror(w < 0 ? errno : EIO));
+                input_error(opt, path, why);
+            }
+            done += (size_t)w;
+        }
+    }
+    close(in);
+    if (lseek(out, 0, SEEK_SET) != 0) {
+        input_error(opt, path, strerror(errno));
+    }
+    return out;
+}
+
+/* The raw message (--message FILE|-): a regular file read in place, or a
+ * stream spooled first. scanned is what the scan pass counted; reading
+ * must give exactly that many octets, or the message changed under us and
+ * the body fails (the session ends without the final dot: nothing half
+ * sent is ever delivered). */
 typedef struct {
     FILE *file;
-    const uint8_t *mem;
-    size_t mem_len;
-    size_t mem_pos;
+    uint64_t scanned;
+    uint64_t read;
 } message_source_t;
 
 static postie_status_t read_message(void *ctx, uint8_t *buf, size_t cap, size_t *got)
 {
     message_source_t *m = ctx;
-    if (m->file != NULL) {
-        *got = fread(buf, 1, cap, m->file);
-        return ferror(m->file) ? POSTIE_E_FILE : POSTIE_OK;
+    *got = fread(buf, 1, cap, m->file);
+    m->read += *got;
+    if (ferror(m->file) || m->read > m->scanned || (*got == 0 && m->read != m->scanned)) {
+        return POSTIE_E_FILE;
     }
-    *got = m->mem_len - m->mem_pos < cap ? m->mem_len - m->mem_pos : cap;
-    memcpy(buf, m->mem + m->mem_pos, *got);
-    m->mem_pos += *got;
     return POSTIE_OK;
 }
 
-/* Size and 8-bit content of the message, for SIZE= and BODY=8BITMIME. */
-static void scan_message(message_source_t *m, uint64_t *size, bool *eight_bit)
+/* Open and check the message before connecting: its size (for SIZE=), its
+ * 8-bit content (for BODY=8BITMIME), no NUL octet, not empty. Exits 2
+ * naming --message otherwise. */
+static void open_message(const char *path, message_source_t *m, uint64_t *size, bool *eight_bit)
 {
-    uint8_t buf[65536];
+    static uint8_t buf[65536];
+    const char *opt = "--message";
+    bool stream = false;
+    int fd = open_input(opt, path, true, &stream);
+    off_t start;
     size_t n;
+
+    if (stream) {
+        fd = spool_stream(opt, path, fd);
+    }
+    m->file = fdopen(fd, "rb");
+    if (m->file == NULL) {
+        input_error(opt, path, strerror(errno));
+    }
+    start = ftello(m->file); /* stdin may be a file read from the middle */
+    if (start < 0) {
+        input_error(opt, path, strerror(errno));
+    }
     *size = 0;
     *eight_bit = false;
-    if (m->file == NULL) {
-        for (size_t i = 0; i < m->mem_len && !*eight_bit; i++) {
-            *eight_bit = m->mem[i] >= 0x80;
-        }
-        *size = m->mem_len;
-        return;
-    }
     while ((n = fread(buf, 1, sizeof(buf), m->file)) > 0) {
-        *size += n;
+        const uint8_t *nul = memchr(buf, 0, n);
+        if (nul != NULL) {
+            char why[160];
+            snprintf(why, sizeof(why),
+                     "NUL octet at offset %llu: a message cannot carry NUL (send binary data as "
+                     "an attachment)",
+                     (unsigned long long)(*size + (uint64_t)(nul - buf)));
+            input_error(opt, path, why);
+        }
         for (size_t i = 0; i < n && !*eight_bit; i++) {
             *eight_bit = buf[i] >= 0x80;
         }
+        *size += n;
     }
-    rewind(m->file);
-}
-
-static uint8_t *slurp_stdin(size_t *len)
-{
-    size_t cap = 65536;
-    size_t n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf != NULL) {
-        size_t got = fread(buf + n, 1, cap - n, stdin);
-        n += got;
-        if (got == 0) {
-            break;
-        }
-        if (n == cap) {
-            uint8_t *bigger = cap < ((size_t)1 << 30) ? realloc(buf, cap * 2) : NULL;
-            if (bigger == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
+    if (ferror(m->file)) {
+        input_error(opt, path, strerror(errno));
     }
-    if (buf == NULL) {
-        fprintf(stderr, "postie: cannot hold the message from stdin in memory\n");
-        exit(EXIT_USAGE);
+    if (*size == 0) {
+        input_error(opt, path, "the message is empty");
     }
-    *len = n;
-    return buf;
+    if (fseeko(m->file, start, SEEK_SET) != 0) {
+        input_error(opt, path, strerror(errno));
+    }
+    m->scanned = *size;
+    m->read = 0;
 }
 
 static void print_reply(FILE *out, const postie_reply_info_t *r)
 {
     if (r->code != 0) {
-        fprintf(out, "%u%s%s %s", r->code, r->enhanced[0] ? " " : "", r->enhanced, r->text);
+        fprintf(out, "%u%s", r->code, r->enhanced[0] ? " " : "");
+        put_escaped_str(out, r->enhanced);
+        fputc(' ', out);
+        put_escaped_str(out, r->text);
     }
 }
 
@@ -217,13 +510,15 @@ static int report_session_failure(const postie_smtp_client_t *c, postie_status_t
     fprintf(stderr, "postie: %s: %s (%s)", e->phase[0] ? e->phase : "session",
             postie_status_str(st), postie_status_name(st));
     if (e->subject[0]) {
-        fprintf(stderr, "; %s", e->subject);
+        fprintf(stderr, "; ");
+        put_escaped_str(stderr, e->subject);
     }
     if (e->reply.code != 0) {
         fprintf(stderr, "; server said: ");
         print_reply(stderr, &e->reply);
     } else if (e->reply.text[0]) {
-        fprintf(stderr, "; %s", e->reply.text);
+        fprintf(stderr, "; ");
+        put_escaped_str(stderr, e->reply.text);
     }
     fputc('\n', stderr);
     return postie_status_is_transient(st) ? EXIT_TEMP : EXIT_SESSION;
@@ -235,6 +530,10 @@ typedef struct {
     postie_smtp_client_config_t cfg;
     postie_smtp_envelope_t env;
     const char *message_path; /* raw message; NULL: compose (or stdin when nothing to compose) */
+
+    const char *session_conflict; /* first option --session refuses, or NULL */
+    const char *ehlo;             /* --ehlo NAME: overrides the session's */
+
     const char *password_env;
     const char *password_file;
     unsigned long timeout_s;
@@ -325,12 +624,14 @@ static void parse_options(int argc, char **argv, options_t *o, bool sending)
             o->spool = v;
         } else if (!strcmp(a, "--host")) {
             NEEDS_VALUE();
+            check_host_option(a, v);
             o->cfg.host = v;
         } else if (!strcmp(a, "--port")) {
             NEEDS_VALUE();
             o->cfg.port = (uint16_t)parse_number("bad --port", v, 65535);
         } else if (!strcmp(a, "--connect-to")) {
             NEEDS_VALUE();
+            check_host_option(a, v);
             o->cfg.connect_to = v;
         } else if (!strcmp(a, "--tls")) {
             NEEDS_VALUE();
@@ -355,10 +656,16 @@ static void parse_options(int argc, char **argv, options_t *o, bool sending)
                 usage_error("bad --timeout (seconds, 1..86400)", v);
             }
         } else if (!strcmp(a, "--ehlo")) {
+            const char *why;
             NEEDS_VALUE();
+            if ((why = check_ehlo_name(v)) != NULL) {
+                bad_value(a, v, why);
+            }
             o->cfg.smtp.ehlo_name = v;
+            o->ehlo = v;
         } else if (!strcmp(a, "--user")) {
             NEEDS_VALUE();
+            check_user_option(v);
             o->cfg.smtp.username = v;
         } else if (!strcmp(a, "--password-env")) {
             NEEDS_VALUE();
@@ -399,6 +706,7 @@ static void parse_options(int argc, char **argv, options_t *o, bool sending)
             }
         } else if (!strcmp(a, "--envid")) {
             NEEDS_VALUE();
+            check_envid_option(v);
             o->env.dsn_envid = v;
         } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
             o->cfg.smtp.log = log_line;
@@ -407,6 +715,13 @@ static void parse_options(int argc, char **argv, options_t *o, bool sending)
             o->message_path = v;
         } else {
             smtp_option = false;
+        }
+        if (o->session_conflict == NULL &&
+            (!strcmp(a, "--host") || !strcmp(a, "--port") || !strcmp(a, "--tls") ||
+             !strcmp(a, "--ca-file") || !strcmp(a, "--allow-plaintext-auth") ||
+             !strcmp(a, "--user") || !strcmp(a, "--password-env") ||
+             !strcmp(a, "--password-file") || !strcmp(a, "--from") || !strcmp(a, "--from-name"))) {
+            o->session_conflict = a;
         }
         if (smtp_option) {
             if (!sending) {
@@ -516,29 +831,34 @@ typedef struct {
     bool files_open; /* a second compose rereads them: same sizes, same octets */
 } composition_t;
 
-static uint8_t *read_text_file(const char *path, size_t *len)
+/* A text or HTML body, read whole (at most MAX_TEXT): a regular file or a
+ * stream ("-", a pipe, a FIFO, a terminal); anything else exits 2. */
+static uint8_t *read_text_file(const char *opt, const char *path, size_t *len)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    uint8_t *buf;
-    size_t n;
-    if (f == NULL) {
-        fprintf(stderr, "postie: cannot open %s: %s\n", path, strerror(errno));
-        exit(EXIT_USAGE);
-    }
-    buf = malloc(MAX_TEXT + 1);
+    bool stream = false;
+    int fd = open_input(opt, path, true, &stream);
+    uint8_t *buf = malloc(MAX_TEXT + 1);
+    size_t n = 0;
     if (buf == NULL) {
-        fprintf(stderr, "postie: out of memory reading %s\n", path);
-        exit(EXIT_USAGE);
+        input_error(opt, path, "out of memory");
     }
-    n = fread(buf, 1, MAX_TEXT + 1, f);
-    if (ferror(f) || n > MAX_TEXT) {
-        fprintf(stderr, "postie: %s: %s\n", path,
-                n > MAX_TEXT ? "larger than 16 MiB; send it as an attachment" : strerror(errno));
-        exit(EXIT_USAGE);
+    while (n <= MAX_TEXT) {
+        ssize_t got = read(fd, buf + n, MAX_TEXT + 1 - n);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            input_error(opt, path, strerror(errno));
+        }
+        if (got == 0) {
+            break;
+        }
+        n += (size_t)got;
     }
-    if (f != stdin) {
-        fclose(f);
+    if (n > MAX_TEXT) {
+        input_error(opt, path, "larger than 16 MiB; send it as an attachment");
     }
+    close(fd);
     *len = n;
     return buf;
 }
@@ -583,10 +903,10 @@ static void compose(composition_t *c, options_t *o, bool allow_8bit, bool allow_
     m->headers = o->headers;
     m->header_count = o->nheaders;
     if (o->body_file != NULL && o->text == NULL) {
-        o->text = read_text_file(o->body_file, &o->text_len);
+        o->text = read_text_file("--body-file", o->body_file, &o->text_len);
     }
     if (o->html_file != NULL && o->html == NULL) {
-        o->html = read_text_file(o->html_file, &o->html_len);
+        o->html = read_text_file("--html-file", o->html_file, &o->html_len);
     }
     m->text = o->text != NULL ? o->text : (o->html == NULL ? (const uint8_t *)"" : NULL);
     m->text_len = o->text_len;
@@ -596,9 +916,17 @@ static void compose(composition_t *c, options_t *o, bool allow_8bit, bool allow_
         if (c->files_open) {
             postie_file_reader_rewind(&c->files[i]);
         } else if (postie_file_reader_open(&c->files[i], o->attach[i]) != POSTIE_OK) {
-            fprintf(stderr, "postie: cannot read attachment %s: %s\n", o->attach[i],
-                    strerror(errno));
-            exit(EXIT_USAGE);
+            int err = errno;
+            struct stat sb;
+            char why[192];
+            const char *type =
+                stat(o->attach[i], &sb) == 0 ? postie_file_type_problem(sb.st_mode) : NULL;
+            if (type == NULL) {
+                input_error("--attach", o->attach[i], strerror(err));
+            }
+            snprintf(why, sizeof(why), "%s%s", type,
+                     S_ISDIR(sb.st_mode) ? "" : " (it is read twice: copy it to a file first)");
+            input_error("--attach", o->attach[i], why);
         }
         c->attachments[i].filename = base_name(o->attach[i]);
         c->attachments[i].read = postie_file_read;
@@ -718,7 +1046,11 @@ static const char *load_registry(void)
     postie_status_t st =
         postie_registry_load_file(&registry, registry_path, arena, sizeof(arena), &used);
     if (st == POSTIE_E_FILE) {
-        fprintf(stderr, "postie: cannot read the registry %s: %s\n", used, strerror(errno));
+        int err = errno;
+        struct stat sb;
+        const char *type = stat(used, &sb) == 0 ? postie_file_type_problem(sb.st_mode) : NULL;
+        fprintf(stderr, "postie: cannot read the registry %s: %s\n", used,
+                type != NULL ? type : strerror(err));
         exit(EXIT_USAGE);
     }
     for (size_t i = 0; i < registry.problem_count; i++) {
@@ -778,7 +1110,14 @@ static char *trim(char *s)
     return s;
 }
 
-/* Take transport, From, template and subject prefix from the session. */
+/* Take transport, From, template and subject prefix from the session.
+ *
+ * The rule for options next to --session: the session decides where mail
+ * goes and how safely (server, port, TLS, CA file, plaintext login, login,
+ * From), so those options are refused (exit 2, naming the option); the
+ * options that only tune the connection (--connect-to, --ehlo, --timeout,
+ * --no-pipelining, --no-chunking, --verbose) and the DSN options are
+ * honoured and override the session. */
 static int apply_session(options_t *o)
 {
     static postie_session_t sess; /* a copy: a reload could not disturb it */
@@ -787,22 +1126,32 @@ static int apply_session(options_t *o)
     postie_status_t st;
     size_t len = 0;
 
-    if (o->cfg.host != NULL || o->cfg.port != 0 || o->cfg.smtp.username != NULL ||
-        o->password_env != NULL || o->password_file != NULL || o->env.from != NULL ||
-        o->from_name != NULL) {
-        usage_error("--session defines the server, login and From; drop --host, --port, --user, "
-                    "--password-*, --from and --from-name",
-                    NULL);
+    if (o->session_conflict != NULL) {
+        fprintf(stderr,
+                "postie: --session defines the server, port, TLS, CA file, login and From: "
+                "drop %s\n",
+                o->session_conflict);
+        fprintf(stderr, "Try 'postie send --help'.\n");
+        exit(EXIT_USAGE);
     }
     sess = *find_session(o->session);
     st = postie_session_client_config(&sess, &o->cfg, password, sizeof(password));
-    if (st != POSTIE_OK) {
-        fprintf(stderr, "postie: session %s: cannot use its %s: %s\n", sess.name,
-                st == POSTIE_E_AUTH_NO_MECHANISM ? "OAuth 2.0 login (not available yet)"
-                                                 : "password",
-                st == POSTIE_E_NOT_FOUND ? "the environment variable is not set"
-                                         : postie_status_str(st));
+    if (st == POSTIE_E_AUTH_NO_MECHANISM) {
+        fprintf(stderr, "postie: session %s: cannot use its OAuth 2.0 login (not available yet)\n",
+                sess.name);
         return EXIT_USAGE;
+    }
+    if (st != POSTIE_OK) {
+        char what[320];
+        const char *why = NULL;
+        (void)postie_secret_read(&sess.ep.password, password, sizeof(password), &why);
+        postie_secret_describe(&sess.ep.password, what, sizeof(what));
+        fprintf(stderr, "postie: session %s: cannot use its %s: %s\n", sess.name, what,
+                why != NULL ? why : postie_status_str(st));
+        return EXIT_USAGE;
+    }
+    if (o->ehlo != NULL) {
+        o->cfg.smtp.ehlo_name = o->ehlo;
     }
     o->session_name = sess.name;
     o->header_from = sess.from;
@@ -851,12 +1200,23 @@ static void print_secret(const postie_secret_t *s)
         break;
     case POSTIE_SECRET_ENV:
         printf("******** (environment variable %s, %s)", s->value,
-               getenv(s->value) != NULL ? "set" : "NOT SET");
+               getenv(s->value) == NULL      ? "NOT SET"
+               : getenv(s->value)[0] == '\0' ? "EMPTY"
+                                             : "set");
         break;
-    case POSTIE_SECRET_FILE:
-        printf("******** (file %s, %s)", s->value,
-               access(s->value, R_OK) == 0 ? "readable" : "NOT READABLE");
-        break;
+    case POSTIE_SECRET_FILE: {
+        char scratch[POSTIE_AUTH_FIELD_MAX + 1];
+        const char *why = NULL;
+        (void)postie_secret_read(s, scratch, sizeof(scratch), &why);
+        memset(scratch, 0, sizeof(scratch));
+        printf("******** (file %s, ", s->value);
+        if (why != NULL) {
+            printf("NOT USABLE: %s)", why);
+        } else {
+            printf("readable%s)",
+                   postie_secret_exposed(s) ? ", BUT GROUP OR OTHERS CAN READ IT" : "");
+        }
+    } break;
     default:
         printf("(none)");
     }
@@ -963,6 +1323,11 @@ static int cmd_test_email(int argc, char **argv)
     if (argc < 1 || argv[0][0] == '-') {
         usage_error("usage: postie test-email NAME --to ADDR [--to ADDR ...]", NULL);
     }
+    for (int i = 1; i < argc; i += 2) {
+        if (strcmp(argv[i], "--to") != 0 && strcmp(argv[i], "--help") != 0) {
+            usage_error("test-email takes only --to ADDR (the session defines the rest)", argv[i]);
+        }
+    }
     postie_smtp_client_config_defaults(&o.cfg);
     parse_options(argc - 1, argv + 1, &o, true);
     if (o.nto == 0 || o.nto > 16 || o.compose || o.cfg.host != NULL) {
@@ -1004,8 +1369,9 @@ static int cmd_test_connection(int argc, char **argv)
         usage_error("usage: postie test-connection NAME", NULL);
     }
     s = find_session(argv[0]);
-    printf("session %s: %s://%s:%u, TLS %s, login %s\n", s->name,
+    printf("session %s: %s://%s:%u, TLS %s%s, login %s\n", s->name,
            postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, tls_name(s->ep.tls),
+           s->ep.verify || s->ep.tls == POSTIE_REG_TLS_OFF ? "" : " (certificate NOT verified)",
            s->ep.auth == POSTIE_AUTH_BASIC ? s->ep.username : "none");
     st = postie_session_test_connection(s, &r);
     for (int step = 0; step < POSTIE_CHECK_COUNT; step++) {
@@ -1020,7 +1386,8 @@ static int cmd_test_connection(int argc, char **argv)
         case POSTIE_STEP_FAILED:
             printf("  %-6s FAILED  %s (%s)", name, postie_status_str(st), postie_status_name(st));
             if (r.error.subject[0]) {
-                printf("; %s", r.error.subject);
+                printf("; ");
+                put_escaped_str(stdout, r.error.subject);
             }
             if (r.error.reply.code != 0) {
                 printf("; server said: ");
@@ -1037,13 +1404,22 @@ static int cmd_test_connection(int argc, char **argv)
                 printf("  TCP    ok      connected to %s in %u ms\n", r.peer, r.connect_ms);
                 break;
             case POSTIE_CHECK_TLS:
-                printf("  TLS    ok      %s %s; certificate %s, valid until %s\n", r.tls.version,
-                       r.tls.cipher, r.tls.peer_subject, r.tls.peer_not_after);
+                printf("  TLS    ok      %s %s; certificate ", r.tls.version, r.tls.cipher);
+                put_escaped_str(stdout, r.tls.peer_subject);
+                printf(", valid until %s\n", r.tls.peer_not_after);
+                if (!s->ep.verify || r.tls.verify_flags != 0) {
+                    printf("  TLS    WARNING the certificate was NOT verified (the session says "
+                           "\"verify\": false): anyone on the path could pose as the server\n");
+                }
                 break;
             case POSTIE_CHECK_SMTP: {
                 char caps[256];
                 postie_smtp_caps_format(&r.caps, caps, sizeof(caps));
-                printf("  SMTP   ok      %s offers %s\n", r.caps.server_name, caps);
+                printf("  SMTP   ok      ");
+                put_escaped_str(stdout, r.caps.server_name);
+                printf(" offers ");
+                put_escaped_str(stdout, caps);
+                putchar('\n');
                 break;
             }
             default:
@@ -1054,7 +1430,12 @@ static int cmd_test_connection(int argc, char **argv)
         }
     }
     if (st == POSTIE_OK) {
-        printf("result: the session works\n");
+        if (r.result[POSTIE_CHECK_TLS] == POSTIE_STEP_OK &&
+            (!s->ep.verify || r.tls.verify_flags != 0)) {
+            printf("result: the session works, but the server's certificate was NOT verified\n");
+        } else {
+            printf("result: the session works\n");
+        }
         return 0;
     }
     for (int step = 0; step < POSTIE_CHECK_COUNT; step++) {
@@ -1208,12 +1589,9 @@ static int run_send(options_t *op)
         usage_error("give either --password-env or --password-file, not both", NULL);
     }
     if (o.password_env != NULL) {
-        o.cfg.smtp.password = getenv(o.password_env);
-        if (o.cfg.smtp.password == NULL) {
-            usage_error("password environment variable is not set", o.password_env);
-        }
+        o.cfg.smtp.password = read_password("--password-env", POSTIE_SECRET_ENV, o.password_env);
     } else if (o.password_file != NULL) {
-        o.cfg.smtp.password = read_secret_file(o.password_file);
+        o.cfg.smtp.password = read_password("--password-file", POSTIE_SECRET_FILE, o.password_file);
     }
     if (o.cfg.smtp.username != NULL && o.cfg.smtp.password == NULL) {
         usage_error("--user needs --password-env or --password-file", NULL);
@@ -1253,17 +1631,8 @@ static int run_send(options_t *op)
     }
 
     if (!o.compose) {
-        if (o.message_path == NULL || strcmp(o.message_path, "-") == 0) {
-            msg.mem = slurp_stdin(&msg.mem_len);
-        } else {
-            msg.file = fopen(o.message_path, "rb");
-            if (msg.file == NULL) {
-                fprintf(stderr, "postie: cannot open message %s: %s\n", o.message_path,
-                        strerror(errno));
-                return EXIT_USAGE;
-            }
-        }
-        scan_message(&msg, &env->size, &env->body_8bit);
+        open_message(o.message_path != NULL ? o.message_path : "-", &msg, &env->size,
+                     &env->body_8bit);
     } else {
         /* Check the message before connecting; composed again below with
          * what the server offers. */
@@ -1287,11 +1656,16 @@ static int run_send(options_t *op)
         char caps[256];
         postie_tls_info_t tls;
         postie_smtp_caps_format(postie_smtp_caps(&client.engine), caps, sizeof(caps));
-        fprintf(stderr, "* server %s offers: %s\n", postie_smtp_caps(&client.engine)->server_name,
-                caps);
+        fputs("* server ", stderr);
+        put_escaped_str(stderr, postie_smtp_caps(&client.engine)->server_name);
+        fputs(" offers: ", stderr);
+        put_escaped_str(stderr, caps);
+        fputc('\n', stderr);
         if (postie_smtp_client_tls_info(&client, &tls)) {
-            fprintf(stderr, "* TLS %s %s, certificate %s, valid until %s\n", tls.version,
-                    tls.cipher, tls.peer_subject, tls.peer_not_after);
+            fprintf(stderr, "* TLS %s %s, certificate ", tls.version, tls.cipher);
+            put_escaped_str(stderr, tls.peer_subject);
+            fprintf(stderr, ", valid until %s%s\n", tls.peer_not_after,
+                    tls.verify_flags != 0 ? " (NOT verified)" : "");
         }
     }
 
@@ -1351,7 +1725,6 @@ out:
     if (msg.file != NULL) {
         fclose(msg.file);
     }
-    free((void *)msg.mem);
     return rc;
 }
 

@@ -14,10 +14,37 @@
 #include <time.h>
 #include <unistd.h>
 
+const char *postie_file_type_problem(unsigned int st_mode)
+{
+    mode_t m = (mode_t)st_mode;
+    if (S_ISREG(m)) {
+        return NULL;
+    }
+    if (S_ISDIR(m)) {
+        return "Is a directory";
+    }
+    if (S_ISFIFO(m)) {
+        return "is a FIFO (named pipe), not a regular file";
+    }
+    if (S_ISCHR(m)) {
+        return "is a character device, not a regular file";
+    }
+    if (S_ISBLK(m)) {
+        return "is a block device, not a regular file";
+    }
+    if (S_ISSOCK(m)) {
+        return "is a socket, not a regular file";
+    }
+    return "is not a regular file";
+}
+
 postie_status_t postie_file_reader_open(postie_file_reader_t *r, const char *path)
 {
     struct stat sb;
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    int flags;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
+     * checked before anything is read, and the flag is cleared after. */
+    r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     r->size = 0;
     r->pos = 0;
     r->shrank = false;
@@ -25,8 +52,21 @@ postie_status_t postie_file_reader_open(postie_file_reader_t *r, const char *pat
         return POSTIE_E_FILE;
     }
     if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int err = errno; /* from fstat, when it failed */
+        if (fstat(r->fd, &sb) == 0) {
+            err = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+        }
         close(r->fd);
         r->fd = -1;
+        errno = err;
+        return POSTIE_E_FILE;
+    }
+    flags = fcntl(r->fd, F_GETFL);
+    if (flags < 0 || fcntl(r->fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int err = errno;
+        close(r->fd);
+        r->fd = -1;
+        errno = err;
         return POSTIE_E_FILE;
     }
     r->size = (uint64_t)sb.st_size;

@@ -12,6 +12,51 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "postie/host.h"
+
+#define STRINGIFY(x) #x
+#define TEXT_OF(x)   STRINGIFY(x)
+#define LIMIT_TEXT   TEXT_OF(POSTIE_AUTH_FIELD_MAX)
+
+/* A warning in the registry's problem list (dropped when it is full). */
+static void add_warning(postie_registry_t *reg, const char *kind, const char *name, const char *key,
+                        const char *message)
+{
+    postie_registry_problem_t *p;
+    if (reg->problem_count >= POSTIE_REGISTRY_PROBLEMS_MAX) {
+        reg->problems_dropped++;
+        return;
+    }
+    p = &reg->problems[reg->problem_count++];
+    memset(p, 0, sizeof(*p));
+    p->warning = true;
+    snprintf(p->path, sizeof(p->path), "%s[\"%s\"].%s", kind, name,
+             key[0] != '\0' ? key : "password");
+    snprintf(p->message, sizeof(p->message), "%s", message);
+}
+
+/* The file-secret counterpart of the loader's warning for an inline
+ * password in a readable registry: the loader in core/ cannot look at
+ * files, so the POSIX loader does it. An entry that took its password
+ * through "jndi" is not warned twice. */
+static void warn_exposed_secret_files(postie_registry_t *reg)
+{
+    for (size_t i = 0; i < reg->session_count; i++) {
+        const postie_session_t *s = &reg->sessions[i];
+        if (s->origin[POSTIE_F_PASSWORD].via == 0 && postie_secret_exposed(&s->ep.password)) {
+            add_warning(reg, "sessions", s->name, s->origin[POSTIE_F_PASSWORD].key,
+                        POSTIE_SECRET_EXPOSED_WARNING);
+        }
+    }
+    for (size_t i = 0; i < reg->account_count; i++) {
+        const postie_account_t *a = &reg->accounts[i];
+        if (a->origin[POSTIE_F_PASSWORD].via == 0 && postie_secret_exposed(&a->ep.password)) {
+            add_warning(reg, "accounts", a->name, a->origin[POSTIE_F_PASSWORD].key,
+                        POSTIE_SECRET_EXPOSED_WARNING);
+        }
+    }
+}
+
 postie_status_t postie_registry_load_file(postie_registry_t *reg, const char *path, uint8_t *arena,
                                           size_t arena_size, const char **used_path)
 {
@@ -20,6 +65,7 @@ postie_status_t postie_registry_load_file(postie_registry_t *reg, const char *pa
     struct stat sb;
     ssize_t n;
     size_t len = 0;
+    postie_status_t st;
     int fd;
 
     if (path == NULL) {
@@ -32,13 +78,18 @@ postie_status_t postie_registry_load_file(postie_registry_t *reg, const char *pa
         *used_path = path;
     }
     memset(reg, 0, sizeof(*reg));
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO is refused below instead of waiting for a writer */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         return POSTIE_E_FILE;
     }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int err = errno;
+        if (fstat(fd, &sb) == 0) {
+            err = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+        }
         close(fd);
-        errno = EINVAL;
+        errno = err;
         return POSTIE_E_FILE;
     }
     src.readable_by_others = (sb.st_mode & (S_IRGRP | S_IROTH)) != 0;
@@ -54,14 +105,103 @@ postie_status_t postie_registry_load_file(postie_registry_t *reg, const char *pa
         len += (size_t)n;
     }
     close(fd);
-    return postie_registry_load(reg, text, len, arena, arena_size, &src);
+    st = postie_registry_load(reg, text, len, arena, arena_size, &src);
+    if (st == POSTIE_OK) {
+        warn_exposed_secret_files(reg);
+    }
+    return st;
 }
 
-postie_status_t postie_secret_resolve(const postie_secret_t *s, char *out, size_t cap)
+bool postie_secret_exposed(const postie_secret_t *s)
 {
+    struct stat sb;
+    return s->kind == POSTIE_SECRET_FILE && stat(s->value, &sb) == 0 && S_ISREG(sb.st_mode) &&
+           (sb.st_mode & (S_IRGRP | S_IROTH)) != 0;
+}
+
+/* The first line of a regular file (symbolic links followed) into out:
+ * never waits on a FIFO, never reads more than cap octets and one chunk,
+ * and refuses what cannot be a password. */
+static postie_status_t read_secret_file(const char *path, char *out, size_t cap, const char **why)
+{
+    char chunk[64];
+    struct stat sb;
+    size_t len = 0;
+    bool line_end = false;
+    postie_status_t st = POSTIE_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+    if (fd < 0) {
+        *why = strerror(errno);
+        return POSTIE_E_FILE;
+    }
+    if (fstat(fd, &sb) != 0) {
+        *why = strerror(errno);
+        close(fd);
+        return POSTIE_E_FILE;
+    }
+    *why = postie_file_type_problem((unsigned int)sb.st_mode);
+    if (*why != NULL) {
+        close(fd);
+        return POSTIE_E_FILE;
+    }
+    while (!line_end && st == POSTIE_OK) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            *why = strerror(errno);
+            st = POSTIE_E_FILE;
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        for (size_t i = 0; i < (size_t)n; i++) {
+            if (chunk[i] == '\r' || chunk[i] == '\n') {
+                line_end = true;
+                break;
+            }
+            if (chunk[i] == '\0') {
+                *why = "contains a NUL octet";
+                st = POSTIE_E_FILE;
+                break;
+            }
+            if (len + 1 >= cap) {
+                *why = "is longer than " LIMIT_TEXT " octets (POSTIE_AUTH_FIELD_MAX)";
+                st = POSTIE_E_NO_SPACE;
+                break;
+            }
+            out[len++] = chunk[i];
+        }
+    }
+    close(fd);
+    memset(chunk, 0, sizeof(chunk));
+    if (st == POSTIE_OK && len == 0) {
+        *why = "is empty (the password is its first line)";
+        st = POSTIE_E_FILE;
+    }
+    if (st != POSTIE_OK) {
+        memset(out, 0, cap);
+        return st;
+    }
+    out[len] = '\0';
+    return POSTIE_OK;
+}
+
+postie_status_t postie_secret_read(const postie_secret_t *s, char *out, size_t cap,
+                                   const char **why)
+{
+    const char *ignored = NULL;
     const char *v = NULL;
     size_t n;
+    if (why == NULL) {
+        why = &ignored;
+    }
+    *why = NULL;
     if (cap == 0) {
+        *why = "no room for the password";
         return POSTIE_E_NO_SPACE;
     }
     out[0] = '\0';
@@ -74,31 +214,47 @@ postie_status_t postie_secret_resolve(const postie_secret_t *s, char *out, size_
     case POSTIE_SECRET_ENV:
         v = getenv(s->value);
         if (v == NULL) {
+            *why = "is not set";
             return POSTIE_E_NOT_FOUND;
         }
         break;
-    case POSTIE_SECRET_FILE: {
-        FILE *f = fopen(s->value, "r");
-        if (f == NULL) {
-            return POSTIE_E_FILE;
-        }
-        n = fread(out, 1, cap - 1, f);
-        fclose(f);
-        out[n] = '\0';
-        out[strcspn(out, "\r\n")] = '\0';
-        if (n == cap - 1 && strlen(out) == n) {
-            memset(out, 0, cap);
-            return POSTIE_E_NO_SPACE;
-        }
-        return POSTIE_OK;
+    case POSTIE_SECRET_FILE:
+        return read_secret_file(s->value, out, cap, why);
     }
+    n = v != NULL ? strlen(v) : 0;
+    if (n == 0) {
+        *why = "is empty";
+        return POSTIE_E_INVALID_ARGUMENT;
     }
-    n = strlen(v);
     if (n >= cap) {
+        *why = "is longer than " LIMIT_TEXT " octets (POSTIE_AUTH_FIELD_MAX)";
         return POSTIE_E_NO_SPACE;
     }
     memcpy(out, v, n + 1);
     return POSTIE_OK;
+}
+
+void postie_secret_describe(const postie_secret_t *s, char *out, size_t cap)
+{
+    switch (s->kind) {
+    case POSTIE_SECRET_ENV:
+        snprintf(out, cap, "password variable %s", s->value);
+        break;
+    case POSTIE_SECRET_FILE:
+        snprintf(out, cap, "password file %s", s->value);
+        break;
+    case POSTIE_SECRET_INLINE:
+        snprintf(out, cap, "inline password");
+        break;
+    default:
+        snprintf(out, cap, "password");
+        break;
+    }
+}
+
+postie_status_t postie_secret_resolve(const postie_secret_t *s, char *out, size_t cap)
+{
+    return postie_secret_read(s, out, cap, NULL);
 }
 
 postie_status_t postie_session_client_config(const postie_session_t *s,
@@ -161,6 +317,8 @@ const char *postie_session_config_step(postie_status_t st)
         return "the session's password (its environment variable is not set)";
     case POSTIE_E_FILE:
         return "the session's password (its file cannot be read)";
+    case POSTIE_E_INVALID_ARGUMENT:
+        return "the session's password (empty)";
     case POSTIE_E_AUTH_NO_MECHANISM:
         return "the session's login (OAuth 2.0 is not available yet)";
     default:

@@ -24,6 +24,23 @@ const char *postie_check_step_name(postie_check_step_t step)
     return (unsigned)step < (unsigned)POSTIE_CHECK_COUNT ? names[step] : "?";
 }
 
+/* Why the session's password could not be read, into e->subject. */
+static void explain_secret(const postie_session_t *s, postie_status_t st, postie_error_t *e)
+{
+    char scratch[POSTIE_AUTH_FIELD_MAX + 1];
+    char what[96];
+    char text[512];
+    const char *why = NULL;
+    if (st == POSTIE_E_AUTH_NO_MECHANISM) {
+        return; /* OAuth 2.0: no secret was read */
+    }
+    (void)postie_secret_read(&s->ep.password, scratch, sizeof(scratch), &why);
+    memset(scratch, 0, sizeof(scratch));
+    postie_secret_describe(&s->ep.password, what, sizeof(what));
+    snprintf(text, sizeof(text), "%s: %s", what, why != NULL ? why : postie_status_str(st));
+    postie_copy_printable(e->subject, sizeof(e->subject), text, strlen(text));
+}
+
 static uint32_t elapsed_ms(const struct timespec *a, const struct timespec *b)
 {
     long ms = (b->tv_sec - a->tv_sec) * 1000L + (b->tv_nsec - a->tv_nsec) / 1000000L;
@@ -122,8 +139,7 @@ postie_status_t postie_session_test_connection(const postie_session_t *s,
         r->result[POSTIE_CHECK_LOGIN] = POSTIE_STEP_FAILED;
         r->status = r->error.status = st;
         r->error.phase = postie_session_config_step(st);
-        postie_copy_printable(r->error.subject, sizeof(r->error.subject), r->error.phase,
-                              strlen(r->error.phase));
+        explain_secret(s, st, &r->error);
         return st;
     }
     st = postie_smtp_client_open(&client, &cfg);
@@ -189,6 +205,7 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
     if (st != POSTIE_OK) {
         error->status = st;
         error->phase = postie_session_config_step(st);
+        explain_secret(s, st, error);
         return st;
     }
     memset(&msg, 0, sizeof(msg));

@@ -24,9 +24,19 @@ typedef struct {
     bool shrank; /* the file ended before size: read failed */
 } postie_file_reader_t;
 
-/* Open path for reading and take its size. POSTIE_E_FILE when it cannot be
- * opened or is not a regular file. */
+/* Open path for reading and take its size. Only a regular file is accepted
+ * (symbolic links are followed): an attachment is read twice, once to count
+ * and once to send. A FIFO is refused without waiting for a writer.
+ * POSTIE_E_FILE when it cannot be opened (errno from open), is a directory
+ * (errno EISDIR) or is any other kind of file (errno EINVAL;
+ * postie_file_type_problem() on its st_mode says which). */
 postie_status_t postie_file_reader_open(postie_file_reader_t *r, const char *path);
+
+/* Why a file with this st_mode is not a regular file: "Is a directory"
+ * (the words of strerror(EISDIR)), "is a FIFO (named pipe), not a regular
+ * file", "is a character device, ...", ...; NULL for a regular file. The
+ * text is static. */
+const char *postie_file_type_problem(unsigned int st_mode);
 
 /* A postie_mime_read_fn over the open file (ctx is the reader): exactly
  * the size taken at open, so a file that grows meanwhile (a live log)
