@@ -32,18 +32,12 @@ import sys
 import tempfile
 import threading
 import time
+from testlib import check, failures
 
 postie = sys.argv[1]
 env = dict(os.environ)
 work = tempfile.mkdtemp(prefix="postie-inputs-")
 maildir = os.path.join(env["POSTIE_TEST_MAILDIR_ROOT"], "bob", "new")
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else " :: " + str(detail)[:2000]))
-    if not cond:
-        failures.append(what)
 
 
 class Tripwire:

@@ -24,16 +24,10 @@ import sys
 import tempfile
 import threading
 import time
+from testlib import check, failures
 
 postie = sys.argv[1]
 work = tempfile.mkdtemp(prefix="postie-escape-")
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else " :: " + repr(detail)[:3000]))
-    if not cond:
-        failures.append(what)
 
 
 GREETING = b"220 evil.example \x1b[31mRED\x07 ESMTP \x9b2J \xc2\x9b2J\r\n"

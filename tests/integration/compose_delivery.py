@@ -20,17 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from testlib import check, failures
 
 postie = sys.argv[1]
 env = os.environ
 work = tempfile.mkdtemp(prefix="postie-compose-")
-failures = []
-
-
-def check(cond, what):
-    print(("ok - " if cond else "FAIL - ") + what)
-    if not cond:
-        failures.append(what)
 
 
 token = "compose-%d-%d" % (os.getpid(), int(time.time()))

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from testlib import arrivals, check, failures, queued_id
 
 postie = sys.argv[1]
 env = dict(os.environ)
@@ -28,14 +29,7 @@ work = tempfile.mkdtemp(prefix="postie-early-")
 spool = os.path.join(work, "spool")
 env["POSTIE_SPOOL"] = spool
 maildir = os.path.join(env["POSTIE_TEST_MAILDIR_ROOT"], "bob", "new")
-failures = []
 LONG = "a" * 300
-
-
-def check(cond, what, detail=""):
-    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else " :: " + detail))
-    if not cond:
-        failures.append(what)
 
 
 def run(args, registry=None, extra=None, timeout=60):
@@ -62,29 +56,6 @@ def write_registry(name, sessions):
         json.dump({"sessions": sessions}, f)
     os.chmod(path, 0o600)
     return path
-
-
-def arrivals(tok, want=1, wait=10.0):
-    deadline = time.monotonic() + wait
-    while True:
-        n = 0
-        for path in glob.glob(os.path.join(maildir, "*")):
-            try:
-                with open(path, "rb") as f:
-                    if ("Subject: " + tok + "\n").encode() in f.read(8192).replace(b"\r\n", b"\n"):
-                        n += 1
-            except FileNotFoundError:
-                pass
-        if n >= want or time.monotonic() > deadline:
-            return n
-        time.sleep(0.1)
-
-
-def queued_id(out):
-    for line in out.splitlines():
-        if line.startswith("queued "):
-            return line.split()[1]
-    return None
 
 
 port = int(env["POSTIE_TEST_SMTP_PORT"])

@@ -21,19 +21,13 @@ import sys
 import tempfile
 import threading
 import time
+from testlib import check, failures
 
 postie = sys.argv[1]
 env = dict(os.environ)
 work = tempfile.mkdtemp(prefix="postie-live-")
 env["POSTIE_SPOOL"] = os.path.join(work, "spool")
 maildir = os.path.join(env["POSTIE_TEST_MAILDIR_ROOT"], "bob", "new")
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else " :: " + detail))
-    if not cond:
-        failures.append(what)
 
 
 registry = os.path.join(work, "registry.json")

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from testlib import arrivals, check, failures, queued_id
 
 postie = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
@@ -36,14 +37,7 @@ env = dict(os.environ)
 work = tempfile.mkdtemp(prefix="postie-queue-")
 spool = os.path.join(work, "spool")
 env["POSTIE_SPOOL"] = spool
-failures = []
 maildir = os.path.join(env["POSTIE_TEST_MAILDIR_ROOT"], "bob", "new")
-
-
-def check(cond, what, detail=""):
-    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else " :: " + detail))
-    if not cond:
-        failures.append(what)
 
 
 # ---- the fault proxy ------------------------------------------------------------
@@ -131,31 +125,6 @@ def send(session, tok, *more, queue_flag="--queue", to=("bob@example.test",), ex
     for t in to:
         args += ["--to", t]
     return run(*(args + list(more)), extra=extra)
-
-
-def queued_id(out):
-    for line in out.splitlines():
-        if line.startswith("queued "):
-            return line.split()[1]
-    return None
-
-
-def arrivals(tok, want=1, wait=10.0):
-    """How many copies of the message with subject tok bob has, waiting
-    up to wait seconds for want of them (Postfix delivers asynchronously)."""
-    deadline = time.monotonic() + wait
-    while True:
-        n = 0
-        for path in glob.glob(os.path.join(maildir, "*")):
-            try:
-                with open(path, "rb") as f:
-                    if ("Subject: " + tok + "\n").encode() in f.read(8192).replace(b"\r\n", b"\n"):
-                        n += 1
-            except FileNotFoundError:
-                pass
-        if n >= want or time.monotonic() > deadline:
-            return n
-        time.sleep(0.1)
 
 
 def settle(tok, want):

@@ -17,17 +17,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from testlib import check, failures
 
 postie = sys.argv[1]
 env = dict(os.environ)
 work = tempfile.mkdtemp(prefix="postie-registry-")
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else " :: " + detail))
-    if not cond:
-        failures.append(what)
 
 
 registry = {

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from testlib import check, failures
 
 postie = sys.argv[1]
 certs_sh = sys.argv[2]
@@ -41,13 +42,6 @@ SOCKET_TIMEOUT = 30.0
 
 work = tempfile.mkdtemp(prefix="postie-deadlines-")
 stop = threading.Event()
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok - " if cond else "FAIL - ") + what + ("" if cond else " :: " + detail))
-    if not cond:
-        failures.append(what)
 
 
 class Closed(Exception):
