@@ -7,7 +7,7 @@
 #
 # The JSON registry is built too, on cJSON 1.7.18 compiled from Debian's
 # source package (fetched by boards/fetch-sources.sh) without a heap (see
-# port/cjson/cjson_static.h), and linked into a small image with newlib as
+# port/include/postie/cjson/cjson_static.h), and linked into a small image with newlib as
 # firmware links it; the image must hold no allocator symbol.
 #
 # Usage: boards/cortex-m4/build.sh [OUTDIR]   (default build-cortex-m4)
@@ -23,7 +23,7 @@ flags=(-std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
 
 mkdir -p "$out"
 objs=()
-for src in "$root"/core/*.c; do
+for src in "$root"/core/*/*.c; do
     # the registry needs cJSON: built below, in a library of its own
     [ "$(basename "$src")" = registry.c ] && continue
     obj="$out/$(basename "${src%.c}").o"
@@ -45,8 +45,8 @@ cjson_flags=(-std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
     -ffunction-sections -fdata-sections -Dmalloc=postie_cjson_no_malloc -Dfree=postie_cjson_no_free
     -Drealloc=postie_cjson_no_realloc -Dstrtod=postie_json_strtod)
 "$cc" "${cjson_flags[@]}" -c "$sources/cjson/cJSON.c" -o "$out/cJSON.o"
-"$cc" "${flags[@]}" -I"$root/port/cjson" -c "$root/port/cjson/cjson_static.c" -o "$out/cjson_static.o"
-"$cc" "${flags[@]}" -I"$out/include" -c "$root/core/registry.c" -o "$out/registry.o"
+"$cc" "${flags[@]}" -I"$root/port/include" -c "$root/port/cjson/cjson_static.c" -o "$out/cjson_static.o"
+"$cc" "${flags[@]}" -I"$out/include" -c "$root/core/session/registry.c" -o "$out/registry.o"
 rm -f "$out/libpostie_registry.a"
 arm-none-eabi-ar rcs "$out/libpostie_registry.a" "$out/registry.o" "$out/cJSON.o" "$out/cjson_static.o"
 
@@ -79,10 +79,10 @@ arm-none-eabi-size "$out/registry_image.elf" | sed "s#$out/##"
 
 # sizeof() of the objects, read from the compiler without running anything.
 cat > "$out/sizes.c" <<'C'
-#include "postie/mime.h"
-#include "postie/queue.h"
-#include "postie/registry.h"
-#include "postie/smtp.h"
+#include "postie/mime/mime.h"
+#include "postie/queue/queue.h"
+#include "postie/session/registry.h"
+#include "postie/smtp/smtp.h"
 char size_smtp_engine[sizeof(postie_smtp_t)];
 char size_mime_writer[sizeof(postie_mime_writer_t)];
 char size_smtp_rcpt[sizeof(postie_smtp_rcpt_t)];

@@ -5,10 +5,10 @@
 #ifndef POSTIE_CLI_H
 #define POSTIE_CLI_H
 
-#include "postie/queue.h"
-#include "postie/queue_run.h"
-#include "postie/queue_spool.h"
-#include "postie/registry.h"
+#include "postie/queue/queue.h"
+#include "postie/posix/queue_run.h"
+#include "postie/posix/queue_spool.h"
+#include "postie/session/registry.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE   2

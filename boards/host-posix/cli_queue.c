@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "postie/host.h"
+#include "postie/posix/host.h"
 
 static const char queue_usage[] =
     "usage: postie [--registry FILE] queue [--spool DIR] COMMAND\n"

@@ -27,12 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "postie/host.h"
-#include "postie/mime.h"
-#include "postie/registry_posix.h"
-#include "postie/session_check.h"
-#include "postie/smtp_client.h"
-#include "postie/template.h"
+#include "postie/posix/host.h"
+#include "postie/mime/mime.h"
+#include "postie/posix/registry_file.h"
+#include "postie/posix/session_check.h"
+#include "postie/posix/smtp_client.h"
+#include "postie/session/template.h"
 
 #include "cli.h"
 
@@ -217,7 +217,7 @@ static void check_host_option(const char *opt, const char *v)
     }
 }
 
-/* The EHLO name, by the engine's own rule (postie_smtp_check_ehlo_name):
+/* The EHLO name, by the engine's own rule (postie_address_check_hostname):
  * a domain or an address literal ([192.0.2.1], [IPv6:2001:db8::1]).
  * Returns why the name is refused, or NULL. */
 static const char *check_ehlo_name(const char *v)
@@ -228,7 +228,7 @@ static const char *check_ehlo_name(const char *v)
     if (strlen(v) > NAME_MAX_OCTETS) {
         return "is longer than 255 octets";
     }
-    if (postie_smtp_check_ehlo_name(v) != POSTIE_OK) {
+    if (postie_address_check_hostname(v) != POSTIE_OK) {
         return "must be an ASCII domain name (letters, digits, '-' and dots; an international "
                "name in its xn-- form) or an address literal in brackets ([192.0.2.1])";
     }
@@ -574,11 +574,11 @@ typedef struct {
     size_t html_len;
 } options_t;
 
-/* One option value is one mailbox (postie_smtp_check_address): a list or a
+/* One option value is one mailbox (postie_address_check): a list or a
  * group in one value is refused here, naming the option. */
 static void check_address_option(const char *opt, const char *v, bool allow_empty)
 {
-    postie_status_t st = postie_smtp_check_address(v, allow_empty, NULL);
+    postie_status_t st = postie_address_check(v, allow_empty, NULL);
     if (st != POSTIE_OK) {
         char shown[96];
         postie_copy_printable(shown, sizeof(shown), v, strlen(v));
@@ -1612,13 +1612,13 @@ static int run_send(options_t *op)
     /* Check addresses before connecting: a bad one never reaches the wire. */
     {
         bool non_ascii;
-        st = postie_smtp_check_address(env->from, true, &non_ascii);
+        st = postie_address_check(env->from, true, &non_ascii);
         if (st != POSTIE_OK) {
             fprintf(stderr, "postie: sender address refused: %s\n", postie_status_str(st));
             return EXIT_USAGE;
         }
         for (size_t i = 0; i < nrcpt; i++) {
-            st = postie_smtp_check_address(rcpt[i].address, false, &non_ascii);
+            st = postie_address_check(rcpt[i].address, false, &non_ascii);
             if (st != POSTIE_OK) {
                 char shown[96];
                 postie_copy_printable(shown, sizeof(shown), rcpt[i].address,

@@ -2,7 +2,7 @@
 /*
  * cJSON without a heap: see cjson_static.h.
  */
-#include "cjson_static.h"
+#include "postie/cjson/cjson_static.h"
 
 #include <math.h>
 #include <stdbool.h>

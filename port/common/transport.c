@@ -2,9 +2,9 @@
 /*
  * Helpers common to every transport.
  */
-#include "postie/transport.h"
+#include "postie/common/transport.h"
 
-#include "postie/clock.h"
+#include "postie/common/clock.h"
 
 postie_status_t postie_transport_send_all(postie_transport_t *t, const uint8_t *buf, size_t len,
                                           uint32_t timeout_ms)

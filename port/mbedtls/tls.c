@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TLS layer on mbedTLS 2.28 over any postie transport (see
- * postie/tls_mbedtls.h).
+ * postie/mbedtls/tls.h).
  *
  * mbedTLS talks to the lower transport through two bio callbacks. They run
  * against one deadline per operation (io_start_ms + io_timeout_ms), so a
@@ -21,7 +21,7 @@
  *  - A send that times out may leave half a record written; mbedTLS then
  *    expects the same data again, so the session can only be closed.
  */
-#include "postie/tls_mbedtls.h"
+#include "postie/mbedtls/tls.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -33,7 +33,7 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 
-#include "postie/clock.h"
+#include "postie/common/clock.h"
 
 /* Where the system trust store lives (Debian layout); override with -D. */
 #ifndef POSTIE_TLS_CA_BUNDLE

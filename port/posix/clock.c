@@ -4,7 +4,7 @@
  * 32 bits. Callers only use differences, so the wrap every ~49.7 days is
  * harmless as long as no single wait exceeds that.
  */
-#include "postie/clock.h"
+#include "postie/common/clock.h"
 
 #include <time.h>
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Host services for the message writer: file reader, random octets, wall
- * clock. See postie/host.h.
+ * clock. See postie/posix/host.h.
  */
 #define _DEFAULT_SOURCE /* tm_gmtoff */
 
-#include "postie/host.h"
+#include "postie/posix/host.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Delivering the queue on a host. See postie/queue_run.h.
+ * Delivering the queue on a host. See postie/posix/queue_run.h.
  */
-#include "postie/queue_run.h"
+#include "postie/posix/queue_run.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/clock.h"
-#include "postie/host.h"
-#include "postie/registry_posix.h"
-#include "postie/smtp_client.h"
+#include "postie/common/clock.h"
+#include "postie/posix/host.h"
+#include "postie/posix/registry_file.h"
+#include "postie/posix/smtp_client.h"
 
 typedef struct {
     postie_queue_id_t id;

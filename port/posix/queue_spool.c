@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The queue's spool directory store. See postie/queue_spool.h.
+ * The queue's spool directory store. See postie/posix/queue_spool.h.
  */
 #define _GNU_SOURCE
-#include "postie/queue_spool.h"
+#include "postie/posix/queue_spool.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The registry on a POSIX host. See postie/registry_posix.h.
+ * The registry on a POSIX host. See postie/posix/registry_file.h.
  */
-#include "postie/registry_posix.h"
+#include "postie/posix/registry_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "postie/host.h"
+#include "postie/posix/host.h"
 
 #define STRINGIFY(x) #x
 #define TEXT_OF(x)   STRINGIFY(x)

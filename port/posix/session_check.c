@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-connection and test-email for a named session. See
- * postie/session_check.h.
+ * postie/posix/session_check.h.
  */
 #define _DEFAULT_SOURCE /* getnameinfo's NI_MAXHOST */
 
-#include "postie/session_check.h"
+#include "postie/posix/session_check.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -13,10 +13,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "postie/host.h"
-#include "postie/mime.h"
-#include "postie/registry_posix.h"
-#include "postie/template.h"
+#include "postie/posix/host.h"
+#include "postie/mime/mime.h"
+#include "postie/posix/registry_file.h"
+#include "postie/session/template.h"
 
 const char *postie_check_step_name(postie_check_step_t step)
 {

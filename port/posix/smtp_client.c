@@ -9,11 +9,11 @@
  * bytes do not extend; the STARTTLS handshake has one deadline of its own
  * (connect_timeout_ms) that covers all of its reads and writes.
  */
-#include "postie/smtp_client.h"
+#include "postie/posix/smtp_client.h"
 
 #include <string.h>
 
-#include "postie/clock.h"
+#include "postie/common/clock.h"
 
 void postie_smtp_client_config_defaults(postie_smtp_client_config_t *cfg)
 {

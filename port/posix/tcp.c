@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * TCP transport over POSIX sockets (see postie/tcp_posix.h).
+ * TCP transport over POSIX sockets (see postie/posix/tcp.h).
  *
  * The socket stays non-blocking for its whole life; every wait is a poll()
  * bounded by the caller's timeout, recomputed after EINTR.
@@ -15,7 +15,7 @@
  *  - SIGPIPE: send() uses MSG_NOSIGNAL, and SO_NOSIGPIPE where that exists
  *    instead (BSD, macOS), so a peer reset never kills the process.
  */
-#include "postie/tcp_posix.h"
+#include "postie/posix/tcp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "postie/clock.h"
+#include "postie/common/clock.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* SO_NOSIGPIPE covers it on these systems */

@@ -19,7 +19,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "postie/mime.h"
+#include "postie/mime/mime.h"
 
 typedef struct {
     uint64_t left;

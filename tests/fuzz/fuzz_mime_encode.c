@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: the MIME encoders (core/mime_encode.c).
+ * libFuzzer target: the MIME encoders (core/mime/mime_encode.c).
  *
  * The first 6 input octets choose sizes; the rest is the text. Input
  * pieces and output windows vary from call to call (a small generator
@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/base64.h"
-#include "postie/mime_encode.h"
+#include "postie/common/base64.h"
+#include "postie/mime/mime_encode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

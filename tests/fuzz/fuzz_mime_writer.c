@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/mime.h"
+#include "postie/mime/mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: queue entries read back from a store (core/queue.c).
+ * libFuzzer target: queue entries read back from a store (core/queue/queue.c).
  * A spool file is input like any other: a damaged disk, a truncated write
  * or a hand-edited file must give POSTIE_E_QUEUE_CORRUPT, never a crash or
  * a read outside the entry.
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/queue.h"
+#include "postie/queue/queue.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

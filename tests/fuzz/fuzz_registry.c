@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: the registry loader (core/registry.c, on cJSON).
+ * libFuzzer target: the registry loader (core/session/registry.c, on cJSON).
  *
  * The input is the registry text. When its last octet is 0xE0 or above
  * (never the end of a sensible JSON file), that octet is not part of the
@@ -15,7 +15,7 @@
  *     control octets, and at most POSTIE_REGISTRY_PROBLEMS_MAX are kept;
  *   on POSTIE_OK: loaded, no error counted, every session has a host, a
  *     From address that is one mailbox (so is envelope_from when set), an
- *     EHLO name that passes postie_smtp_check_ehlo_name when set, a user
+ *     EHLO name that passes postie_address_check_hostname when set, a user
  *     name and an inline password of at most POSTIE_AUTH_FIELD_MAX
  *     octets, and a port, every account a host and a port,
  *     smtps exactly when TLS is implicit, and each entry is found again
@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/registry.h"
-#include "postie/smtp.h"
+#include "postie/session/registry.h"
+#include "postie/smtp/smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,7 +95,7 @@ static void check_endpoint(const postie_endpoint_t *ep)
     CHECK(terminated(ep->password.value, sizeof(ep->password.value)));
     CHECK(terminated(ep->ca_file, sizeof(ep->ca_file)));
     CHECK(terminated(ep->ehlo, sizeof(ep->ehlo)));
-    CHECK(ep->ehlo[0] == '\0' || postie_smtp_check_ehlo_name(ep->ehlo) == POSTIE_OK);
+    CHECK(ep->ehlo[0] == '\0' || postie_address_check_hostname(ep->ehlo) == POSTIE_OK);
     CHECK(strlen(ep->username) <= POSTIE_AUTH_FIELD_MAX);
     CHECK(ep->password.kind != POSTIE_SECRET_INLINE ||
           strlen(ep->password.value) <= POSTIE_AUTH_FIELD_MAX);
@@ -142,10 +142,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(s->name[0] != '\0');
         check_endpoint(&s->ep);
         CHECK(terminated(s->from, sizeof(s->from)));
-        CHECK(postie_smtp_check_address(s->from, false, NULL) == POSTIE_OK);
+        CHECK(postie_address_check(s->from, false, NULL) == POSTIE_OK);
         CHECK(terminated(s->envelope_from, sizeof(s->envelope_from)));
         CHECK(s->envelope_from[0] == '\0' ||
-              postie_smtp_check_address(s->envelope_from, false, NULL) == POSTIE_OK);
+              postie_address_check(s->envelope_from, false, NULL) == POSTIE_OK);
         CHECK(terminated(s->from_name, sizeof(s->from_name)));
         CHECK(s->from_name[0] != '\0');
         CHECK(terminated(s->subject_prefix, sizeof(s->subject_prefix)));

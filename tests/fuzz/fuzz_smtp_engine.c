@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/smtp.h"
+#include "postie/smtp/smtp.h"
 
 static const char password[] = "fuzz-secret-pw";
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/line.h"
-#include "postie/smtp_reply.h"
+#include "postie/common/line.h"
+#include "postie/smtp/smtp_reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: From display-name templates (core/template.c).
+ * libFuzzer target: From display-name templates (core/session/template.c).
  *
  * Input: two octets choose the output room (cap), the rest is split at NUL
  * octets into template, full name and email (a missing piece is NULL).
@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/mime_encode.h"
-#include "postie/template.h"
+#include "postie/mime/mime_encode.h"
+#include "postie/session/template.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "postie/smtp_client.h"
+#include "postie/posix/smtp_client.h"
 
 /* ---- environment ------------------------------------------------------- */
 

@@ -33,10 +33,10 @@
 
 #include <mbedtls/version.h>
 
-#include "postie/clock.h"
-#include "postie/tcp_posix.h"
-#include "postie/tls_mbedtls.h"
-#include "postie/transport.h"
+#include "postie/common/clock.h"
+#include "postie/posix/tcp.h"
+#include "postie/mbedtls/tls.h"
+#include "postie/common/transport.h"
 
 #define TIMEOUT_MS 5000u
 

@@ -8,7 +8,7 @@
  */
 #include <stdio.h>
 
-#include "postie/smtp.h"
+#include "postie/smtp/smtp.h"
 
 int main(void)
 {

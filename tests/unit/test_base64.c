@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for base64 (core/base64.c): RFC 4648 section 10 test vectors,
+ * Unit tests for base64 (core/common/base64.c): RFC 4648 section 10 test vectors,
  * buffer limits and strict decoding.
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "postie/base64.h"
+#include "postie/common/base64.h"
 
 #define GUARD 0xee
 

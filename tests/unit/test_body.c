@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for the body encoder (core/body.c): line-end normalisation,
+ * Unit tests for the body encoder (core/smtp/body.c): line-end normalisation,
  * dot-stuffing, BDAT mode, NUL and 8-bit checks, the closing sequence and
  * partial consumption into small output windows.
  *
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "postie/body.h"
+#include "postie/smtp/body.h"
 
 #define DATA true
 #define BDAT false

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "postie/host.h"
+#include "postie/posix/host.h"
 
 static char path[64];
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cjson_static.h"
+#include "postie/cjson/cjson_static.h"
 
 static void expect_exact(const char *text)
 {

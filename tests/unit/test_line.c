@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for the bounded CRLF line reader (core/line.c).
+ * Unit tests for the bounded CRLF line reader (core/common/line.c).
  *
  * Every transcript is fed whole, split at every byte boundary (two and three
  * pieces), byte by byte and at random splits; the lines taken out must be
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "postie/line.h"
+#include "postie/common/line.h"
 
 #define MAX_LINES 32
 #define LINE_COPY 600

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "postie/mime.h"
+#include "postie/mime/mime.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 

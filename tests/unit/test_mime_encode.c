@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for the MIME encoders (core/mime_encode.c): UTF-8 validation,
+ * Unit tests for the MIME encoders (core/mime/mime_encode.c): UTF-8 validation,
  * RFC 2047 encoded words, streaming quoted-printable and base64, RFC 2231
  * parameter sections.
  *
  * Every encoder's output is decoded again by small decoders written here
  * (independent of the code under test, except base64 decoding, which uses
- * core/base64.c) and compared with the input. Streaming encoders are fed
+ * core/common/base64.c) and compared with the input. Streaming encoders are fed
  * whole, octet by octet and through random input and output windows.
  */
 #include <setjmp.h>
@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "postie/base64.h"
-#include "postie/mime_encode.h"
+#include "postie/common/base64.h"
+#include "postie/mime/mime_encode.h"
 
 #define GUARD 0xee
 #define U8(s) ((const uint8_t *)(s))

@@ -16,14 +16,14 @@
 
 #include <cmocka.h>
 
-#include "postie/queue.h"
+#include "postie/queue/queue.h"
 
 #ifdef QUEUE_TEST_SPOOL
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "postie/queue_spool.h"
+#include "postie/posix/queue_spool.h"
 #endif
 
 #define NOW 1800000000LL

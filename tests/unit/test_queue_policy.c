@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "postie/queue_policy.h"
+#include "postie/queue/queue_policy.h"
 
 static postie_smtp_rcpt_t rcpt(postie_rcpt_state_t state, uint16_t code)
 {

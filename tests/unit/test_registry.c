@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "postie/registry.h"
+#include "postie/session/registry.h"
 
 /* ---- counting the system allocator (not under ASan, which owns malloc) ---- */
 
@@ -535,7 +535,7 @@ static void test_transport_fields_are_checked_when_loaded(void **state)
     assert_int_equal(strlen(reg.sessions[0].ep.password.value), POSTIE_AUTH_FIELD_MAX);
 }
 
-/* One address is one mailbox (postie_smtp_check_address): from and
+/* One address is one mailbox (postie_address_check): from and
  * envelope_from refuse lists, groups and comments, naming the key. */
 static void test_from_is_one_mailbox(void **state)
 {

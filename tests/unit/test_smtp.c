@@ -1732,7 +1732,7 @@ static void test_address_is_one_mailbox(void **state)
     bool non_ascii = true;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        postie_status_t st = postie_smtp_check_address(cases[i].address, false, &non_ascii);
+        postie_status_t st = postie_address_check(cases[i].address, false, &non_ascii);
         if (st != cases[i].status || non_ascii != cases[i].non_ascii) {
             fail_msg("\"%s\": %s non_ascii=%d, expected %s non_ascii=%d", cases[i].address,
                      postie_status_name(st), non_ascii, postie_status_name(cases[i].status),
@@ -1740,28 +1740,28 @@ static void test_address_is_one_mailbox(void **state)
         }
     }
     /* the null reverse path only when allowed; non_ascii may be NULL */
-    assert_int_equal(postie_smtp_check_address("", true, &non_ascii), POSTIE_OK);
-    assert_int_equal(postie_smtp_check_address("", false, NULL), POSTIE_E_ADDRESS_INVALID);
-    assert_int_equal(postie_smtp_check_address("a@x", false, NULL), POSTIE_OK);
-    assert_int_equal(postie_smtp_check_address(NULL, true, &non_ascii), POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(postie_address_check("", true, &non_ascii), POSTIE_OK);
+    assert_int_equal(postie_address_check("", false, NULL), POSTIE_E_ADDRESS_INVALID);
+    assert_int_equal(postie_address_check("a@x", false, NULL), POSTIE_OK);
+    assert_int_equal(postie_address_check(NULL, true, &non_ascii), POSTIE_E_INVALID_ARGUMENT);
     /* 256 octets pass, 257 are too long (RFC 5321 4.5.3.1.3); a local part
      * over 64 octets passes (see the header) */
     memset(at_limit, 'a', 250);
     memcpy(at_limit + 250, "@b.com", 7);
     assert_int_equal(strlen(at_limit), 256);
-    assert_int_equal(postie_smtp_check_address(at_limit, false, NULL), POSTIE_OK);
+    assert_int_equal(postie_address_check(at_limit, false, NULL), POSTIE_OK);
     memset(long_local, 'a', 251);
     memcpy(long_local + 251, "@b.com", 7);
-    assert_int_equal(postie_smtp_check_address(long_local, false, NULL), POSTIE_E_ADDRESS_TOO_LONG);
+    assert_int_equal(postie_address_check(long_local, false, NULL), POSTIE_E_ADDRESS_TOO_LONG);
     /* a domain label is at most 63 octets */
     memset(long_local, 'a', sizeof(long_local));
     long_local[0] = 'a';
     long_local[1] = '@';
     long_local[2 + 63] = '\0';
-    assert_int_equal(postie_smtp_check_address(long_local, false, NULL), POSTIE_OK);
+    assert_int_equal(postie_address_check(long_local, false, NULL), POSTIE_OK);
     long_local[2 + 63] = 'a';
     long_local[2 + 64] = '\0';
-    assert_int_equal(postie_smtp_check_address(long_local, false, NULL), POSTIE_E_ADDRESS_INVALID);
+    assert_int_equal(postie_address_check(long_local, false, NULL), POSTIE_E_ADDRESS_INVALID);
 }
 
 static void test_ehlo_name_check(void **state)
@@ -1792,26 +1792,26 @@ static void test_ehlo_name_check(void **state)
     postie_smtp_config_t cfg = transcript_config();
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        if (postie_smtp_check_ehlo_name(good[i]) != POSTIE_OK) {
+        if (postie_address_check_hostname(good[i]) != POSTIE_OK) {
             fail_msg("\"%s\" refused", good[i]);
         }
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (postie_smtp_check_ehlo_name(bad[i]) != POSTIE_E_INVALID_ARGUMENT) {
+        if (postie_address_check_hostname(bad[i]) != POSTIE_E_INVALID_ARGUMENT) {
             fail_msg("\"%s\" accepted", bad[i]);
         }
     }
-    assert_int_equal(postie_smtp_check_ehlo_name(NULL), POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(postie_address_check_hostname(NULL), POSTIE_E_INVALID_ARGUMENT);
     /* 255 octets at most */
     for (size_t i = 0; i < 255; i += 2) {
         long_name[i] = 'a';
         long_name[i + 1] = '.';
     }
     long_name[255] = '\0'; /* "a.a. ... a" */
-    assert_int_equal(postie_smtp_check_ehlo_name(long_name), POSTIE_OK);
+    assert_int_equal(postie_address_check_hostname(long_name), POSTIE_OK);
     long_name[255] = '.';
     long_name[256] = 'a';
-    assert_int_equal(postie_smtp_check_ehlo_name(long_name), POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(postie_address_check_hostname(long_name), POSTIE_E_INVALID_ARGUMENT);
 
     /* the engine applies it: an EHLO name with a space never reaches the wire,
      * an address literal or a name that is also a mailbox part does */

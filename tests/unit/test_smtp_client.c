@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "postie/smtp_client.h"
+#include "postie/posix/smtp_client.h"
 
 static postie_smtp_client_t client;
 static postie_smtp_client_config_t cfg;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for the SMTP reply parser (core/smtp_reply.c): reply codes,
+ * Unit tests for the SMTP reply parser (core/smtp/smtp_reply.c): reply codes,
  * multi-line grouping, enhanced status codes (RFC 3463) and the copy kept
  * in postie_reply_info_t.
  *
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "postie/smtp_reply.h"
+#include "postie/smtp/smtp_reply.h"
 
 #define OWNED_MAX 512
 

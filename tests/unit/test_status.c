@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for the status table and error helpers (core/status.c).
+ * Unit tests for the status table and error helpers (core/common/status.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "postie/status.h"
+#include "postie/common/status.h"
 
 static void test_names_and_messages_distinct(void **state)
 {

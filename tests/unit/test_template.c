@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * From display-name templates (core/template.c): the documented example,
+ * From display-name templates (core/session/template.c): the documented example,
  * every variable, the escape, errors with their offsets, control
  * characters in the user's values, cuts on UTF-8 boundaries, and the
  * expanded name written by the message writer as a From header.
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "postie/mime.h"
-#include "postie/template.h"
+#include "postie/mime/mime.h"
+#include "postie/session/template.h"
 
 #define GUARD 'Z'
 

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "postie/smtp.h"
+#include "postie/smtp/smtp.h"
 
 typedef enum {
     OP_END = 0,

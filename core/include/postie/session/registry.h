@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The registry of named mail sessions and accounts: a JSON file (parsed
+ * with cJSON) that stands in for an application server's JNDI directory.
+ * A host asks for "java:comp/env/mail/Notify" and gets a ready session.
+ *
+ * Names: "java:comp/env/mail/Notify", "java:/comp/env/mail/Notify" and
+ * "mail/Notify" are the same entry. The rule: drop a leading "java:", then
+ * a leading "/", then a leading "comp/env/". What is left is compared
+ * exactly (JNDI names are case-sensitive).
+ *
+ * Loading: postie_registry_load() parses a buffer into caller-owned
+ * storage. cJSON allocates only from the caller's arena (through its hooks,
+ * only while loading; the system allocator is never called). Nesting depth
+ * and size are checked by Postie before cJSON sees the text. Every problem
+ * is reported (up to POSTIE_REGISTRY_PROBLEMS_MAX), each naming its JSON
+ * path; syntax errors give line and column. A registry with any error is
+ * not loaded at all (fails closed).
+ *
+ * Thread model: loading sets cJSON's process-wide hooks, so loads must not
+ * run in parallel (one loader at a time; lookups need no lock). To reload
+ * while sessions are in use, load into a second postie_registry_t and then
+ * publish it; a send copies the session it uses (postie_session_t is plain
+ * data), so a reload never disturbs a message in flight.
+ *
+ * RAM: sizeof(postie_registry_t) = 34 416 octets on x86-64 with the
+ * defaults: POSTIE_REGISTRY_SESSIONS_MAX x 2748 (postie_session_t) +
+ * POSTIE_REGISTRY_ACCOUNTS_MAX x 2052 (postie_account_t) + the problem list.
+ * The parse arena (POSTIE_REGISTRY_ARENA_SIZE recommended; aligned for
+ * pointers is best, the loader aligns the start itself) is needed only
+ * during a load: 36 864 octets of working storage plus about 3 per octet of
+ * JSON. It is wiped before the load returns (inline secrets pass through
+ * it), and can be reused afterwards. postie_session_client_config() points
+ * into the session it is given: copy the session first (plain data, as
+ * postie send does) when a reload may happen meanwhile.
+ */
+#ifndef POSTIE_REGISTRY_H
+#define POSTIE_REGISTRY_H
+
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/common/status.h). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "postie/common/status.h"
+
+#define POSTIE_REGISTRY_NAME_MAX 64
+#define POSTIE_REGISTRY_TEXT_MAX 256
+
+typedef enum {
+    POSTIE_PROTO_SMTP = 0, /* plain + STARTTLS per tls */
+    POSTIE_PROTO_SMTPS,    /* implicit TLS */
+    POSTIE_PROTO_POP3,
+    POSTIE_PROTO_POP3S,
+    POSTIE_PROTO_IMAP,
+    POSTIE_PROTO_IMAPS
+} postie_protocol_t;
+
+typedef enum {
+    POSTIE_REG_TLS_REQUIRED = 0, /* STARTTLS required (the default) */
+    POSTIE_REG_TLS_OPPORTUNISTIC,
+    POSTIE_REG_TLS_OFF,
+    POSTIE_REG_TLS_IMPLICIT /* set for smtps/pop3s/imaps */
+} postie_reg_tls_t;
+
+typedef enum {
+    POSTIE_AUTH_NONE = 0,
+    POSTIE_AUTH_BASIC, /* username + password: AUTH PLAIN/LOGIN */
+    POSTIE_AUTH_OAUTH2 /* fields reserved for the OAuth 2.0 work */
+} postie_auth_kind_t;
+
+typedef enum {
+    POSTIE_SECRET_NONE = 0,
+    POSTIE_SECRET_INLINE, /* value holds the secret itself */
+    POSTIE_SECRET_ENV,    /* value names an environment variable */
+    POSTIE_SECRET_FILE    /* value is a file path; first line is the secret */
+} postie_secret_kind_t;
+
+typedef struct {
+    postie_secret_kind_t kind;
+    char value[POSTIE_REGISTRY_TEXT_MAX];
+} postie_secret_t;
+
+/* Where a resolved value came from, for "session show". */
+typedef struct {
+    char key[32]; /* the JSON key that set it ("host", "mail.smtp.host"), or "" */
+    uint8_t via;  /* 1 + index in sessions[] of the entry it came from through "jndi"; 0 none */
+} postie_origin_t;
+
+/* Fields with a tracked origin. */
+typedef enum {
+    POSTIE_F_PROTOCOL,
+    POSTIE_F_HOST,
+    POSTIE_F_PORT,
+    POSTIE_F_TLS,
+    POSTIE_F_CA_FILE,
+    POSTIE_F_VERIFY,
+    POSTIE_F_AUTH,
+    POSTIE_F_USERNAME,
+    POSTIE_F_PASSWORD,
+    POSTIE_F_EHLO,
+    POSTIE_F_CONNECT_TIMEOUT,
+    POSTIE_F_TIMEOUT,
+    POSTIE_F_WRITE_TIMEOUT,
+    POSTIE_F_FROM,
+    POSTIE_F_ENVELOPE_FROM,
+    POSTIE_F_FROM_NAME,
+    POSTIE_F_SUBJECT_PREFIX,
+    POSTIE_F_POLL_INTERVAL,
+    POSTIE_F_ENABLED,
+    POSTIE_F_FOLDER,
+    POSTIE_F_COUNT
+} postie_field_t;
+
+/* The transport part shared by sessions and accounts. */
+typedef struct {
+    postie_protocol_t protocol;
+    char host[POSTIE_REGISTRY_TEXT_MAX];
+    uint16_t port; /* resolved: defaults 25/465/110/995/143/993 */
+    postie_reg_tls_t tls;
+    char ca_file[POSTIE_REGISTRY_TEXT_MAX]; /* "" : the system bundle */
+    bool verify;                            /* always true unless "verify": false */
+    postie_auth_kind_t auth;
+    char username[POSTIE_REGISTRY_TEXT_MAX];
+    postie_secret_t password;
+    bool allow_plaintext_auth;           /* log in without TLS (default false) */
+    char ehlo[POSTIE_REGISTRY_NAME_MAX]; /* "" : the engine's default, "localhost" */
+    uint32_t connect_timeout_ms;         /* 0: the library default */
+    uint32_t timeout_ms;                 /* per reply; 0: RFC 5321 defaults */
+    uint32_t write_timeout_ms;
+} postie_endpoint_t;
+
+typedef struct {
+    char name[POSTIE_REGISTRY_NAME_MAX]; /* normalised, e.g. "mail/Notify" */
+    char description[POSTIE_REGISTRY_NAME_MAX * 2];
+    char jndi[POSTIE_REGISTRY_NAME_MAX]; /* the entry the transport came from, or "" */
+    postie_endpoint_t ep;
+    char from[POSTIE_REGISTRY_TEXT_MAX];          /* header From address (required) */
+    char envelope_from[POSTIE_REGISTRY_TEXT_MAX]; /* MAIL FROM; "" : from */
+    char from_name[POSTIE_REGISTRY_NAME_MAX * 2]; /* template, see postie/session/template.h */
+    char subject_prefix[POSTIE_REGISTRY_NAME_MAX];
+    postie_origin_t origin[POSTIE_F_COUNT];
+} postie_session_t;
+
+typedef struct {
+    char name[POSTIE_REGISTRY_NAME_MAX];
+    char description[POSTIE_REGISTRY_NAME_MAX * 2];
+    postie_endpoint_t ep;
+    uint32_t poll_interval_s; /* default 1800 (30 minutes) */
+    bool enabled;
+    char folder[POSTIE_REGISTRY_NAME_MAX]; /* IMAP folder; default "INBOX" */
+    postie_origin_t origin[POSTIE_F_COUNT];
+} postie_account_t;
+
+typedef struct {
+    bool warning; /* false: an error (the load failed) */
+    char path[POSTIE_REGISTRY_NAME_MAX *
+              2]; /* sessions["mail/Notify"].port, or "line 3, column 7" */
+    char message[POSTIE_REGISTRY_NAME_MAX * 2];
+} postie_registry_problem_t;
+
+typedef struct {
+    char product[POSTIE_REGISTRY_NAME_MAX]; /* for the default template; default "Postie" */
+    postie_session_t sessions[POSTIE_REGISTRY_SESSIONS_MAX];
+    size_t session_count;
+    postie_account_t accounts[POSTIE_REGISTRY_ACCOUNTS_MAX];
+    size_t account_count;
+    postie_registry_problem_t problems[POSTIE_REGISTRY_PROBLEMS_MAX];
+    size_t problem_count;    /* kept (at most POSTIE_REGISTRY_PROBLEMS_MAX) */
+    size_t problems_dropped; /* found beyond that */
+    size_t error_count;
+    bool loaded;
+} postie_registry_t;
+
+/* How the registry file was stored, for warnings the text cannot show. */
+typedef struct {
+    bool readable_by_others; /* group or other may read it: inline secrets get a warning */
+} postie_registry_source_t;
+
+/* Parse json[0..len) into reg, using arena[0..arena_size) for cJSON. src
+ * may be NULL (nothing known about where the text came from: no warning
+ * about who may read it); reg, json and arena are required.
+ * POSTIE_OK: reg holds the sessions (warnings may be listed).
+ * POSTIE_E_REGISTRY_INVALID: reg->problems says why; nothing is loaded.
+ * POSTIE_E_REGISTRY_TOO_LARGE: the text or the parse passed a limit. */
+#define postie_registry_load POSTIE_CONFIGURED(postie_registry_load)
+postie_status_t postie_registry_load(postie_registry_t *reg, const char *json, size_t len,
+                                     uint8_t *arena, size_t arena_size,
+                                     const postie_registry_source_t *src);
+
+/* Normalise a JNDI name into out (see the rule above). False when it does
+ * not fit or is empty; name may be NULL (false). */
+bool postie_registry_normalise(const char *name, char *out, size_t cap);
+
+/* The name of the entry a value came from through "jndi", or NULL. */
+const char *postie_registry_origin_entry(const postie_registry_t *reg, const postie_origin_t *o);
+
+/* Find a session or account by any spelling of its name; NULL when absent.
+ * reg and name may be NULL (the result is then NULL). */
+const postie_session_t *postie_registry_session(const postie_registry_t *reg, const char *name);
+const postie_account_t *postie_registry_account(const postie_registry_t *reg, const char *name);
+
+const char *postie_protocol_name(postie_protocol_t p);
+const char *postie_field_name(postie_field_t f);
+
+#endif /* POSTIE_REGISTRY_H */

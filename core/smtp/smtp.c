@@ -1,0 +1,1507 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SMTP client engine. See postie/smtp/smtp.h for the contract.
+ *
+ * Shape: every command the engine writes is pushed on a small ring of
+ * commands awaiting replies ("pending"). Every complete reply pops the
+ * oldest entry and is handled by what that command was. Pipelining is then
+ * just a larger limit on that ring; without PIPELINING the limit is 1.
+ *
+ * The transmit buffer holds commands and body bytes in the order they go on
+ * the wire. For CHUNKING, body bytes are gathered after a reserved gap
+ * (BDAT_HEADER_ROOM) and the "BDAT n" header is written into that gap when
+ * the chunk is closed, so a command group and the first chunk leave in one
+ * write.
+ */
+#include "postie/smtp/smtp.h"
+
+#include <string.h>
+
+#include "postie/common/base64.h"
+#include "postie/common/utf8.h"
+
+/* "BDAT 18446744073709551615 LAST\r\n" is 32 octets */
+#define BDAT_HEADER_ROOM 32u
+/* Longest command line built. RFC 5321 allows 512 octets, and each
+ * extension used on MAIL/RCPT (SIZE, BODY, SMTPUTF8, RET, ENVID, NOTIFY) adds
+ * to that; our longest MAIL is about 640 octets. */
+#define COMMAND_ROOM     1000u
+/* RFC 4954 4: keep an AUTH line with its initial response this short, or
+ * send the response on its own line after 334. */
+#define AUTH_LINE_MAX    512u
+/* Events kept free for MESSAGE_DONE and FAILED, which must never be lost */
+#define EVENTS_RESERVED  2u
+
+_Static_assert(POSTIE_SMTP_EVENTS_MAX > EVENTS_RESERVED + 1, "need room for events");
+_Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE > COMMAND_ROOM + BDAT_HEADER_ROOM + 64,
+               "transmit buffer too small");
+
+/* Commands that await a reply. */
+enum {
+    CMD_GREETING,
+    CMD_EHLO,
+    CMD_HELO,
+    CMD_STARTTLS,
+    CMD_AUTH,
+    CMD_MAIL,
+    CMD_RCPT,
+    CMD_DATA,
+    CMD_DOT,
+    CMD_BDAT,
+    CMD_BDAT_LAST,
+    CMD_RSET,
+    CMD_QUIT
+};
+
+static const char *const command_names[] = {
+    "greeting", "EHLO",      "HELO",
+    "STARTTLS", "AUTH",      "MAIL FROM",
+    "RCPT TO",  "DATA",      "end of data (final dot)",
+    "BDAT",     "BDAT LAST", "RSET",
+    "QUIT",
+};
+
+static const char *const phase_names[] = {
+#define POSTIE_SMTP_PHASE_NAME(name) #name,
+    POSTIE_SMTP_PHASES(POSTIE_SMTP_PHASE_NAME)
+#undef POSTIE_SMTP_PHASE_NAME
+};
+
+const char *postie_smtp_phase_name(postie_smtp_phase_t phase)
+{
+    if ((unsigned)phase >= (unsigned)POSTIE_SMTP_PHASE_COUNT) {
+        return "UNKNOWN";
+    }
+    return phase_names[phase];
+}
+
+void postie_smtp_config_defaults(postie_smtp_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->ehlo_name = "localhost";
+    cfg->tls_mode = POSTIE_TLS_STARTTLS_REQUIRED;
+    cfg->sasl_allowed = POSTIE_SASL_SUPPORTED;
+    cfg->use_pipelining = true;
+    cfg->use_chunking = true;
+    cfg->timeout_greeting_ms = POSTIE_SMTP_TIMEOUT_GREETING_MS;
+    cfg->timeout_command_ms = POSTIE_SMTP_TIMEOUT_COMMAND_MS;
+    cfg->timeout_data_init_ms = POSTIE_SMTP_TIMEOUT_DATA_INIT_MS;
+    cfg->timeout_data_block_ms = POSTIE_SMTP_TIMEOUT_DATA_BLOCK_MS;
+    cfg->timeout_data_end_ms = POSTIE_SMTP_TIMEOUT_DATA_END_MS;
+}
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static bool ascii_ieq(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    if (alen != blen) {
+        return false;
+    }
+    for (size_t i = 0; i < alen; i++) {
+        char x = a[i];
+        char y = b[i];
+        if (x >= 'a' && x <= 'z') {
+            x = (char)(x - 'a' + 'A');
+        }
+        if (y >= 'a' && y <= 'z') {
+            y = (char)(y - 'a' + 'A');
+        }
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Next space-separated word of s[*pos..n). */
+static bool next_word(const char *s, size_t n, size_t *pos, const char **w, size_t *wlen)
+{
+    size_t i = *pos;
+    while (i < n && s[i] == ' ') {
+        i++;
+    }
+    if (i >= n) {
+        *pos = i;
+        return false;
+    }
+    *w = s + i;
+    while (i < n && s[i] != ' ') {
+        i++;
+    }
+    *wlen = (size_t)(s + i - *w);
+    *pos = i;
+    return true;
+}
+
+static void log_line(postie_smtp_t *s, postie_log_dir_t dir, const char *line, size_t len)
+{
+    if (s->cfg.log != NULL) {
+        s->cfg.log(s->cfg.log_ctx, dir, line, len);
+    }
+}
+
+static void log_note(postie_smtp_t *s, const char *note)
+{
+    log_line(s, POSTIE_LOG_INFO, note, strlen(note));
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static void push_event(postie_smtp_t *s, postie_smtp_event_type_t type, uint16_t index,
+                       postie_status_t status)
+{
+    if (s->ev_count >= POSTIE_SMTP_EVENTS_MAX) {
+        return; /* cannot happen: reply processing stops before the ring fills */
+    }
+    postie_smtp_event_t *ev = &s->events[(s->ev_head + s->ev_count) % POSTIE_SMTP_EVENTS_MAX];
+    ev->type = type;
+    ev->index = index;
+    ev->status = status;
+    s->ev_count++;
+}
+
+/* ---- failure --------------------------------------------------------------- */
+
+static postie_status_t status_for_code(uint16_t code)
+{
+    if (code == 421) {
+        return POSTIE_E_SERVER_SHUTDOWN;
+    }
+    if (code >= 400 && code < 500) {
+        return POSTIE_E_REPLY_TRANSIENT;
+    }
+    if (code >= 500) {
+        return POSTIE_E_REPLY_PERMANENT;
+    }
+    return POSTIE_E_REPLY_UNEXPECTED;
+}
+
+static void set_error(postie_error_t *e, postie_status_t st, const char *phase,
+                      const postie_reply_info_t *reply, const char *subject)
+{
+    postie_error_clear(e);
+    e->status = st;
+    e->phase = phase != NULL ? phase : "";
+    if (reply != NULL) {
+        e->reply = *reply;
+    }
+    if (subject != NULL) {
+        postie_copy_printable(e->subject, sizeof(e->subject), subject, strlen(subject));
+    }
+}
+
+/* End the session. A message in progress ends with the same status. */
+static void fail(postie_smtp_t *s, postie_status_t st, const char *phase,
+                 const postie_reply_info_t *reply, const char *subject)
+{
+    if (s->phase == POSTIE_SMTP_PHASE_FAILED || s->phase == POSTIE_SMTP_PHASE_CLOSED) {
+        return;
+    }
+    set_error(&s->error, st, phase, reply, subject);
+    if (s->env != NULL) {
+        if (!s->message_failed) {
+            s->message_error = s->error;
+        }
+        for (size_t i = 0; i < s->env->rcpt_count; i++) {
+            if (s->env->rcpt[i].state == POSTIE_RCPT_PENDING) {
+                s->env->rcpt[i].state = POSTIE_RCPT_NOT_TRIED;
+            }
+        }
+        push_event(s, POSTIE_SMTP_EV_MESSAGE_DONE, 0, s->message_error.status);
+        s->env = NULL;
+    }
+    s->phase = POSTIE_SMTP_PHASE_FAILED;
+    s->pending_count = 0;
+    s->tx_start = s->tx_len = 0;
+    s->chunk_len = 0;
+    push_event(s, POSTIE_SMTP_EV_FAILED, 0, st);
+    log_note(s, postie_status_str(st));
+}
+
+/* ---- transmit buffer ------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+    bool overflow;
+} builder_t;
+
+static void put_n(builder_t *b, const char *str, size_t n)
+{
+    if (b->overflow || n > b->cap - b->len) {
+        b->overflow = true;
+        return;
+    }
+    memcpy(b->p + b->len, str, n);
+    b->len += n;
+}
+
+static void put(builder_t *b, const char *str)
+{
+    put_n(b, str, strlen(str));
+}
+
+static void put_u64(builder_t *b, uint64_t v)
+{
+    char digits[POSTIE_U64_DIGITS];
+    put_n(b, digits, postie_format_u64(v, digits));
+}
+
+/* xtext (RFC 3461 4): printable ASCII except '+' and '=' as is, else +HH */
+static void put_xtext(builder_t *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s != '\0'; s++) {
+        uint8_t c = (uint8_t)*s;
+        if (c >= '!' && c <= '~' && c != '+' && c != '=') {
+            put_n(b, s, 1);
+        } else {
+            char esc[3] = {'+', hex[c >> 4], hex[c & 15]};
+            put_n(b, esc, 3);
+        }
+    }
+}
+
+static builder_t tx_builder(postie_smtp_t *s)
+{
+    builder_t b;
+    b.p = s->tx_buf + s->tx_len;
+    b.len = 0;
+    b.cap = sizeof(s->tx_buf) - s->tx_len;
+    b.overflow = false;
+    return b;
+}
+
+static bool pending_full(const postie_smtp_t *s)
+{
+    return s->pending_count >= s->pipeline_limit;
+}
+
+/* Reply deadlines. The oldest awaited reply must be complete, every line of
+ * it, within its timeout counted from when it was awaited: when its command
+ * has left (tx_ack) or the reply before it completed (on_line), whichever
+ * is later. Received bytes do not move the deadline, so a server that
+ * trickles a reply one byte at a time cannot hold the session. */
+
+/* Queue a command whose octets are all in the transmit buffer by now. */
+static void push_pending(postie_smtp_t *s, uint8_t kind, uint8_t step, uint16_t index, uint32_t now)
+{
+    postie_smtp_pending_t *p =
+        &s->pending[(s->pending_head + s->pending_count) % POSTIE_SMTP_PIPELINE_MAX];
+    p->kind = kind;
+    p->step = step;
+    p->index = index;
+    p->tx_end = s->tx_sent + (uint32_t)(s->tx_len - s->tx_start);
+    if (s->pending_count == 0) {
+        s->wait_since = now;
+    }
+    s->pending_count++;
+}
+
+/* Has the oldest awaited command left? (The greeting has nothing to send.) */
+static bool head_sent(const postie_smtp_t *s)
+{
+    return s->pending_count > 0 &&
+           s->tx_sent - s->pending[s->pending_head].tx_end < UINT32_C(0x80000000);
+}
+
+/* Finish a command line built in b: CRLF, log (or log `shown` instead when
+ * the line carries a secret), commit, and await its reply. */
+static bool commit_command(postie_smtp_t *s, builder_t *b, uint8_t kind, uint8_t step,
+                           uint16_t index, const char *shown, uint32_t now)
+{
+    size_t line_len = b->len;
+    put(b, "\r\n");
+    if (b->overflow || b->len > COMMAND_ROOM) {
+        return false;
+    }
+    if (shown != NULL) {
+        log_line(s, POSTIE_LOG_SENT, shown, strlen(shown));
+    } else {
+        log_line(s, POSTIE_LOG_SENT, (const char *)b->p, line_len);
+    }
+    s->tx_len += b->len;
+    push_pending(s, kind, step, index, now);
+    return true;
+}
+
+/* A command without arguments, or with one plain argument. */
+static bool send_simple(postie_smtp_t *s, uint8_t kind, const char *verb, const char *arg,
+                        uint32_t now)
+{
+    builder_t b = tx_builder(s);
+    put(&b, verb);
+    if (arg != NULL) {
+        put(&b, " ");
+        put(&b, arg);
+    }
+    return commit_command(s, &b, kind, 0, 0, NULL, now);
+}
+
+/* ---- capabilities ---------------------------------------------------------- */
+
+static uint32_t sasl_bit(const char *w, size_t n)
+{
+    if (ascii_ieq(w, n, "PLAIN")) {
+        return POSTIE_SASL_PLAIN;
+    }
+    if (ascii_ieq(w, n, "LOGIN")) {
+        return POSTIE_SASL_LOGIN;
+    }
+    if (ascii_ieq(w, n, "XOAUTH2")) {
+        return POSTIE_SASL_XOAUTH2;
+    }
+    if (ascii_ieq(w, n, "OAUTHBEARER")) {
+        return POSTIE_SASL_OAUTHBEARER;
+    }
+    if (ascii_ieq(w, n, "CRAM-MD5")) {
+        return POSTIE_SASL_CRAM_MD5;
+    }
+    return 0;
+}
+
+/* One EHLO keyword line: "SIZE 10240000", "AUTH PLAIN LOGIN", "AUTH=LOGIN". */
+static void parse_capability(postie_smtp_caps_t *c, const char *text, size_t n)
+{
+    size_t pos = 0;
+    const char *kw;
+    size_t kwlen;
+    const char *w;
+    size_t wlen;
+
+    if (!next_word(text, n, &pos, &kw, &kwlen)) {
+        return;
+    }
+    if (kwlen > 5 && ascii_ieq(kw, 5, "AUTH=")) { /* old form: AUTH=LOGIN PLAIN */
+        c->flags |= POSTIE_SMTP_CAP_AUTH;
+        c->sasl |= sasl_bit(kw + 5, kwlen - 5);
+        while (next_word(text, n, &pos, &w, &wlen)) {
+            c->sasl |= sasl_bit(w, wlen);
+        }
+    } else if (ascii_ieq(kw, kwlen, "AUTH")) {
+        c->flags |= POSTIE_SMTP_CAP_AUTH;
+        while (next_word(text, n, &pos, &w, &wlen)) {
+            c->sasl |= sasl_bit(w, wlen);
+        }
+    } else if (ascii_ieq(kw, kwlen, "SIZE")) {
+        c->flags |= POSTIE_SMTP_CAP_SIZE;
+        c->size_limit = 0;
+        if (next_word(text, n, &pos, &w, &wlen)) {
+            uint64_t v = 0;
+            bool ok = wlen <= 19;
+            for (size_t i = 0; ok && i < wlen; i++) {
+                ok = w[i] >= '0' && w[i] <= '9';
+                v = v * 10u + (uint64_t)(w[i] - '0');
+            }
+            c->size_limit = ok ? v : 0;
+        }
+    } else if (ascii_ieq(kw, kwlen, "8BITMIME")) {
+        c->flags |= POSTIE_SMTP_CAP_8BITMIME;
+    } else if (ascii_ieq(kw, kwlen, "SMTPUTF8")) {
+        c->flags |= POSTIE_SMTP_CAP_SMTPUTF8;
+    } else if (ascii_ieq(kw, kwlen, "PIPELINING")) {
+        c->flags |= POSTIE_SMTP_CAP_PIPELINING;
+    } else if (ascii_ieq(kw, kwlen, "CHUNKING")) {
+        c->flags |= POSTIE_SMTP_CAP_CHUNKING;
+    } else if (ascii_ieq(kw, kwlen, "DSN")) {
+        c->flags |= POSTIE_SMTP_CAP_DSN;
+    } else if (ascii_ieq(kw, kwlen, "STARTTLS")) {
+        c->flags |= POSTIE_SMTP_CAP_STARTTLS;
+    } else if (ascii_ieq(kw, kwlen, "ENHANCEDSTATUSCODES")) {
+        c->flags |= POSTIE_SMTP_CAP_ENHANCEDSTATUSCODES;
+    } else if (ascii_ieq(kw, kwlen, "BINARYMIME")) {
+        c->flags |= POSTIE_SMTP_CAP_BINARYMIME;
+    }
+}
+
+size_t postie_smtp_caps_format(const postie_smtp_caps_t *c, char *out, size_t cap)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {
+        {POSTIE_SMTP_CAP_STARTTLS, "STARTTLS"},
+        {POSTIE_SMTP_CAP_PIPELINING, "PIPELINING"},
+        {POSTIE_SMTP_CAP_CHUNKING, "CHUNKING"},
+        {POSTIE_SMTP_CAP_8BITMIME, "8BITMIME"},
+        {POSTIE_SMTP_CAP_SMTPUTF8, "SMTPUTF8"},
+        {POSTIE_SMTP_CAP_DSN, "DSN"},
+        {POSTIE_SMTP_CAP_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
+        {POSTIE_SMTP_CAP_BINARYMIME, "BINARYMIME"},
+    };
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } mechs[] = {{POSTIE_SASL_PLAIN, "PLAIN"},
+                 {POSTIE_SASL_LOGIN, "LOGIN"},
+                 {POSTIE_SASL_XOAUTH2, "XOAUTH2"},
+                 {POSTIE_SASL_OAUTHBEARER, "OAUTHBEARER"},
+                 {POSTIE_SASL_CRAM_MD5, "CRAM-MD5"}};
+    builder_t b = {(uint8_t *)out, 0, cap > 0 ? cap - 1 : 0, false};
+
+    if (cap == 0) {
+        return 0;
+    }
+    put(&b, c->esmtp ? "ESMTP" : "SMTP (no extensions)");
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (c->flags & names[i].bit) {
+            put(&b, " ");
+            put(&b, names[i].name);
+        }
+    }
+    if (c->flags & POSTIE_SMTP_CAP_SIZE) {
+        put(&b, " SIZE=");
+        put_u64(&b, c->size_limit);
+    }
+    if (c->flags & POSTIE_SMTP_CAP_AUTH) {
+        put(&b, " AUTH=");
+        bool first = true;
+        for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
+            if (c->sasl & mechs[i].bit) {
+                put(&b, first ? "" : ",");
+                put(&b, mechs[i].name);
+                first = false;
+            }
+        }
+    }
+    out[b.len] = '\0';
+    return b.len;
+}
+
+/* ---- session set-up -------------------------------------------------------- */
+
+static void become_ready(postie_smtp_t *s)
+{
+    s->phase = POSTIE_SMTP_PHASE_READY;
+    push_event(s, POSTIE_SMTP_EV_READY, 0, POSTIE_OK);
+}
+
+static bool auth_plain_fits_one_line(const postie_smtp_t *s)
+{
+    size_t raw = strlen(s->cfg.username) + strlen(s->cfg.password) + 2;
+    return strlen("AUTH PLAIN ") + POSTIE_BASE64_LEN(raw) + 2 <= AUTH_LINE_MAX;
+}
+
+/* Base64 of "\0user\0pass" (RFC 4616) appended to b; the clear text is
+ * wiped from the stack afterwards. */
+static void put_plain_response(const postie_smtp_t *s, builder_t *b)
+{
+    uint8_t raw[2 * POSTIE_AUTH_FIELD_MAX + 2];
+    size_t ulen = strlen(s->cfg.username);
+    size_t plen = strlen(s->cfg.password);
+    size_t n = 0;
+    size_t written = 0;
+
+    raw[n++] = 0;
+    memcpy(raw + n, s->cfg.username, ulen);
+    n += ulen;
+    raw[n++] = 0;
+    memcpy(raw + n, s->cfg.password, plen);
+    n += plen;
+    if (postie_base64_encode(raw, n, (char *)b->p + b->len, b->cap - b->len, &written) ==
+        POSTIE_OK) {
+        b->len += written;
+    } else {
+        b->overflow = true;
+    }
+    memset(raw, 0, sizeof(raw));
+}
+
+static void put_base64_string(builder_t *b, const char *str)
+{
+    size_t written = 0;
+    if (postie_base64_encode((const uint8_t *)str, strlen(str), (char *)b->p + b->len,
+                             b->cap - b->len, &written) == POSTIE_OK) {
+        b->len += written;
+    } else {
+        b->overflow = true;
+    }
+}
+
+static void start_auth(postie_smtp_t *s, uint32_t now)
+{
+    const char *phase = command_names[CMD_AUTH];
+    uint32_t usable = s->caps.sasl & s->cfg.sasl_allowed & POSTIE_SASL_SUPPORTED;
+    builder_t b;
+
+    if (!s->caps.secure && !s->cfg.allow_plaintext_auth) {
+        fail(s, POSTIE_E_AUTH_CLEARTEXT_REFUSED, phase, NULL, NULL);
+        return;
+    }
+    if (!s->caps.esmtp || !(s->caps.flags & POSTIE_SMTP_CAP_AUTH) || usable == 0) {
+        fail(s, POSTIE_E_AUTH_NO_MECHANISM, phase, NULL, NULL);
+        return;
+    }
+    s->phase = POSTIE_SMTP_PHASE_AUTH;
+    b = tx_builder(s);
+    if (usable & POSTIE_SASL_PLAIN) {
+        if (auth_plain_fits_one_line(s)) {
+            put(&b, "AUTH PLAIN ");
+            put_plain_response(s, &b);
+            (void)commit_command(s, &b, CMD_AUTH, 1, POSTIE_SASL_PLAIN, "AUTH PLAIN <redacted>",
+                                 now);
+        } else {
+            put(&b, "AUTH PLAIN");
+            (void)commit_command(s, &b, CMD_AUTH, 0, POSTIE_SASL_PLAIN, NULL, now);
+        }
+    } else {
+        put(&b, "AUTH LOGIN");
+        (void)commit_command(s, &b, CMD_AUTH, 0, POSTIE_SASL_LOGIN, NULL, now);
+    }
+}
+
+/* After a successful EHLO/HELO: TLS, then authentication, then ready. */
+static void after_hello(postie_smtp_t *s, uint32_t now)
+{
+    bool offered = (s->caps.flags & POSTIE_SMTP_CAP_STARTTLS) != 0;
+    bool want_tls = s->cfg.tls_mode == POSTIE_TLS_STARTTLS_REQUIRED ||
+                    s->cfg.tls_mode == POSTIE_TLS_STARTTLS_OPPORTUNISTIC;
+
+    if (!s->caps.secure && want_tls) {
+        if (offered) {
+            s->phase = POSTIE_SMTP_PHASE_STARTTLS;
+            (void)send_simple(s, CMD_STARTTLS, "STARTTLS", NULL, now);
+            return;
+        }
+        if (s->cfg.tls_mode == POSTIE_TLS_STARTTLS_REQUIRED) {
+            fail(s, POSTIE_E_STARTTLS_UNAVAILABLE, command_names[CMD_EHLO], NULL, NULL);
+            return;
+        }
+        log_note(s, "STARTTLS not offered; continuing without TLS (opportunistic mode)");
+    }
+    if (s->cfg.username != NULL && !s->caps.authenticated) {
+        start_auth(s, now);
+        return;
+    }
+    become_ready(s);
+}
+
+static void send_ehlo(postie_smtp_t *s, uint8_t kind, uint32_t now)
+{
+    memset(&s->caps_next, 0, sizeof(s->caps_next));
+    s->phase = POSTIE_SMTP_PHASE_EHLO;
+    (void)send_simple(s, kind, kind == CMD_EHLO ? "EHLO" : "HELO", s->cfg.ehlo_name, now);
+}
+
+/* ---- transactions ---------------------------------------------------------- */
+
+static void message_fail(postie_smtp_t *s, postie_status_t st, uint8_t kind,
+                         const postie_reply_info_t *reply, const char *subject)
+{
+    if (!s->message_failed) {
+        s->message_failed = true;
+        set_error(&s->message_error, st, command_names[kind], reply, subject);
+    }
+}
+
+static bool send_mail(postie_smtp_t *s, uint32_t now)
+{
+    const postie_smtp_envelope_t *e = s->env;
+    uint32_t f = s->caps.flags;
+    builder_t b = tx_builder(s);
+
+    put(&b, "MAIL FROM:<");
+    put(&b, e->from);
+    put(&b, ">");
+    if ((f & POSTIE_SMTP_CAP_SIZE) && e->size > 0) {
+        put(&b, " SIZE=");
+        put_u64(&b, e->size);
+    }
+    if (e->body_8bit && (f & POSTIE_SMTP_CAP_8BITMIME)) {
+        put(&b, " BODY=8BITMIME");
+    }
+    if (e->smtputf8) {
+        put(&b, " SMTPUTF8");
+    }
+    if (f & POSTIE_SMTP_CAP_DSN) {
+        if (e->dsn_ret == POSTIE_DSN_RET_FULL) {
+            put(&b, " RET=FULL");
+        } else if (e->dsn_ret == POSTIE_DSN_RET_HDRS) {
+            put(&b, " RET=HDRS");
+        }
+        if (e->dsn_envid != NULL) {
+            put(&b, " ENVID=");
+            put_xtext(&b, e->dsn_envid);
+        }
+    }
+    return commit_command(s, &b, CMD_MAIL, 0, 0, NULL, now);
+}
+
+static bool send_rcpt(postie_smtp_t *s, size_t index, uint32_t now)
+{
+    const postie_smtp_envelope_t *e = s->env;
+    builder_t b = tx_builder(s);
+
+    put(&b, "RCPT TO:<");
+    put(&b, e->rcpt[index].address);
+    put(&b, ">");
+    if ((s->caps.flags & POSTIE_SMTP_CAP_DSN) && e->dsn_notify != 0) {
+        if (e->dsn_notify & POSTIE_DSN_NOTIFY_NEVER) {
+            put(&b, " NOTIFY=NEVER");
+        } else {
+            const char *sep = " NOTIFY=";
+            if (e->dsn_notify & POSTIE_DSN_NOTIFY_SUCCESS) {
+                put(&b, sep);
+                put(&b, "SUCCESS");
+                sep = ",";
+            }
+            if (e->dsn_notify & POSTIE_DSN_NOTIFY_FAILURE) {
+                put(&b, sep);
+                put(&b, "FAILURE");
+                sep = ",";
+            }
+            if (e->dsn_notify & POSTIE_DSN_NOTIFY_DELAY) {
+                put(&b, sep);
+                put(&b, "DELAY");
+            }
+        }
+    }
+    return commit_command(s, &b, CMD_RCPT, 0, (uint16_t)index, NULL, now);
+}
+
+/* Write MAIL, RCPTs and DATA as far as the pipeline and buffer allow. */
+static void pump_envelope(postie_smtp_t *s, uint32_t now)
+{
+    postie_smtp_envelope_t *e = s->env;
+
+    while (s->phase == POSTIE_SMTP_PHASE_ENVELOPE && !s->message_failed && !pending_full(s)) {
+        if (!s->mail_sent) {
+            if (!send_mail(s, now)) {
+                return; /* wait for the buffer to drain */
+            }
+            s->mail_sent = true;
+        } else if (s->next_rcpt < e->rcpt_count) {
+            if (!send_rcpt(s, s->next_rcpt, now)) {
+                return;
+            }
+            s->next_rcpt++;
+        } else if (!s->data_sent) {
+            if (s->pending_count > 0 && s->pipeline_limit == 1) {
+                return; /* without PIPELINING, learn the RCPT results first */
+            }
+            if (s->pending_count == 0 && s->accepted == 0) {
+                message_fail(s, POSTIE_E_RECIPIENTS_REJECTED, CMD_RCPT,
+                             &e->rcpt[e->rcpt_count - 1].reply, NULL);
+                return;
+            }
+            if (s->use_bdat) {
+                s->data_sent = true;
+                s->phase = POSTIE_SMTP_PHASE_BODY;
+                postie_body_init(&s->body, false, e->body_8bit);
+                return;
+            }
+            if (!send_simple(s, CMD_DATA, "DATA", NULL, now)) {
+                return;
+            }
+            s->data_sent = true;
+        } else {
+            return;
+        }
+    }
+}
+
+static void finish_message(postie_smtp_t *s, uint32_t now)
+{
+    postie_smtp_envelope_t *e = s->env;
+    postie_status_t st;
+
+    for (size_t i = 0; i < e->rcpt_count; i++) {
+        if (e->rcpt[i].state == POSTIE_RCPT_PENDING) {
+            e->rcpt[i].state = POSTIE_RCPT_NOT_TRIED;
+        }
+    }
+    if (s->accepted == 0 && !s->message_failed) {
+        message_fail(s, POSTIE_E_RECIPIENTS_REJECTED, CMD_RCPT, NULL, NULL);
+    }
+    st = s->message_failed ? s->message_error.status : POSTIE_OK;
+    s->env = NULL;
+    s->chunk_len = 0; /* an unsent chunk of a failed message is dropped */
+    push_event(s, POSTIE_SMTP_EV_MESSAGE_DONE, 0, st);
+    if (s->message_failed) {
+        /* The server may hold part of a transaction: clear it. */
+        s->phase = POSTIE_SMTP_PHASE_RSET;
+        (void)send_simple(s, CMD_RSET, "RSET", NULL, now);
+    } else {
+        s->phase = POSTIE_SMTP_PHASE_READY;
+    }
+}
+
+/* Where the next body octets go and how much room is left there. With
+ * BDAT they go after the open chunk and its header gap; right after a chunk
+ * was closed, tx_len may be closer than the gap to the end: then there is
+ * no room until the buffer drains. */
+static size_t body_offset(const postie_smtp_t *s, size_t *cap)
+{
+    size_t start = s->tx_len + (s->use_bdat ? BDAT_HEADER_ROOM + s->chunk_len : 0);
+    if (start >= sizeof(s->tx_buf)) {
+        *cap = 0;
+        return sizeof(s->tx_buf);
+    }
+    *cap = sizeof(s->tx_buf) - start;
+    return start;
+}
+
+static bool body_room(const postie_smtp_t *s)
+{
+    size_t cap;
+    (void)body_offset(s, &cap);
+    return cap >= POSTIE_BODY_MAX_EXPANSION + POSTIE_BODY_FINISH_MAX;
+}
+
+static bool close_chunk(postie_smtp_t *s, bool last, uint32_t now);
+
+/* Called whenever a reply finished during a transaction. */
+static void transaction_progress(postie_smtp_t *s, uint32_t now)
+{
+    if (s->env == NULL) {
+        return;
+    }
+    if (s->phase == POSTIE_SMTP_PHASE_ENVELOPE) {
+        pump_envelope(s, now);
+    }
+    if (s->phase == POSTIE_SMTP_PHASE_BODY && s->use_bdat && s->chunk_len > 0 && !body_room(s) &&
+        !s->message_failed) {
+        (void)close_chunk(s, false, now); /* a full chunk waited for a pipeline slot */
+    }
+    if (s->pending_count != 0) {
+        return;
+    }
+    if (s->phase == POSTIE_SMTP_PHASE_BODY_END ||
+        (s->message_failed &&
+         (s->phase == POSTIE_SMTP_PHASE_ENVELOPE || s->phase == POSTIE_SMTP_PHASE_BODY))) {
+        finish_message(s, now);
+    }
+}
+
+/* ---- replies --------------------------------------------------------------- */
+
+static void on_rcpt_reply(postie_smtp_t *s, uint16_t index)
+{
+    postie_smtp_rcpt_t *r = &s->env->rcpt[index];
+    r->reply = s->cur;
+    if (s->message_failed) {
+        /* MAIL FROM was refused: this (pipelined) reply, typically 503
+         * "need MAIL command", says nothing about the recipient */
+        r->state = POSTIE_RCPT_NOT_TRIED;
+    } else if (s->cur.code >= 200 && s->cur.code < 300) {
+        r->state = POSTIE_RCPT_ACCEPTED;
+        s->accepted++;
+    } else {
+        r->state = POSTIE_RCPT_REJECTED;
+    }
+    push_event(s, POSTIE_SMTP_EV_RCPT, index, POSTIE_OK);
+}
+
+static void on_auth_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t now)
+{
+    const char *phase = command_names[CMD_AUTH];
+    uint16_t code = s->cur.code;
+    builder_t b;
+
+    if (code == 235) {
+        s->caps.authenticated = true;
+        become_ready(s);
+        return;
+    }
+    if (code == 334) {
+        b = tx_builder(s);
+        if (p->index == POSTIE_SASL_PLAIN && p->step == 0) {
+            put_plain_response(s, &b);
+            (void)commit_command(s, &b, CMD_AUTH, 1, p->index, "<redacted>", now);
+            return;
+        }
+        if (p->index == POSTIE_SASL_LOGIN && p->step == 0) {
+            put_base64_string(&b, s->cfg.username);
+            (void)commit_command(s, &b, CMD_AUTH, 1, p->index, "<redacted user name>", now);
+            return;
+        }
+        if (p->index == POSTIE_SASL_LOGIN && p->step == 1) {
+            put_base64_string(&b, s->cfg.password);
+            (void)commit_command(s, &b, CMD_AUTH, 2, p->index, "<redacted password>", now);
+            return;
+        }
+        fail(s, POSTIE_E_REPLY_UNEXPECTED, phase, &s->cur, NULL);
+        return;
+    }
+    if (code == 421) {
+        fail(s, POSTIE_E_SERVER_SHUTDOWN, phase, &s->cur, NULL);
+    } else if (code >= 400 && code < 500) {
+        fail(s, POSTIE_E_AUTH_TEMPORARY, phase, &s->cur, NULL);
+    } else if (code >= 500) {
+        fail(s, POSTIE_E_AUTH_FAILED, phase, &s->cur, NULL);
+    } else {
+        fail(s, POSTIE_E_REPLY_UNEXPECTED, phase, &s->cur, NULL);
+    }
+}
+
+static void on_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t now)
+{
+    uint16_t code = s->cur.code;
+    bool ok = code >= 200 && code < 300;
+    const char *name = command_names[p->kind];
+
+    if (code == 421 && p->kind != CMD_QUIT) {
+        fail(s, POSTIE_E_SERVER_SHUTDOWN, name, &s->cur, NULL);
+        return;
+    }
+    switch (p->kind) {
+    /* S: 220 mail.example.test ESMTP */
+    case CMD_GREETING:
+        if (code != 220) {
+            fail(s, code >= 200 && code < 300 ? POSTIE_E_REPLY_UNEXPECTED : status_for_code(code),
+                 name, &s->cur, NULL);
+            return;
+        }
+        send_ehlo(s, CMD_EHLO, now);
+        break;
+
+    /* C: EHLO client.example   S: 250-server greets / 250-PIPELINING / 250 SIZE 1000 */
+    case CMD_EHLO:
+        if (ok) {
+            bool secure = s->caps.secure;
+            bool authenticated = s->caps.authenticated;
+            s->caps = s->caps_next;
+            s->caps.esmtp = true;
+            s->caps.secure = secure;
+            s->caps.authenticated = authenticated;
+            s->pipeline_limit =
+                (s->cfg.use_pipelining && (s->caps.flags & POSTIE_SMTP_CAP_PIPELINING))
+                    ? POSTIE_SMTP_PIPELINE_MAX
+                    : 1;
+            after_hello(s, now);
+        } else if (code >= 500) {
+            log_note(s, "EHLO refused; falling back to HELO");
+            send_ehlo(s, CMD_HELO, now);
+        } else {
+            fail(s, status_for_code(code), name, &s->cur, NULL);
+        }
+        break;
+
+    /* C: HELO client.example   S: 250 server */
+    case CMD_HELO:
+        if (!ok) {
+            fail(s, status_for_code(code), name, &s->cur, NULL);
+            return;
+        }
+        {
+            bool secure = s->caps.secure;
+            memset(&s->caps, 0, sizeof(s->caps));
+            s->caps.secure = secure;
+            memcpy(s->caps.server_name, s->caps_next.server_name, sizeof(s->caps.server_name));
+            s->pipeline_limit = 1;
+        }
+        after_hello(s, now);
+        break;
+
+    /* C: STARTTLS   S: 220 2.0.0 Ready to start TLS */
+    case CMD_STARTTLS:
+        if (code == 220) {
+            if (postie_line_pending(&s->rx) != 0) {
+                fail(s, POSTIE_E_STARTTLS_INJECTION, name, &s->cur, NULL);
+                return;
+            }
+            s->phase = POSTIE_SMTP_PHASE_TLS_HANDSHAKE;
+        } else if (s->cfg.tls_mode == POSTIE_TLS_STARTTLS_REQUIRED) {
+            fail(s, POSTIE_E_STARTTLS_REFUSED, name, &s->cur, NULL);
+        } else {
+            log_note(s, "STARTTLS refused; continuing without TLS (opportunistic mode)");
+            if (s->cfg.username != NULL) {
+                start_auth(s, now);
+            } else {
+                become_ready(s);
+            }
+        }
+        break;
+
+    /* C: AUTH PLAIN <redacted>   S: 235 2.7.0 Authentication successful */
+    case CMD_AUTH:
+        on_auth_reply(s, p, now);
+        break;
+
+    /* C: MAIL FROM:<a@example> SIZE=123   S: 250 2.1.0 Ok */
+    case CMD_MAIL:
+        if (!ok) {
+            message_fail(s, status_for_code(code), CMD_MAIL, &s->cur, s->env->from);
+        }
+        transaction_progress(s, now);
+        break;
+
+    /* C: RCPT TO:<b@example>   S: 250 2.1.5 Ok  |  550 5.1.1 unknown user */
+    case CMD_RCPT:
+        on_rcpt_reply(s, p->index);
+        transaction_progress(s, now);
+        break;
+
+    /* C: DATA   S: 354 End data with <CR><LF>.<CR><LF> */
+    case CMD_DATA:
+        if (code == 354) {
+            if (s->accepted == 0 || s->message_failed) {
+                /* RFC 2920 3.1: end the empty DATA at once. */
+                s->phase = POSTIE_SMTP_PHASE_BODY_END;
+                (void)send_simple(s, CMD_DOT, ".", NULL, now);
+            } else {
+                s->phase = POSTIE_SMTP_PHASE_BODY;
+                postie_body_init(&s->body, true, s->env->body_8bit);
+            }
+        } else if (ok) {
+            fail(s, POSTIE_E_REPLY_UNEXPECTED, name, &s->cur, NULL);
+            return;
+        } else {
+            message_fail(s, s->accepted == 0 ? POSTIE_E_RECIPIENTS_REJECTED : status_for_code(code),
+                         CMD_DATA, &s->cur, NULL);
+        }
+        transaction_progress(s, now);
+        break;
+
+    /* C: <body> CRLF . CRLF   S: 250 2.0.0 Ok: queued as 4Xy */
+    /* C: BDAT 1234 LAST <body>   S: 250 2.0.0 Ok: queued as 4Xy */
+    case CMD_DOT:
+    case CMD_BDAT:
+    case CMD_BDAT_LAST:
+        if (!ok) {
+            message_fail(s, s->accepted == 0 ? POSTIE_E_RECIPIENTS_REJECTED : status_for_code(code),
+                         p->kind, &s->cur, NULL);
+        } else if (p->kind != CMD_BDAT && !s->message_failed) {
+            set_error(&s->message_error, POSTIE_OK, name, &s->cur, NULL);
+        }
+        if (!ok && s->phase == POSTIE_SMTP_PHASE_BODY) {
+            s->phase = POSTIE_SMTP_PHASE_BODY_END; /* stop taking body bytes */
+        }
+        transaction_progress(s, now);
+        break;
+
+    /* C: RSET   S: 250 2.0.0 Ok */
+    case CMD_RSET:
+        if (!ok) {
+            fail(s, status_for_code(code), name, &s->cur, NULL);
+            return;
+        }
+        s->phase = POSTIE_SMTP_PHASE_READY;
+        break;
+
+    /* C: QUIT   S: 221 2.0.0 Bye */
+    case CMD_QUIT:
+        s->phase = POSTIE_SMTP_PHASE_CLOSED;
+        push_event(s, POSTIE_SMTP_EV_CLOSED, 0, POSTIE_OK);
+        break;
+
+    default:
+        fail(s, POSTIE_E_BAD_STATE, name, &s->cur, NULL);
+        break;
+    }
+}
+
+/* One reply line: keep its first line, feed EHLO keywords, dispatch the
+ * complete reply. */
+static void on_line(postie_smtp_t *s, const char *line, size_t len, uint32_t now)
+{
+    postie_smtp_line_t pl;
+    const char *why = "";
+    postie_status_t st;
+    postie_smtp_pending_t p;
+
+    log_line(s, POSTIE_LOG_RECEIVED, line, len);
+    st = postie_smtp_reply_line(&s->reply, line, len, &pl, &why);
+    if (st != POSTIE_OK) {
+        postie_reply_info_t info;
+        memset(&info, 0, sizeof(info));
+        postie_copy_printable(info.text, sizeof(info.text), line, len);
+        fail(s, st, s->pending_count ? command_names[s->pending[s->pending_head].kind] : "reply",
+             &info, why);
+        return;
+    }
+    if (s->pending_count == 0) {
+        postie_reply_info_t info;
+        postie_smtp_reply_info(&info, &pl);
+        fail(s, POSTIE_E_REPLY_UNEXPECTED, postie_smtp_phase_name(s->phase), &info, NULL);
+        return;
+    }
+    p = s->pending[s->pending_head];
+    if (pl.first) {
+        postie_smtp_reply_info(&s->cur, &pl);
+    }
+    if (p.kind == CMD_EHLO || p.kind == CMD_HELO) {
+        if (pl.first) {
+            const char *w;
+            size_t wlen;
+            size_t pos = 0;
+            if (next_word(pl.text, pl.text_len, &pos, &w, &wlen)) {
+                postie_copy_printable(s->caps_next.server_name, sizeof(s->caps_next.server_name), w,
+                                      wlen);
+            }
+        } else if (pl.code == 250 && p.kind == CMD_EHLO && len > 4) {
+            /* keywords are never enhanced codes; take the raw text */
+            parse_capability(&s->caps_next, line + 4, len - 4);
+        }
+    }
+    if (!pl.last) {
+        return;
+    }
+    s->pending_head = (uint16_t)((s->pending_head + 1) % POSTIE_SMTP_PIPELINE_MAX);
+    s->pending_count--;
+    s->wait_since = now;
+    on_reply(s, &p, now);
+}
+
+/* Handle buffered lines while there is room for the events they make. */
+static void process_rx(postie_smtp_t *s, uint32_t now)
+{
+    while (s->phase != POSTIE_SMTP_PHASE_FAILED && s->phase != POSTIE_SMTP_PHASE_CLOSED &&
+           s->phase != POSTIE_SMTP_PHASE_TLS_HANDSHAKE &&
+           s->ev_count + EVENTS_RESERVED < POSTIE_SMTP_EVENTS_MAX) {
+        const char *line;
+        size_t len;
+        postie_status_t st = postie_line_next(&s->rx, &line, &len);
+        if (st == POSTIE_E_AGAIN) {
+            return;
+        }
+        if (st != POSTIE_OK) {
+            fail(s, st,
+                 s->pending_count ? command_names[s->pending[s->pending_head].kind] : "reply", NULL,
+                 s->rx.why);
+            return;
+        }
+        on_line(s, line, len, now);
+    }
+    if (s->phase == POSTIE_SMTP_PHASE_TLS_HANDSHAKE && postie_line_pending(&s->rx) != 0) {
+        fail(s, POSTIE_E_STARTTLS_INJECTION, command_names[CMD_STARTTLS], NULL, NULL);
+    }
+}
+
+/* ---- public calls ---------------------------------------------------------- */
+
+postie_status_t postie_smtp_init(postie_smtp_t *s, const postie_smtp_config_t *cfg, uint32_t now)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = *cfg;
+    if (s->cfg.ehlo_name == NULL) {
+        s->cfg.ehlo_name = "localhost";
+    }
+    postie_error_clear(&s->error);
+    postie_error_clear(&s->message_error);
+    if (postie_address_check_hostname(s->cfg.ehlo_name) != POSTIE_OK) {
+        set_error(&s->error, POSTIE_E_INVALID_ARGUMENT, "EHLO", NULL, "ehlo_name");
+        s->phase = POSTIE_SMTP_PHASE_FAILED;
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    if (s->cfg.username != NULL &&
+        (s->cfg.password == NULL || strlen(s->cfg.username) > POSTIE_AUTH_FIELD_MAX ||
+         strlen(s->cfg.password) > POSTIE_AUTH_FIELD_MAX)) {
+        set_error(&s->error, POSTIE_E_INVALID_ARGUMENT, "AUTH", NULL,
+                  "username/password missing or too long");
+        s->phase = POSTIE_SMTP_PHASE_FAILED;
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    postie_line_init(&s->rx, s->rx_buf, sizeof(s->rx_buf), POSTIE_REPLY_LINE_MAX);
+    postie_smtp_reply_init(&s->reply);
+    s->pipeline_limit = 1;
+    s->caps.secure = (cfg->tls_mode == POSTIE_TLS_IMPLICIT);
+    s->phase = POSTIE_SMTP_PHASE_GREETING;
+    push_pending(s, CMD_GREETING, 0, 0, now);
+    return POSTIE_OK;
+}
+
+uint32_t postie_smtp_state(const postie_smtp_t *s)
+{
+    uint32_t st = 0;
+    if (s->ev_count > 0) {
+        st |= POSTIE_SMTP_EVENT;
+    }
+    if (s->phase == POSTIE_SMTP_PHASE_FAILED) {
+        return st | POSTIE_SMTP_FAILED;
+    }
+    if (s->phase == POSTIE_SMTP_PHASE_CLOSED) {
+        return st | POSTIE_SMTP_CLOSED;
+    }
+    if (s->tx_len > s->tx_start) {
+        st |= POSTIE_SMTP_HAVE_TX;
+    }
+    if (s->pending_count > 0 && s->ev_count + EVENTS_RESERVED < POSTIE_SMTP_EVENTS_MAX &&
+        postie_line_pending(&s->rx) < s->rx.cap) {
+        st |= POSTIE_SMTP_WANT_RX;
+    }
+    if (s->phase == POSTIE_SMTP_PHASE_TLS_HANDSHAKE && s->tx_len == s->tx_start) {
+        st |= POSTIE_SMTP_NEED_TLS;
+    }
+    if (s->phase == POSTIE_SMTP_PHASE_BODY && !s->body_ended && !s->message_failed &&
+        body_room(s) && (!s->use_bdat || !pending_full(s))) {
+        st |= POSTIE_SMTP_WANT_BODY;
+    }
+    if (s->phase == POSTIE_SMTP_PHASE_READY) {
+        st |= POSTIE_SMTP_READY;
+    }
+    return st;
+}
+
+postie_smtp_phase_t postie_smtp_phase(const postie_smtp_t *s)
+{
+    return s->phase;
+}
+
+const uint8_t *postie_smtp_tx_buf(const postie_smtp_t *s, size_t *len)
+{
+    *len = s->tx_len - s->tx_start;
+    return s->tx_buf + s->tx_start;
+}
+
+void postie_smtp_tx_ack(postie_smtp_t *s, size_t sent, uint32_t now)
+{
+    size_t used;
+    bool was_sent = head_sent(s);
+    if (sent > s->tx_len - s->tx_start) {
+        sent = s->tx_len - s->tx_start;
+    }
+    s->tx_start += sent;
+    s->tx_sent += (uint32_t)sent;
+    if (!was_sent && head_sent(s)) {
+        s->wait_since = now; /* the reply clock starts once its command left */
+    }
+    if (s->tx_start == 0) {
+        return;
+    }
+    /* Move what is left (unsent commands, an open BDAT chunk) to the front.
+     * The header gap only matters while a chunk is open: right after a chunk
+     * was closed tx_len may sit closer than BDAT_HEADER_ROOM to the end. */
+    used = s->tx_len;
+    if (s->use_bdat && s->phase == POSTIE_SMTP_PHASE_BODY && s->chunk_len > 0) {
+        used += BDAT_HEADER_ROOM + s->chunk_len;
+    }
+    memmove(s->tx_buf, s->tx_buf + s->tx_start, used - s->tx_start);
+    s->tx_len -= s->tx_start;
+    s->tx_start = 0;
+}
+
+uint8_t *postie_smtp_rx_buf(postie_smtp_t *s, size_t *cap)
+{
+    return postie_line_rx_window(&s->rx, cap);
+}
+
+postie_status_t postie_smtp_rx_ack(postie_smtp_t *s, size_t got, uint32_t now)
+{
+    if (s->phase == POSTIE_SMTP_PHASE_FAILED) {
+        return s->error.status;
+    }
+    postie_line_rx_commit(&s->rx, got);
+    process_rx(s, now); /* received bytes never move the reply deadline */
+    return s->phase == POSTIE_SMTP_PHASE_FAILED ? s->error.status : POSTIE_OK;
+}
+
+void postie_smtp_rx_eof(postie_smtp_t *s)
+{
+    if (s->phase == POSTIE_SMTP_PHASE_QUIT) {
+        s->phase = POSTIE_SMTP_PHASE_CLOSED;
+        push_event(s, POSTIE_SMTP_EV_CLOSED, 0, POSTIE_OK);
+        return;
+    }
+    fail(s, POSTIE_E_CONNECTION_CLOSED,
+         s->pending_count ? command_names[s->pending[s->pending_head].kind]
+                          : postie_smtp_phase_name(s->phase),
+         NULL, NULL);
+}
+
+void postie_smtp_transport_failed(postie_smtp_t *s, postie_status_t status, const char *what)
+{
+    if (s->phase == POSTIE_SMTP_PHASE_QUIT) {
+        s->phase = POSTIE_SMTP_PHASE_CLOSED; /* the goodbye was lost; nothing else was */
+        push_event(s, POSTIE_SMTP_EV_CLOSED, 0, POSTIE_OK);
+        return;
+    }
+    fail(s, status,
+         s->pending_count ? command_names[s->pending[s->pending_head].kind]
+                          : postie_smtp_phase_name(s->phase),
+         NULL, what);
+}
+
+postie_status_t postie_smtp_tls_done(postie_smtp_t *s, uint32_t now)
+{
+    if (s->phase != POSTIE_SMTP_PHASE_TLS_HANDSHAKE) {
+        return POSTIE_E_BAD_STATE;
+    }
+    /* RFC 3207 4.2: forget everything learned before the handshake. */
+    memset(&s->caps, 0, sizeof(s->caps));
+    s->caps.secure = true;
+    postie_line_reset(&s->rx);
+    postie_smtp_reply_init(&s->reply);
+    s->pipeline_limit = 1;
+    log_note(s, "TLS established; asking for capabilities again");
+    send_ehlo(s, CMD_EHLO, now);
+    return POSTIE_OK;
+}
+
+postie_status_t postie_smtp_send(postie_smtp_t *s, postie_smtp_envelope_t *env, uint32_t now)
+{
+    bool non_ascii = false;
+    bool utf8 = false;
+    postie_status_t st;
+
+    if (s->phase != POSTIE_SMTP_PHASE_READY) {
+        return POSTIE_E_BAD_STATE;
+    }
+    postie_error_clear(&s->message_error);
+    if (env == NULL || env->from == NULL || env->rcpt == NULL || env->rcpt_count == 0 ||
+        env->rcpt_count > 65535) {
+        set_error(&s->message_error, POSTIE_E_INVALID_ARGUMENT, "envelope", NULL,
+                  "from and 1..65535 recipients are required");
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    st = postie_address_check(env->from, true, &non_ascii);
+    if (st != POSTIE_OK) {
+        set_error(&s->message_error, st, command_names[CMD_MAIL], NULL, env->from);
+        return st;
+    }
+    utf8 = non_ascii;
+    for (size_t i = 0; i < env->rcpt_count; i++) {
+        const char *a = env->rcpt[i].address;
+        st = postie_address_check(a, false, &non_ascii);
+        if (st != POSTIE_OK) {
+            set_error(&s->message_error, st, command_names[CMD_RCPT], NULL, a != NULL ? a : "");
+            return st;
+        }
+        utf8 = utf8 || non_ascii;
+    }
+    if (env->dsn_envid != NULL && strlen(env->dsn_envid) > 100) {
+        set_error(&s->message_error, POSTIE_E_INVALID_ARGUMENT, "MAIL FROM", NULL,
+                  "ENVID longer than 100 octets");
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    env->smtputf8 = env->smtputf8 || utf8;
+    if (env->smtputf8 && !(s->caps.flags & POSTIE_SMTP_CAP_SMTPUTF8)) {
+        set_error(&s->message_error, POSTIE_E_ADDRESS_NEEDS_SMTPUTF8, command_names[CMD_MAIL], NULL,
+                  env->from);
+        return POSTIE_E_ADDRESS_NEEDS_SMTPUTF8;
+    }
+    if (env->body_8bit && !(s->caps.flags & POSTIE_SMTP_CAP_8BITMIME)) {
+        set_error(&s->message_error, POSTIE_E_BODY_8BIT_UNSUPPORTED, command_names[CMD_MAIL], NULL,
+                  NULL);
+        return POSTIE_E_BODY_8BIT_UNSUPPORTED;
+    }
+    if ((s->caps.flags & POSTIE_SMTP_CAP_SIZE) && s->caps.size_limit > 0 &&
+        env->size > s->caps.size_limit) {
+        set_error(&s->message_error, POSTIE_E_MESSAGE_TOO_LARGE, command_names[CMD_MAIL], NULL,
+                  NULL);
+        return POSTIE_E_MESSAGE_TOO_LARGE;
+    }
+    for (size_t i = 0; i < env->rcpt_count; i++) {
+        env->rcpt[i].state = POSTIE_RCPT_PENDING;
+        memset(&env->rcpt[i].reply, 0, sizeof(env->rcpt[i].reply));
+    }
+    s->env = env;
+    s->next_rcpt = 0;
+    s->accepted = 0;
+    s->mail_sent = false;
+    s->data_sent = false;
+    s->body_ended = false;
+    s->message_failed = false;
+    s->chunk_len = 0;
+    s->use_bdat = s->cfg.use_chunking && (s->caps.flags & POSTIE_SMTP_CAP_CHUNKING);
+    s->phase = POSTIE_SMTP_PHASE_ENVELOPE;
+    pump_envelope(s, now);
+    return POSTIE_OK;
+}
+
+/* Close the open BDAT chunk: write "BDAT n[ LAST]" into the gap before it. */
+static bool close_chunk(postie_smtp_t *s, bool last, uint32_t now)
+{
+    uint8_t *gap = s->tx_buf + s->tx_len;
+    builder_t b = {gap, 0, BDAT_HEADER_ROOM, false};
+    size_t line_len;
+
+    if (pending_full(s)) {
+        return false;
+    }
+    put(&b, "BDAT ");
+    put_u64(&b, s->chunk_len);
+    if (last) {
+        put(&b, " LAST");
+    }
+    line_len = b.len;
+    put(&b, "\r\n");
+    log_line(s, POSTIE_LOG_SENT, (const char *)gap, line_len);
+    memmove(gap + b.len, gap + BDAT_HEADER_ROOM, s->chunk_len);
+    s->tx_len += b.len + s->chunk_len;
+    s->chunk_len = 0;
+    push_pending(s, last ? CMD_BDAT_LAST : CMD_BDAT, 0, 0, now);
+    return true;
+}
+
+postie_status_t postie_smtp_body_write(postie_smtp_t *s, const uint8_t *data, size_t len,
+                                       size_t *consumed, uint32_t now)
+{
+    uint8_t *out;
+    size_t cap;
+    size_t produced = 0;
+    postie_status_t st;
+
+    *consumed = 0;
+    if (s->phase != POSTIE_SMTP_PHASE_BODY || s->body_ended || s->message_failed) {
+        if (s->message_failed) {
+            return s->message_error.status;
+        }
+        return s->phase == POSTIE_SMTP_PHASE_FAILED ? s->error.status : POSTIE_E_BAD_STATE;
+    }
+    out = s->tx_buf + body_offset(s, &cap);
+    if (cap < POSTIE_BODY_MAX_EXPANSION + POSTIE_BODY_FINISH_MAX) {
+        if (s->use_bdat && s->chunk_len > 0) {
+            (void)close_chunk(s, false, now);
+        }
+        return POSTIE_E_AGAIN;
+    }
+    /* keep room for the end of the message */
+    st = postie_body_encode(&s->body, data, len, consumed, out, cap - POSTIE_BODY_FINISH_MAX,
+                            &produced);
+    if (s->use_bdat) {
+        s->chunk_len += produced;
+    } else {
+        s->tx_len += produced;
+    }
+    if (st != POSTIE_OK) {
+        /* DATA and BDAT cannot be taken back: only closing the connection
+         * keeps the partial message from being delivered. */
+        char where[32];
+        builder_t b = {(uint8_t *)where, 0, sizeof(where) - 1, false};
+        put(&b, "at body octet ");
+        put_u64(&b, s->body.in_octets);
+        where[b.len] = '\0';
+        fail(s, st, "message body", NULL, where);
+        return st;
+    }
+    if (s->use_bdat && !body_room(s) && s->chunk_len > 0) {
+        (void)close_chunk(s, false, now);
+    }
+    return POSTIE_OK;
+}
+
+postie_status_t postie_smtp_body_end(postie_smtp_t *s, uint32_t now)
+{
+    size_t produced = 0;
+    uint8_t *out;
+    size_t cap;
+
+    if (s->phase != POSTIE_SMTP_PHASE_BODY || s->body_ended || s->message_failed) {
+        if (s->message_failed) {
+            return s->message_error.status;
+        }
+        return s->phase == POSTIE_SMTP_PHASE_FAILED ? s->error.status : POSTIE_E_BAD_STATE;
+    }
+    out = s->tx_buf + body_offset(s, &cap);
+    if (s->use_bdat) {
+        if (pending_full(s) || cap < POSTIE_BODY_FINISH_MAX) {
+            if (s->chunk_len > 0 && cap < POSTIE_BODY_FINISH_MAX) {
+                (void)close_chunk(s, false, now);
+            }
+            return POSTIE_E_AGAIN;
+        }
+        (void)postie_body_finish(&s->body, out, cap, &produced);
+        s->chunk_len += produced;
+        (void)close_chunk(s, true, now);
+    } else {
+        if (postie_body_finish(&s->body, out, cap, &produced) != POSTIE_OK) {
+            return POSTIE_E_AGAIN;
+        }
+        s->tx_len += produced;
+        log_line(s, POSTIE_LOG_SENT, ".", 1);
+        push_pending(s, CMD_DOT, 0, 0, now);
+    }
+    s->body_ended = true;
+    s->phase = POSTIE_SMTP_PHASE_BODY_END;
+    return POSTIE_OK;
+}
+
+postie_status_t postie_smtp_quit(postie_smtp_t *s, uint32_t now)
+{
+    if (s->phase != POSTIE_SMTP_PHASE_READY) {
+        return POSTIE_E_BAD_STATE;
+    }
+    s->phase = POSTIE_SMTP_PHASE_QUIT;
+    (void)send_simple(s, CMD_QUIT, "QUIT", NULL, now);
+    return POSTIE_OK;
+}
+
+static uint32_t reply_timeout(const postie_smtp_t *s)
+{
+    switch (s->pending[s->pending_head].kind) {
+    case CMD_GREETING:
+        return s->cfg.timeout_greeting_ms;
+    case CMD_DATA:
+        return s->cfg.timeout_data_init_ms;
+    case CMD_DOT:
+    case CMD_BDAT:
+    case CMD_BDAT_LAST:
+        return s->cfg.timeout_data_end_ms;
+    default:
+        return s->cfg.timeout_command_ms;
+    }
+}
+
+uint32_t postie_smtp_timeout_ms(const postie_smtp_t *s, uint32_t now)
+{
+    uint32_t limit;
+    uint32_t waited;
+    if (s->pending_count == 0 || s->phase == POSTIE_SMTP_PHASE_FAILED ||
+        s->phase == POSTIE_SMTP_PHASE_CLOSED) {
+        return UINT32_MAX;
+    }
+    limit = reply_timeout(s);
+    if (!head_sent(s)) {
+        return limit; /* its clock starts when the command has left */
+    }
+    waited = now - s->wait_since;
+    return waited >= limit ? 0 : limit - waited;
+}
+
+uint32_t postie_smtp_send_timeout_ms(const postie_smtp_t *s)
+{
+    return s->phase == POSTIE_SMTP_PHASE_BODY ? s->cfg.timeout_data_block_ms
+                                              : s->cfg.timeout_command_ms;
+}
+
+postie_status_t postie_smtp_poll(postie_smtp_t *s, uint32_t now)
+{
+    if (s->phase == POSTIE_SMTP_PHASE_FAILED) {
+        return s->error.status;
+    }
+    if (s->pending_count > 0 && s->tx_len == s->tx_start && postie_smtp_timeout_ms(s, now) == 0) {
+        char why[48];
+        builder_t b = {(uint8_t *)why, 0, sizeof(why) - 1, false};
+        put(&b, "no complete reply within ");
+        put_u64(&b, reply_timeout(s));
+        put(&b, " ms");
+        why[b.len] = '\0';
+        fail(s, POSTIE_E_TIMEOUT, command_names[s->pending[s->pending_head].kind], NULL, why);
+        return POSTIE_E_TIMEOUT;
+    }
+    return POSTIE_OK;
+}
+
+bool postie_smtp_next_event(postie_smtp_t *s, postie_smtp_event_t *ev)
+{
+    if (s->ev_count == 0) {
+        ev->type = POSTIE_SMTP_EV_NONE;
+        return false;
+    }
+    *ev = s->events[s->ev_head];
+    s->ev_head = (uint16_t)((s->ev_head + 1) % POSTIE_SMTP_EVENTS_MAX);
+    s->ev_count--;
+    /* Lines held back while the event ring was full can go on now. */
+    if (postie_line_pending(&s->rx) != 0) {
+        process_rx(s, s->wait_since);
+    }
+    return true;
+}
+
+const postie_smtp_caps_t *postie_smtp_caps(const postie_smtp_t *s)
+{
+    return &s->caps;
+}
+
+const postie_error_t *postie_smtp_error(const postie_smtp_t *s)
+{
+    return &s->error;
+}
+
+const postie_error_t *postie_smtp_message_result(const postie_smtp_t *s)
+{
+    return &s->message_error;
+}

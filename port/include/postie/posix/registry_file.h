@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The registry on a POSIX host: loading the file, resolving secrets, and
+ * turning a session into an SMTP client configuration.
+ *
+ * Registry file: the path given, else $POSTIE_REGISTRY, else
+ * /etc/postie/registry.json. A file readable by group or others gets a
+ * warning for each inline password in it, and so does each password file
+ * that group or others can read.
+ */
+#ifndef POSTIE_REGISTRY_POSIX_H
+#define POSTIE_REGISTRY_POSIX_H
+
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/common/status.h). */
+
+#include "postie/session/registry.h"
+#include "postie/posix/smtp_client.h"
+
+#define POSTIE_REGISTRY_DEFAULT_PATH "/etc/postie/registry.json"
+
+/* Load the registry file: path, or when path is NULL (or "")
+ * $POSTIE_REGISTRY, else POSTIE_REGISTRY_DEFAULT_PATH. used_path may be
+ * NULL; otherwise *used_path says which file was read (it points to path,
+ * the environment or a constant). reg and arena are required. Returns what
+ * postie_registry_load() returns, or POSTIE_E_FILE when the file cannot be read (errno tells why:
+ * EISDIR for a directory, EINVAL for a FIFO, a device or anything else that is not a regular file;
+ * a FIFO is refused, never waited on). A session or account whose password file group or others can
+ * read gets a warning in reg->problems (see postie_secret_exposed()). */
+postie_status_t postie_registry_load_file(postie_registry_t *reg, const char *path, uint8_t *arena,
+                                          size_t arena_size, const char **used_path);
+
+/* The secret's value into out (cap octets, the value and its NUL): inline,
+ * an environment variable, or the first line of a file without its line
+ * end. A file must be a regular file; a symbolic link to one is fine (a
+ * secret mounted under /run/secrets often is one). A directory, a FIFO, a
+ * device or an unreadable file is an error, and nothing ever waits for a
+ * FIFO's writer or reads past cap octets and a small chunk. An empty value
+ * (an empty variable, an empty first line), a NUL in the file or a value
+ * of cap octets or more is an error too: an empty or cut password is never
+ * sent.
+ *   POSTIE_E_NOT_FOUND         the variable is not set
+ *   POSTIE_E_INVALID_ARGUMENT  the variable or inline value is empty
+ *   POSTIE_E_FILE              the file cannot be opened or read, is not a
+ *                              regular file, is empty or holds a NUL
+ *   POSTIE_E_NO_SPACE          the value does not fit in cap
+ * *why (when why is not NULL) gets a static human reason on failure, to
+ * print after the secret's name ("is a FIFO (named pipe), not a regular
+ * file", "is empty", "No such file or directory"); NULL on success. out is
+ * wiped on failure. The value never reaches a log. */
+postie_status_t postie_secret_read(const postie_secret_t *s, char *out, size_t cap,
+                                   const char **why);
+
+/* postie_secret_read() without the reason. */
+postie_status_t postie_secret_resolve(const postie_secret_t *s, char *out, size_t cap);
+
+/* Where the secret comes from, for a message: "password variable NAME",
+ * "password file PATH", "inline password" (never the secret itself). */
+void postie_secret_describe(const postie_secret_t *s, char *out, size_t cap);
+
+/* True when the secret is a file that group or others may read (its
+ * target, for a symbolic link). The loader adds POSTIE_SECRET_EXPOSED_WARNING
+ * for each such session or account, as the core loader does for an inline
+ * password in a readable registry; the CLI prints it for --password-file. */
+bool postie_secret_exposed(const postie_secret_t *s);
+
+#define POSTIE_SECRET_EXPOSED_WARNING "password file group or others can read; chmod 600 it"
+
+/* Fill cfg (after postie_smtp_client_config_defaults) from a session.
+ * password (cap octets) receives the resolved secret and must outlive cfg. */
+postie_status_t postie_session_client_config(const postie_session_t *s,
+                                             postie_smtp_client_config_t *cfg, char *password,
+                                             size_t cap);
+
+/* What a failure of postie_session_client_config means, as the step of an
+ * error record: "the session's password (longer than 255 octets)", ... A
+ * static string, never NULL. */
+const char *postie_session_config_step(postie_status_t st);
+
+#endif /* POSTIE_REGISTRY_POSIX_H */
