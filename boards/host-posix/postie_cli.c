@@ -1090,7 +1090,7 @@ static const postie_session_t *find_session(const char *name)
     return s;
 }
 
-static const char *tls_name(postie_reg_tls_t t)
+static const char *tls_name(postie_tls_mode_t t)
 {
     static const char *const names[] = {"STARTTLS required", "STARTTLS if offered", "none",
                                         "implicit TLS"};
@@ -1371,7 +1371,7 @@ static int cmd_test_connection(int argc, char **argv)
     s = find_session(argv[0]);
     printf("session %s: %s://%s:%u, TLS %s%s, login %s\n", s->name,
            postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, tls_name(s->ep.tls),
-           s->ep.verify || s->ep.tls == POSTIE_REG_TLS_OFF ? "" : " (certificate NOT verified)",
+           s->ep.verify || s->ep.tls == POSTIE_TLS_NONE ? "" : " (certificate NOT verified)",
            s->ep.auth == POSTIE_AUTH_BASIC ? s->ep.username : "none");
     st = postie_session_test_connection(s, &r);
     for (int step = 0; step < POSTIE_CHECK_COUNT; step++) {

@@ -383,7 +383,7 @@ static postie_status_t check_message(const postie_queue_message_t *m, postie_err
 }
 
 postie_status_t postie_queue_enqueue(postie_queue_t *q, const postie_queue_message_t *m,
-                                     postie_queue_read_fn read, void *read_ctx, int64_t now,
+                                     postie_read_fn read, void *read_ctx, int64_t now,
                                      uint32_t random, postie_queue_id_t *id, postie_error_t *err)
 {
     const postie_queue_store_ops_t *ops = q->store.ops;

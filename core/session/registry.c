@@ -643,11 +643,11 @@ static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key,
     }
     case V_TLS:
         if (cJSON_IsString(v) && strcmp(v->valuestring, "starttls") == 0) {
-            ep->tls = POSTIE_REG_TLS_REQUIRED;
+            ep->tls = POSTIE_TLS_STARTTLS_REQUIRED;
         } else if (cJSON_IsString(v) && strcmp(v->valuestring, "starttls-optional") == 0) {
-            ep->tls = POSTIE_REG_TLS_OPPORTUNISTIC;
+            ep->tls = POSTIE_TLS_STARTTLS_OPPORTUNISTIC;
         } else if (cJSON_IsString(v) && strcmp(v->valuestring, "none") == 0) {
-            ep->tls = POSTIE_REG_TLS_OFF;
+            ep->tls = POSTIE_TLS_NONE;
         } else {
             problem(c, false, key, "must be starttls, starttls-optional or none", NULL);
             return;
@@ -786,11 +786,11 @@ static void resolve_javamail_tls(ctx_t *c, raw_t *r, bool session)
         }
     }
     if (r->jm_starttls_required == 1) {
-        ep->tls = POSTIE_REG_TLS_REQUIRED;
+        ep->tls = POSTIE_TLS_STARTTLS_REQUIRED;
     } else if (r->jm_starttls_enable == 1) {
-        ep->tls = POSTIE_REG_TLS_OPPORTUNISTIC;
+        ep->tls = POSTIE_TLS_STARTTLS_OPPORTUNISTIC;
     } else if (r->jm_starttls_enable == 0) {
-        ep->tls = POSTIE_REG_TLS_OFF;
+        ep->tls = POSTIE_TLS_NONE;
     }
     (void)c;
 }
@@ -828,7 +828,7 @@ static void check_endpoint(ctx_t *c, raw_t *r)
             problem(c, false, "tls", "does not apply: the protocol is TLS from the first byte",
                     NULL);
         }
-        ep->tls = POSTIE_REG_TLS_IMPLICIT;
+        ep->tls = POSTIE_TLS_IMPLICIT;
     }
     if (ep->port == 0) {
         ep->port = default_port(ep->protocol);
@@ -844,7 +844,7 @@ static void check_endpoint(ctx_t *c, raw_t *r)
         if (ep->password.kind == POSTIE_SECRET_NONE) {
             problem(c, false, "password", "is required for basic authentication", NULL);
         }
-        if (ep->tls == POSTIE_REG_TLS_OFF && !r->plaintext_ok) {
+        if (ep->tls == POSTIE_TLS_NONE && !r->plaintext_ok) {
             problem(c, false, r->set_by[POSTIE_F_TLS] ? r->set_by[POSTIE_F_TLS] : "tls",
                     "is none but the session logs in: the password would go in clear (set "
                     "\"allow_plaintext_auth\": true to allow it)",

@@ -262,17 +262,11 @@ postie_status_t postie_session_client_config(const postie_session_t *s,
                                              size_t cap)
 {
     const postie_endpoint_t *ep = &s->ep;
-    static const postie_tls_mode_t modes[] = {
-        POSTIE_TLS_STARTTLS_REQUIRED, /* POSTIE_REG_TLS_REQUIRED */
-        POSTIE_TLS_STARTTLS_OPPORTUNISTIC,
-        POSTIE_TLS_NONE,
-        POSTIE_TLS_IMPLICIT,
-    };
     postie_status_t st;
 
     cfg->host = ep->host;
     cfg->port = ep->port;
-    cfg->smtp.tls_mode = modes[ep->tls];
+    cfg->smtp.tls_mode = ep->tls;
     cfg->tls.ca_file = ep->ca_file[0] != '\0' ? ep->ca_file : NULL;
     cfg->tls.insecure_skip_verify = !ep->verify;
     if (ep->ehlo[0] != '\0') {

@@ -60,7 +60,7 @@ static void transport_failed(postie_smtp_client_t *c, postie_status_t st, const 
     }
 }
 
-static bool feed_body(postie_smtp_client_t *c, postie_body_read_fn read, void *ctx, bool *eof)
+static bool feed_body(postie_smtp_client_t *c, postie_read_fn read, void *ctx, bool *eof)
 {
     uint32_t now = postie_clock_ms();
     if (c->stage_pos == c->stage_len && !*eof) {
@@ -87,7 +87,7 @@ static bool feed_body(postie_smtp_client_t *c, postie_body_read_fn read, void *c
 }
 
 /* Run the engine until stop(state) is true, or it fails or closes. */
-static postie_status_t run(postie_smtp_client_t *c, uint32_t stop_mask, postie_body_read_fn read,
+static postie_status_t run(postie_smtp_client_t *c, uint32_t stop_mask, postie_read_fn read,
                            void *ctx, bool *done_flag)
 {
     bool eof = false;
@@ -237,7 +237,7 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
 }
 
 postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_envelope_t *env,
-                                        postie_body_read_fn read, void *read_ctx)
+                                        postie_read_fn read, void *read_ctx)
 {
     bool done = false;
     postie_status_t st;

@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(s->from_name[0] != '\0');
         CHECK(terminated(s->subject_prefix, sizeof(s->subject_prefix)));
         CHECK(s->ep.protocol == POSTIE_PROTO_SMTP || s->ep.protocol == POSTIE_PROTO_SMTPS);
-        CHECK((s->ep.protocol == POSTIE_PROTO_SMTPS) == (s->ep.tls == POSTIE_REG_TLS_IMPLICIT));
+        CHECK((s->ep.protocol == POSTIE_PROTO_SMTPS) == (s->ep.tls == POSTIE_TLS_IMPLICIT));
         check_found(s->name, true, s);
     }
     for (size_t i = 0; i < reg.account_count; i++) {

@@ -141,7 +141,7 @@ static void test_example_file(void **state)
     /* the transport came from mail/Base, and the origin says so */
     assert_string_equal(s->ep.host, "smtp.example.com");
     assert_int_equal(s->ep.port, 587);
-    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_REQUIRED);
+    assert_int_equal(s->ep.tls, POSTIE_TLS_STARTTLS_REQUIRED);
     assert_int_equal(s->ep.password.kind, POSTIE_SECRET_FILE);
     assert_string_equal(postie_registry_origin_entry(&reg, &s->origin[POSTIE_F_HOST]), "mail/Base");
     assert_null(postie_registry_origin_entry(&reg, &s->origin[POSTIE_F_FROM])); /* its own */
@@ -163,7 +163,7 @@ static void test_example_file(void **state)
     assert_int_equal(s->ep.protocol, POSTIE_PROTO_SMTP);
     assert_string_equal(s->ep.host, "mail.example.org");
     assert_int_equal(s->ep.port, 25);
-    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_REQUIRED);
+    assert_int_equal(s->ep.tls, POSTIE_TLS_STARTTLS_REQUIRED);
     assert_int_equal(s->ep.auth, POSTIE_AUTH_BASIC);
     assert_string_equal(s->ep.username, "alerts@example.org");
     assert_int_equal(s->ep.password.kind, POSTIE_SECRET_ENV);
@@ -177,7 +177,7 @@ static void test_example_file(void **state)
     assert_string_equal(s->origin[POSTIE_F_HOST].key, "mail.smtp.host");
 
     s = postie_registry_session(&reg, "mail/Lab");
-    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_OFF);
+    assert_int_equal(s->ep.tls, POSTIE_TLS_NONE);
     assert_true(s->ep.allow_plaintext_auth);
     s = postie_registry_session(&reg, "mail/Cloud");
     assert_int_equal(s->ep.auth, POSTIE_AUTH_OAUTH2);
@@ -187,7 +187,7 @@ static void test_example_file(void **state)
     s = postie_registry_session(&reg, "mail/Secure");
     assert_int_equal(s->ep.protocol, POSTIE_PROTO_SMTPS);
     assert_int_equal(s->ep.port, 465);
-    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_IMPLICIT);
+    assert_int_equal(s->ep.tls, POSTIE_TLS_IMPLICIT);
 
     a = postie_registry_account(&reg, "java:comp/env/mail/Archive");
     assert_non_null(a);
@@ -198,7 +198,7 @@ static void test_example_file(void **state)
     a = postie_registry_account(&reg, "mail/Tickets");
     assert_int_equal(a->ep.protocol, POSTIE_PROTO_POP3);
     assert_int_equal(a->ep.port, 110);
-    assert_int_equal(a->ep.tls, POSTIE_REG_TLS_REQUIRED);
+    assert_int_equal(a->ep.tls, POSTIE_TLS_STARTTLS_REQUIRED);
     assert_false(a->enabled);
     assert_string_equal(a->folder, "INBOX");
 }
@@ -230,7 +230,7 @@ static void test_javamail_tls_flags(void **state)
                           "\"a@b.c\", \"mail.smtp.starttls.enable\": \"true\"}}}"),
                      POSTIE_OK);
     s = postie_registry_session(&reg, "mail/A");
-    assert_int_equal(s->ep.tls, POSTIE_REG_TLS_OPPORTUNISTIC);
+    assert_int_equal(s->ep.tls, POSTIE_TLS_STARTTLS_OPPORTUNISTIC);
     assert_int_equal(s->ep.auth, POSTIE_AUTH_NONE);
 
     assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"mail.smtp.host\": \"h\", \"mail.from\": "
@@ -244,7 +244,7 @@ static void test_javamail_tls_flags(void **state)
     assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
                           "\"mail.smtp.starttls.enable\": \"false\"}}}"),
                      POSTIE_OK);
-    assert_int_equal(postie_registry_session(&reg, "mail/A")->ep.tls, POSTIE_REG_TLS_OFF);
+    assert_int_equal(postie_registry_session(&reg, "mail/A")->ep.tls, POSTIE_TLS_NONE);
 
     /* insecure JavaMail knobs are warnings, never obeyed */
     assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "

@@ -139,4 +139,11 @@ void postie_copy_printable(char *dst, size_t cap, const char *src, size_t len);
 #define POSTIE_U64_DIGITS 20
 size_t postie_format_u64(uint64_t v, char *out);
 
+/* A source of octets (a message body, an attachment, a stored entry): fill
+ * buf with up to cap octets and set *got; *got = 0 at the end. Any status
+ * but POSTIE_OK is a failure of the source, except POSTIE_E_AGAIN where the
+ * consumer says it takes non-blocking sources (nothing available yet). The
+ * message writer, the queue and the SMTP clients all take this one type. */
+typedef postie_status_t (*postie_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
+
 #endif /* POSTIE_STATUS_H */

@@ -49,10 +49,6 @@
 #include "postie/mime/mime_encode.h"
 #include "postie/common/status.h"
 
-/* Read up to cap octets into buf; *got = 0 at the end. POSTIE_E_AGAIN when
- * nothing is available yet (non-blocking sources). */
-typedef postie_status_t (*postie_mime_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
-
 typedef struct {
     const char *name;    /* display name, UTF-8; NULL or "" for none */
     const char *address; /* one mailbox, e.g. "joe@example.com" (postie_address_check) */
@@ -66,7 +62,7 @@ typedef struct {
 typedef struct {
     const char *filename;     /* UTF-8 name shown to the reader (no directory) */
     const char *content_type; /* NULL: chosen from the file name's extension */
-    postie_mime_read_fn read; /* the attachment's bytes */
+    postie_read_fn read;      /* the attachment's bytes */
     void *read_ctx;
 } postie_attachment_t;
 

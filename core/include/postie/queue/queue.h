@@ -142,15 +142,13 @@ typedef struct {
     bool smtputf8;
 } postie_queue_message_t;
 
-typedef postie_status_t (*postie_queue_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
-
 /* Store the message durably, due now. *id names it. Errors:
  * POSTIE_E_QUEUE_FULL (err->subject says which limit), field errors naming
  * the field (session, from, rcpt[i]), POSTIE_E_SOURCE_FAILED when read
  * fails or gives a different number of octets, the store's errors.
  * Nothing is left behind on failure. */
 postie_status_t postie_queue_enqueue(postie_queue_t *q, const postie_queue_message_t *m,
-                                     postie_queue_read_fn read, void *read_ctx, int64_t now,
+                                     postie_read_fn read, void *read_ctx, int64_t now,
                                      uint32_t random, postie_queue_id_t *id, postie_error_t *err);
 
 typedef enum {

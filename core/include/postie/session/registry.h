@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "postie/common/status.h"
+#include "postie/common/tls_mode.h"
 
 #define POSTIE_REGISTRY_NAME_MAX 64
 #define POSTIE_REGISTRY_TEXT_MAX 256
@@ -57,13 +58,6 @@ typedef enum {
     POSTIE_PROTO_IMAP,
     POSTIE_PROTO_IMAPS
 } postie_protocol_t;
-
-typedef enum {
-    POSTIE_REG_TLS_REQUIRED = 0, /* STARTTLS required (the default) */
-    POSTIE_REG_TLS_OPPORTUNISTIC,
-    POSTIE_REG_TLS_OFF,
-    POSTIE_REG_TLS_IMPLICIT /* set for smtps/pop3s/imaps */
-} postie_reg_tls_t;
 
 typedef enum {
     POSTIE_AUTH_NONE = 0,
@@ -119,7 +113,7 @@ typedef struct {
     postie_protocol_t protocol;
     char host[POSTIE_REGISTRY_TEXT_MAX];
     uint16_t port; /* resolved: defaults 25/465/110/995/143/993 */
-    postie_reg_tls_t tls;
+    postie_tls_mode_t tls;
     char ca_file[POSTIE_REGISTRY_TEXT_MAX]; /* "" : the system bundle */
     bool verify;                            /* always true unless "verify": false */
     postie_auth_kind_t auth;

@@ -73,15 +73,9 @@
 #include "postie/smtp/smtp_reply.h"
 #include "postie/common/address.h" /* the engine checks addresses and its EHLO name */
 #include "postie/common/status.h"
+#include "postie/common/tls_mode.h"
 
 /* ---- Configuration ------------------------------------------------------ */
-
-typedef enum {
-    POSTIE_TLS_NONE = 0,               /* plain SMTP; never STARTTLS */
-    POSTIE_TLS_STARTTLS_OPPORTUNISTIC, /* STARTTLS when offered, plain otherwise */
-    POSTIE_TLS_STARTTLS_REQUIRED,      /* STARTTLS or stop before any credential */
-    POSTIE_TLS_IMPLICIT                /* the transport is TLS from the first byte (SMTPS) */
-} postie_tls_mode_t;
 
 /* SASL mechanisms (bits). */
 #define POSTIE_SASL_PLAIN       0x01u

@@ -38,7 +38,7 @@ postie_status_t postie_file_reader_open(postie_file_reader_t *r, const char *pat
  * text is static. */
 const char *postie_file_type_problem(unsigned int st_mode);
 
-/* A postie_mime_read_fn over the open file (ctx is the reader): exactly
+/* A postie_read_fn over the open file (ctx is the reader): exactly
  * the size taken at open, so a file that grows meanwhile (a live log)
  * gives the octets it had then. A file that ends sooner (truncated
  * meanwhile) is an error, POSTIE_E_FILE with r->shrank set, never a short

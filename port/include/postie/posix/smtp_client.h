@@ -41,9 +41,6 @@
 #include "postie/posix/tcp.h"
 #include "postie/mbedtls/tls.h"
 
-/* Body source: fill buf with up to cap octets; *got = 0 at the end. */
-typedef postie_status_t (*postie_body_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
-
 typedef struct {
     const char *host;            /* server name: verified in its certificate */
     uint16_t port;               /* 0: 25 for plain/STARTTLS, 465 for implicit TLS */
@@ -85,7 +82,7 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
  * POSTIE_E_BAD_STATE when the client is not open (after quit, or after an
  * open that failed). */
 postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_envelope_t *env,
-                                        postie_body_read_fn read, void *read_ctx);
+                                        postie_read_fn read, void *read_ctx);
 
 /* QUIT (when the session is still up) and close. Safe after any return of
  * postie_smtp_client_open (a failure, even one before the connection was
