@@ -1,37 +1,38 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Shared between the CLI's files: exit codes, the registry, the queue.
+ * The postie CLI's exit codes, shared by every file of the CLI.
+ *
+ * How the CLI is built (boards/host-posix/):
+ *   main.c           global options (--registry, --help, --version) and the
+ *                    dispatch to a command
+ *   cmd_*.c          one file per command; their entry points are in
+ *                    cli_commands.h, which only main.c and the commands use
+ *   cli_options.c    the option scanner every command uses: options anywhere
+ *                    after the command, unknown options named
+ *   cli_output.c     server text made safe for a terminal, replies, --verbose
+ *   cli_input.c      the message, body and HTML inputs (files, pipes, FIFOs)
+ *   cli_registry.c   the registry file, loaded once
+ *   cli_queue.c      opening the spool; a queue run with progress
+ *   cli_send_options.c  the options send, compose and test-email share
+ *   cli_compose.c    a MIME message composed from those options
+ * Commands call helpers; helpers never call a command. Each .c includes
+ * only headers, and a header includes only headers below it:
+ * cli_compose.h -> cli_send_options.h -> cli_options.h; the others
+ * include no header of the CLI but this one.
  */
 #ifndef POSTIE_CLI_H
 #define POSTIE_CLI_H
 
-#include "postie/queue/queue.h"
-#include "postie/posix/queue_run.h"
-#include "postie/posix/queue_spool.h"
-#include "postie/session/registry.h"
+#define EXIT_REFUSED 1 /* the message or some recipient was refused */
+#define EXIT_USAGE   2 /* bad usage or input */
+#define EXIT_SESSION 3 /* the session failed */
+#define EXIT_TEMP    4 /* the session failed, worth a retry */
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE   2
-#define EXIT_SESSION 3
-#define EXIT_TEMP    4
-
-/* The registry, loaded on first use (exits 2 listing its problems). */
-const postie_registry_t *cli_registry(void);
-
-/* Open the spool (--spool DIR, else $POSTIE_SPOOL, else the default) or
- * exit 2 saying why. */
-void cli_open_queue(const char *spool_dir, postie_spool_t *spool, postie_queue_t *q);
-
-/* Flush (or run) the queue with progress on a terminal. When watch is not
- * 0, only that message is tried (the others keep their schedule) and
- * *watched gets its outcome (state 0 when it was not tried).
- * Returns an exit code: 0 everything tried was delivered, 4 some messages
- * wait for a retry, 1 some failed for good or were damaged. */
-int cli_run_queue(postie_queue_t *q, postie_run_mode_t mode, const char *session,
-                  postie_queue_id_t watch, postie_queue_outcome_t *watched, char *watched_error,
-                  size_t cap);
-
-/* `postie queue ...` */
-int cli_queue(int argc, char **argv);
+/* A function that never returns (it exits). */
+#if defined(__GNUC__)
+#define CLI_NORETURN __attribute__((noreturn))
+#else
+#define CLI_NORETURN
+#endif
 
 #endif /* POSTIE_CLI_H */

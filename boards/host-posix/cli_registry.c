@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The registry file, loaded once (see cli_registry.h).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "postie/posix/host.h"
+#include "postie/posix/registry_file.h"
+
+#include "cli.h"
+#include "cli_registry.h"
+
+static const char *registry_path; /* --registry FILE */
+static postie_registry_t registry;
+static const char *registry_used; /* the file read */
+static bool loaded;
+
+void cli_registry_set_path(const char *path)
+{
+    registry_path = path;
+}
+
+const postie_registry_t *cli_registry_load(const char **used)
+{
+    static uint8_t arena[POSTIE_REGISTRY_ARENA_SIZE];
+    postie_status_t st;
+
+    if (loaded) {
+        if (used != NULL) {
+            *used = registry_used;
+        }
+        return &registry;
+    }
+    st = postie_registry_load_file(&registry, registry_path, arena, sizeof(arena), &registry_used);
+    if (st == POSTIE_E_FILE) {
+        int err = errno;
+        struct stat sb;
+        const char *type =
+            stat(registry_used, &sb) == 0 ? postie_file_type_problem(sb.st_mode) : NULL;
+        fprintf(stderr, "postie: cannot read the registry %s: %s\n", registry_used,
+                type != NULL ? type : strerror(err));
+        exit(EXIT_USAGE);
+    }
+    for (size_t i = 0; i < registry.problem_count; i++) {
+        const postie_registry_problem_t *p = &registry.problems[i];
+        fprintf(stderr, "%s: %s: %s: %s\n", registry_used, p->warning ? "warning" : "error",
+                p->path, p->message);
+    }
+    if (registry.problems_dropped > 0) {
+        fprintf(stderr, "%s: %zu more problems not shown\n", registry_used,
+                registry.problems_dropped);
+    }
+    if (st != POSTIE_OK) {
+        fprintf(stderr, "postie: the registry %s was not loaded (%s)\n", registry_used,
+                postie_status_str(st));
+        exit(EXIT_USAGE);
+    }
+    loaded = true;
+    if (used != NULL) {
+        *used = registry_used;
+    }
+    return &registry;
+}
+
+const postie_registry_t *cli_registry(void)
+{
+    return cli_registry_load(NULL);
+}
+
+const postie_session_t *cli_find_session(const char *name)
+{
+    const char *used = NULL;
+    const postie_session_t *s = postie_registry_session(cli_registry_load(&used), name);
+    if (s == NULL) {
+        fprintf(stderr, "postie: no session %s in %s\n", name, used);
+        exit(EXIT_USAGE);
+    }
+    return s;
+}
