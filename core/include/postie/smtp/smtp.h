@@ -24,8 +24,8 @@
  * Time: every `now` is a millisecond tick from a monotonic clock (any
  * origin; it may wrap at 2^32, differences are taken modulo 2^32).
  *
- * Order: when several bits are set, serve them in this order, as the host
- * driver (port/posix/smtp_client.c) does: drain EVENTs first (an event may
+ * Order: when several bits are set, serve them in this order, as the
+ * driver (port/common/driver.c) does: drain EVENTs first (an event may
  * end the session), then stop on FAILED or CLOSED, then WANT_BODY (so the
  * envelope and the first body octets leave in one write), then HAVE_TX,
  * then NEED_TLS (only once HAVE_TX is clear: STARTTLS must have left), then

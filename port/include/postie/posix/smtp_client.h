@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A blocking SMTP client for hosts: the sans-IO engine driven over POSIX TCP
- * and, when asked, mbedTLS (implicit TLS or STARTTLS).
+ * A blocking SMTP client for hosts: the sans-IO engine run by the one driver
+ * (postie/common/driver.h) over POSIX TCP and, when asked, mbedTLS
+ * (implicit TLS or STARTTLS).
  *
  *   postie_smtp_client_open()   connect, greeting, EHLO, STARTTLS, AUTH
  *   postie_smtp_client_send()   one message; call again for the next one
@@ -23,11 +24,11 @@
  * handshake"...). Failure details (the server reply, or the TLS
  * verification result) are in postie_smtp_client_error().
  *
- * RAM: sizeof(postie_smtp_client_t), 21 880 octets on x86-64 with Debian's
- * mbedTLS 2.28: the engine (10 768), the TLS layer (2 376), the body staging
- * buffer (POSTIE_CLIENT_BODY_CHUNK) and small fields; plus the process-wide
- * DRBG (38 352, once) and mbedTLS's record buffers (about 2 x 16 KiB) on
- * the heap during a TLS session.
+ * RAM: sizeof(postie_smtp_client_t), 21 968 octets on x86-64 with Debian's
+ * mbedTLS 2.28: the engine (10 768), the TLS layer (2 376), the driver
+ * (112), the body staging buffer (POSTIE_CLIENT_BODY_CHUNK) and small
+ * fields; plus the process-wide DRBG (38 352, once) and mbedTLS's record
+ * buffers (about 2 x 16 KiB) on the heap during a TLS session.
  *
  * Thread model: one client per thread at a time; clients share nothing.
  */
@@ -38,6 +39,7 @@
  * be NULL" or gives NULL a meaning (the convention in postie/common/status.h). */
 
 #include "postie/smtp/smtp.h"
+#include "postie/common/driver.h"
 #include "postie/posix/tcp.h"
 #include "postie/mbedtls/tls.h"
 
@@ -58,12 +60,10 @@ typedef struct {
     postie_smtp_t engine;
     postie_tcp_t tcp;
     postie_tls_t tls;
-    postie_transport_t *io; /* tcp or tls */
+    postie_driver_t driver; /* runs the engine over tcp, or tls once it is up */
     bool tls_initialised;
     postie_error_t error;
-    uint8_t stage[POSTIE_CLIENT_BODY_CHUNK];
-    size_t stage_pos;
-    size_t stage_len;
+    uint8_t stage[POSTIE_CLIENT_BODY_CHUNK]; /* the driver's body staging buffer */
 } postie_smtp_client_t;
 
 /* Connect, read the greeting, EHLO, STARTTLS and AUTH as configured. On
