@@ -30,6 +30,16 @@ for src in "$root"/core/*/*.c; do
     "$cc" "${flags[@]}" -c "$src" -o "$obj"
     objs+=("$obj")
 done
+# port/common (the transport interface and the one driver) is portable too:
+# firmware runs the engines with it, so it is built with the same warnings
+port_objs=()
+for src in "$root"/port/common/*.c; do
+    obj="$out/port_$(basename "${src%.c}").o"
+    "$cc" "${flags[@]}" -I"$root/port/include" -c "$src" -o "$obj"
+    port_objs+=("$obj")
+done
+rm -f "$out/libpostie_port_common.a"
+arm-none-eabi-ar rcs "$out/libpostie_port_common.a" "${port_objs[@]}"
 rm -f "$out/libpostie_core.a"
 arm-none-eabi-ar rcs "$out/libpostie_core.a" "${objs[@]}"
 
@@ -95,7 +105,7 @@ char size_registry[sizeof(postie_registry_t)];
 C
 "$cc" "${flags[@]}" -c "$out/sizes.c" -o "$out/sizes.o"
 echo "code and data of core/ for Cortex-M4 (-Os):"
-arm-none-eabi-size -t "${objs[@]}" "$out/registry.o" "$out/cJSON.o" "$out/cjson_static.o" | sed "s#$out/##"
+arm-none-eabi-size -t "${objs[@]}" "${port_objs[@]}" "$out/registry.o" "$out/cJSON.o" "$out/cjson_static.o" | sed "s#$out/##"
 echo "RAM per object (octets):"
 arm-none-eabi-nm -S --size-sort "$out/sizes.o" | while read -r _ size _ name; do
     printf '  %-22s %d\n' "${name#size_}" "$((16#$size))"
