@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "postie/common/text.h"
 #include "postie/posix/host.h"
 #include "postie/mime/mime.h"
 #include "postie/posix/registry_file.h"
@@ -191,7 +192,7 @@ static unsigned long parse_number(const char *what, const char *s, unsigned long
 static void bad_value(const char *opt, const char *value, const char *why)
 {
     char shown[128];
-    postie_copy_printable(shown, sizeof(shown), value, strlen(value));
+    postie_text_copy_printable(shown, sizeof(shown), value, strlen(value));
     fprintf(stderr, "postie: %s '%s': %s\n", opt, shown, why);
     fprintf(stderr, "Try 'postie send --help'.\n");
     exit(EXIT_USAGE);
@@ -291,7 +292,7 @@ static const char *read_password(const char *opt, postie_secret_kind_t kind, con
     }
     if (postie_secret_exposed(&src)) {
         char shown[128];
-        postie_copy_printable(shown, sizeof(shown), name, strlen(name));
+        postie_text_copy_printable(shown, sizeof(shown), name, strlen(name));
         fprintf(stderr, "postie: warning: %s '%s': %s\n", opt, shown,
                 POSTIE_SECRET_EXPOSED_WARNING);
     }
@@ -304,7 +305,7 @@ static const char *read_password(const char *opt, postie_secret_kind_t kind, con
 static void input_error(const char *opt, const char *path, const char *why)
 {
     char shown[256];
-    postie_copy_printable(shown, sizeof(shown), path, strlen(path));
+    postie_text_copy_printable(shown, sizeof(shown), path, strlen(path));
     fprintf(stderr, "postie: %s %s: %s\n", opt, shown, why);
     exit(EXIT_USAGE);
 }
@@ -581,7 +582,7 @@ static void check_address_option(const char *opt, const char *v, bool allow_empt
     postie_status_t st = postie_address_check(v, allow_empty, NULL);
     if (st != POSTIE_OK) {
         char shown[96];
-        postie_copy_printable(shown, sizeof(shown), v, strlen(v));
+        postie_text_copy_printable(shown, sizeof(shown), v, strlen(v));
         fprintf(stderr, "postie: %s \"%s\": %s (give one address per %s)\n", opt, shown,
                 postie_status_str(st), opt);
         fprintf(stderr, "Try 'postie send --help'.\n");
@@ -1621,8 +1622,8 @@ static int run_send(options_t *op)
             st = postie_address_check(rcpt[i].address, false, &non_ascii);
             if (st != POSTIE_OK) {
                 char shown[96];
-                postie_copy_printable(shown, sizeof(shown), rcpt[i].address,
-                                      strlen(rcpt[i].address));
+                postie_text_copy_printable(shown, sizeof(shown), rcpt[i].address,
+                                           strlen(rcpt[i].address));
                 fprintf(stderr, "postie: recipient address \"%s\" refused: %s\n", shown,
                         postie_status_str(st));
                 return EXIT_USAGE;

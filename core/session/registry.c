@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "postie/common/address.h"
+#include "postie/common/text.h"
 #include "postie/common/utf8.h"
 #include "postie/session/template.h"
 
@@ -53,28 +54,11 @@ typedef struct {
     const char *entry; /* the entry's name as written */
 } ctx_t;
 
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= cap) {
-        n = cap - 1;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-static void append(char *dst, size_t cap, const char *src)
-{
-    size_t have = strlen(dst);
-    if (have + 1 < cap) {
-        copy_str(dst + have, cap - have, src);
-    }
-}
-
 static void problem(ctx_t *c, bool warning, const char *key, const char *msg, const char *detail)
 {
     postie_registry_t *r = c->reg;
     postie_registry_problem_t *p;
+    postie_text_t t;
     if (!warning) {
         r->error_count++;
     }
@@ -84,26 +68,28 @@ static void problem(ctx_t *c, bool warning, const char *key, const char *msg, co
     }
     p = &r->problems[r->problem_count++];
     p->warning = warning;
-    p->path[0] = '\0';
+    /* paths and messages are better cut than lost */
+    postie_text_init_str(&t, p->path, sizeof(p->path));
     if (c->kind != NULL) {
-        append(p->path, sizeof(p->path), c->kind);
-        append(p->path, sizeof(p->path), "[\"");
-        append(p->path, sizeof(p->path), c->entry);
-        append(p->path, sizeof(p->path), "\"]");
+        postie_text_put_cut(&t, c->kind);
+        postie_text_put_cut(&t, "[\"");
+        postie_text_put_cut(&t, c->entry);
+        postie_text_put_cut(&t, "\"]");
         if (key != NULL) {
-            append(p->path, sizeof(p->path), ".");
+            postie_text_put_cut(&t, ".");
         }
     }
     if (key != NULL) {
-        append(p->path, sizeof(p->path), key);
+        postie_text_put_cut(&t, key);
     }
-    copy_str(p->message, sizeof(p->message), msg);
+    postie_text_init_str(&t, p->message, sizeof(p->message));
+    postie_text_put_cut(&t, msg);
     if (detail != NULL) {
-        append(p->message, sizeof(p->message), detail);
+        postie_text_put_cut(&t, detail);
     }
     /* problem text is shown to people: keep it printable, and valid UTF-8 */
-    postie_copy_printable(p->path, sizeof(p->path), p->path, strlen(p->path));
-    postie_copy_printable(p->message, sizeof(p->message), p->message, strlen(p->message));
+    postie_text_copy_printable(p->path, sizeof(p->path), p->path, strlen(p->path));
+    postie_text_copy_printable(p->message, sizeof(p->message), p->message, strlen(p->message));
     if (!postie_utf8_valid((const uint8_t *)p->path, strlen(p->path), NULL)) {
         for (char *q = p->path; *q; q++) {
             *q = (unsigned char)*q >= 0x80 ? '?' : *q;
@@ -111,18 +97,11 @@ static void problem(ctx_t *c, bool warning, const char *key, const char *msg, co
     }
 }
 
-static void put_u(char *out, size_t cap, unsigned long v)
-{
-    char digits[POSTIE_U64_DIGITS + 1];
-    digits[postie_format_u64(v, digits)] = '\0';
-    append(out, cap, digits);
-}
-
 /* "line 3, column 7" for an offset into the text */
-static void position(const char *json, size_t len, size_t offset, char *out, size_t cap)
+static void put_position(postie_text_t *t, const char *json, size_t len, size_t offset)
 {
-    unsigned long line = 1;
-    unsigned long col = 1;
+    uint64_t line = 1;
+    uint64_t col = 1;
     for (size_t i = 0; i < offset && i < len; i++) {
         if (json[i] == '\n') {
             line++;
@@ -131,11 +110,10 @@ static void position(const char *json, size_t len, size_t offset, char *out, siz
             col++;
         }
     }
-    out[0] = '\0';
-    append(out, cap, "line ");
-    put_u(out, cap, line);
-    append(out, cap, ", column ");
-    put_u(out, cap, col);
+    postie_text_put_cut(t, "line ");
+    postie_text_put_u64(t, line);
+    postie_text_put_cut(t, ", column ");
+    postie_text_put_u64(t, col);
 }
 
 /* ---- names -------------------------------------------------------------------- */
@@ -447,12 +425,14 @@ static bool read_text(ctx_t *c, const char *key, const cJSON *v, char *dst, size
  * its key, rather than when a message is sent. */
 static bool auth_field_too_long(ctx_t *c, const char *key, const cJSON *v)
 {
-    char detail[48] = "";
+    char detail[48];
+    postie_text_t t;
     if (!cJSON_IsString(v) || strlen(v->valuestring) <= POSTIE_AUTH_FIELD_MAX) {
         return false;
     }
-    put_u(detail, sizeof(detail), POSTIE_AUTH_FIELD_MAX);
-    append(detail, sizeof(detail), " octets (POSTIE_AUTH_FIELD_MAX)");
+    postie_text_init_str(&t, detail, sizeof(detail));
+    postie_text_put_u64(&t, POSTIE_AUTH_FIELD_MAX);
+    postie_text_put_cut(&t, " octets (POSTIE_AUTH_FIELD_MAX)");
     problem(c, false, key, "is longer than SMTP AUTH allows: ", detail);
     return true;
 }
@@ -498,15 +478,17 @@ static void set_field(ctx_t *c, raw_t *r, postie_field_t f, const char *key)
         return; /* the same key twice: reported as a duplicate key */
     }
     if (r->set_by[f] != NULL) {
-        char detail[96] = "";
-        append(detail, sizeof(detail), r->set_by[f]);
-        append(detail, sizeof(detail), " and ");
-        append(detail, sizeof(detail), key);
+        char detail[96];
+        postie_text_t t;
+        postie_text_init_str(&t, detail, sizeof(detail));
+        postie_text_put_cut(&t, r->set_by[f]);
+        postie_text_put_cut(&t, " and ");
+        postie_text_put_cut(&t, key);
         problem(c, false, key, "set twice: by ", detail);
         return;
     }
     r->set_by[f] = key;
-    copy_str(r->origin[f].key, sizeof(r->origin[f].key), key);
+    (void)postie_text_copy(r->origin[f].key, sizeof(r->origin[f].key), key);
 }
 
 static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key, const cJSON *v,
@@ -691,7 +673,8 @@ static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key,
         }
         if (r->set_by[POSTIE_F_TLS] == NULL || strncmp(r->set_by[POSTIE_F_TLS], "mail.", 5) == 0) {
             r->set_by[POSTIE_F_TLS] = key;
-            copy_str(r->origin[POSTIE_F_TLS].key, sizeof(r->origin[POSTIE_F_TLS].key), key);
+            (void)postie_text_copy(r->origin[POSTIE_F_TLS].key, sizeof(r->origin[POSTIE_F_TLS].key),
+                                   key);
         } else {
             problem(c, false, key, "conflicts with ", r->set_by[POSTIE_F_TLS]);
         }
@@ -943,27 +926,25 @@ static bool depth_ok(const char *json, size_t len, size_t *where)
 
 /* Extend a problem path by one object key: "product" at the top,
  * sessions["mail/A"] for an entry, sessions["mail/A"].password.env below. */
-static void path_key(char *path, size_t cap, int level, const char *key, size_t n)
+static void path_key(postie_text_t *path, int level, const char *key, size_t n)
 {
-    size_t have;
-    append(path, cap, level == 1 ? "" : level == 2 ? "[\"" : ".");
-    have = strlen(path);
-    if (have + 1 < cap) {
-        size_t room = cap - 1 - have;
-        n = n < room ? n : room;
-        memcpy(path + have, key, n);
-        path[have + n] = '\0';
+    size_t shown = 0;
+    while (shown < n && key[shown] != '\0') {
+        shown++; /* a raw NUL in a key of the raw text ends what a path shows of it */
     }
+    postie_text_put_cut(path, level == 1 ? "" : level == 2 ? "[\"" : ".");
+    postie_text_put_cut_n(path, key, shown);
     if (level == 2) {
-        append(path, cap, "\"]");
+        postie_text_put_cut(path, "\"]");
     }
 }
 
-static void path_index(char *path, size_t cap, size_t index)
+static void path_index(postie_text_t *path, size_t index)
 {
-    append(path, cap, "[");
-    put_u(path, cap, (unsigned long)index);
-    append(path, cap, "]");
+    char digits[POSTIE_TEXT_U64_DIGITS];
+    postie_text_put_cut(path, "[");
+    postie_text_put_cut_n(path, digits, postie_text_format_u64(index, digits));
+    postie_text_put_cut(path, "]");
 }
 
 /* A walk over the raw text (which cJSON has accepted) to find strings that
@@ -974,7 +955,8 @@ typedef struct {
     const char *json;
     size_t len;
     size_t i;
-    char path[POSTIE_REGISTRY_NAME_MAX * 2];
+    postie_text_t path; /* over path_buf */
+    char path_buf[POSTIE_REGISTRY_NAME_MAX * 2];
 } nul_scan_t;
 
 static void scan_ws(nul_scan_t *t)
@@ -1012,9 +994,11 @@ static size_t scan_string(nul_scan_t *t, size_t *start, size_t *end)
 static void report_nul(nul_scan_t *t, size_t at)
 {
     char detail[64];
-    position(t->json, t->len, at, detail, sizeof(detail));
-    append(detail, sizeof(detail), ")");
-    problem(t->c, false, t->path[0] != '\0' ? t->path : "(top)",
+    postie_text_t d;
+    postie_text_init_str(&d, detail, sizeof(detail));
+    put_position(&d, t->json, t->len, at);
+    postie_text_put_cut(&d, ")");
+    problem(t->c, false, t->path.len > 0 ? t->path_buf : "(top)",
             "holds a NUL character (\\u0000), which would cut the text short (", detail);
 }
 
@@ -1023,7 +1007,7 @@ static void scan_value(nul_scan_t *t, int level)
     size_t start;
     size_t end;
     size_t nul;
-    size_t mark = strlen(t->path);
+    size_t mark = t->path.len;
     size_t index = 0;
     char open;
 
@@ -1058,7 +1042,7 @@ static void scan_value(nul_scan_t *t, int level)
                 return;
             }
             nul = scan_string(t, &start, &end);
-            path_key(t->path, sizeof(t->path), level, t->json + start, end - start);
+            path_key(&t->path, level, t->json + start, end - start);
             if (nul != t->len) {
                 report_nul(t, nul);
             }
@@ -1068,10 +1052,10 @@ static void scan_value(nul_scan_t *t, int level)
             }
             t->i++;
         } else {
-            path_index(t->path, sizeof(t->path), index++);
+            path_index(&t->path, index++);
         }
         scan_value(t, level + 1);
-        t->path[mark] = '\0';
+        postie_text_rewind(&t->path, mark);
         scan_ws(t);
         if (t->i < t->len && t->json[t->i] == ',') {
             t->i++;
@@ -1081,29 +1065,29 @@ static void scan_value(nul_scan_t *t, int level)
 
 /* cJSON keeps every member of an object, a key given twice included; the
  * registry takes each key once, at every level. */
-static void check_duplicates(ctx_t *c, const cJSON *node, char *path, size_t cap, int level)
+static void check_duplicates(ctx_t *c, const cJSON *node, postie_text_t *path, int level)
 {
     size_t index = 0;
     if (level > POSTIE_REGISTRY_DEPTH_MAX + 1) {
         return;
     }
     for (const cJSON *item = node->child; item != NULL; item = item->next, index++) {
-        size_t mark = strlen(path);
+        size_t mark = path->len;
         if (cJSON_IsObject(node)) {
-            path_key(path, cap, level, item->string, strlen(item->string));
+            path_key(path, level, item->string, strlen(item->string));
             for (const cJSON *prev = node->child; prev != item; prev = prev->next) {
                 if (strcmp(prev->string, item->string) == 0) {
-                    problem(c, false, path, "duplicate key: give each key once", NULL);
+                    problem(c, false, path->buf, "duplicate key: give each key once", NULL);
                     break;
                 }
             }
         } else {
-            path_index(path, cap, index);
+            path_index(path, index);
         }
         if (cJSON_IsObject(item) || cJSON_IsArray(item)) {
-            check_duplicates(c, item, path, cap, level + 1);
+            check_duplicates(c, item, path, level + 1);
         }
-        path[mark] = '\0';
+        postie_text_rewind(path, mark);
     }
 }
 
@@ -1181,7 +1165,7 @@ static void read_section(ctx_t *c, work_t *wk, const cJSON *section, bool sessio
         }
         r = session ? &wk->raw[*count] : &wk->accounts[*count];
         memset(r, 0, sizeof(*r));
-        copy_str(r->written, sizeof(r->written), item->string);
+        (void)postie_text_copy(r->written, sizeof(r->written), item->string);
         if (!postie_utf8_valid((const uint8_t *)item->string, strlen(item->string), NULL) ||
             !postie_registry_normalise(item->string, r->name, sizeof(r->name))) {
             problem(c, false, NULL, "is not a usable name (empty, too long or with spaces)", NULL);
@@ -1247,25 +1231,30 @@ static void publish_session(ctx_t *c, postie_session_t *s, raw_t *r)
                 "is not one mailbox (local-part@domain, e.g. bounces@example.com)", NULL);
     }
     if (r->from_name[0] == '\0') {
-        copy_str(r->from_name, sizeof(r->from_name), "${fullname} (");
-        append(r->from_name, sizeof(r->from_name), c->reg->product);
-        append(r->from_name, sizeof(r->from_name), ")");
+        postie_text_t t;
+        postie_text_init_str(&t, r->from_name, sizeof(r->from_name));
+        postie_text_put_cut(&t, "${fullname} (");
+        postie_text_put_cut(&t, c->reg->product);
+        postie_text_put_cut(&t, ")");
     } else if (postie_template_check(r->from_name, &bad, &why) != POSTIE_OK) {
-        char detail[128] = " at octet ";
-        put_u(detail, sizeof(detail), (unsigned long)bad);
-        append(detail, sizeof(detail), ": ");
-        append(detail, sizeof(detail), why);
+        char detail[128];
+        postie_text_t t;
+        postie_text_init_str(&t, detail, sizeof(detail));
+        postie_text_put_cut(&t, " at octet ");
+        postie_text_put_u64(&t, bad);
+        postie_text_put_cut(&t, ": ");
+        postie_text_put_cut(&t, why);
         problem(c, false, r->set_by[POSTIE_F_FROM_NAME], "is not a valid template", detail);
     }
     memset(s, 0, sizeof(*s));
-    copy_str(s->name, sizeof(s->name), r->name);
-    copy_str(s->description, sizeof(s->description), r->description);
-    copy_str(s->jndi, sizeof(s->jndi), r->jndi);
+    (void)postie_text_copy(s->name, sizeof(s->name), r->name);
+    (void)postie_text_copy(s->description, sizeof(s->description), r->description);
+    (void)postie_text_copy(s->jndi, sizeof(s->jndi), r->jndi);
     s->ep = r->ep;
-    copy_str(s->from, sizeof(s->from), r->from);
-    copy_str(s->envelope_from, sizeof(s->envelope_from), r->envelope_from);
-    copy_str(s->from_name, sizeof(s->from_name), r->from_name);
-    copy_str(s->subject_prefix, sizeof(s->subject_prefix), r->subject_prefix);
+    (void)postie_text_copy(s->from, sizeof(s->from), r->from);
+    (void)postie_text_copy(s->envelope_from, sizeof(s->envelope_from), r->envelope_from);
+    (void)postie_text_copy(s->from_name, sizeof(s->from_name), r->from_name);
+    (void)postie_text_copy(s->subject_prefix, sizeof(s->subject_prefix), r->subject_prefix);
     memcpy(s->origin, r->origin, sizeof(s->origin));
 }
 
@@ -1281,12 +1270,12 @@ static void publish_account(ctx_t *c, postie_account_t *a, raw_t *r)
     }
     check_endpoint(c, r);
     memset(a, 0, sizeof(*a));
-    copy_str(a->name, sizeof(a->name), r->name);
-    copy_str(a->description, sizeof(a->description), r->description);
+    (void)postie_text_copy(a->name, sizeof(a->name), r->name);
+    (void)postie_text_copy(a->description, sizeof(a->description), r->description);
     a->ep = r->ep;
     a->poll_interval_s = r->poll_interval_s != 0 ? r->poll_interval_s : 1800u;
     a->enabled = r->enabled;
-    copy_str(a->folder, sizeof(a->folder), r->folder[0] ? r->folder : "INBOX");
+    (void)postie_text_copy(a->folder, sizeof(a->folder), r->folder[0] ? r->folder : "INBOX");
     memcpy(a->origin, r->origin, sizeof(a->origin));
 }
 
@@ -1301,15 +1290,17 @@ postie_status_t postie_registry_load(postie_registry_t *reg, const char *json, s
     work_t *wk;
     size_t where = 0;
     char pos[48];
+    postie_text_t t;
 
     memset(reg, 0, sizeof(*reg));
-    copy_str(reg->product, sizeof(reg->product), "Postie");
+    (void)postie_text_copy(reg->product, sizeof(reg->product), "Postie");
     if (len > POSTIE_REGISTRY_FILE_MAX) {
         problem(&c, false, "(file)", "larger than POSTIE_REGISTRY_FILE_MAX octets", NULL);
         return POSTIE_E_REGISTRY_TOO_LARGE;
     }
     if (!depth_ok(json, len, &where)) {
-        position(json, len, where, pos, sizeof(pos));
+        postie_text_init_str(&t, pos, sizeof(pos));
+        put_position(&t, json, len, where);
         problem(&c, false, pos, "nested deeper than POSTIE_REGISTRY_DEPTH_MAX", NULL);
         return POSTIE_E_REGISTRY_TOO_LARGE;
     }
@@ -1357,14 +1348,18 @@ postie_status_t postie_registry_load(postie_registry_t *reg, const char *json, s
                     NULL);
             return POSTIE_E_REGISTRY_TOO_LARGE;
         }
-        position(json, len, end != NULL ? (size_t)(end - json) : 0, pos, sizeof(pos));
+        postie_text_init_str(&t, pos, sizeof(pos));
+        put_position(&t, json, len, end != NULL ? (size_t)(end - json) : 0);
         problem(&c, false, pos, "JSON syntax error", NULL);
         return POSTIE_E_REGISTRY_INVALID;
     }
     {
         nul_scan_t scan;
-        char path[POSTIE_REGISTRY_NAME_MAX * 2] = "";
+        char path_buf[POSTIE_REGISTRY_NAME_MAX * 2];
+        postie_text_t path;
         memset(&scan, 0, sizeof(scan));
+        postie_text_init_str(&scan.path, scan.path_buf, sizeof(scan.path_buf));
+        postie_text_init_str(&path, path_buf, sizeof(path_buf));
         scan.c = &c;
         scan.json = json;
         scan.len = len;
@@ -1372,7 +1367,7 @@ postie_status_t postie_registry_load(postie_registry_t *reg, const char *json, s
             scan.i = 3; /* cJSON skips a UTF-8 byte order mark */
         }
         scan_value(&scan, 1);
-        check_duplicates(&c, root, path, sizeof(path), 1);
+        check_duplicates(&c, root, &path, 1);
     }
     if (!cJSON_IsObject(root)) {
         problem(&c, false, "(top)", "must be a JSON object with \"sessions\"", NULL);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "postie/common/text.h"
 #include "postie/posix/host.h"
 #include "postie/mime/mime.h"
 #include "postie/posix/registry_file.h"
@@ -38,7 +39,7 @@ static void explain_secret(const postie_session_t *s, postie_status_t st, postie
     memset(scratch, 0, sizeof(scratch));
     postie_secret_describe(&s->ep.password, what, sizeof(what));
     snprintf(text, sizeof(text), "%s: %s", what, why != NULL ? why : postie_status_str(st));
-    postie_copy_printable(e->subject, sizeof(e->subject), text, strlen(text));
+    postie_text_copy_printable(e->subject, sizeof(e->subject), text, strlen(text));
 }
 
 static uint32_t elapsed_ms(const struct timespec *a, const struct timespec *b)
@@ -111,8 +112,8 @@ postie_status_t postie_session_test_connection(const postie_session_t *s,
         r->result[POSTIE_CHECK_DNS] = POSTIE_STEP_FAILED;
         r->status = r->error.status = POSTIE_E_DNS;
         r->error.phase = "DNS";
-        postie_copy_printable(r->error.subject, sizeof(r->error.subject), gai_strerror(gai),
-                              strlen(gai_strerror(gai)));
+        postie_text_copy_printable(r->error.subject, sizeof(r->error.subject), gai_strerror(gai),
+                                   strlen(gai_strerror(gai)));
         return r->status;
     }
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "postie/common/clock.h"
+#include "postie/common/text.h"
 
 void postie_smtp_client_config_defaults(postie_smtp_client_config_t *cfg)
 {
@@ -49,8 +50,8 @@ static void transport_failed(postie_smtp_client_t *c, postie_status_t st, const 
             postie_error_clear(&c->error);
             c->error.status = st;
             c->error.phase = what;
-            postie_copy_printable(c->error.subject, sizeof(c->error.subject), c->cfg.host,
-                                  strlen(c->cfg.host));
+            postie_text_copy_printable(c->error.subject, sizeof(c->error.subject), c->cfg.host,
+                                       strlen(c->cfg.host));
         }
     }
     postie_smtp_transport_failed(&c->engine, st, what);
@@ -197,7 +198,7 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
     if (c->cfg.host == NULL || c->cfg.host[0] == '\0') {
         c->error.status = POSTIE_E_INVALID_ARGUMENT;
         c->error.phase = "configuration";
-        postie_copy_printable(c->error.subject, sizeof(c->error.subject), "host: empty", 11);
+        postie_text_copy_printable(c->error.subject, sizeof(c->error.subject), "host: empty", 11);
         return POSTIE_E_INVALID_ARGUMENT;
     }
     if (c->cfg.tls.verify_name == NULL) {

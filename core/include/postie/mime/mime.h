@@ -48,6 +48,7 @@
 
 #include "postie/mime/mime_encode.h"
 #include "postie/common/status.h"
+#include "postie/common/text.h"
 
 typedef struct {
     const char *name;    /* display name, UTF-8; NULL or "" for none */
@@ -166,7 +167,7 @@ typedef struct {
     bool read_eof;
     /* pending output */
     size_t stage_pos;
-    size_t stage_len;
+    postie_text_t out; /* the unit being made, over stage[]: out.len octets */
     uint8_t stage[POSTIE_MIME_STAGE_SIZE];
     uint8_t read_buf[POSTIE_MIME_READ_CHUNK];
 } postie_mime_writer_t;
