@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "postie/session/registry.h"
+#include "postie/session/registry_json.h"
 
-extern const char registry_json[];      /* registry_json.c, made by build.sh */
+extern const char registry_json[];      /* registry_flash.c, made by build.sh */
 extern const size_t registry_json_size; /* from config/registry.example.json */
 
 static postie_registry_t registry;

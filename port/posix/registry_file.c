@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "postie/posix/host.h"
+#include "postie/session/registry_json.h"
 
 #define STRINGIFY(x) #x
 #define TEXT_OF(x)   STRINGIFY(x)

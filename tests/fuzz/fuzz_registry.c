@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/session/registry.h"
+#include "postie/session/registry_json.h"
 #include "postie/smtp/smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
