@@ -33,6 +33,7 @@
 #include "postie/posix/registry_file.h"
 #include "postie/posix/session_check.h"
 #include "postie/posix/smtp_client.h"
+#include "postie/session/session_map.h"
 #include "postie/session/template.h"
 
 #include "cli.h"
@@ -1098,19 +1099,6 @@ static const char *tls_name(postie_tls_mode_t t)
     return (unsigned)t < 4u ? names[t] : "?";
 }
 
-/* Trim spaces at both ends in place. */
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == ' ') {
-        s[--n] = '\0';
-    }
-    while (*s == ' ') {
-        s++;
-    }
-    return s;
-}
-
 /* Take transport, From, template and subject prefix from the session.
  *
  * The rule for options next to --session: the session decides where mail
@@ -1124,8 +1112,8 @@ static int apply_session(options_t *o)
     static postie_session_t sess; /* a copy: a reload could not disturb it */
     static char password[POSTIE_AUTH_FIELD_MAX + 1];
     postie_template_user_t user = {o->as_user, o->as_email};
+    postie_session_message_t m;
     postie_status_t st;
-    size_t len = 0;
 
     if (o->session_conflict != NULL) {
         fprintf(stderr,
@@ -1155,26 +1143,21 @@ static int apply_session(options_t *o)
         o->cfg.smtp.ehlo_name = o->ehlo;
     }
     o->session_name = sess.name;
-    o->header_from = sess.from;
-    o->env.from = sess.envelope_from[0] != '\0' ? sess.envelope_from : sess.from;
-    st = postie_template_expand(sess.from_name, &user, o->from_name_buf, sizeof(o->from_name_buf),
-                                &len);
+    /* From, display name, envelope sender, subject prefix: the core mapping */
+    st = postie_session_map_message(&sess, &user, o->subject, o->from_name_buf,
+                                    sizeof(o->from_name_buf), o->subject_buf,
+                                    sizeof(o->subject_buf), &m);
+    if (st != POSTIE_OK && m.failed == POSTIE_F_SUBJECT_PREFIX) {
+        usage_error("--subject is too long with the session's subject_prefix", NULL);
+    }
     if (st != POSTIE_OK) {
         fprintf(stderr, "postie: session %s: from_name: %s\n", sess.name, postie_status_str(st));
         return EXIT_USAGE;
     }
-    o->from_name = trim(o->from_name_buf);
-    if (o->from_name[0] == '\0') {
-        o->from_name = NULL;
-    }
-    if (sess.subject_prefix[0] != '\0') {
-        /* "[Confluence]" + "Page edited": "[Confluence] Page edited" */
-        if (postie_template_subject(sess.subject_prefix, o->subject, o->subject_buf,
-                                    sizeof(o->subject_buf), NULL) != POSTIE_OK) {
-            usage_error("--subject is too long with the session's subject_prefix", NULL);
-        }
-        o->subject = o->subject_buf;
-    }
+    o->header_from = m.from;
+    o->env.from = m.envelope_from;
+    o->from_name = m.from_name;
+    o->subject = m.subject;
     return 0;
 }
 
