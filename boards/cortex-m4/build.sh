@@ -44,7 +44,7 @@ mkdir -p "$out/include/cjson"
 cp "$sources/cjson/cJSON.h" "$out/include/cjson/cJSON.h"
 cjson_flags=(-std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
     -ffunction-sections -fdata-sections -Dmalloc=postie_cjson_no_malloc -Dfree=postie_cjson_no_free
-    -Drealloc=postie_cjson_no_realloc -Dstrtod=postie_json_strtod)
+    -Drealloc=postie_cjson_no_realloc -Dstrtod=postie_cjson_strtod)
 "$cc" "${cjson_flags[@]}" -c "$sources/cjson/cJSON.c" -o "$out/cJSON.o"
 "$cc" "${flags[@]}" -I"$root/port/include" -c "$root/port/cjson/cjson_static.c" -o "$out/cjson_static.o"
 "$cc" "${flags[@]}" -I"$out/include" -c "$root/core/session/registry_json.c" -o "$out/registry_json.o"

@@ -4,7 +4,7 @@
  * in flash and looks up a named session, linked as firmware links (newlib,
  * --gc-sections). boards/cortex-m4/build.sh checks that no allocator symbol
  * made it into this image: cJSON runs on the registry's arena and parses
- * numbers with postie_json_strtod (see postie/cjson/cjson_static.h).
+ * numbers with postie_cjson_strtod (see postie/cjson/cjson_static.h).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -568,7 +568,7 @@ static void begin_unstructured(postie_mime_writer_t *w, const char *text)
     } else if (has_non_ascii(t->text, n) || contains(t->text, n, "=?") || long_word ||
                strchr(text, '\t') != NULL) {
         t->how = TOK_ENCODED;
-        t->enc = postie_ew_choose(t->text, n);
+        t->enc = postie_mime_ew_choose(t->text, n);
     } else {
         t->how = TOK_ATOMS;
     }
@@ -593,7 +593,7 @@ static void begin_phrase(postie_mime_writer_t *w, const char *name)
      * inside quoted strings): encode the name so it reads back literally */
     if ((has_non_ascii(t->text, n) && !w->msg->allow_utf8_headers) || contains(t->text, n, "=?")) {
         t->how = TOK_ENCODED;
-        t->enc = postie_ew_choose(t->text, n);
+        t->enc = postie_mime_ew_choose(t->text, n);
     } else {
         t->how = atoms ? (uint8_t)TOK_ATOMS : (uint8_t)TOK_QUOTED;
     }
@@ -603,7 +603,7 @@ static void begin_phrase(postie_mime_writer_t *w, const char *name)
 static bool next_token(postie_mime_writer_t *w, bool first)
 {
     postie_mime_tokens_t *t = &w->tokens;
-    char word[POSTIE_EW_MAX + 1];
+    char word[POSTIE_MIME_EW_MAX + 1];
 
     if (t->how == TOK_QUOTED ? t->pos > t->len : t->pos >= t->len) {
         return false; /* a quoted string is one token: done once pos passed the end */
@@ -648,15 +648,15 @@ static bool next_token(postie_mime_writer_t *w, bool first)
         size_t room = w->col + 1 < LINE_WIDTH ? LINE_WIDTH - w->col - 1 : 0;
         size_t len = 0;
         size_t at = t->pos;
-        if (room > POSTIE_EW_MAX) {
-            room = POSTIE_EW_MAX;
+        if (room > POSTIE_MIME_EW_MAX) {
+            room = POSTIE_MIME_EW_MAX;
         }
         if (room >= 12) {
-            len = postie_ew_word(t->text, t->len, &t->pos, t->enc, room, word);
+            len = postie_mime_ew_word(t->text, t->len, &t->pos, t->enc, room, word);
         }
         if (len == 0) {
             t->pos = at;
-            len = postie_ew_word(t->text, t->len, &t->pos, t->enc, POSTIE_EW_MAX, word);
+            len = postie_mime_ew_word(t->text, t->len, &t->pos, t->enc, POSTIE_MIME_EW_MAX, word);
             if (len == 0) {
                 set_error(w, POSTIE_E_FIELD_INVALID, "encoded word", 0, false, NULL);
                 return false;
@@ -805,7 +805,7 @@ static void put_filename_param(postie_mime_writer_t *w, const char *param, const
     size_t n = strlen(name);
     const uint8_t *u = (const uint8_t *)name;
 
-    if (postie_param_plain_ok(u, n)) {
+    if (postie_mime_param_plain_ok(u, n)) {
         postie_text_put(&w->out, ";\r\n ");
         postie_text_put(&w->out, param);
         postie_text_put(&w->out, "=\"");
@@ -823,7 +823,7 @@ static void put_filename_param(postie_mime_writer_t *w, const char *param, const
         size_t pos = 0;
         size_t section = 0;
         char piece[64];
-        size_t first_len = postie_param_ext_section(u, n, &pos, true, 60, piece);
+        size_t first_len = postie_mime_param_ext_section(u, n, &pos, true, 60, piece);
         if (pos >= n) {
             postie_text_put(&w->out, ";\r\n ");
             postie_text_put(&w->out, param);
@@ -833,7 +833,7 @@ static void put_filename_param(postie_mime_writer_t *w, const char *param, const
         }
         pos = 0;
         while (pos < n && section < 99) {
-            size_t len = postie_param_ext_section(u, n, &pos, section == 0, 60, piece);
+            size_t len = postie_mime_param_ext_section(u, n, &pos, section == 0, 60, piece);
             if (len == 0) {
                 set_error(w, POSTIE_E_FIELD_INVALID, param, 0, false, NULL);
                 return;
@@ -880,20 +880,20 @@ static void part_start(postie_mime_writer_t *w)
         postie_text_put(&w->out, cte_name(cte));
         postie_text_put(&w->out, "\r\n");
         if (cte == POSTIE_CTE_QUOTED_PRINTABLE) {
-            postie_qp_init(&w->qp);
+            postie_mime_qp_init(&w->qp);
         }
     } else {
         const postie_attachment_t *a = &w->msg->attachments[p - 2];
         const char *type = a->content_type ? a->content_type : postie_mime_type_for(a->filename);
         postie_text_put(&w->out, "Content-Type: ");
         postie_text_put(&w->out, type);
-        if (postie_param_plain_ok((const uint8_t *)a->filename, strlen(a->filename))) {
+        if (postie_mime_param_plain_ok((const uint8_t *)a->filename, strlen(a->filename))) {
             put_filename_param(w, "name", a->filename);
         }
         postie_text_put(&w->out, "\r\nContent-Disposition: attachment");
         put_filename_param(w, "filename", a->filename);
         postie_text_put(&w->out, "\r\nContent-Transfer-Encoding: base64\r\n");
-        postie_b64_stream_init(&w->b64);
+        postie_mime_b64_init(&w->b64);
         w->read_pos = w->read_len = 0;
         w->read_eof = false;
     }
@@ -960,13 +960,13 @@ static bool part_body(postie_mime_writer_t *w)
             size_t used = 0;
             size_t made = 0;
             if (w->body_pos < n) {
-                postie_qp_encode(&w->qp, s + w->body_pos, n - w->body_pos, &used, tail, slice,
-                                 &made);
+                postie_mime_qp_encode(&w->qp, s + w->body_pos, n - w->body_pos, &used, tail, slice,
+                                      &made);
                 w->body_pos += used;
                 body_made(w, made);
                 return false;
             }
-            if (postie_qp_finish(&w->qp, tail, room, &made) == POSTIE_OK) {
+            if (postie_mime_qp_finish(&w->qp, tail, room, &made) == POSTIE_OK) {
                 body_made(w, made);
             }
         } else if (w->body_pos < n) {
@@ -993,8 +993,8 @@ static bool part_body(postie_mime_writer_t *w)
         }
         if (w->read_pos < w->read_len) {
             size_t used = 0;
-            postie_b64_stream_encode(&w->b64, w->read_buf + w->read_pos, w->read_len - w->read_pos,
-                                     &used, tail, slice, &made);
+            postie_mime_b64_encode(&w->b64, w->read_buf + w->read_pos, w->read_len - w->read_pos,
+                                   &used, tail, slice, &made);
             w->read_pos += used;
             body_made(w, made);
             return false;
@@ -1002,7 +1002,7 @@ static bool part_body(postie_mime_writer_t *w)
         if (!w->read_eof) {
             return false;
         }
-        if (postie_b64_stream_finish(&w->b64, tail, room, &made) == POSTIE_OK) {
+        if (postie_mime_b64_finish(&w->b64, tail, room, &made) == POSTIE_OK) {
             body_made(w, made);
         }
     }

@@ -78,7 +78,7 @@ const postie_account_t *postie_registry_account(const postie_registry_t *reg, co
     return NULL;
 }
 
-const char *postie_protocol_name(postie_protocol_t p)
+const char *postie_registry_protocol_name(postie_protocol_t p)
 {
     static const char *const names[] = {"smtp", "smtps", "pop3", "pop3s", "imap", "imaps"};
     return (unsigned)p < 6u ? names[p] : "?";
@@ -91,7 +91,7 @@ static const char *const field_names[POSTIE_F_COUNT] = {
     "from_name",       "subject_prefix", "poll_interval", "enabled",  "folder",
 };
 
-const char *postie_field_name(postie_field_t f)
+const char *postie_registry_field_name(postie_field_t f)
 {
     return (unsigned)f < (unsigned)POSTIE_F_COUNT ? field_names[f] : "?";
 }

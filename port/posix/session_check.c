@@ -218,7 +218,8 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
              "From:    %s\n"
              "Sent:    %s\n\n"
              "If you can read this, the session works. No action is needed.\n",
-             s->name, postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, s->from, date);
+             s->name, postie_registry_protocol_name(s->ep.protocol), s->ep.host, s->ep.port,
+             s->from, date);
     /* From, its display name, the envelope sender and the subject prefix:
      * the same mapping as postie send --session */
     st = postie_session_map_message(s, &user, "Postie test email", from_name, sizeof(from_name),
@@ -227,8 +228,8 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
         error->status = st;
         error->phase = "the session's message defaults";
         postie_text_copy_printable(error->subject, sizeof(error->subject),
-                                   postie_field_name(defaults.failed),
-                                   strlen(postie_field_name(defaults.failed)));
+                                   postie_registry_field_name(defaults.failed),
+                                   strlen(postie_registry_field_name(defaults.failed)));
         return st;
     }
     for (size_t i = 0; i < n; i++) {

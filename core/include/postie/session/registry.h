@@ -171,7 +171,7 @@ const char *postie_registry_origin_entry(const postie_registry_t *reg, const pos
 const postie_session_t *postie_registry_session(const postie_registry_t *reg, const char *name);
 const postie_account_t *postie_registry_account(const postie_registry_t *reg, const char *name);
 
-const char *postie_protocol_name(postie_protocol_t p);
-const char *postie_field_name(postie_field_t f);
+const char *postie_registry_protocol_name(postie_protocol_t p);
+const char *postie_registry_field_name(postie_field_t f);
 
 #endif /* POSTIE_REGISTRY_H */
