@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: the registry loader (core/session/registry.c, on cJSON).
+ * libFuzzer target: the registry loader (core/session/registry_json.c, on cJSON).
  *
  * The input is the registry text. When its last octet is 0xE0 or above
  * (never the end of a sensible JSON file), that octet is not part of the
