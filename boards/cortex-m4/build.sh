@@ -5,8 +5,9 @@
 # of each engine object. Proves core/ needs no OS, no allocator and no
 # host headers beyond the freestanding C library.
 #
-# The JSON registry is built too, on cJSON 1.7.18 compiled from Debian's
-# source package (fetched by boards/fetch-sources.sh) without a heap (see
+# The registry's session model (core/session/registry.c) is part of core/;
+# its JSON loader (core/session/registry_json.c) is built too, on cJSON
+# 1.7.18 compiled from Debian's source package (fetched by boards/fetch-sources.sh) without a heap (see
 # port/include/postie/cjson/cjson_static.h), and linked into a small image with newlib as
 # firmware links it; the image must hold no allocator symbol.
 #
@@ -24,8 +25,8 @@ flags=(-std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
 mkdir -p "$out"
 objs=()
 for src in "$root"/core/*/*.c; do
-    # the registry needs cJSON: built below, in a library of its own
-    [ "$(basename "$src")" = registry.c ] && continue
+    # the registry loader needs cJSON: built below, in a library of its own
+    [ "$(basename "$src")" = registry_json.c ] && continue
     obj="$out/$(basename "${src%.c}").o"
     "$cc" "${flags[@]}" -c "$src" -o "$obj"
     objs+=("$obj")
@@ -46,19 +47,19 @@ arm-none-eabi-ar rcs "$out/libpostie_core.a" "${objs[@]}"
 # The undefined symbols must be plain C library routines, no allocator.
 "$root/.ci/check-no-alloc.sh" "$out/libpostie_core.a"
 
-# ---- the registry on cJSON from Debian's source package, without a heap
+# ---- the registry loader on cJSON from Debian's source package, without a heap
 "$root/boards/fetch-sources.sh" cjson
 sources=${POSTIE_SOURCES_DIR:-$root/build-sources}
 mkdir -p "$out/include/cjson"
 cp "$sources/cjson/cJSON.h" "$out/include/cjson/cJSON.h"
 cjson_flags=(-std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
     -ffunction-sections -fdata-sections -Dmalloc=postie_cjson_no_malloc -Dfree=postie_cjson_no_free
-    -Drealloc=postie_cjson_no_realloc -Dstrtod=postie_json_strtod)
+    -Drealloc=postie_cjson_no_realloc -Dstrtod=postie_cjson_strtod)
 "$cc" "${cjson_flags[@]}" -c "$sources/cjson/cJSON.c" -o "$out/cJSON.o"
 "$cc" "${flags[@]}" -I"$root/port/include" -c "$root/port/cjson/cjson_static.c" -o "$out/cjson_static.o"
-"$cc" "${flags[@]}" -I"$out/include" -c "$root/core/session/registry.c" -o "$out/registry.o"
+"$cc" "${flags[@]}" -I"$out/include" -c "$root/core/session/registry_json.c" -o "$out/registry_json.o"
 rm -f "$out/libpostie_registry.a"
-arm-none-eabi-ar rcs "$out/libpostie_registry.a" "$out/registry.o" "$out/cJSON.o" "$out/cjson_static.o"
+arm-none-eabi-ar rcs "$out/libpostie_registry.a" "$out/registry_json.o" "$out/cJSON.o" "$out/cjson_static.o"
 
 # Link an image that loads config/registry.example.json from flash, with
 # newlib (nano) as firmware would, and look for allocators in the result.
@@ -71,12 +72,12 @@ arm-none-eabi-ar rcs "$out/libpostie_registry.a" "$out/registry.o" "$out/cJSON.o
     od -An -v -tx1 "$root/config/registry.example.json" | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
     echo '};'
     echo 'const size_t registry_json_size = sizeof(registry_json);'
-} > "$out/registry_json.c"
-"$cc" "${flags[@]}" -c "$out/registry_json.c" -o "$out/registry_json.o"
+} > "$out/registry_flash.c"
+"$cc" "${flags[@]}" -c "$out/registry_flash.c" -o "$out/registry_flash.o"
 "$cc" "${flags[@]}" -c "$root/boards/cortex-m4/registry_image.c" -o "$out/registry_image.o"
 "$cc" -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -nostartfiles \
     --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections -Wl,--entry=registry_image_entry \
-    "$out/registry_image.o" "$out/registry_json.o" "$out/libpostie_registry.a" \
+    "$out/registry_image.o" "$out/registry_flash.o" "$out/libpostie_registry.a" \
     "$out/libpostie_core.a" -lm -o "$out/registry_image.elf"
 heap=$(arm-none-eabi-nm "$out/registry_image.elf" |
     awk '{print $NF}' | grep -E '^(_?malloc|_?calloc|_?realloc|_?free|_malloc_r|_calloc_r|_realloc_r|_free_r|_sbrk|_sbrk_r)$' || true)
@@ -105,7 +106,7 @@ char size_registry[sizeof(postie_registry_t)];
 C
 "$cc" "${flags[@]}" -c "$out/sizes.c" -o "$out/sizes.o"
 echo "code and data of core/ for Cortex-M4 (-Os):"
-arm-none-eabi-size -t "${objs[@]}" "${port_objs[@]}" "$out/registry.o" "$out/cJSON.o" "$out/cjson_static.o" | sed "s#$out/##"
+arm-none-eabi-size -t "${objs[@]}" "${port_objs[@]}" "$out/registry_json.o" "$out/cJSON.o" "$out/cjson_static.o" | sed "s#$out/##"
 echo "RAM per object (octets):"
 arm-none-eabi-nm -S --size-sort "$out/sizes.o" | while read -r _ size _ name; do
     printf '  %-22s %d\n' "${name#size_}" "$((16#$size))"

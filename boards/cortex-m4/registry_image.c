@@ -4,14 +4,14 @@
  * in flash and looks up a named session, linked as firmware links (newlib,
  * --gc-sections). boards/cortex-m4/build.sh checks that no allocator symbol
  * made it into this image: cJSON runs on the registry's arena and parses
- * numbers with postie_json_strtod (see postie/cjson/cjson_static.h).
+ * numbers with postie_cjson_strtod (see postie/cjson/cjson_static.h).
  */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "postie/session/registry.h"
+#include "postie/session/registry_json.h"
 
-extern const char registry_json[];      /* registry_json.c, made by build.sh */
+extern const char registry_json[];      /* registry_flash.c, made by build.sh */
 extern const size_t registry_json_size; /* from config/registry.example.json */
 
 static postie_registry_t registry;

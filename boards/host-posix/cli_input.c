@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "postie/common/text.h"
 #include "postie/posix/host.h"
 
 #include "cli_input.h"
@@ -19,7 +20,7 @@
 void cli_input_error(const char *opt, const char *path, const char *why)
 {
     char shown[256];
-    postie_copy_printable(shown, sizeof(shown), path, strlen(path));
+    postie_text_copy_printable(shown, sizeof(shown), path, strlen(path));
     fprintf(stderr, "postie: %s %s: %s\n", opt, shown, why);
     exit(EXIT_USAGE);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "postie/common/text.h"
 #include "postie/common/status.h"
 #include "postie/common/version.h"
 
@@ -21,7 +22,7 @@ typedef struct {
 
 static const char *shown(shown_t *s, const char *arg)
 {
-    postie_copy_printable(s->text, sizeof(s->text), arg, strlen(arg));
+    postie_text_copy_printable(s->text, sizeof(s->text), arg, strlen(arg));
     return s->text;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "postie/common/text.h"
 #include "postie/common/address.h"
 
 #include "cli.h"
@@ -163,7 +164,7 @@ static void check_address_option(const char *cmd, const char *opt, const char *v
     postie_status_t st = postie_address_check(v, allow_empty, NULL);
     if (st != POSTIE_OK) {
         char shown[96];
-        postie_copy_printable(shown, sizeof(shown), v, strlen(v));
+        postie_text_copy_printable(shown, sizeof(shown), v, strlen(v));
         fprintf(stderr, "postie: %s \"%s\": %s (give one address per %s)\n", opt, shown,
                 postie_status_str(st), opt);
         fprintf(stderr, "Try 'postie %s --help'.\n", cmd);

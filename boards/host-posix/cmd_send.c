@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "postie/common/text.h"
 #include "postie/posix/host.h"
 #include "postie/posix/registry_file.h"
 #include "postie/posix/smtp_client.h"
+#include "postie/session/session_map.h"
 #include "postie/session/template.h"
 
 #include "cli.h"
@@ -91,7 +93,7 @@ static const char *read_password(const char *opt, postie_secret_kind_t kind, con
     }
     if (postie_secret_exposed(&src)) {
         char shown[128];
-        postie_copy_printable(shown, sizeof(shown), name, strlen(name));
+        postie_text_copy_printable(shown, sizeof(shown), name, strlen(name));
         fprintf(stderr, "postie: warning: %s '%s': %s\n", opt, shown,
                 POSTIE_SECRET_EXPOSED_WARNING);
     }
@@ -99,19 +101,6 @@ static const char *read_password(const char *opt, postie_secret_kind_t kind, con
 }
 
 /* ---- the session --------------------------------------------------------------- */
-
-/* Trim spaces at both ends in place. */
-static char *trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == ' ') {
-        s[--n] = '\0';
-    }
-    while (*s == ' ') {
-        s++;
-    }
-    return s;
-}
 
 /* Take transport, From, template and subject prefix from the session.
  *
@@ -126,8 +115,8 @@ static int apply_session(cli_send_options_t *o)
     static postie_session_t sess; /* a copy: a reload could not disturb it */
     static char password[POSTIE_AUTH_FIELD_MAX + 1];
     postie_template_user_t user = {o->as_user, o->as_email};
+    postie_session_message_t m;
     postie_status_t st;
-    size_t len = 0;
 
     if (o->session_conflict != NULL) {
         fprintf(stderr,
@@ -157,26 +146,21 @@ static int apply_session(cli_send_options_t *o)
         o->cfg.smtp.ehlo_name = o->ehlo;
     }
     o->session_name = sess.name;
-    o->header_from = sess.from;
-    o->env.from = sess.envelope_from[0] != '\0' ? sess.envelope_from : sess.from;
-    st = postie_template_expand(sess.from_name, &user, o->from_name_buf, sizeof(o->from_name_buf),
-                                &len);
+    /* From, display name, envelope sender, subject prefix: the core mapping */
+    st = postie_session_map_message(&sess, &user, o->subject, o->from_name_buf,
+                                    sizeof(o->from_name_buf), o->subject_buf,
+                                    sizeof(o->subject_buf), &m);
+    if (st != POSTIE_OK && m.failed == POSTIE_F_SUBJECT_PREFIX) {
+        usage_error("--subject is too long with the session's subject_prefix", NULL);
+    }
     if (st != POSTIE_OK) {
         fprintf(stderr, "postie: session %s: from_name: %s\n", sess.name, postie_status_str(st));
         return EXIT_USAGE;
     }
-    o->from_name = trim(o->from_name_buf);
-    if (o->from_name[0] == '\0') {
-        o->from_name = NULL;
-    }
-    if (sess.subject_prefix[0] != '\0') {
-        /* "[Confluence]" + "Page edited": "[Confluence] Page edited" */
-        if (postie_template_subject(sess.subject_prefix, o->subject, o->subject_buf,
-                                    sizeof(o->subject_buf), NULL) != POSTIE_OK) {
-            usage_error("--subject is too long with the session's subject_prefix", NULL);
-        }
-        o->subject = o->subject_buf;
-    }
+    o->header_from = m.from;
+    o->env.from = m.envelope_from;
+    o->from_name = m.from_name;
+    o->subject = m.subject;
     return 0;
 }
 
@@ -346,8 +330,8 @@ static int run_send(cli_send_options_t *op)
             st = postie_address_check(rcpt[i].address, false, &non_ascii);
             if (st != POSTIE_OK) {
                 char shown[96];
-                postie_copy_printable(shown, sizeof(shown), rcpt[i].address,
-                                      strlen(rcpt[i].address));
+                postie_text_copy_printable(shown, sizeof(shown), rcpt[i].address,
+                                           strlen(rcpt[i].address));
                 fprintf(stderr, "postie: recipient address \"%s\" refused: %s\n", shown,
                         postie_status_str(st));
                 return EXIT_USAGE;

@@ -95,13 +95,13 @@ int cmd_sessions(int argc, char **argv)
     for (size_t i = 0; i < registry->session_count; i++) {
         const postie_session_t *s = &registry->sessions[i];
         printf("session  %-24s %s://%s:%u  from %s  %s\n", s->name,
-               postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, s->from,
+               postie_registry_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, s->from,
                s->description);
     }
     for (size_t i = 0; i < registry->account_count; i++) {
         const postie_account_t *a = &registry->accounts[i];
         printf("account  %-24s %s://%s:%u  %s every %us  %s\n", a->name,
-               postie_protocol_name(a->ep.protocol), a->ep.host, a->ep.port,
+               postie_registry_protocol_name(a->ep.protocol), a->ep.host, a->ep.port,
                a->enabled ? "polled" : "disabled,", a->poll_interval_s, a->description);
     }
     return 0;
@@ -155,7 +155,7 @@ int cmd_session(int argc, char **argv)
         printf("  %-15s " fmt, label, __VA_ARGS__); \
         print_origin(&s->origin[field]);            \
     } while (0)
-    SHOW("protocol", POSTIE_F_PROTOCOL, "%s", postie_protocol_name(ep->protocol));
+    SHOW("protocol", POSTIE_F_PROTOCOL, "%s", postie_registry_protocol_name(ep->protocol));
     SHOW("host", POSTIE_F_HOST, "%s", ep->host);
     SHOW("port", POSTIE_F_PORT, "%u", ep->port);
     SHOW("tls", POSTIE_F_TLS, "%s", cli_tls_name(ep->tls));

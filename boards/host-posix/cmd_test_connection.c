@@ -48,7 +48,8 @@ int cmd_test_connection(int argc, char **argv)
     }
     s = cli_find_session(session);
     printf("session %s: %s://%s:%u, TLS %s%s, login %s\n", s->name,
-           postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, cli_tls_name(s->ep.tls),
+           postie_registry_protocol_name(s->ep.protocol), s->ep.host, s->ep.port,
+           cli_tls_name(s->ep.tls),
            s->ep.verify || s->ep.tls == POSTIE_TLS_NONE ? "" : " (certificate NOT verified)",
            s->ep.auth == POSTIE_AUTH_BASIC ? s->ep.username : "none");
     st = postie_session_test_connection(s, &r);

@@ -51,31 +51,3 @@ void postie_error_clear(postie_error_t *err)
     err->status = POSTIE_OK;
     err->phase = "";
 }
-
-void postie_copy_printable(char *dst, size_t cap, const char *src, size_t len)
-{
-    size_t n = 0;
-    if (cap == 0) {
-        return;
-    }
-    while (n < len && n + 1 < cap) {
-        unsigned char c = (unsigned char)src[n];
-        dst[n] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-        n++;
-    }
-    dst[n] = '\0';
-}
-
-size_t postie_format_u64(uint64_t v, char *out)
-{
-    char rev[POSTIE_U64_DIGITS];
-    size_t n = 0;
-    do {
-        rev[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++) {
-        out[i] = rev[n - 1 - i];
-    }
-    return n;
-}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "postie/common/address.h"
+#include "postie/common/text.h"
 
 #define LINE_WIDTH      78u  /* RFC 5322 2.1.1: fold header lines at 78 columns */
 #define LINE_HARD_MAX   998u /* RFC 5322 2.1.1: no line longer than 998 octets */
@@ -84,7 +85,7 @@ static void set_error(postie_mime_writer_t *w, postie_status_t st, const char *f
     n = flen;
     if (indexed) {
         buf[n++] = '[';
-        n += postie_format_u64(index, buf + n);
+        n += postie_text_format_u64(index, buf + n);
         buf[n++] = ']';
     }
     if (what != NULL) {
@@ -95,7 +96,7 @@ static void set_error(postie_mime_writer_t *w, postie_status_t st, const char *f
         memcpy(buf + n, what, wlen);
         n += wlen;
     }
-    postie_copy_printable(w->error.subject, sizeof(w->error.subject), buf, n);
+    postie_text_copy_printable(w->error.subject, sizeof(w->error.subject), buf, n);
     w->step = POSTIE_MIME_STEP_FAILED;
 }
 
@@ -103,10 +104,10 @@ static void set_error(postie_mime_writer_t *w, postie_status_t st, const char *f
 static void set_error_at(postie_mime_writer_t *w, postie_status_t st, const char *field,
                          size_t offset)
 {
-    char what[16 + POSTIE_U64_DIGITS];
+    char what[16 + POSTIE_TEXT_U64_DIGITS];
     size_t n = 15;
     memcpy(what, " body at octet ", 15);
-    n += postie_format_u64(offset, what + n);
+    n += postie_text_format_u64(offset, what + n);
     what[n] = '\0';
     set_error(w, st, field, 0, false, what);
 }
@@ -444,30 +445,6 @@ const postie_error_t *postie_mime_error(const postie_mime_writer_t *w)
     return &w->error;
 }
 
-/* ---- the stage ------------------------------------------------------------ */
-
-static void put_n(postie_mime_writer_t *w, const void *s, size_t n)
-{
-    if (w->stage_len + n > sizeof(w->stage)) {
-        /* the limits in config/ make this unreachable; fail loudly if not */
-        set_error(w, POSTIE_E_NO_SPACE, "stage", 0, false, NULL);
-        return;
-    }
-    memcpy(w->stage + w->stage_len, s, n);
-    w->stage_len += n;
-}
-
-static void put(postie_mime_writer_t *w, const char *s)
-{
-    put_n(w, s, strlen(s));
-}
-
-static void put_u(postie_mime_writer_t *w, uint64_t v)
-{
-    char digits[POSTIE_U64_DIGITS];
-    put_n(w, digits, postie_format_u64(v, digits));
-}
-
 /* ---- Date --------------------------------------------------------------- */
 
 size_t postie_mime_format_date(int64_t t, int16_t utc_offset_min, char *out)
@@ -539,8 +516,8 @@ size_t postie_mime_format_date(int64_t t, int16_t utc_offset_min, char *out)
 
 static void start_field(postie_mime_writer_t *w, const char *name)
 {
-    put(w, name);
-    put(w, ":");
+    postie_text_put(&w->out, name);
+    postie_text_put(&w->out, ":");
     w->col = strlen(name) + 1;
     w->sub = 1;
 }
@@ -550,19 +527,19 @@ static void start_field(postie_mime_writer_t *w, const char *name)
 static void put_token(postie_mime_writer_t *w, const char *tok, size_t len, bool first)
 {
     if (!first && w->col + 1 + len > LINE_WIDTH) {
-        put(w, "\r\n ");
+        postie_text_put(&w->out, "\r\n ");
         w->col = 1;
     } else {
-        put(w, " ");
+        postie_text_put(&w->out, " ");
         w->col += 1;
     }
-    put_n(w, tok, len);
+    postie_text_put_n(&w->out, tok, len);
     w->col += len;
 }
 
 static void end_field(postie_mime_writer_t *w)
 {
-    put(w, "\r\n");
+    postie_text_put(&w->out, "\r\n");
     w->col = 0;
     w->sub = 0;
 }
@@ -591,7 +568,7 @@ static void begin_unstructured(postie_mime_writer_t *w, const char *text)
     } else if (has_non_ascii(t->text, n) || contains(t->text, n, "=?") || long_word ||
                strchr(text, '\t') != NULL) {
         t->how = TOK_ENCODED;
-        t->enc = postie_ew_choose(t->text, n);
+        t->enc = postie_mime_ew_choose(t->text, n);
     } else {
         t->how = TOK_ATOMS;
     }
@@ -616,7 +593,7 @@ static void begin_phrase(postie_mime_writer_t *w, const char *name)
      * inside quoted strings): encode the name so it reads back literally */
     if ((has_non_ascii(t->text, n) && !w->msg->allow_utf8_headers) || contains(t->text, n, "=?")) {
         t->how = TOK_ENCODED;
-        t->enc = postie_ew_choose(t->text, n);
+        t->enc = postie_mime_ew_choose(t->text, n);
     } else {
         t->how = atoms ? (uint8_t)TOK_ATOMS : (uint8_t)TOK_QUOTED;
     }
@@ -626,7 +603,7 @@ static void begin_phrase(postie_mime_writer_t *w, const char *name)
 static bool next_token(postie_mime_writer_t *w, bool first)
 {
     postie_mime_tokens_t *t = &w->tokens;
-    char word[POSTIE_EW_MAX + 1];
+    char word[POSTIE_MIME_EW_MAX + 1];
 
     if (t->how == TOK_QUOTED ? t->pos > t->len : t->pos >= t->len) {
         return false; /* a quoted string is one token: done once pos passed the end */
@@ -649,20 +626,20 @@ static bool next_token(postie_mime_writer_t *w, bool first)
             need += (t->text[i] == '"' || t->text[i] == '\\') ? 2u : 1u;
         }
         if (!first && w->col + 1 + need > LINE_WIDTH) {
-            put(w, "\r\n ");
+            postie_text_put(&w->out, "\r\n ");
             w->col = 1;
         } else {
-            put(w, " ");
+            postie_text_put(&w->out, " ");
             w->col += 1;
         }
-        put(w, "\"");
+        postie_text_put(&w->out, "\"");
         for (size_t i = 0; i < t->len; i++) {
             if (t->text[i] == '"' || t->text[i] == '\\') {
-                put(w, "\\");
+                postie_text_put(&w->out, "\\");
             }
-            put_n(w, &t->text[i], 1);
+            postie_text_put_n(&w->out, &t->text[i], 1);
         }
-        put(w, "\"");
+        postie_text_put(&w->out, "\"");
         w->col += need;
         t->pos = t->len + 1;
         return true;
@@ -671,27 +648,27 @@ static bool next_token(postie_mime_writer_t *w, bool first)
         size_t room = w->col + 1 < LINE_WIDTH ? LINE_WIDTH - w->col - 1 : 0;
         size_t len = 0;
         size_t at = t->pos;
-        if (room > POSTIE_EW_MAX) {
-            room = POSTIE_EW_MAX;
+        if (room > POSTIE_MIME_EW_MAX) {
+            room = POSTIE_MIME_EW_MAX;
         }
         if (room >= 12) {
-            len = postie_ew_word(t->text, t->len, &t->pos, t->enc, room, word);
+            len = postie_mime_ew_word(t->text, t->len, &t->pos, t->enc, room, word);
         }
         if (len == 0) {
             t->pos = at;
-            len = postie_ew_word(t->text, t->len, &t->pos, t->enc, POSTIE_EW_MAX, word);
+            len = postie_mime_ew_word(t->text, t->len, &t->pos, t->enc, POSTIE_MIME_EW_MAX, word);
             if (len == 0) {
                 set_error(w, POSTIE_E_FIELD_INVALID, "encoded word", 0, false, NULL);
                 return false;
             }
-            put(w, "\r\n ");
+            postie_text_put(&w->out, "\r\n ");
             w->col = 1;
-            put_n(w, word, len);
+            postie_text_put_n(&w->out, word, len);
             w->col += len;
             return true;
         }
-        put(w, " ");
-        put_n(w, word, len);
+        postie_text_put(&w->out, " ");
+        postie_text_put_n(&w->out, word, len);
         w->col += 1 + len;
         return true;
     }
@@ -815,11 +792,11 @@ static const char *cte_name(postie_cte_t cte)
 
 static void put_boundary_param(postie_mime_writer_t *w, const char *type, const char *boundary)
 {
-    put(w, "Content-Type: ");
-    put(w, type);
-    put(w, ";\r\n boundary=\"");
-    put(w, boundary);
-    put(w, "\"\r\n");
+    postie_text_put(&w->out, "Content-Type: ");
+    postie_text_put(&w->out, type);
+    postie_text_put(&w->out, ";\r\n boundary=\"");
+    postie_text_put(&w->out, boundary);
+    postie_text_put(&w->out, "\"\r\n");
 }
 
 /* An RFC 2231 or quoted parameter of Content-Disposition / Content-Type. */
@@ -828,17 +805,17 @@ static void put_filename_param(postie_mime_writer_t *w, const char *param, const
     size_t n = strlen(name);
     const uint8_t *u = (const uint8_t *)name;
 
-    if (postie_param_plain_ok(u, n)) {
-        put(w, ";\r\n ");
-        put(w, param);
-        put(w, "=\"");
+    if (postie_mime_param_plain_ok(u, n)) {
+        postie_text_put(&w->out, ";\r\n ");
+        postie_text_put(&w->out, param);
+        postie_text_put(&w->out, "=\"");
         for (size_t i = 0; i < n; i++) {
             if (name[i] == '"' || name[i] == '\\') {
-                put(w, "\\");
+                postie_text_put(&w->out, "\\");
             }
-            put_n(w, name + i, 1);
+            postie_text_put_n(&w->out, name + i, 1);
         }
-        put(w, "\"");
+        postie_text_put(&w->out, "\"");
         return;
     }
     /* RFC 2231 sections of at most 60 octets: " filename*12*=" + 60 + ";" < 78 */
@@ -846,27 +823,27 @@ static void put_filename_param(postie_mime_writer_t *w, const char *param, const
         size_t pos = 0;
         size_t section = 0;
         char piece[64];
-        size_t first_len = postie_param_ext_section(u, n, &pos, true, 60, piece);
+        size_t first_len = postie_mime_param_ext_section(u, n, &pos, true, 60, piece);
         if (pos >= n) {
-            put(w, ";\r\n ");
-            put(w, param);
-            put(w, "*=");
-            put_n(w, piece, first_len);
+            postie_text_put(&w->out, ";\r\n ");
+            postie_text_put(&w->out, param);
+            postie_text_put(&w->out, "*=");
+            postie_text_put_n(&w->out, piece, first_len);
             return;
         }
         pos = 0;
         while (pos < n && section < 99) {
-            size_t len = postie_param_ext_section(u, n, &pos, section == 0, 60, piece);
+            size_t len = postie_mime_param_ext_section(u, n, &pos, section == 0, 60, piece);
             if (len == 0) {
                 set_error(w, POSTIE_E_FIELD_INVALID, param, 0, false, NULL);
                 return;
             }
-            put(w, ";\r\n ");
-            put(w, param);
-            put(w, "*");
-            put_u(w, section);
-            put(w, "*=");
-            put_n(w, piece, len);
+            postie_text_put(&w->out, ";\r\n ");
+            postie_text_put(&w->out, param);
+            postie_text_put(&w->out, "*");
+            postie_text_put_u64(&w->out, section);
+            postie_text_put(&w->out, "*=");
+            postie_text_put_n(&w->out, piece, len);
             section++;
         }
     }
@@ -881,46 +858,46 @@ static void part_start(postie_mime_writer_t *w)
      * so every delimiter after a part's body starts with one of its own and
      * the body keeps its last line break. */
     if (w->multipart_mixed && (p >= 2 || !w->multipart_alternative || p == 0)) {
-        put(w, w->mixed_started ? "\r\n--" : "--");
+        postie_text_put(&w->out, w->mixed_started ? "\r\n--" : "--");
         w->mixed_started = true;
-        put(w, w->boundary_mixed);
-        put(w, "\r\n");
+        postie_text_put(&w->out, w->boundary_mixed);
+        postie_text_put(&w->out, "\r\n");
         if (p == 0 && w->multipart_alternative) {
             put_boundary_param(w, "multipart/alternative", w->boundary_alt);
-            put(w, "\r\n");
+            postie_text_put(&w->out, "\r\n");
         }
     }
     if (w->multipart_alternative && p < 2) {
-        put(w, p == 1 ? "\r\n--" : "--");
-        put(w, w->boundary_alt);
-        put(w, "\r\n");
+        postie_text_put(&w->out, p == 1 ? "\r\n--" : "--");
+        postie_text_put(&w->out, w->boundary_alt);
+        postie_text_put(&w->out, "\r\n");
     }
     if (p < 2) {
         postie_cte_t cte = p == 0 ? w->text_cte : w->html_cte;
-        put(w, p == 0 ? "Content-Type: text/plain; charset=UTF-8\r\n"
-                      : "Content-Type: text/html; charset=UTF-8\r\n");
-        put(w, "Content-Transfer-Encoding: ");
-        put(w, cte_name(cte));
-        put(w, "\r\n");
+        postie_text_put(&w->out, p == 0 ? "Content-Type: text/plain; charset=UTF-8\r\n"
+                                        : "Content-Type: text/html; charset=UTF-8\r\n");
+        postie_text_put(&w->out, "Content-Transfer-Encoding: ");
+        postie_text_put(&w->out, cte_name(cte));
+        postie_text_put(&w->out, "\r\n");
         if (cte == POSTIE_CTE_QUOTED_PRINTABLE) {
-            postie_qp_init(&w->qp);
+            postie_mime_qp_init(&w->qp);
         }
     } else {
         const postie_attachment_t *a = &w->msg->attachments[p - 2];
         const char *type = a->content_type ? a->content_type : postie_mime_type_for(a->filename);
-        put(w, "Content-Type: ");
-        put(w, type);
-        if (postie_param_plain_ok((const uint8_t *)a->filename, strlen(a->filename))) {
+        postie_text_put(&w->out, "Content-Type: ");
+        postie_text_put(&w->out, type);
+        if (postie_mime_param_plain_ok((const uint8_t *)a->filename, strlen(a->filename))) {
             put_filename_param(w, "name", a->filename);
         }
-        put(w, "\r\nContent-Disposition: attachment");
+        postie_text_put(&w->out, "\r\nContent-Disposition: attachment");
         put_filename_param(w, "filename", a->filename);
-        put(w, "\r\nContent-Transfer-Encoding: base64\r\n");
-        postie_b64_stream_init(&w->b64);
+        postie_text_put(&w->out, "\r\nContent-Transfer-Encoding: base64\r\n");
+        postie_mime_b64_init(&w->b64);
         w->read_pos = w->read_len = 0;
         w->read_eof = false;
     }
-    put(w, "\r\n"); /* blank line: end of the part's headers */
+    postie_text_put(&w->out, "\r\n"); /* blank line: end of the part's headers */
     w->body_pos = 0;
     w->body_cr = false;
     w->body_bol = true;
@@ -930,8 +907,8 @@ static void part_start(postie_mime_writer_t *w)
 /* 7bit/8bit text: line ends to CRLF. Writes into the stage. */
 static void copy_text(postie_mime_writer_t *w, const uint8_t *s, size_t n)
 {
-    size_t room = sizeof(w->stage) - w->stage_len;
-    uint8_t *out = w->stage + w->stage_len;
+    size_t room = 0;
+    char *out = postie_text_tail(&w->out, &room);
     size_t o = 0;
 
     while (w->body_pos < n && o + 2 <= room) {
@@ -947,13 +924,23 @@ static void copy_text(postie_mime_writer_t *w, const uint8_t *s, size_t n)
             out[o++] = '\n';
             w->body_bol = true;
         } else {
-            out[o++] = c;
+            out[o++] = (char)c;
             w->body_bol = false;
         }
         w->body_pos++;
     }
-    w->stage_len += o;
+    postie_text_advance(&w->out, o);
     w->body_any = w->body_any || o > 0;
+}
+
+/* An encoder wrote made octets at the stage's tail: count them in. */
+static void body_made(postie_mime_writer_t *w, size_t made)
+{
+    postie_text_advance(&w->out, made);
+    if (made > 0) {
+        w->body_bol = w->stage[w->out.len - 1] == '\n';
+        w->body_any = true;
+    }
 }
 
 /* One slice of the current part's body into the stage. Returns true when
@@ -961,7 +948,9 @@ static void copy_text(postie_mime_writer_t *w, const uint8_t *s, size_t n)
 static bool part_body(postie_mime_writer_t *w)
 {
     size_t p = w->part;
-    size_t room = sizeof(w->stage) - w->stage_len - BODY_SLICE_ROOM;
+    size_t room = 0; /* all of it, for an encoder's finish */
+    uint8_t *tail = (uint8_t *)postie_text_tail(&w->out, &room);
+    size_t slice = room > BODY_SLICE_ROOM ? room - BODY_SLICE_ROOM : 0;
 
     if (p < 2) {
         const uint8_t *s = p == 0 ? w->msg->text : w->msg->html;
@@ -971,23 +960,14 @@ static bool part_body(postie_mime_writer_t *w)
             size_t used = 0;
             size_t made = 0;
             if (w->body_pos < n) {
-                postie_qp_encode(&w->qp, s + w->body_pos, n - w->body_pos, &used,
-                                 w->stage + w->stage_len, room, &made);
+                postie_mime_qp_encode(&w->qp, s + w->body_pos, n - w->body_pos, &used, tail, slice,
+                                      &made);
                 w->body_pos += used;
-                w->stage_len += made;
-                if (made > 0) {
-                    w->body_bol = w->stage[w->stage_len - 1] == '\n';
-                    w->body_any = true;
-                }
+                body_made(w, made);
                 return false;
             }
-            if (postie_qp_finish(&w->qp, w->stage + w->stage_len, sizeof(w->stage) - w->stage_len,
-                                 &made) == POSTIE_OK) {
-                w->stage_len += made;
-                if (made > 0) {
-                    w->body_bol = w->stage[w->stage_len - 1] == '\n';
-                    w->body_any = true;
-                }
+            if (postie_mime_qp_finish(&w->qp, tail, room, &made) == POSTIE_OK) {
+                body_made(w, made);
             }
         } else if (w->body_pos < n) {
             copy_text(w, s, n);
@@ -1013,30 +993,21 @@ static bool part_body(postie_mime_writer_t *w)
         }
         if (w->read_pos < w->read_len) {
             size_t used = 0;
-            postie_b64_stream_encode(&w->b64, w->read_buf + w->read_pos, w->read_len - w->read_pos,
-                                     &used, w->stage + w->stage_len, room, &made);
+            postie_mime_b64_encode(&w->b64, w->read_buf + w->read_pos, w->read_len - w->read_pos,
+                                   &used, tail, slice, &made);
             w->read_pos += used;
-            w->stage_len += made;
-            if (made > 0) {
-                w->body_bol = w->stage[w->stage_len - 1] == '\n';
-                w->body_any = true;
-            }
+            body_made(w, made);
             return false;
         }
         if (!w->read_eof) {
             return false;
         }
-        if (postie_b64_stream_finish(&w->b64, w->stage + w->stage_len,
-                                     sizeof(w->stage) - w->stage_len, &made) == POSTIE_OK) {
-            w->stage_len += made;
-            if (made > 0) {
-                w->body_bol = w->stage[w->stage_len - 1] == '\n';
-                w->body_any = true;
-            }
+        if (postie_mime_b64_finish(&w->b64, tail, room, &made) == POSTIE_OK) {
+            body_made(w, made);
         }
     }
     if (!w->body_bol) {
-        put(w, "\r\n"); /* every line ends in CRLF, the last one too */
+        postie_text_put(&w->out, "\r\n"); /* every line ends in CRLF, the last one too */
     }
     return true;
 }
@@ -1052,9 +1023,9 @@ static void make_unit(postie_mime_writer_t *w)
     case POSTIE_MIME_STEP_DATE: {
         char date[32];
         size_t n = postie_mime_format_date(m->date, m->utc_offset_min, date);
-        put(w, "Date: ");
-        put_n(w, date, n);
-        put(w, "\r\n");
+        postie_text_put(&w->out, "Date: ");
+        postie_text_put_n(&w->out, date, n);
+        postie_text_put(&w->out, "\r\n");
         w->step = POSTIE_MIME_STEP_FROM;
         break;
     }
@@ -1095,21 +1066,21 @@ static void make_unit(postie_mime_writer_t *w)
         static const char hex[] = "0123456789abcdef";
         size_t dlen;
         const char *dom = id_domain(m, &dlen);
-        put(w, "Message-ID: <");
+        postie_text_put(&w->out, "Message-ID: <");
         for (size_t i = 0; i < 16; i++) {
             char h[2] = {hex[m->entropy[i] >> 4], hex[m->entropy[i] & 15]};
-            put_n(w, h, 2);
+            postie_text_put_n(&w->out, h, 2);
         }
-        put(w, ".");
-        put_u(w, (uint64_t)(m->date < 0 ? 0 : m->date));
-        put(w, "@");
-        put_n(w, dom, dlen);
-        put(w, ">\r\n");
+        postie_text_put(&w->out, ".");
+        postie_text_put_u64(&w->out, (uint64_t)(m->date < 0 ? 0 : m->date));
+        postie_text_put(&w->out, "@");
+        postie_text_put_n(&w->out, dom, dlen);
+        postie_text_put(&w->out, ">\r\n");
         w->step = POSTIE_MIME_STEP_MIME_VERSION;
         break;
     }
     case POSTIE_MIME_STEP_MIME_VERSION:
-        put(w, "MIME-Version: 1.0\r\n");
+        postie_text_put(&w->out, "MIME-Version: 1.0\r\n");
         w->step = POSTIE_MIME_STEP_EXTRA;
         w->index = 0;
         w->sub = 0;
@@ -1129,10 +1100,10 @@ static void make_unit(postie_mime_writer_t *w)
     case POSTIE_MIME_STEP_TOP_CONTENT:
         if (w->multipart_mixed) {
             put_boundary_param(w, "multipart/mixed", w->boundary_mixed);
-            put(w, "\r\n");
+            postie_text_put(&w->out, "\r\n");
         } else if (w->multipart_alternative) {
             put_boundary_param(w, "multipart/alternative", w->boundary_alt);
-            put(w, "\r\n");
+            postie_text_put(&w->out, "\r\n");
         }
         w->part = next_part(w, 0);
         w->step = POSTIE_MIME_STEP_PART_START;
@@ -1152,18 +1123,18 @@ static void make_unit(postie_mime_writer_t *w)
         break;
     case POSTIE_MIME_STEP_PART_END:
         if (w->multipart_alternative && w->part == 1) {
-            put(w, "\r\n--");
-            put(w, w->boundary_alt);
-            put(w, "--\r\n");
+            postie_text_put(&w->out, "\r\n--");
+            postie_text_put(&w->out, w->boundary_alt);
+            postie_text_put(&w->out, "--\r\n");
         }
         w->part = next_part(w, w->part + 1);
         w->step = POSTIE_MIME_STEP_PART_START;
         break;
     case POSTIE_MIME_STEP_CLOSE:
         if (w->multipart_mixed) {
-            put(w, "\r\n--");
-            put(w, w->boundary_mixed);
-            put(w, "--\r\n");
+            postie_text_put(&w->out, "\r\n--");
+            postie_text_put(&w->out, w->boundary_mixed);
+            postie_text_put(&w->out, "--\r\n");
         }
         w->step = POSTIE_MIME_STEP_DONE;
         break;
@@ -1179,8 +1150,8 @@ postie_status_t postie_mime_read(void *ctx, uint8_t *buf, size_t cap, size_t *go
 
     *got = 0;
     for (int guard = 0; produced < cap && guard < 1000000; guard++) {
-        if (w->stage_pos < w->stage_len) {
-            size_t n = w->stage_len - w->stage_pos;
+        if (w->stage_pos < w->out.len) {
+            size_t n = w->out.len - w->stage_pos;
             if (n > cap - produced) {
                 n = cap - produced;
             }
@@ -1195,8 +1166,13 @@ postie_status_t postie_mime_read(void *ctx, uint8_t *buf, size_t cap, size_t *go
         if (w->step == POSTIE_MIME_STEP_DONE) {
             break;
         }
-        w->stage_pos = w->stage_len = 0;
+        w->stage_pos = 0;
+        postie_text_init(&w->out, (char *)w->stage, sizeof(w->stage));
         make_unit(w);
+        if (w->out.overflow && w->step != POSTIE_MIME_STEP_FAILED) {
+            /* the limits in config/ make this unreachable; fail loudly if not */
+            set_error(w, POSTIE_E_NO_SPACE, "stage", 0, false, NULL);
+        }
         if (w->step == POSTIE_MIME_STEP_FAILED) {
             return w->error.status;
         }

@@ -40,7 +40,7 @@ static size_t q_width(uint8_t c)
 
 /* How many octets of text[pos..len) go into one word of at most max_len
  * octets (whole characters only), and the payload length they need. */
-static size_t ew_measure(const uint8_t *text, size_t len, size_t pos, postie_ew_encoding_t enc,
+static size_t ew_measure(const uint8_t *text, size_t len, size_t pos, postie_mime_ew_encoding_t enc,
                          size_t max_len, size_t *payload)
 {
     size_t room = max_len - EW_OVERHEAD;
@@ -49,7 +49,7 @@ static size_t ew_measure(const uint8_t *text, size_t len, size_t pos, postie_ew_
 
     while (pos + take < len) {
         size_t n = char_len(text, len, pos + take);
-        if (enc == POSTIE_EW_B) {
+        if (enc == POSTIE_MIME_EW_B) {
             size_t total = take + n;
             if ((total + 2u) / 3u * 4u > room) {
                 break;
@@ -66,37 +66,37 @@ static size_t ew_measure(const uint8_t *text, size_t len, size_t pos, postie_ew_
         }
         take += n;
     }
-    *payload = (enc == POSTIE_EW_B) ? (take + 2u) / 3u * 4u : q_used;
+    *payload = (enc == POSTIE_MIME_EW_B) ? (take + 2u) / 3u * 4u : q_used;
     return take;
 }
 
 static size_t ew_clamp(size_t max_len)
 {
-    return max_len > POSTIE_EW_MAX ? POSTIE_EW_MAX : max_len;
+    return max_len > POSTIE_MIME_EW_MAX ? POSTIE_MIME_EW_MAX : max_len;
 }
 
-postie_ew_encoding_t postie_ew_choose(const uint8_t *text, size_t len)
+postie_mime_ew_encoding_t postie_mime_ew_choose(const uint8_t *text, size_t len)
 {
     size_t total[2] = {0, 0};
-    const postie_ew_encoding_t encs[2] = {POSTIE_EW_B, POSTIE_EW_Q};
+    const postie_mime_ew_encoding_t encs[2] = {POSTIE_MIME_EW_B, POSTIE_MIME_EW_Q};
 
     for (size_t e = 0; e < 2; e++) {
         size_t pos = 0;
         while (pos < len) {
             size_t payload;
-            size_t take = ew_measure(text, len, pos, encs[e], POSTIE_EW_MAX, &payload);
+            size_t take = ew_measure(text, len, pos, encs[e], POSTIE_MIME_EW_MAX, &payload);
             if (take == 0) {
-                return POSTIE_EW_Q; /* cannot happen at 75 octets; stay readable */
+                return POSTIE_MIME_EW_Q; /* cannot happen at 75 octets; stay readable */
             }
             total[e] += EW_OVERHEAD + payload;
             pos += take;
         }
     }
-    return total[0] < total[1] ? POSTIE_EW_B : POSTIE_EW_Q;
+    return total[0] < total[1] ? POSTIE_MIME_EW_B : POSTIE_MIME_EW_Q;
 }
 
-size_t postie_ew_word(const uint8_t *text, size_t len, size_t *pos, postie_ew_encoding_t enc,
-                      size_t max_len, char *out)
+size_t postie_mime_ew_word(const uint8_t *text, size_t len, size_t *pos,
+                           postie_mime_ew_encoding_t enc, size_t max_len, char *out)
 {
     size_t start = *pos;
     size_t payload;
@@ -105,7 +105,8 @@ size_t postie_ew_word(const uint8_t *text, size_t len, size_t *pos, postie_ew_en
     static const char prefix[] = "=?UTF-8?";
 
     max_len = ew_clamp(max_len);
-    if (max_len < EW_OVERHEAD || start >= len || (enc != POSTIE_EW_B && enc != POSTIE_EW_Q)) {
+    if (max_len < EW_OVERHEAD || start >= len ||
+        (enc != POSTIE_MIME_EW_B && enc != POSTIE_MIME_EW_Q)) {
         return 0;
     }
     take = ew_measure(text, len, start, enc, max_len, &payload);
@@ -116,7 +117,7 @@ size_t postie_ew_word(const uint8_t *text, size_t len, size_t *pos, postie_ew_en
     o = sizeof(prefix) - 1u;
     out[o++] = (char)enc;
     out[o++] = '?';
-    if (enc == POSTIE_EW_B) {
+    if (enc == POSTIE_MIME_EW_B) {
         const uint8_t *p = text + start;
         size_t i = 0;
         while (i < take) {
@@ -159,7 +160,7 @@ size_t postie_ew_word(const uint8_t *text, size_t len, size_t *pos, postie_ew_en
 #define QP_TEXT_MAX 75u /* octets before a soft break's '=' (76 with it) */
 #define QP_STEP_MAX 16u /* largest output of one input octet (10) or finish (8), rounded up */
 
-void postie_qp_init(postie_qp_encoder_t *q)
+void postie_mime_qp_init(postie_mime_qp_t *q)
 {
     memset(q, 0, sizeof(*q));
 }
@@ -192,8 +193,8 @@ static size_t qp_put(uint8_t *t, size_t n, uint8_t *col, uint8_t c, bool encode)
     return n;
 }
 
-void postie_qp_encode(postie_qp_encoder_t *q, const uint8_t *in, size_t len, size_t *consumed,
-                      uint8_t *out, size_t cap, size_t *produced)
+void postie_mime_qp_encode(postie_mime_qp_t *q, const uint8_t *in, size_t len, size_t *consumed,
+                           uint8_t *out, size_t cap, size_t *produced)
 {
     size_t i = 0;
     size_t o = 0;
@@ -202,7 +203,7 @@ void postie_qp_encode(postie_qp_encoder_t *q, const uint8_t *in, size_t len, siz
         uint8_t c = in[i];
         uint8_t t[QP_STEP_MAX];
         size_t n = 0;
-        postie_qp_encoder_t s = *q;
+        postie_mime_qp_t s = *q;
 
         /* Fast path: a plain octet in the middle of a line. */
         if (!s.pending_cr && s.pending_ws == 0 && s.col < QP_TEXT_MAX && c != ' ' && c != '\t' &&
@@ -256,11 +257,12 @@ void postie_qp_encode(postie_qp_encoder_t *q, const uint8_t *in, size_t len, siz
     *produced = o;
 }
 
-postie_status_t postie_qp_finish(postie_qp_encoder_t *q, uint8_t *out, size_t cap, size_t *produced)
+postie_status_t postie_mime_qp_finish(postie_mime_qp_t *q, uint8_t *out, size_t cap,
+                                      size_t *produced)
 {
     uint8_t t[QP_STEP_MAX];
     size_t n = 0;
-    postie_qp_encoder_t s = *q;
+    postie_mime_qp_t s = *q;
 
     *produced = 0;
     if (s.pending_ws != 0) {
@@ -275,7 +277,7 @@ postie_status_t postie_qp_finish(postie_qp_encoder_t *q, uint8_t *out, size_t ca
     }
     memcpy(out, t, n);
     *produced = n;
-    postie_qp_init(q);
+    postie_mime_qp_init(q);
     return POSTIE_OK;
 }
 
@@ -283,7 +285,7 @@ postie_status_t postie_qp_finish(postie_qp_encoder_t *q, uint8_t *out, size_t ca
 
 #define B64_LINE 76u
 
-void postie_b64_stream_init(postie_b64_stream_t *b)
+void postie_mime_b64_init(postie_mime_b64_t *b)
 {
     memset(b, 0, sizeof(*b));
 }
@@ -291,7 +293,7 @@ void postie_b64_stream_init(postie_b64_stream_t *b)
 /* Encode the nheld (1..3) held octets as one padded group, plus CRLF when
  * the line is full. Returns the octets written (at most 6) or 0 when they
  * do not fit in cap. */
-static size_t b64_flush(postie_b64_stream_t *b, uint8_t *out, size_t cap)
+static size_t b64_flush(postie_mime_b64_t *b, uint8_t *out, size_t cap)
 {
     size_t need = 4u + ((b->col + 4u >= B64_LINE) ? 2u : 0u);
     uint32_t v;
@@ -321,8 +323,8 @@ static size_t b64_flush(postie_b64_stream_t *b, uint8_t *out, size_t cap)
     return n;
 }
 
-void postie_b64_stream_encode(postie_b64_stream_t *b, const uint8_t *in, size_t len,
-                              size_t *consumed, uint8_t *out, size_t cap, size_t *produced)
+void postie_mime_b64_encode(postie_mime_b64_t *b, const uint8_t *in, size_t len, size_t *consumed,
+                            uint8_t *out, size_t cap, size_t *produced)
 {
     size_t i = 0;
     size_t o = 0;
@@ -344,8 +346,8 @@ void postie_b64_stream_encode(postie_b64_stream_t *b, const uint8_t *in, size_t 
     *produced = o;
 }
 
-postie_status_t postie_b64_stream_finish(postie_b64_stream_t *b, uint8_t *out, size_t cap,
-                                         size_t *produced)
+postie_status_t postie_mime_b64_finish(postie_mime_b64_t *b, uint8_t *out, size_t cap,
+                                       size_t *produced)
 {
     size_t need = 0;
     size_t n = 0;
@@ -367,7 +369,7 @@ postie_status_t postie_b64_stream_finish(postie_b64_stream_t *b, uint8_t *out, s
         out[n++] = '\n';
     }
     *produced = n;
-    postie_b64_stream_init(b);
+    postie_mime_b64_init(b);
     return POSTIE_OK;
 }
 
@@ -377,7 +379,7 @@ postie_status_t postie_b64_stream_finish(postie_b64_stream_t *b, uint8_t *out, s
 #define EXT_PREFIX      "UTF-8''"
 #define EXT_PREFIX_LEN  (sizeof(EXT_PREFIX) - 1u)
 
-bool postie_param_plain_ok(const uint8_t *value, size_t len)
+bool postie_mime_param_plain_ok(const uint8_t *value, size_t len)
 {
     if (len > PARAM_PLAIN_MAX) {
         return false;
@@ -397,8 +399,8 @@ static bool attr_char(uint8_t c)
            c == '_' || c == '`' || c == '|' || c == '~';
 }
 
-size_t postie_param_ext_section(const uint8_t *value, size_t len, size_t *pos, bool first,
-                                size_t max_len, char *out)
+size_t postie_mime_param_ext_section(const uint8_t *value, size_t len, size_t *pos, bool first,
+                                     size_t max_len, char *out)
 {
     size_t p = *pos;
     size_t o = 0;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "postie/common/text.h"
 #define MAGIC_0        'P'
 #define MAGIC_1        'S'
 #define MAGIC_2        'T'
@@ -105,7 +106,7 @@ static postie_status_t fail(postie_error_t *err, postie_status_t st, const char 
         postie_error_clear(err);
         err->status = st;
         err->phase = phase;
-        postie_copy_printable(err->subject, sizeof(err->subject), subject, strlen(subject));
+        postie_text_copy_printable(err->subject, sizeof(err->subject), subject, strlen(subject));
     }
     return st;
 }
@@ -113,8 +114,8 @@ static postie_status_t fail(postie_error_t *err, postie_status_t st, const char 
 /* "rcpt[12]" style subject */
 static void indexed_name(char *out, size_t cap, const char *name, size_t index)
 {
-    char digits[POSTIE_U64_DIGITS];
-    size_t nd = postie_format_u64(index, digits);
+    char digits[POSTIE_TEXT_U64_DIGITS];
+    size_t nd = postie_text_format_u64(index, digits);
     size_t n = strlen(name);
     if (n + nd + 3 > cap) {
         out[0] = '\0';
@@ -289,7 +290,8 @@ static bool slot_decode(const uint8_t *p, uint16_t rcpt_count, uint8_t error_roo
     if (elen >= POSTIE_QUEUE_ERROR_TEXT_MAX) {
         elen = POSTIE_QUEUE_ERROR_TEXT_MAX - 1u;
     }
-    postie_copy_printable(s->last_error, sizeof(s->last_error), (const char *)p + SLOT_FIXED, elen);
+    postie_text_copy_printable(s->last_error, sizeof(s->last_error), (const char *)p + SLOT_FIXED,
+                               elen);
     for (uint16_t i = 0; i < rcpt_count; i++) {
         uint8_t r = p[SLOT_FIXED + error_room + i];
         if (r > POSTIE_QRCPT_FAILED) {
@@ -835,8 +837,8 @@ static void err_append(postie_queue_slot_t *s, const char *src)
 
 static void err_reply(postie_queue_slot_t *s, const postie_reply_info_t *reply)
 {
-    char digits[POSTIE_U64_DIGITS + 1];
-    size_t nd = postie_format_u64(reply->code, digits);
+    char digits[POSTIE_TEXT_U64_DIGITS + 1];
+    size_t nd = postie_text_format_u64(reply->code, digits);
     digits[nd] = '\0';
     err_append(s, digits);
     if (reply->enhanced[0] != '\0') {

@@ -4,7 +4,7 @@
  */
 #include "postie/queue/queue_policy.h"
 
-const char *postie_outcome_name(postie_outcome_t o)
+const char *postie_queue_outcome_name(postie_outcome_t o)
 {
     switch (o) {
     case POSTIE_OUTCOME_DELIVERED:

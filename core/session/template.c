@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "postie/common/text.h"
 #include "postie/common/utf8.h"
 
 typedef enum { TPL_END, TPL_TEXT, TPL_FULLNAME, TPL_EMAIL, TPL_EMAIL_HOSTNAME } tpl_kind_t;
@@ -181,30 +182,22 @@ static size_t char_len(const uint8_t *s, size_t n)
     return k;
 }
 
-typedef struct {
-    char *out;
-    size_t room; /* octets left for text, the NUL's place excluded */
-    size_t len;
-    bool full; /* a piece did not fit: nothing more is written */
-} tpl_sink_t;
-
-/* Append s[0..n), controls as spaces, whole characters only. */
-static void put(tpl_sink_t *k, const char *s, size_t n)
+/* Append s[0..n) a whole character at a time, each control octet as a
+ * space: a character that does not fit is not cut, it ends the text (the
+ * builder's overflow is sticky). A control octet is always a character of
+ * its own (char_len), so only one-octet characters become spaces. */
+static void put(postie_text_t *k, const char *s, size_t n)
 {
     const uint8_t *u = (const uint8_t *)s;
     size_t i = 0;
 
-    while (i < n && !k->full) {
+    while (i < n && !k->overflow) {
         size_t c = char_len(u + i, n - i);
-        if (c > k->room) {
-            k->full = true;
-            break;
+        if (c == 1 && is_control(u[i])) {
+            postie_text_put_char(k, ' ');
+        } else {
+            postie_text_put_n(k, s + i, c);
         }
-        for (size_t j = 0; j < c; j++) {
-            k->out[k->len + j] = is_control(u[i + j]) ? ' ' : s[i + j];
-        }
-        k->len += c;
-        k->room -= c;
         i += c;
     }
 }
@@ -212,7 +205,7 @@ static void put(tpl_sink_t *k, const char *s, size_t n)
 postie_status_t postie_template_expand(const char *tpl, const postie_template_user_t *user,
                                        char *out, size_t cap, size_t *len)
 {
-    tpl_sink_t k;
+    postie_text_t k;
     size_t pos = 0;
     const char *why = NULL;
     postie_status_t st;
@@ -237,11 +230,8 @@ postie_status_t postie_template_expand(const char *tpl, const postie_template_us
         return POSTIE_E_NO_SPACE; /* not even the NUL fits */
     }
 
-    k.out = out;
-    k.room = cap - 1;
-    k.len = 0;
-    k.full = false;
-    while (!k.full) {
+    postie_text_init_str(&k, out, cap);
+    while (!k.overflow) {
         tpl_token_t t;
         const char *fullname = user->fullname != NULL ? user->fullname : "";
         const char *email = user->email != NULL ? user->email : "";
@@ -276,11 +266,10 @@ postie_status_t postie_template_expand(const char *tpl, const postie_template_us
             break;
         }
     }
-    out[k.len] = '\0';
     if (len != NULL) {
         *len = k.len;
     }
-    return k.full ? POSTIE_E_NO_SPACE : POSTIE_OK;
+    return k.overflow ? POSTIE_E_NO_SPACE : POSTIE_OK;
 }
 
 /* ---- the subject prefix ----------------------------------------------------------- */
@@ -288,6 +277,7 @@ postie_status_t postie_template_expand(const char *tpl, const postie_template_us
 postie_status_t postie_template_subject(const char *prefix, const char *subject, char *out,
                                         size_t cap, size_t *len)
 {
+    postie_text_t t;
     size_t np;
     size_t ns;
     size_t gap;
@@ -298,24 +288,23 @@ postie_status_t postie_template_subject(const char *prefix, const char *subject,
     if (out == NULL || cap == 0) {
         return out == NULL && cap > 0 ? POSTIE_E_INVALID_ARGUMENT : POSTIE_E_NO_SPACE;
     }
-    out[0] = '\0';
+    postie_text_init_str(&t, out, cap);
     prefix = prefix != NULL ? prefix : "";
     subject = subject != NULL ? subject : "";
     np = strlen(prefix);
     ns = strlen(subject);
     /* one space between them, unless the prefix brings its own */
     gap = np > 0 && ns > 0 && prefix[np - 1] != ' ' && prefix[np - 1] != '\t' ? 1u : 0u;
-    if (np > cap - 1 || gap > cap - 1 - np || ns > cap - 1 - np - gap) {
-        return POSTIE_E_NO_SPACE;
+    if (np > t.cap || gap > t.cap - np || ns > t.cap - np - gap) {
+        return POSTIE_E_NO_SPACE; /* nothing is cut: out stays "" */
     }
-    memcpy(out, prefix, np);
+    postie_text_put_n(&t, prefix, np);
     if (gap != 0) {
-        out[np] = ' ';
+        postie_text_put_char(&t, ' ');
     }
-    memcpy(out + np + gap, subject, ns);
-    out[np + gap + ns] = '\0';
+    postie_text_put_n(&t, subject, ns);
     if (len != NULL) {
-        *len = np + gap + ns;
+        *len = t.len;
     }
     return POSTIE_OK;
 }

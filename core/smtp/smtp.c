@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "postie/common/base64.h"
+#include "postie/common/text.h"
 #include "postie/common/utf8.h"
 
 /* "BDAT 18446744073709551615 LAST\r\n" is 32 octets */
@@ -187,7 +188,7 @@ static void set_error(postie_error_t *e, postie_status_t st, const char *phase,
         e->reply = *reply;
     }
     if (subject != NULL) {
-        postie_copy_printable(e->subject, sizeof(e->subject), subject, strlen(subject));
+        postie_text_copy_printable(e->subject, sizeof(e->subject), subject, strlen(subject));
     }
 }
 
@@ -221,56 +222,26 @@ static void fail(postie_smtp_t *s, postie_status_t st, const char *phase,
 
 /* ---- transmit buffer ------------------------------------------------------- */
 
-typedef struct {
-    uint8_t *p;
-    size_t len;
-    size_t cap;
-    bool overflow;
-} builder_t;
-
-static void put_n(builder_t *b, const char *str, size_t n)
-{
-    if (b->overflow || n > b->cap - b->len) {
-        b->overflow = true;
-        return;
-    }
-    memcpy(b->p + b->len, str, n);
-    b->len += n;
-}
-
-static void put(builder_t *b, const char *str)
-{
-    put_n(b, str, strlen(str));
-}
-
-static void put_u64(builder_t *b, uint64_t v)
-{
-    char digits[POSTIE_U64_DIGITS];
-    put_n(b, digits, postie_format_u64(v, digits));
-}
-
 /* xtext (RFC 3461 4): printable ASCII except '+' and '=' as is, else +HH */
-static void put_xtext(builder_t *b, const char *s)
+static void put_xtext(postie_text_t *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s != '\0'; s++) {
         uint8_t c = (uint8_t)*s;
         if (c >= '!' && c <= '~' && c != '+' && c != '=') {
-            put_n(b, s, 1);
+            postie_text_put_char(b, *s);
         } else {
             char esc[3] = {'+', hex[c >> 4], hex[c & 15]};
-            put_n(b, esc, 3);
+            postie_text_put_n(b, esc, 3);
         }
     }
 }
 
-static builder_t tx_builder(postie_smtp_t *s)
+/* A command line is built in place, after what the buffer already holds. */
+static postie_text_t tx_builder(postie_smtp_t *s)
 {
-    builder_t b;
-    b.p = s->tx_buf + s->tx_len;
-    b.len = 0;
-    b.cap = sizeof(s->tx_buf) - s->tx_len;
-    b.overflow = false;
+    postie_text_t b;
+    postie_text_init(&b, (char *)s->tx_buf + s->tx_len, sizeof(s->tx_buf) - s->tx_len);
     return b;
 }
 
@@ -309,18 +280,18 @@ static bool head_sent(const postie_smtp_t *s)
 
 /* Finish a command line built in b: CRLF, log (or log `shown` instead when
  * the line carries a secret), commit, and await its reply. */
-static bool commit_command(postie_smtp_t *s, builder_t *b, uint8_t kind, uint8_t step,
+static bool commit_command(postie_smtp_t *s, postie_text_t *b, uint8_t kind, uint8_t step,
                            uint16_t index, const char *shown, uint32_t now)
 {
     size_t line_len = b->len;
-    put(b, "\r\n");
+    postie_text_put(b, "\r\n");
     if (b->overflow || b->len > COMMAND_ROOM) {
         return false;
     }
     if (shown != NULL) {
         log_line(s, POSTIE_LOG_SENT, shown, strlen(shown));
     } else {
-        log_line(s, POSTIE_LOG_SENT, (const char *)b->p, line_len);
+        log_line(s, POSTIE_LOG_SENT, b->buf, line_len);
     }
     s->tx_len += b->len;
     push_pending(s, kind, step, index, now);
@@ -331,11 +302,11 @@ static bool commit_command(postie_smtp_t *s, builder_t *b, uint8_t kind, uint8_t
 static bool send_simple(postie_smtp_t *s, uint8_t kind, const char *verb, const char *arg,
                         uint32_t now)
 {
-    builder_t b = tx_builder(s);
-    put(&b, verb);
+    postie_text_t b = tx_builder(s);
+    postie_text_put(&b, verb);
     if (arg != NULL) {
-        put(&b, " ");
-        put(&b, arg);
+        postie_text_put(&b, " ");
+        postie_text_put(&b, arg);
     }
     return commit_command(s, &b, kind, 0, 0, NULL, now);
 }
@@ -439,34 +410,31 @@ size_t postie_smtp_caps_format(const postie_smtp_caps_t *c, char *out, size_t ca
                  {POSTIE_SASL_XOAUTH2, "XOAUTH2"},
                  {POSTIE_SASL_OAUTHBEARER, "OAUTHBEARER"},
                  {POSTIE_SASL_CRAM_MD5, "CRAM-MD5"}};
-    builder_t b = {(uint8_t *)out, 0, cap > 0 ? cap - 1 : 0, false};
+    postie_text_t b;
 
-    if (cap == 0) {
-        return 0;
-    }
-    put(&b, c->esmtp ? "ESMTP" : "SMTP (no extensions)");
+    postie_text_init_str(&b, out, cap);
+    postie_text_put(&b, c->esmtp ? "ESMTP" : "SMTP (no extensions)");
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (c->flags & names[i].bit) {
-            put(&b, " ");
-            put(&b, names[i].name);
+            postie_text_put(&b, " ");
+            postie_text_put(&b, names[i].name);
         }
     }
     if (c->flags & POSTIE_SMTP_CAP_SIZE) {
-        put(&b, " SIZE=");
-        put_u64(&b, c->size_limit);
+        postie_text_put(&b, " SIZE=");
+        postie_text_put_u64(&b, c->size_limit);
     }
     if (c->flags & POSTIE_SMTP_CAP_AUTH) {
-        put(&b, " AUTH=");
+        postie_text_put(&b, " AUTH=");
         bool first = true;
         for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
             if (c->sasl & mechs[i].bit) {
-                put(&b, first ? "" : ",");
-                put(&b, mechs[i].name);
+                postie_text_put(&b, first ? "" : ",");
+                postie_text_put(&b, mechs[i].name);
                 first = false;
             }
         }
     }
-    out[b.len] = '\0';
     return b.len;
 }
 
@@ -486,13 +454,14 @@ static bool auth_plain_fits_one_line(const postie_smtp_t *s)
 
 /* Base64 of "\0user\0pass" (RFC 4616) appended to b; the clear text is
  * wiped from the stack afterwards. */
-static void put_plain_response(const postie_smtp_t *s, builder_t *b)
+static void put_plain_response(const postie_smtp_t *s, postie_text_t *b)
 {
     uint8_t raw[2 * POSTIE_AUTH_FIELD_MAX + 2];
     size_t ulen = strlen(s->cfg.username);
     size_t plen = strlen(s->cfg.password);
     size_t n = 0;
     size_t written = 0;
+    size_t room = 0;
 
     raw[n++] = 0;
     memcpy(raw + n, s->cfg.username, ulen);
@@ -500,23 +469,25 @@ static void put_plain_response(const postie_smtp_t *s, builder_t *b)
     raw[n++] = 0;
     memcpy(raw + n, s->cfg.password, plen);
     n += plen;
-    if (postie_base64_encode(raw, n, (char *)b->p + b->len, b->cap - b->len, &written) ==
-        POSTIE_OK) {
-        b->len += written;
+    char *tail = postie_text_tail(b, &room);
+    if (postie_base64_encode(raw, n, tail, room, &written) == POSTIE_OK) {
+        postie_text_advance(b, written);
     } else {
-        b->overflow = true;
+        postie_text_fail(b);
     }
     memset(raw, 0, sizeof(raw));
 }
 
-static void put_base64_string(builder_t *b, const char *str)
+static void put_base64_string(postie_text_t *b, const char *str)
 {
     size_t written = 0;
-    if (postie_base64_encode((const uint8_t *)str, strlen(str), (char *)b->p + b->len,
-                             b->cap - b->len, &written) == POSTIE_OK) {
-        b->len += written;
+    size_t room = 0;
+    char *tail = postie_text_tail(b, &room);
+    if (postie_base64_encode((const uint8_t *)str, strlen(str), tail, room, &written) ==
+        POSTIE_OK) {
+        postie_text_advance(b, written);
     } else {
-        b->overflow = true;
+        postie_text_fail(b);
     }
 }
 
@@ -524,7 +495,7 @@ static void start_auth(postie_smtp_t *s, uint32_t now)
 {
     const char *phase = command_names[CMD_AUTH];
     uint32_t usable = s->caps.sasl & s->cfg.sasl_allowed & POSTIE_SASL_SUPPORTED;
-    builder_t b;
+    postie_text_t b;
 
     if (!s->caps.secure && !s->cfg.allow_plaintext_auth) {
         fail(s, POSTIE_E_AUTH_CLEARTEXT_REFUSED, phase, NULL, NULL);
@@ -538,16 +509,16 @@ static void start_auth(postie_smtp_t *s, uint32_t now)
     b = tx_builder(s);
     if (usable & POSTIE_SASL_PLAIN) {
         if (auth_plain_fits_one_line(s)) {
-            put(&b, "AUTH PLAIN ");
+            postie_text_put(&b, "AUTH PLAIN ");
             put_plain_response(s, &b);
             (void)commit_command(s, &b, CMD_AUTH, 1, POSTIE_SASL_PLAIN, "AUTH PLAIN <redacted>",
                                  now);
         } else {
-            put(&b, "AUTH PLAIN");
+            postie_text_put(&b, "AUTH PLAIN");
             (void)commit_command(s, &b, CMD_AUTH, 0, POSTIE_SASL_PLAIN, NULL, now);
         }
     } else {
-        put(&b, "AUTH LOGIN");
+        postie_text_put(&b, "AUTH LOGIN");
         (void)commit_command(s, &b, CMD_AUTH, 0, POSTIE_SASL_LOGIN, NULL, now);
     }
 }
@@ -600,29 +571,29 @@ static bool send_mail(postie_smtp_t *s, uint32_t now)
 {
     const postie_smtp_envelope_t *e = s->env;
     uint32_t f = s->caps.flags;
-    builder_t b = tx_builder(s);
+    postie_text_t b = tx_builder(s);
 
-    put(&b, "MAIL FROM:<");
-    put(&b, e->from);
-    put(&b, ">");
+    postie_text_put(&b, "MAIL FROM:<");
+    postie_text_put(&b, e->from);
+    postie_text_put(&b, ">");
     if ((f & POSTIE_SMTP_CAP_SIZE) && e->size > 0) {
-        put(&b, " SIZE=");
-        put_u64(&b, e->size);
+        postie_text_put(&b, " SIZE=");
+        postie_text_put_u64(&b, e->size);
     }
     if (e->body_8bit && (f & POSTIE_SMTP_CAP_8BITMIME)) {
-        put(&b, " BODY=8BITMIME");
+        postie_text_put(&b, " BODY=8BITMIME");
     }
     if (e->smtputf8) {
-        put(&b, " SMTPUTF8");
+        postie_text_put(&b, " SMTPUTF8");
     }
     if (f & POSTIE_SMTP_CAP_DSN) {
         if (e->dsn_ret == POSTIE_DSN_RET_FULL) {
-            put(&b, " RET=FULL");
+            postie_text_put(&b, " RET=FULL");
         } else if (e->dsn_ret == POSTIE_DSN_RET_HDRS) {
-            put(&b, " RET=HDRS");
+            postie_text_put(&b, " RET=HDRS");
         }
         if (e->dsn_envid != NULL) {
-            put(&b, " ENVID=");
+            postie_text_put(&b, " ENVID=");
             put_xtext(&b, e->dsn_envid);
         }
     }
@@ -632,29 +603,29 @@ static bool send_mail(postie_smtp_t *s, uint32_t now)
 static bool send_rcpt(postie_smtp_t *s, size_t index, uint32_t now)
 {
     const postie_smtp_envelope_t *e = s->env;
-    builder_t b = tx_builder(s);
+    postie_text_t b = tx_builder(s);
 
-    put(&b, "RCPT TO:<");
-    put(&b, e->rcpt[index].address);
-    put(&b, ">");
+    postie_text_put(&b, "RCPT TO:<");
+    postie_text_put(&b, e->rcpt[index].address);
+    postie_text_put(&b, ">");
     if ((s->caps.flags & POSTIE_SMTP_CAP_DSN) && e->dsn_notify != 0) {
         if (e->dsn_notify & POSTIE_DSN_NOTIFY_NEVER) {
-            put(&b, " NOTIFY=NEVER");
+            postie_text_put(&b, " NOTIFY=NEVER");
         } else {
             const char *sep = " NOTIFY=";
             if (e->dsn_notify & POSTIE_DSN_NOTIFY_SUCCESS) {
-                put(&b, sep);
-                put(&b, "SUCCESS");
+                postie_text_put(&b, sep);
+                postie_text_put(&b, "SUCCESS");
                 sep = ",";
             }
             if (e->dsn_notify & POSTIE_DSN_NOTIFY_FAILURE) {
-                put(&b, sep);
-                put(&b, "FAILURE");
+                postie_text_put(&b, sep);
+                postie_text_put(&b, "FAILURE");
                 sep = ",";
             }
             if (e->dsn_notify & POSTIE_DSN_NOTIFY_DELAY) {
-                put(&b, sep);
-                put(&b, "DELAY");
+                postie_text_put(&b, sep);
+                postie_text_put(&b, "DELAY");
             }
         }
     }
@@ -798,7 +769,7 @@ static void on_auth_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint
 {
     const char *phase = command_names[CMD_AUTH];
     uint16_t code = s->cur.code;
-    builder_t b;
+    postie_text_t b;
 
     if (code == 235) {
         s->caps.authenticated = true;
@@ -1007,7 +978,7 @@ static void on_line(postie_smtp_t *s, const char *line, size_t len, uint32_t now
     if (st != POSTIE_OK) {
         postie_reply_info_t info;
         memset(&info, 0, sizeof(info));
-        postie_copy_printable(info.text, sizeof(info.text), line, len);
+        postie_text_copy_printable(info.text, sizeof(info.text), line, len);
         fail(s, st, s->pending_count ? command_names[s->pending[s->pending_head].kind] : "reply",
              &info, why);
         return;
@@ -1028,8 +999,8 @@ static void on_line(postie_smtp_t *s, const char *line, size_t len, uint32_t now
             size_t wlen;
             size_t pos = 0;
             if (next_word(pl.text, pl.text_len, &pos, &w, &wlen)) {
-                postie_copy_printable(s->caps_next.server_name, sizeof(s->caps_next.server_name), w,
-                                      wlen);
+                postie_text_copy_printable(s->caps_next.server_name,
+                                           sizeof(s->caps_next.server_name), w, wlen);
             }
         } else if (pl.code == 250 && p.kind == CMD_EHLO && len > 4) {
             /* keywords are never enhanced codes; take the raw text */
@@ -1305,19 +1276,20 @@ postie_status_t postie_smtp_send(postie_smtp_t *s, postie_smtp_envelope_t *env, 
 static bool close_chunk(postie_smtp_t *s, bool last, uint32_t now)
 {
     uint8_t *gap = s->tx_buf + s->tx_len;
-    builder_t b = {gap, 0, BDAT_HEADER_ROOM, false};
+    postie_text_t b;
     size_t line_len;
 
     if (pending_full(s)) {
         return false;
     }
-    put(&b, "BDAT ");
-    put_u64(&b, s->chunk_len);
+    postie_text_init(&b, (char *)gap, BDAT_HEADER_ROOM);
+    postie_text_put(&b, "BDAT ");
+    postie_text_put_u64(&b, s->chunk_len);
     if (last) {
-        put(&b, " LAST");
+        postie_text_put(&b, " LAST");
     }
     line_len = b.len;
-    put(&b, "\r\n");
+    postie_text_put(&b, "\r\n");
     log_line(s, POSTIE_LOG_SENT, (const char *)gap, line_len);
     memmove(gap + b.len, gap + BDAT_HEADER_ROOM, s->chunk_len);
     s->tx_len += b.len + s->chunk_len;
@@ -1360,10 +1332,10 @@ postie_status_t postie_smtp_body_write(postie_smtp_t *s, const uint8_t *data, si
         /* DATA and BDAT cannot be taken back: only closing the connection
          * keeps the partial message from being delivered. */
         char where[32];
-        builder_t b = {(uint8_t *)where, 0, sizeof(where) - 1, false};
-        put(&b, "at body octet ");
-        put_u64(&b, s->body.in_octets);
-        where[b.len] = '\0';
+        postie_text_t b;
+        postie_text_init_str(&b, where, sizeof(where));
+        postie_text_put(&b, "at body octet ");
+        postie_text_put_u64(&b, s->body.in_octets);
         fail(s, st, "message body", NULL, where);
         return st;
     }
@@ -1464,11 +1436,11 @@ postie_status_t postie_smtp_poll(postie_smtp_t *s, uint32_t now)
     }
     if (s->pending_count > 0 && s->tx_len == s->tx_start && postie_smtp_timeout_ms(s, now) == 0) {
         char why[48];
-        builder_t b = {(uint8_t *)why, 0, sizeof(why) - 1, false};
-        put(&b, "no complete reply within ");
-        put_u64(&b, reply_timeout(s));
-        put(&b, " ms");
-        why[b.len] = '\0';
+        postie_text_t b;
+        postie_text_init_str(&b, why, sizeof(why));
+        postie_text_put(&b, "no complete reply within ");
+        postie_text_put_u64(&b, reply_timeout(s));
+        postie_text_put(&b, " ms");
         fail(s, POSTIE_E_TIMEOUT, command_names[s->pending[s->pending_head].kind], NULL, why);
         return POSTIE_E_TIMEOUT;
     }

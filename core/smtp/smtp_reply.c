@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "postie/common/text.h"
 void postie_smtp_reply_init(postie_smtp_reply_t *r)
 {
     r->code = 0;
@@ -105,7 +106,7 @@ postie_status_t postie_smtp_reply_line(postie_smtp_reply_t *r, const char *line,
 void postie_smtp_reply_info(postie_reply_info_t *info, const postie_smtp_line_t *line)
 {
     info->code = line->code;
-    postie_copy_printable(info->enhanced, sizeof(info->enhanced), line->enhanced,
-                          line->enhanced ? line->enhanced_len : 0);
-    postie_copy_printable(info->text, sizeof(info->text), line->text, line->text_len);
+    postie_text_copy_printable(info->enhanced, sizeof(info->enhanced), line->enhanced,
+                               line->enhanced ? line->enhanced_len : 0);
+    postie_text_copy_printable(info->text, sizeof(info->text), line->text, line->text_len);
 }

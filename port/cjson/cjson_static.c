@@ -53,7 +53,7 @@ static double scale(double value, long exp10)
     return exp10 >= 0 ? value * exact_powers[exp10] : value / exact_powers[-exp10];
 }
 
-double postie_json_strtod(const char *text, char **end)
+double postie_cjson_strtod(const char *text, char **end)
 {
     const char *p = text;
     bool negative = false;

@@ -34,6 +34,7 @@
 #include <mbedtls/net_sockets.h>
 
 #include "postie/common/clock.h"
+#include "postie/common/text.h"
 
 /* Where the system trust store lives (Debian layout); override with -D. */
 #ifndef POSTIE_TLS_CA_BUNDLE
@@ -71,11 +72,11 @@ static void set_error(postie_tls_t *tls, postie_status_t st, const char *phase, 
     postie_error_clear(&tls->last_error);
     tls->last_error.status = st;
     tls->last_error.phase = phase;
-    postie_copy_printable(tls->last_error.subject, sizeof(tls->last_error.subject), tls->hostname,
-                          strlen(tls->hostname));
+    postie_text_copy_printable(tls->last_error.subject, sizeof(tls->last_error.subject),
+                               tls->hostname, strlen(tls->hostname));
     if (text != NULL) {
-        postie_copy_printable(tls->last_error.reply.text, sizeof(tls->last_error.reply.text), text,
-                              strlen(text));
+        postie_text_copy_printable(tls->last_error.reply.text, sizeof(tls->last_error.reply.text),
+                                   text, strlen(text));
     }
 }
 
@@ -193,8 +194,8 @@ static postie_status_t setup(postie_tls_t *tls)
         if (st != POSTIE_OK) {
             const char *file = tls->cfg.ca_file != NULL ? tls->cfg.ca_file : POSTIE_TLS_CA_BUNDLE;
             set_error(tls, st, "TLS CA load", "could not load CA certificates");
-            postie_copy_printable(tls->last_error.subject, sizeof(tls->last_error.subject), file,
-                                  strlen(file));
+            postie_text_copy_printable(tls->last_error.subject, sizeof(tls->last_error.subject),
+                                       file, strlen(file));
             return st;
         }
     }
@@ -583,7 +584,8 @@ void postie_tls_get_info(const postie_tls_t *tls, postie_tls_info_t *info)
         char dn[sizeof(info->peer_subject)];
         int n = mbedtls_x509_dn_gets(dn, sizeof(dn), &peer->subject);
         if (n >= 0) {
-            postie_copy_printable(info->peer_subject, sizeof(info->peer_subject), dn, strlen(dn));
+            postie_text_copy_printable(info->peer_subject, sizeof(info->peer_subject), dn,
+                                       strlen(dn));
         }
         (void)snprintf(info->peer_not_after, sizeof(info->peer_not_after),
                        "%04d-%02d-%02d %02d:%02d:%02d", peer->valid_to.year, peer->valid_to.mon,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "postie/common/clock.h"
+#include "postie/common/text.h"
 #include "postie/posix/host.h"
 #include "postie/posix/registry_file.h"
 #include "postie/posix/smtp_client.h"
@@ -96,8 +97,8 @@ static void mark_down(run_t *r, postie_status_t st, const char *phase, const cha
     postie_error_clear(&r->down_error);
     r->down_error.status = st;
     r->down_error.phase = phase;
-    postie_copy_printable(r->down_error.subject, sizeof(r->down_error.subject), subject,
-                          strlen(subject));
+    postie_text_copy_printable(r->down_error.subject, sizeof(r->down_error.subject), subject,
+                               strlen(subject));
     r->session_down = true;
     r->down_retry = 0;
 }

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "postie/common/text.h"
+
 #define STALE_TMP_S 3600
 
 static postie_status_t errno_status(int e)
@@ -59,7 +61,7 @@ static const char *unsafe_dir(int fd, const char *path, postie_error_t *err)
     if (why != NULL) {
         snprintf(text, sizeof(text), "%s (mode %04o, owner uid %lu)", path,
                  (unsigned)(st.st_mode & 07777), (unsigned long)st.st_uid);
-        postie_copy_printable(err->subject, sizeof(err->subject), text, strlen(text));
+        postie_text_copy_printable(err->subject, sizeof(err->subject), text, strlen(text));
     }
     return why;
 }
@@ -79,7 +81,7 @@ postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_err
     }
     postie_error_clear(err);
     err->phase = "spool";
-    postie_copy_printable(err->subject, sizeof(err->subject), dir, strlen(dir));
+    postie_text_copy_printable(err->subject, sizeof(err->subject), dir, strlen(dir));
     if (strlen(dir) >= sizeof(s->path)) {
         err->status = POSTIE_E_FIELD_TOO_LONG;
         return err->status;
@@ -99,7 +101,7 @@ postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_err
             *fds[i] = open_subdir(s->dir_fd, names[i]);
             if (*fds[i] < 0) {
                 snprintf(sub, sizeof(sub), "%s/%s", dir, names[i]);
-                postie_copy_printable(err->subject, sizeof(err->subject), sub, strlen(sub));
+                postie_text_copy_printable(err->subject, sizeof(err->subject), sub, strlen(sub));
                 if (errno == ELOOP || errno == ENOTDIR) {
                     why = "it is a link or not a directory";
                 }

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "postie/posix/host.h"
+#include "postie/session/registry_json.h"
+#include "postie/session/session_map.h"
 
 #define STRINGIFY(x) #x
 #define TEXT_OF(x)   STRINGIFY(x)
@@ -261,42 +263,31 @@ postie_status_t postie_session_client_config(const postie_session_t *s,
                                              postie_smtp_client_config_t *cfg, char *password,
                                              size_t cap)
 {
-    const postie_endpoint_t *ep = &s->ep;
+    postie_session_connection_t conn;
     postie_status_t st;
 
-    cfg->host = ep->host;
-    cfg->port = ep->port;
-    cfg->smtp.tls_mode = ep->tls;
-    cfg->tls.ca_file = ep->ca_file[0] != '\0' ? ep->ca_file : NULL;
-    cfg->tls.insecure_skip_verify = !ep->verify;
-    if (ep->ehlo[0] != '\0') {
-        cfg->smtp.ehlo_name = ep->ehlo;
-    }
-    if (ep->connect_timeout_ms != 0) {
-        cfg->connect_timeout_ms = ep->connect_timeout_ms;
-    }
-    if (ep->timeout_ms != 0) {
-        cfg->smtp.timeout_greeting_ms = ep->timeout_ms;
-        cfg->smtp.timeout_command_ms = ep->timeout_ms;
-        cfg->smtp.timeout_data_init_ms = ep->timeout_ms;
-        cfg->smtp.timeout_data_end_ms = ep->timeout_ms;
-    }
-    if (ep->write_timeout_ms != 0) {
-        cfg->smtp.timeout_data_block_ms = ep->write_timeout_ms;
-    }
-    cfg->smtp.allow_plaintext_auth = ep->allow_plaintext_auth;
-    if (ep->auth == POSTIE_AUTH_OAUTH2) {
-        return POSTIE_E_AUTH_NO_MECHANISM; /* reserved until OAuth 2.0 lands */
-    }
-    if (ep->auth == POSTIE_AUTH_BASIC) {
-        st = postie_secret_resolve(&ep->password, password, cap);
+    /* the core mapping, over what cfg holds (defaults and the caller's own choices) */
+    conn.host = cfg->host;
+    conn.port = cfg->port;
+    conn.ca_file = cfg->tls.ca_file;
+    conn.verify = !cfg->tls.insecure_skip_verify;
+    conn.connect_timeout_ms = cfg->connect_timeout_ms;
+    conn.smtp = cfg->smtp;
+    if (s->ep.auth == POSTIE_AUTH_BASIC) {
+        /* the secret from where the registry says: inline, variable or file */
+        st = postie_secret_resolve(&s->ep.password, password, cap);
         if (st != POSTIE_OK) {
             return st;
         }
-        cfg->smtp.username = ep->username;
-        cfg->smtp.password = password;
     }
-    return POSTIE_OK;
+    st = postie_session_map_connection(s, s->ep.auth == POSTIE_AUTH_BASIC ? password : NULL, &conn);
+    cfg->host = conn.host;
+    cfg->port = conn.port;
+    cfg->tls.ca_file = conn.ca_file;
+    cfg->tls.insecure_skip_verify = !conn.verify;
+    cfg->connect_timeout_ms = conn.connect_timeout_ms;
+    cfg->smtp = conn.smtp;
+    return st;
 }
 
 #define STEP_STR2(x) #x

@@ -13,10 +13,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "postie/common/text.h"
 #include "postie/posix/host.h"
 #include "postie/mime/mime.h"
 #include "postie/posix/registry_file.h"
-#include "postie/session/template.h"
+#include "postie/session/session_map.h"
 
 const char *postie_check_step_name(postie_check_step_t step)
 {
@@ -38,7 +39,7 @@ static void explain_secret(const postie_session_t *s, postie_status_t st, postie
     memset(scratch, 0, sizeof(scratch));
     postie_secret_describe(&s->ep.password, what, sizeof(what));
     snprintf(text, sizeof(text), "%s: %s", what, why != NULL ? why : postie_status_str(st));
-    postie_copy_printable(e->subject, sizeof(e->subject), text, strlen(text));
+    postie_text_copy_printable(e->subject, sizeof(e->subject), text, strlen(text));
 }
 
 static uint32_t elapsed_ms(const struct timespec *a, const struct timespec *b)
@@ -111,8 +112,8 @@ postie_status_t postie_session_test_connection(const postie_session_t *s,
         r->result[POSTIE_CHECK_DNS] = POSTIE_STEP_FAILED;
         r->status = r->error.status = POSTIE_E_DNS;
         r->error.phase = "DNS";
-        postie_copy_printable(r->error.subject, sizeof(r->error.subject), gai_strerror(gai),
-                              strlen(gai_strerror(gai)));
+        postie_text_copy_printable(r->error.subject, sizeof(r->error.subject), gai_strerror(gai),
+                                   strlen(gai_strerror(gai)));
         return r->status;
     }
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
@@ -187,10 +188,10 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
     static char from_name[256];
     static char subject[192];
     static const postie_template_user_t user = {"Postie test", NULL};
+    postie_session_message_t defaults;
     postie_message_t msg;
     postie_smtp_envelope_t env;
     char date[40];
-    size_t len = 0;
     postie_status_t st;
 
     postie_error_clear(error);
@@ -217,24 +218,31 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
              "From:    %s\n"
              "Sent:    %s\n\n"
              "If you can read this, the session works. No action is needed.\n",
-             s->name, postie_protocol_name(s->ep.protocol), s->ep.host, s->ep.port, s->from, date);
-    if (postie_template_expand(s->from_name, &user, from_name, sizeof(from_name), &len) !=
-        POSTIE_OK) {
-        from_name[0] = '\0';
+             s->name, postie_registry_protocol_name(s->ep.protocol), s->ep.host, s->ep.port,
+             s->from, date);
+    /* From, its display name, the envelope sender and the subject prefix:
+     * the same mapping as postie send --session */
+    st = postie_session_map_message(s, &user, "Postie test email", from_name, sizeof(from_name),
+                                    subject, sizeof(subject), &defaults);
+    if (st != POSTIE_OK) {
+        error->status = st;
+        error->phase = "the session's message defaults";
+        postie_text_copy_printable(error->subject, sizeof(error->subject),
+                                   postie_registry_field_name(defaults.failed),
+                                   strlen(postie_registry_field_name(defaults.failed)));
+        return st;
     }
-    (void)postie_template_subject(s->subject_prefix, "Postie test email", subject, sizeof(subject),
-                                  NULL); /* fits: the prefix has at most 63 octets */
     for (size_t i = 0; i < n; i++) {
         to_boxes[i].name = NULL;
         to_boxes[i].address = to[i];
         memset(&rcpt[i], 0, sizeof(rcpt[i]));
         rcpt[i].address = to[i];
     }
-    msg.from.name = from_name[0] != '\0' ? from_name : NULL;
-    msg.from.address = s->from;
+    msg.from.name = defaults.from_name;
+    msg.from.address = defaults.from;
     msg.to = to_boxes;
     msg.to_count = n;
-    msg.subject = subject;
+    msg.subject = defaults.subject;
     msg.text = (const uint8_t *)body;
     msg.text_len = strlen(body);
     if (postie_random_bytes(msg.entropy, sizeof(msg.entropy)) != POSTIE_OK) {
@@ -252,7 +260,7 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
             *error = *postie_mime_error(&writer);
         } else {
             memset(&env, 0, sizeof(env));
-            env.from = s->envelope_from[0] != '\0' ? s->envelope_from : s->from;
+            env.from = defaults.envelope_from;
             env.rcpt = rcpt;
             env.rcpt_count = n;
             env.body_8bit = postie_mime_needs_8bit(&writer);

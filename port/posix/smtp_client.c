@@ -12,6 +12,7 @@
 
 #include "postie/common/clock.h"
 #include "postie/common/driver_smtp.h"
+#include "postie/common/text.h"
 
 void postie_smtp_client_config_defaults(postie_smtp_client_config_t *cfg)
 {
@@ -52,8 +53,8 @@ static void record_failure(void *ctx, postie_status_t st, const char *what)
         postie_error_clear(&c->error);
         c->error.status = st;
         c->error.phase = what;
-        postie_copy_printable(c->error.subject, sizeof(c->error.subject), c->cfg.host,
-                              strlen(c->cfg.host));
+        postie_text_copy_printable(c->error.subject, sizeof(c->error.subject), c->cfg.host,
+                                   strlen(c->cfg.host));
     }
     if (postie_smtp_phase(&c->engine) == POSTIE_SMTP_PHASE_FAILED) {
         /* the engine's record names the step; keep the transport detail */
@@ -106,7 +107,7 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
     if (c->cfg.host == NULL || c->cfg.host[0] == '\0') {
         c->error.status = POSTIE_E_INVALID_ARGUMENT;
         c->error.phase = "configuration";
-        postie_copy_printable(c->error.subject, sizeof(c->error.subject), "host: empty", 11);
+        postie_text_copy_printable(c->error.subject, sizeof(c->error.subject), "host: empty", 11);
         return POSTIE_E_INVALID_ARGUMENT;
     }
     if (c->cfg.tls.verify_name == NULL) {

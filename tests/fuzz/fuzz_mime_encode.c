@@ -140,14 +140,14 @@ static size_t qp_expected(const uint8_t *in, size_t n, uint8_t *out)
 
 static void fuzz_qp(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, size_t max_win)
 {
-    postie_qp_encoder_t q;
+    postie_mime_qp_t q;
     size_t i = 0;
     size_t o = 0;
     size_t c;
     size_t p;
     size_t stuck = 0;
 
-    postie_qp_init(&q);
+    postie_mime_qp_init(&q);
     while (i < n) {
         size_t piece = 1 + gen_below(g, max_piece);
         size_t cap = gen_below(g, max_win + 1);
@@ -155,7 +155,7 @@ static void fuzz_qp(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, siz
             piece = n - i;
         }
         memset(window, GUARD, sizeof(window));
-        postie_qp_encode(&q, in + i, piece, &c, window, cap, &p);
+        postie_mime_qp_encode(&q, in + i, piece, &c, window, cap, &p);
         CHECK(c <= piece && p <= cap);
         check_guard(cap);
         if (cap >= 16) {
@@ -163,7 +163,7 @@ static void fuzz_qp(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, siz
         }
         stuck = c == 0 ? stuck + 1 : 0;
         if (stuck > 64) { /* windows stayed small: take a big one */
-            postie_qp_encode(&q, in + i, piece, &c, window, WIN_MAX, &p);
+            postie_mime_qp_encode(&q, in + i, piece, &c, window, WIN_MAX, &p);
             CHECK(c > 0);
         }
         memcpy(enc_buf + o, window, p);
@@ -171,10 +171,10 @@ static void fuzz_qp(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, siz
         i += c;
     }
     memset(window, GUARD, sizeof(window));
-    if (postie_qp_finish(&q, window, gen_below(g, 17), &p) != POSTIE_OK) {
+    if (postie_mime_qp_finish(&q, window, gen_below(g, 17), &p) != POSTIE_OK) {
         CHECK(p == 0);
         check_guard(0);
-        CHECK(postie_qp_finish(&q, window, 16, &p) == POSTIE_OK);
+        CHECK(postie_mime_qp_finish(&q, window, 16, &p) == POSTIE_OK);
     }
     check_guard(p);
     memcpy(enc_buf + o, window, p);
@@ -191,7 +191,7 @@ static void fuzz_qp(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, siz
 
 static void fuzz_b64(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, size_t max_win)
 {
-    postie_b64_stream_t b;
+    postie_mime_b64_t b;
     size_t i = 0;
     size_t o = 0;
     size_t c;
@@ -200,7 +200,7 @@ static void fuzz_b64(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, si
     size_t d = 0;
     size_t stuck = 0;
 
-    postie_b64_stream_init(&b);
+    postie_mime_b64_init(&b);
     while (i < n) {
         size_t piece = 1 + gen_below(g, max_piece);
         size_t cap = gen_below(g, max_win + 1);
@@ -208,7 +208,7 @@ static void fuzz_b64(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, si
             piece = n - i;
         }
         memset(window, GUARD, sizeof(window));
-        postie_b64_stream_encode(&b, in + i, piece, &c, window, cap, &p);
+        postie_mime_b64_encode(&b, in + i, piece, &c, window, cap, &p);
         CHECK(c <= piece && p <= cap);
         check_guard(cap);
         if (cap >= 6) {
@@ -216,7 +216,7 @@ static void fuzz_b64(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, si
         }
         stuck = c == 0 ? stuck + 1 : 0;
         if (stuck > 64) {
-            postie_b64_stream_encode(&b, in + i, piece, &c, window, WIN_MAX, &p);
+            postie_mime_b64_encode(&b, in + i, piece, &c, window, WIN_MAX, &p);
             CHECK(c > 0);
         }
         memcpy(enc_buf + o, window, p);
@@ -224,10 +224,10 @@ static void fuzz_b64(const uint8_t *in, size_t n, gen_t *g, size_t max_piece, si
         i += c;
     }
     memset(window, GUARD, sizeof(window));
-    if (postie_b64_stream_finish(&b, window, gen_below(g, 7), &p) != POSTIE_OK) {
+    if (postie_mime_b64_finish(&b, window, gen_below(g, 7), &p) != POSTIE_OK) {
         CHECK(p == 0);
         check_guard(0);
-        CHECK(postie_b64_stream_finish(&b, window, 6, &p) == POSTIE_OK);
+        CHECK(postie_mime_b64_finish(&b, window, 6, &p) == POSTIE_OK);
     }
     check_guard(p);
     memcpy(enc_buf + o, window, p);
@@ -264,12 +264,12 @@ static bool attr_char(uint8_t c)
            (c != 0 && strchr("!#$&+-.^_`|~", c) != NULL);
 }
 
-static size_t ew_decode(const char *w, size_t n, postie_ew_encoding_t enc, uint8_t *out)
+static size_t ew_decode(const char *w, size_t n, postie_mime_ew_encoding_t enc, uint8_t *out)
 {
     size_t o = 0;
     CHECK(n >= 12 && memcmp(w, "=?UTF-8?", 8) == 0 && w[8] == (char)enc && w[9] == '?' &&
           w[n - 2] == '?' && w[n - 1] == '=');
-    if (enc == POSTIE_EW_B) {
+    if (enc == POSTIE_MIME_EW_B) {
         CHECK((n - 12) % 4 == 0);
         CHECK(postie_base64_decode(w + 10, n - 12, out, 64, &o) == POSTIE_OK);
         return o;
@@ -292,10 +292,10 @@ static size_t ew_decode(const char *w, size_t n, postie_ew_encoding_t enc, uint8
 }
 
 /* Payload octets needed for text[a..b) as one word. */
-static size_t ew_payload(const uint8_t *t, size_t a, size_t b, postie_ew_encoding_t enc)
+static size_t ew_payload(const uint8_t *t, size_t a, size_t b, postie_mime_ew_encoding_t enc)
 {
     size_t n = 0;
-    if (enc == POSTIE_EW_B) {
+    if (enc == POSTIE_MIME_EW_B) {
         return (b - a + 2) / 3 * 4;
     }
     for (size_t i = a; i < b; i++) {
@@ -304,20 +304,20 @@ static size_t ew_payload(const uint8_t *t, size_t a, size_t b, postie_ew_encodin
     return n;
 }
 
-static void fuzz_ew(const uint8_t *text, size_t len, bool valid, postie_ew_encoding_t enc,
+static void fuzz_ew(const uint8_t *text, size_t len, bool valid, postie_mime_ew_encoding_t enc,
                     size_t max_len)
 {
     size_t pos = 0;
     size_t total = 0;
     while (pos < len) {
-        char w[POSTIE_EW_MAX + 16];
+        char w[POSTIE_MIME_EW_MAX + 16];
         uint8_t dec[64];
         size_t before = pos;
         size_t wl;
         size_t dl;
 
         memset(w, GUARD, sizeof(w));
-        wl = postie_ew_word(text, len, &pos, enc, max_len, w);
+        wl = postie_mime_ew_word(text, len, &pos, enc, max_len, w);
         for (size_t k = wl; k < sizeof(w); k++) {
             CHECK((uint8_t)w[k] == GUARD);
         }
@@ -329,7 +329,7 @@ static void fuzz_ew(const uint8_t *text, size_t len, bool valid, postie_ew_encod
             }
             return;
         }
-        CHECK(wl <= max_len && wl <= POSTIE_EW_MAX && pos > before && pos <= len);
+        CHECK(wl <= max_len && wl <= POSTIE_MIME_EW_MAX && pos > before && pos <= len);
         dl = ew_decode(w, wl, enc, dec);
         CHECK(dl == pos - before && memcmp(dec, text + before, dl) == 0);
         CHECK(wl == 12 + ew_payload(text, before, pos, enc));
@@ -357,7 +357,7 @@ static void fuzz_param(const uint8_t *value, size_t len, bool valid, size_t max_
         size_t k;
 
         memset(s, GUARD, sizeof(s));
-        sl = postie_param_ext_section(value, len, &pos, first, max_len, s);
+        sl = postie_mime_param_ext_section(value, len, &pos, first, max_len, s);
         for (k = sl; k < sizeof(s); k++) {
             CHECK((uint8_t)s[k] == GUARD);
         }
@@ -428,13 +428,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     {
         size_t m = 12u + data[3] % 64u; /* 12..75 */
-        fuzz_ew(text, len, valid, POSTIE_EW_B, m);
-        fuzz_ew(text, len, valid, POSTIE_EW_Q, m);
+        fuzz_ew(text, len, valid, POSTIE_MIME_EW_B, m);
+        fuzz_ew(text, len, valid, POSTIE_MIME_EW_Q, m);
         if (valid) { /* at 75, every character fits: nothing is refused */
             size_t pos = 0;
-            char w[POSTIE_EW_MAX];
+            char w[POSTIE_MIME_EW_MAX];
             while (pos < len) {
-                CHECK(postie_ew_word(text, len, &pos, postie_ew_choose(text, len), 75, w) > 0);
+                CHECK(postie_mime_ew_word(text, len, &pos, postie_mime_ew_choose(text, len), 75,
+                                          w) > 0);
             }
         }
         fuzz_param(text, len, valid, 7u + data[4] % 80u);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: the registry loader (core/session/registry.c, on cJSON).
+ * libFuzzer target: the registry loader (core/session/registry_json.c, on cJSON).
  *
  * The input is the registry text. When its last octet is 0xE0 or above
  * (never the end of a sensible JSON file), that octet is not part of the
@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postie/session/registry.h"
+#include "postie/session/registry_json.h"
 #include "postie/smtp/smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -23,7 +23,7 @@ static void expect_exact(const char *text)
 {
     char *our_end = NULL;
     char *libc_end = NULL;
-    double ours = postie_json_strtod(text, &our_end);
+    double ours = postie_cjson_strtod(text, &our_end);
     double libc = strtod(text, &libc_end);
     if (ours != libc || our_end != libc_end) {
         print_error("%s: ours %.17g (end +%td), libc %.17g (end +%td)\n", text, ours,
@@ -36,7 +36,7 @@ static void expect_close(const char *text)
 {
     char *our_end = NULL;
     char *libc_end = NULL;
-    double ours = postie_json_strtod(text, &our_end);
+    double ours = postie_cjson_strtod(text, &our_end);
     double libc = strtod(text, &libc_end);
     double tolerance = fabs(libc) * 1e-14;
     if (fabs(ours - libc) > tolerance || our_end != libc_end) {
@@ -127,11 +127,11 @@ static void test_long_and_extreme_values_are_close(void **state)
 static void test_out_of_range(void **state)
 {
     (void)state;
-    assert_true(isinf(postie_json_strtod("1e400", NULL)));
-    assert_true(postie_json_strtod("-1e400", NULL) < 0);
-    assert_true(isinf(postie_json_strtod("-1e99999999999", NULL)));
-    assert_true(postie_json_strtod("1e-400", NULL) == 0.0);
-    assert_true(postie_json_strtod("1e-99999999999", NULL) == 0.0);
+    assert_true(isinf(postie_cjson_strtod("1e400", NULL)));
+    assert_true(postie_cjson_strtod("-1e400", NULL) < 0);
+    assert_true(isinf(postie_cjson_strtod("-1e99999999999", NULL)));
+    assert_true(postie_cjson_strtod("1e-400", NULL) == 0.0);
+    assert_true(postie_cjson_strtod("1e-99999999999", NULL) == 0.0);
 }
 
 static void test_end_position(void **state)

@@ -277,14 +277,14 @@ static long q_decode(const char *p, size_t n, uint8_t *out)
 }
 
 /* Decode one encoded word; returns the decoded length or -1. */
-static long ew_decode(const char *w, size_t n, postie_ew_encoding_t enc, uint8_t *out)
+static long ew_decode(const char *w, size_t n, postie_mime_ew_encoding_t enc, uint8_t *out)
 {
     size_t olen = 0;
     if (n < 12 || memcmp(w, "=?UTF-8?", 8) != 0 || w[8] != (char)enc || w[9] != '?' ||
         w[n - 2] != '?' || w[n - 1] != '=') {
         return -1;
     }
-    if (enc == POSTIE_EW_Q) {
+    if (enc == POSTIE_MIME_EW_Q) {
         return q_decode(w + 10, n - 12, out);
     }
     if ((n - 12) % 4 != 0 || postie_base64_decode(w + 10, n - 12, out, 1024, &olen) != POSTIE_OK) {
@@ -294,10 +294,10 @@ static long ew_decode(const char *w, size_t n, postie_ew_encoding_t enc, uint8_t
 }
 
 /* Payload length of a word holding text[a..b). */
-static size_t payload_len(const uint8_t *t, size_t a, size_t b, postie_ew_encoding_t enc)
+static size_t payload_len(const uint8_t *t, size_t a, size_t b, postie_mime_ew_encoding_t enc)
 {
     size_t n = 0;
-    if (enc == POSTIE_EW_B) {
+    if (enc == POSTIE_MIME_EW_B) {
         return (b - a + 2) / 3 * 4;
     }
     for (size_t i = a; i < b; i++) {
@@ -313,26 +313,26 @@ static size_t payload_len(const uint8_t *t, size_t a, size_t b, postie_ew_encodi
  * within max_len, well-formed, decodes to exactly its slice, the slice is
  * whole characters, and the word is as full as it can be. Returns the
  * number of words and the total of their lengths. */
-static size_t check_words(const uint8_t *text, size_t len, postie_ew_encoding_t enc, size_t max_len,
-                          size_t *total)
+static size_t check_words(const uint8_t *text, size_t len, postie_mime_ew_encoding_t enc,
+                          size_t max_len, size_t *total)
 {
     static uint8_t joined[8192];
     size_t jlen = 0;
     size_t pos = 0;
     size_t words = 0;
-    size_t eff_max = max_len > POSTIE_EW_MAX ? POSTIE_EW_MAX : max_len;
+    size_t eff_max = max_len > POSTIE_MIME_EW_MAX ? POSTIE_MIME_EW_MAX : max_len;
 
     assert_true(len <= sizeof(joined));
     *total = 0;
     while (pos < len) {
-        char w[POSTIE_EW_MAX + 8];
+        char w[POSTIE_MIME_EW_MAX + 8];
         uint8_t dec[128];
         size_t before = pos;
         size_t wl;
         long dl;
 
         memset(w, GUARD, sizeof(w));
-        wl = postie_ew_word(text, len, &pos, enc, max_len, w);
+        wl = postie_mime_ew_word(text, len, &pos, enc, max_len, w);
         assert_true(wl > 0);
         assert_true(wl <= eff_max);
         all_guard((const uint8_t *)w + wl, sizeof(w) - wl);
@@ -359,13 +359,13 @@ static size_t check_words(const uint8_t *text, size_t len, postie_ew_encoding_t 
     return words;
 }
 
-static void expect_word(const char *text, postie_ew_encoding_t enc, size_t max_len,
+static void expect_word(const char *text, postie_mime_ew_encoding_t enc, size_t max_len,
                         const char *want)
 {
-    char w[POSTIE_EW_MAX];
+    char w[POSTIE_MIME_EW_MAX];
     size_t len = strlen(text);
     size_t pos = 0;
-    size_t wl = postie_ew_word(U8(text), len, &pos, enc, max_len, w);
+    size_t wl = postie_mime_ew_word(U8(text), len, &pos, enc, max_len, w);
     assert_int_equal(wl, strlen(want));
     assert_memory_equal(w, want, wl);
     assert_int_equal(pos, len);
@@ -400,20 +400,20 @@ static void test_ew_ascii(void **state)
 {
     size_t total;
     (void)state;
-    expect_word("Hello world", POSTIE_EW_Q, 75, "=?UTF-8?Q?Hello_world?=");
-    expect_word("Hello world", POSTIE_EW_B, 75, "=?UTF-8?B?SGVsbG8gd29ybGQ=?=");
-    expect_word("a", POSTIE_EW_B, 75, "=?UTF-8?B?YQ==?=");
-    expect_word("ab", POSTIE_EW_B, 75, "=?UTF-8?B?YWI=?=");
-    expect_word("abc", POSTIE_EW_B, 75, "=?UTF-8?B?YWJj?=");
+    expect_word("Hello world", POSTIE_MIME_EW_Q, 75, "=?UTF-8?Q?Hello_world?=");
+    expect_word("Hello world", POSTIE_MIME_EW_B, 75, "=?UTF-8?B?SGVsbG8gd29ybGQ=?=");
+    expect_word("a", POSTIE_MIME_EW_B, 75, "=?UTF-8?B?YQ==?=");
+    expect_word("ab", POSTIE_MIME_EW_B, 75, "=?UTF-8?B?YWI=?=");
+    expect_word("abc", POSTIE_MIME_EW_B, 75, "=?UTF-8?B?YWJj?=");
     /* Only letters, digits and ! * + - / stand for themselves. */
-    expect_word("a_b=c?d!*+-/ \"(),:;<>@[\\]\t~", POSTIE_EW_Q, 75,
+    expect_word("a_b=c?d!*+-/ \"(),:;<>@[\\]\t~", POSTIE_MIME_EW_Q, 75,
                 "=?UTF-8?Q?a=5Fb=3Dc=3Fd!*+-/_=22=28=29=2C=3A=3B=3C=3E=40=5B=5C=5D=09=7E?=");
-    assert_int_equal(check_words(U8("Hello world"), 11, POSTIE_EW_Q, 75, &total), 1);
+    assert_int_equal(check_words(U8("Hello world"), 11, POSTIE_MIME_EW_Q, 75, &total), 1);
     {
         static const char lorem[] = "The quick brown fox jumps over the lazy dog, then naps; "
                                     "the dog, unimpressed, writes a long subject line about it.";
-        assert_true(check_words(U8(lorem), sizeof(lorem) - 1, POSTIE_EW_Q, 75, &total) > 1);
-        assert_true(check_words(U8(lorem), sizeof(lorem) - 1, POSTIE_EW_B, 75, &total) > 1);
+        assert_true(check_words(U8(lorem), sizeof(lorem) - 1, POSTIE_MIME_EW_Q, 75, &total) > 1);
+        assert_true(check_words(U8(lorem), sizeof(lorem) - 1, POSTIE_MIME_EW_B, 75, &total) > 1);
     }
 }
 
@@ -422,12 +422,12 @@ static void test_ew_japanese_name(void **state)
     size_t total;
     (void)state;
     assert_int_equal(sizeof(yamada) - 1, 13);
-    expect_word(yamada, POSTIE_EW_B, 75, "=?UTF-8?B?5bGx55SwIOWkqumDjg==?=");
-    expect_word(yamada, POSTIE_EW_Q, 75, "=?UTF-8?Q?=E5=B1=B1=E7=94=B0_=E5=A4=AA=E9=83=8E?=");
-    assert_int_equal(postie_ew_choose(U8(yamada), 13), POSTIE_EW_B);
-    assert_int_equal(check_words(U8(yamada), 13, POSTIE_EW_B, 75, &total), 1);
+    expect_word(yamada, POSTIE_MIME_EW_B, 75, "=?UTF-8?B?5bGx55SwIOWkqumDjg==?=");
+    expect_word(yamada, POSTIE_MIME_EW_Q, 75, "=?UTF-8?Q?=E5=B1=B1=E7=94=B0_=E5=A4=AA=E9=83=8E?=");
+    assert_int_equal(postie_mime_ew_choose(U8(yamada), 13), POSTIE_MIME_EW_B);
+    assert_int_equal(check_words(U8(yamada), 13, POSTIE_MIME_EW_B, 75, &total), 1);
     assert_int_equal(total, 32);
-    assert_int_equal(check_words(U8(yamada), 13, POSTIE_EW_Q, 75, &total), 1);
+    assert_int_equal(check_words(U8(yamada), 13, POSTIE_MIME_EW_Q, 75, &total), 1);
     assert_int_equal(total, 49);
 }
 
@@ -440,19 +440,19 @@ static void test_ew_long_japanese(void **state)
     (void)state;
     assert_true(len >= 60 * 3);
     assert_true(postie_utf8_valid(U8(long_ja), len, NULL));
-    words = check_words(U8(long_ja), len, POSTIE_EW_B, 75, &total_b);
+    words = check_words(U8(long_ja), len, POSTIE_MIME_EW_B, 75, &total_b);
     /* 63 payload chars -> 47 octets -> 15 characters of 3 octets per word */
     assert_int_equal(words, (len / 3 + 14) / 15);
-    check_words(U8(long_ja), len, POSTIE_EW_Q, 75, &total_q);
+    check_words(U8(long_ja), len, POSTIE_MIME_EW_Q, 75, &total_q);
     assert_true(total_b < total_q);
-    assert_int_equal(postie_ew_choose(U8(long_ja), len), POSTIE_EW_B);
+    assert_int_equal(postie_mime_ew_choose(U8(long_ja), len), POSTIE_MIME_EW_B);
     for (size_t m = 12; m <= 80; m++) {
         size_t t;
         if (m >= 16) { /* B: one 3-octet character needs 4 payload chars */
-            check_words(U8(long_ja), len, POSTIE_EW_B, m, &t);
+            check_words(U8(long_ja), len, POSTIE_MIME_EW_B, m, &t);
         }
         if (m >= 21) { /* Q: one 3-octet character needs 9 payload chars */
-            check_words(U8(long_ja), len, POSTIE_EW_Q, m, &t);
+            check_words(U8(long_ja), len, POSTIE_MIME_EW_Q, m, &t);
         }
     }
 }
@@ -463,15 +463,15 @@ static void test_ew_emoji(void **state)
     size_t total;
     (void)state;
     assert_true(postie_utf8_valid(U8(emoji), len, NULL));
-    expect_word("\xf0\x9f\x98\x80", POSTIE_EW_B, 75, "=?UTF-8?B?8J+YgA==?=");
-    expect_word("\xf0\x9f\x98\x80", POSTIE_EW_Q, 75, "=?UTF-8?Q?=F0=9F=98=80?=");
+    expect_word("\xf0\x9f\x98\x80", POSTIE_MIME_EW_B, 75, "=?UTF-8?B?8J+YgA==?=");
+    expect_word("\xf0\x9f\x98\x80", POSTIE_MIME_EW_Q, 75, "=?UTF-8?Q?=F0=9F=98=80?=");
     for (size_t m = 20; m <= 75; m++) {
-        check_words(U8(emoji), len, POSTIE_EW_B, m, &total);
+        check_words(U8(emoji), len, POSTIE_MIME_EW_B, m, &total);
     }
     for (size_t m = 24; m <= 75; m++) {
-        check_words(U8(emoji), len, POSTIE_EW_Q, m, &total);
+        check_words(U8(emoji), len, POSTIE_MIME_EW_Q, m, &total);
     }
-    assert_int_equal(postie_ew_choose(U8(emoji), len), POSTIE_EW_B);
+    assert_int_equal(postie_mime_ew_choose(U8(emoji), len), POSTIE_MIME_EW_B);
 }
 
 static void test_ew_mixed(void **state)
@@ -481,10 +481,10 @@ static void test_ew_mixed(void **state)
     (void)state;
     assert_true(postie_utf8_valid(U8(mixed), len, NULL));
     for (size_t m = 20; m <= 75; m++) {
-        check_words(U8(mixed), len, POSTIE_EW_B, m, &total);
+        check_words(U8(mixed), len, POSTIE_MIME_EW_B, m, &total);
     }
     for (size_t m = 24; m <= 75; m++) {
-        check_words(U8(mixed), len, POSTIE_EW_Q, m, &total);
+        check_words(U8(mixed), len, POSTIE_MIME_EW_Q, m, &total);
     }
 }
 
@@ -495,17 +495,17 @@ static void test_ew_one_char_per_word(void **state)
     size_t len = sizeof(long_ja) - 1;
     (void)state;
     /* B at 16: 4 payload chars = one 3-octet character */
-    assert_int_equal(check_words(U8(long_ja), len, POSTIE_EW_B, 16, &total), len / 3);
+    assert_int_equal(check_words(U8(long_ja), len, POSTIE_MIME_EW_B, 16, &total), len / 3);
     /* Q at 21..23: 9 payload chars = one 3-octet character, never two */
     for (size_t m = 21; m <= 29; m++) {
-        assert_int_equal(check_words(U8(long_ja), len, POSTIE_EW_Q, m, &total), len / 3);
+        assert_int_equal(check_words(U8(long_ja), len, POSTIE_MIME_EW_Q, m, &total), len / 3);
     }
     /* Q at 13: one ASCII letter per word */
-    assert_int_equal(check_words(U8("abcdef"), 6, POSTIE_EW_Q, 13, &total), 6);
-    expect_word("a", POSTIE_EW_Q, 13, "=?UTF-8?Q?a?=");
+    assert_int_equal(check_words(U8("abcdef"), 6, POSTIE_MIME_EW_Q, 13, &total), 6);
+    expect_word("a", POSTIE_MIME_EW_Q, 13, "=?UTF-8?Q?a?=");
     /* B at 16 and 4-octet characters need 8 payload chars: 20 */
     assert_int_equal(
-        check_words(U8("\xf0\x9f\x98\x80\xf0\x9f\x8e\x89"), 8, POSTIE_EW_B, 20, &total), 2);
+        check_words(U8("\xf0\x9f\x98\x80\xf0\x9f\x8e\x89"), 8, POSTIE_MIME_EW_B, 20, &total), 2);
 }
 
 /* A character that does not fit returns 0, writes nothing, keeps *pos. */
@@ -514,12 +514,12 @@ static void test_ew_char_does_not_fit(void **state)
     static const char four[] = "\xf0\x9f\x98\x80tail";
     (void)state;
     for (size_t m = 0; m <= 23; m++) {
-        char w[POSTIE_EW_MAX];
+        char w[POSTIE_MIME_EW_MAX];
         size_t pos = 0;
         size_t wl;
 
         memset(w, GUARD, sizeof(w));
-        wl = postie_ew_word(U8(four), sizeof(four) - 1, &pos, POSTIE_EW_B, m, w);
+        wl = postie_mime_ew_word(U8(four), sizeof(four) - 1, &pos, POSTIE_MIME_EW_B, m, w);
         if (m < 20) {
             assert_int_equal(wl, 0);
             assert_int_equal(pos, 0);
@@ -531,49 +531,49 @@ static void test_ew_char_does_not_fit(void **state)
         }
         memset(w, GUARD, sizeof(w));
         pos = 0;
-        wl = postie_ew_word(U8(four), sizeof(four) - 1, &pos, POSTIE_EW_Q, m, w);
+        wl = postie_mime_ew_word(U8(four), sizeof(four) - 1, &pos, POSTIE_MIME_EW_Q, m, w);
         assert_int_equal(wl, 0); /* Q needs 24 */
         assert_int_equal(pos, 0);
         all_guard((const uint8_t *)w, sizeof(w));
     }
     {
-        char w[POSTIE_EW_MAX];
+        char w[POSTIE_MIME_EW_MAX];
         size_t pos = 0;
-        assert_int_equal(postie_ew_word(U8(four), 8, &pos, POSTIE_EW_Q, 24, w), 24);
+        assert_int_equal(postie_mime_ew_word(U8(four), 8, &pos, POSTIE_MIME_EW_Q, 24, w), 24);
         assert_memory_equal(w, "=?UTF-8?Q?=F0=9F=98=80?=", 24);
         assert_int_equal(pos, 4);
         /* "=" needs 3 payload chars: nothing at 12..14 */
         pos = 0;
-        assert_int_equal(postie_ew_word(U8("="), 1, &pos, POSTIE_EW_Q, 14, w), 0);
-        assert_int_equal(postie_ew_word(U8("="), 1, &pos, POSTIE_EW_Q, 15, w), 15);
+        assert_int_equal(postie_mime_ew_word(U8("="), 1, &pos, POSTIE_MIME_EW_Q, 14, w), 0);
+        assert_int_equal(postie_mime_ew_word(U8("="), 1, &pos, POSTIE_MIME_EW_Q, 15, w), 15);
         assert_memory_equal(w, "=?UTF-8?Q?=3D?=", 15);
     }
 }
 
 static void test_ew_edges(void **state)
 {
-    char w[POSTIE_EW_MAX + 16];
+    char w[POSTIE_MIME_EW_MAX + 16];
     size_t pos;
     (void)state;
     /* *pos == len */
     pos = 3;
-    assert_int_equal(postie_ew_word(U8("abc"), 3, &pos, POSTIE_EW_Q, 75, w), 0);
+    assert_int_equal(postie_mime_ew_word(U8("abc"), 3, &pos, POSTIE_MIME_EW_Q, 75, w), 0);
     assert_int_equal(pos, 3);
     pos = 0;
-    assert_int_equal(postie_ew_word(U8(""), 0, &pos, POSTIE_EW_B, 75, w), 0);
+    assert_int_equal(postie_mime_ew_word(U8(""), 0, &pos, POSTIE_MIME_EW_B, 75, w), 0);
     /* max_len above 75 is treated as 75 */
     {
         static uint8_t as[200];
         memset(as, 'a', sizeof(as));
         memset(w, GUARD, sizeof(w));
         pos = 0;
-        assert_int_equal(postie_ew_word(as, sizeof(as), &pos, POSTIE_EW_Q, 1000, w), 75);
+        assert_int_equal(postie_mime_ew_word(as, sizeof(as), &pos, POSTIE_MIME_EW_Q, 1000, w), 75);
         assert_int_equal(pos, 63);
         all_guard((const uint8_t *)w + 75, sizeof(w) - 75);
     }
     /* starting mid-text */
     pos = 6;
-    assert_int_equal(postie_ew_word(U8(yamada), 13, &pos, POSTIE_EW_Q, 75, w), 31);
+    assert_int_equal(postie_mime_ew_word(U8(yamada), 13, &pos, POSTIE_MIME_EW_Q, 75, w), 31);
     assert_memory_equal(w, "=?UTF-8?Q?_=E5=A4=AA=E9=83=8E?=", 31);
     assert_int_equal(pos, 13);
 }
@@ -581,15 +581,16 @@ static void test_ew_edges(void **state)
 static void test_ew_choose(void **state)
 {
     (void)state;
-    assert_int_equal(postie_ew_choose(U8(""), 0), POSTIE_EW_Q);
-    assert_int_equal(postie_ew_choose(U8("Hello world"), 11), POSTIE_EW_Q);
-    assert_int_equal(postie_ew_choose(U8("caf\xc3\xa9"), 5), POSTIE_EW_B); /* 8 vs 9 */
-    assert_int_equal(postie_ew_choose(U8("\xc3\xa9"), 2), POSTIE_EW_B);    /* 4 vs 6 */
+    assert_int_equal(postie_mime_ew_choose(U8(""), 0), POSTIE_MIME_EW_Q);
+    assert_int_equal(postie_mime_ew_choose(U8("Hello world"), 11), POSTIE_MIME_EW_Q);
+    assert_int_equal(postie_mime_ew_choose(U8("caf\xc3\xa9"), 5), POSTIE_MIME_EW_B); /* 8 vs 9 */
+    assert_int_equal(postie_mime_ew_choose(U8("\xc3\xa9"), 2), POSTIE_MIME_EW_B);    /* 4 vs 6 */
     /* tie: "a=" is "a=3D" in Q and "YT0=" in B */
-    assert_int_equal(postie_ew_choose(U8("a="), 2), POSTIE_EW_Q);
-    assert_int_equal(postie_ew_choose(U8(yamada), 13), POSTIE_EW_B);
-    assert_int_equal(postie_ew_choose(U8(mixed), sizeof(mixed) - 1), POSTIE_EW_B); /* 120 vs 138 */
-    assert_int_equal(postie_ew_choose(U8("Re: Hello"), 9), POSTIE_EW_Q);
+    assert_int_equal(postie_mime_ew_choose(U8("a="), 2), POSTIE_MIME_EW_Q);
+    assert_int_equal(postie_mime_ew_choose(U8(yamada), 13), POSTIE_MIME_EW_B);
+    assert_int_equal(postie_mime_ew_choose(U8(mixed), sizeof(mixed) - 1),
+                     POSTIE_MIME_EW_B); /* 120 vs 138 */
+    assert_int_equal(postie_mime_ew_choose(U8("Re: Hello"), 9), POSTIE_MIME_EW_Q);
 }
 
 /* Random well-formed text at random max_len: every invariant of
@@ -605,11 +606,12 @@ static void test_ew_random(void **state)
         size_t m_q = 24 + rng_below(&rng, 56);
         size_t tb;
         size_t tq;
-        check_words(text, len, POSTIE_EW_B, m_b, &tb);
-        check_words(text, len, POSTIE_EW_Q, m_q, &tq);
-        check_words(text, len, POSTIE_EW_B, 75, &tb);
-        check_words(text, len, POSTIE_EW_Q, 75, &tq);
-        assert_int_equal(postie_ew_choose(text, len), tb < tq ? POSTIE_EW_B : POSTIE_EW_Q);
+        check_words(text, len, POSTIE_MIME_EW_B, m_b, &tb);
+        check_words(text, len, POSTIE_MIME_EW_Q, m_q, &tq);
+        check_words(text, len, POSTIE_MIME_EW_B, 75, &tb);
+        check_words(text, len, POSTIE_MIME_EW_Q, 75, &tq);
+        assert_int_equal(postie_mime_ew_choose(text, len),
+                         tb < tq ? POSTIE_MIME_EW_B : POSTIE_MIME_EW_Q);
     }
 }
 
@@ -697,13 +699,13 @@ static uint8_t window[256 + 64];
 static size_t qp_stream(const uint8_t *in, size_t n, uint32_t *rng, size_t max_in, size_t min_cap,
                         size_t max_cap, uint8_t *out)
 {
-    postie_qp_encoder_t q;
+    postie_mime_qp_t q;
     size_t i = 0;
     size_t o = 0;
     size_t c;
     size_t p;
 
-    postie_qp_init(&q);
+    postie_mime_qp_init(&q);
     while (i < n) {
         size_t piece = max_in == 0 ? n - i : 1 + rng_below(rng, max_in);
         size_t cap = min_cap + rng_below(rng, max_cap - min_cap + 1);
@@ -712,7 +714,7 @@ static size_t qp_stream(const uint8_t *in, size_t n, uint32_t *rng, size_t max_i
         }
         assert_true(cap <= 256); /* the window holds 256 plus guard */
         memset(window, GUARD, sizeof(window));
-        postie_qp_encode(&q, in + i, piece, &c, window, cap, &p);
+        postie_mime_qp_encode(&q, in + i, piece, &c, window, cap, &p);
         assert_true(c <= piece);
         assert_true(p <= cap);
         all_guard(window + cap, sizeof(window) - cap);
@@ -727,7 +729,7 @@ static size_t qp_stream(const uint8_t *in, size_t n, uint32_t *rng, size_t max_i
         size_t cap = rng_below(rng, 20);
         postie_status_t st;
         memset(window, GUARD, sizeof(window));
-        st = postie_qp_finish(&q, window, cap, &p);
+        st = postie_mime_qp_finish(&q, window, cap, &p);
         all_guard(window + (st == POSTIE_OK ? p : 0), sizeof(window) - (st == POSTIE_OK ? p : 0));
         if (st == POSTIE_OK) {
             assert_true(p <= cap);
@@ -871,34 +873,34 @@ static void test_qp_soft_breaks(void **state)
  * line break, as are held-back spaces across calls. */
 static void test_qp_across_calls(void **state)
 {
-    postie_qp_encoder_t q;
+    postie_mime_qp_t q;
     uint8_t out[64];
     size_t c;
     size_t p;
     size_t o = 0;
     (void)state;
 
-    postie_qp_init(&q);
-    postie_qp_encode(&q, U8("a\r"), 2, &c, out + o, sizeof(out) - o, &p);
+    postie_mime_qp_init(&q);
+    postie_mime_qp_encode(&q, U8("a\r"), 2, &c, out + o, sizeof(out) - o, &p);
     assert_int_equal(c, 2);
     o += p;
-    postie_qp_encode(&q, U8("\nb "), 3, &c, out + o, sizeof(out) - o, &p);
+    postie_mime_qp_encode(&q, U8("\nb "), 3, &c, out + o, sizeof(out) - o, &p);
     assert_int_equal(c, 3);
     o += p;
-    postie_qp_encode(&q, U8(""), 0, &c, out + o, sizeof(out) - o, &p);
+    postie_mime_qp_encode(&q, U8(""), 0, &c, out + o, sizeof(out) - o, &p);
     assert_int_equal(c, 0);
     assert_int_equal(p, 0);
-    postie_qp_encode(&q, U8("\r"), 1, &c, out + o, sizeof(out) - o, &p);
+    postie_mime_qp_encode(&q, U8("\r"), 1, &c, out + o, sizeof(out) - o, &p);
     o += p;
-    postie_qp_encode(&q, U8("\n"), 1, &c, out + o, sizeof(out) - o, &p);
+    postie_mime_qp_encode(&q, U8("\n"), 1, &c, out + o, sizeof(out) - o, &p);
     assert_int_equal(c, 1);
     assert_int_equal(p, 0);
     o += p;
-    postie_qp_encode(&q, U8("\t"), 1, &c, out + o, sizeof(out) - o, &p);
+    postie_mime_qp_encode(&q, U8("\t"), 1, &c, out + o, sizeof(out) - o, &p);
     assert_int_equal(p, 0); /* held */
-    postie_qp_encode(&q, U8("z"), 1, &c, out + o, sizeof(out) - o, &p);
+    postie_mime_qp_encode(&q, U8("z"), 1, &c, out + o, sizeof(out) - o, &p);
     o += p;
-    assert_int_equal(postie_qp_finish(&q, out + o, sizeof(out) - o, &p), POSTIE_OK);
+    assert_int_equal(postie_mime_qp_finish(&q, out + o, sizeof(out) - o, &p), POSTIE_OK);
     o += p;
     assert_int_equal(o, strlen("a\r\nb=20\r\n\tz\r\n"));
     assert_memory_equal(out, "a\r\nb=20\r\n\tz\r\n", o);
@@ -910,37 +912,37 @@ static void test_qp_across_calls(void **state)
 
 static void test_qp_no_room(void **state)
 {
-    postie_qp_encoder_t q;
+    postie_mime_qp_t q;
     uint8_t out[32];
     size_t c;
     size_t p;
     (void)state;
 
-    postie_qp_init(&q);
+    postie_mime_qp_init(&q);
     memset(out, GUARD, sizeof(out));
-    postie_qp_encode(&q, U8("=x"), 2, &c, out, 2, &p); /* =3D needs 3 */
+    postie_mime_qp_encode(&q, U8("=x"), 2, &c, out, 2, &p); /* =3D needs 3 */
     assert_int_equal(c, 0);
     assert_int_equal(p, 0);
-    postie_qp_encode(&q, U8("=x"), 2, &c, out, 0, &p);
+    postie_mime_qp_encode(&q, U8("=x"), 2, &c, out, 0, &p);
     assert_int_equal(c, 0);
     assert_int_equal(p, 0);
     all_guard(out, sizeof(out));
-    postie_qp_encode(&q, U8("=x "), 3, &c, out, 3, &p);
+    postie_mime_qp_encode(&q, U8("=x "), 3, &c, out, 3, &p);
     assert_int_equal(c, 1);
     assert_int_equal(p, 3);
-    postie_qp_encode(&q, U8("x "), 2, &c, out, 1, &p);
+    postie_mime_qp_encode(&q, U8("x "), 2, &c, out, 1, &p);
     assert_int_equal(c, 2); /* the space is held, costs nothing yet */
     assert_int_equal(p, 1);
     /* finish needs 3 for =20 and 2 for CRLF */
     memset(out, GUARD, sizeof(out));
-    assert_int_equal(postie_qp_finish(&q, out, 4, &p), POSTIE_E_NO_SPACE);
+    assert_int_equal(postie_mime_qp_finish(&q, out, 4, &p), POSTIE_E_NO_SPACE);
     assert_int_equal(p, 0);
     all_guard(out, sizeof(out));
-    assert_int_equal(postie_qp_finish(&q, out, 5, &p), POSTIE_OK);
+    assert_int_equal(postie_mime_qp_finish(&q, out, 5, &p), POSTIE_OK);
     assert_int_equal(p, 5);
     assert_memory_equal(out, "=20\r\n", 5);
     /* nothing to finish needs no room */
-    assert_int_equal(postie_qp_finish(&q, out, 0, &p), POSTIE_OK);
+    assert_int_equal(postie_mime_qp_finish(&q, out, 0, &p), POSTIE_OK);
     assert_int_equal(p, 0);
 }
 
@@ -994,13 +996,13 @@ static uint8_t b64_dec[(1 << 20) + 8];
 static size_t b64_stream(const uint8_t *in, size_t n, uint32_t *rng, size_t max_in, size_t min_cap,
                          size_t max_cap, uint8_t *out)
 {
-    postie_b64_stream_t b;
+    postie_mime_b64_t b;
     size_t i = 0;
     size_t o = 0;
     size_t c;
     size_t p;
 
-    postie_b64_stream_init(&b);
+    postie_mime_b64_init(&b);
     while (i < n) {
         size_t piece = max_in == 0 ? n - i : 1 + rng_below(rng, max_in);
         size_t cap = min_cap + rng_below(rng, max_cap - min_cap + 1);
@@ -1009,7 +1011,7 @@ static size_t b64_stream(const uint8_t *in, size_t n, uint32_t *rng, size_t max_
         }
         assert_true(cap <= 256); /* the window holds 256 plus guard */
         memset(window, GUARD, cap + 64);
-        postie_b64_stream_encode(&b, in + i, piece, &c, window, cap, &p);
+        postie_mime_b64_encode(&b, in + i, piece, &c, window, cap, &p);
         assert_true(c <= piece && p <= cap);
         all_guard(window + cap, 64);
         if (cap >= 6) {
@@ -1023,7 +1025,7 @@ static size_t b64_stream(const uint8_t *in, size_t n, uint32_t *rng, size_t max_
         size_t cap = rng_below(rng, 10);
         postie_status_t st;
         memset(window, GUARD, 64);
-        st = postie_b64_stream_finish(&b, window, cap, &p);
+        st = postie_mime_b64_finish(&b, window, cap, &p);
         if (st == POSTIE_OK) {
             assert_true(p <= cap);
             all_guard(window + p, 64 - p);
@@ -1113,46 +1115,46 @@ static void test_b64_line_lengths(void **state)
     }
     /* 57 octets: one full line, and finish adds nothing */
     {
-        postie_b64_stream_t b;
+        postie_mime_b64_t b;
         uint8_t out[100];
         size_t c;
         size_t p;
-        postie_b64_stream_init(&b);
-        postie_b64_stream_encode(&b, b64_in, 57, &c, out, sizeof(out), &p);
+        postie_mime_b64_init(&b);
+        postie_mime_b64_encode(&b, b64_in, 57, &c, out, sizeof(out), &p);
         assert_int_equal(c, 57);
         assert_int_equal(p, 78);
         assert_memory_equal(out + 76, "\r\n", 2);
-        assert_int_equal(postie_b64_stream_finish(&b, out, 0, &p), POSTIE_OK);
+        assert_int_equal(postie_mime_b64_finish(&b, out, 0, &p), POSTIE_OK);
         assert_int_equal(p, 0);
     }
 }
 
 static void test_b64_no_room(void **state)
 {
-    postie_b64_stream_t b;
+    postie_mime_b64_t b;
     uint8_t out[16];
     size_t c;
     size_t p;
     (void)state;
-    postie_b64_stream_init(&b);
+    postie_mime_b64_init(&b);
     memset(out, GUARD, sizeof(out));
     /* input is taken into the state without room for output */
-    postie_b64_stream_encode(&b, U8("abcd"), 4, &c, out, 0, &p);
+    postie_mime_b64_encode(&b, U8("abcd"), 4, &c, out, 0, &p);
     assert_int_equal(c, 3);
     assert_int_equal(p, 0);
-    postie_b64_stream_encode(&b, U8("d"), 1, &c, out, 3, &p);
+    postie_mime_b64_encode(&b, U8("d"), 1, &c, out, 3, &p);
     assert_int_equal(c, 0);
     assert_int_equal(p, 0);
     all_guard(out, sizeof(out));
-    postie_b64_stream_encode(&b, U8("d"), 1, &c, out, 4, &p);
+    postie_mime_b64_encode(&b, U8("d"), 1, &c, out, 4, &p);
     assert_int_equal(c, 1);
     assert_int_equal(p, 4);
     assert_memory_equal(out, "YWJj", 4);
     memset(out, GUARD, sizeof(out));
-    assert_int_equal(postie_b64_stream_finish(&b, out, 5, &p), POSTIE_E_NO_SPACE);
+    assert_int_equal(postie_mime_b64_finish(&b, out, 5, &p), POSTIE_E_NO_SPACE);
     assert_int_equal(p, 0);
     all_guard(out, sizeof(out));
-    assert_int_equal(postie_b64_stream_finish(&b, out, 6, &p), POSTIE_OK);
+    assert_int_equal(postie_mime_b64_finish(&b, out, 6, &p), POSTIE_OK);
     assert_int_equal(p, 6);
     assert_memory_equal(out, "ZA==\r\n", 6);
 }
@@ -1180,17 +1182,17 @@ static void test_param_plain_ok(void **state)
     static char sixty[61];
     (void)state;
     memset(sixty, 'a', sizeof(sixty));
-    assert_true(postie_param_plain_ok(U8("report.pdf"), 10));
-    assert_true(postie_param_plain_ok(U8("my report (v2).pdf"), 18));
-    assert_true(postie_param_plain_ok(U8("a\"b\\c"), 5));
-    assert_true(postie_param_plain_ok(U8(""), 0));
-    assert_true(postie_param_plain_ok(U8(sixty), 60));
-    assert_false(postie_param_plain_ok(U8(sixty), 61));
-    assert_false(postie_param_plain_ok(U8("caf\xc3\xa9.txt"), 9));
-    assert_false(postie_param_plain_ok(U8("a\tb"), 3));
-    assert_false(postie_param_plain_ok(U8("a\r\nb"), 4));
-    assert_false(postie_param_plain_ok(U8("a\0b"), 3));
-    assert_false(postie_param_plain_ok(U8("a\x7f"), 2));
+    assert_true(postie_mime_param_plain_ok(U8("report.pdf"), 10));
+    assert_true(postie_mime_param_plain_ok(U8("my report (v2).pdf"), 18));
+    assert_true(postie_mime_param_plain_ok(U8("a\"b\\c"), 5));
+    assert_true(postie_mime_param_plain_ok(U8(""), 0));
+    assert_true(postie_mime_param_plain_ok(U8(sixty), 60));
+    assert_false(postie_mime_param_plain_ok(U8(sixty), 61));
+    assert_false(postie_mime_param_plain_ok(U8("caf\xc3\xa9.txt"), 9));
+    assert_false(postie_mime_param_plain_ok(U8("a\tb"), 3));
+    assert_false(postie_mime_param_plain_ok(U8("a\r\nb"), 4));
+    assert_false(postie_mime_param_plain_ok(U8("a\0b"), 3));
+    assert_false(postie_mime_param_plain_ok(U8("a\x7f"), 2));
 }
 
 /* %-decode an extended value (after the charset prefix on the first
@@ -1234,7 +1236,7 @@ static size_t check_sections(const uint8_t *value, size_t len, size_t max_len)
         size_t skip = count == 0 ? 7 : 0;
 
         memset(s, GUARD, sizeof(s));
-        sl = postie_param_ext_section(value, len, &pos, count == 0, max_len, s);
+        sl = postie_mime_param_ext_section(value, len, &pos, count == 0, max_len, s);
         assert_true(sl > 0);
         assert_true(sl <= max_len);
         all_guard((const uint8_t *)s + sl, sizeof(s) - sl);
@@ -1262,7 +1264,7 @@ static void expect_section(const char *value, bool first, size_t max_len, const 
     size_t pos = 0;
     size_t sl;
     memset(s, GUARD, sizeof(s));
-    sl = postie_param_ext_section(U8(value), strlen(value), &pos, first, max_len, s);
+    sl = postie_mime_param_ext_section(U8(value), strlen(value), &pos, first, max_len, s);
     assert_int_equal(sl, strlen(want));
     assert_memory_equal(s, want, sl);
     assert_int_equal(pos, want_pos);
@@ -1311,7 +1313,7 @@ static void test_param_ext_edges(void **state)
     expect_section("", false, 75, "", 0);
     /* from the end */
     pos = 3;
-    assert_int_equal(postie_param_ext_section(U8("abc"), 3, &pos, false, 20, s), 0);
+    assert_int_equal(postie_mime_param_ext_section(U8("abc"), 3, &pos, false, 20, s), 0);
     assert_int_equal(pos, 3);
     /* emoji: 12 octets each, never split */
     assert_int_equal(check_sections(U8("\xf0\x9f\x98\x80\xf0\x9f\x8e\x89"), 8, 19), 2);

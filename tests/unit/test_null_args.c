@@ -18,6 +18,7 @@
 #include "postie/mime/mime_encode.h"
 #include "postie/queue/queue.h"
 #include "postie/session/registry.h"
+#include "postie/session/registry_json.h"
 #include "postie/posix/registry_file.h"
 #include "postie/smtp/smtp.h"
 #include "postie/session/template.h"

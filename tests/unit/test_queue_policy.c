@@ -30,7 +30,8 @@ static void expect(postie_rcpt_state_t state, uint16_t code, postie_status_t mes
     postie_outcome_t got = postie_queue_rcpt_outcome(&r, message);
     if (got != want) {
         fail_msg("state %d, reply %u, message %s: %s, want %s", state, code,
-                 postie_status_name(message), postie_outcome_name(got), postie_outcome_name(want));
+                 postie_status_name(message), postie_queue_outcome_name(got),
+                 postie_queue_outcome_name(want));
     }
 }
 

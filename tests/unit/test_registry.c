@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "postie/session/registry.h"
+#include "postie/session/registry_json.h"
 
 /* ---- counting the system allocator (not under ASan, which owns malloc) ---- */
 

@@ -1781,8 +1781,8 @@ static void test_ehlo_name_check(void **state)
         "a..b",
         "[1.2.3.4",
         "[IPv6:1::2::3]",
-        "b\xc3\xbc"
-        "cher.example",
+        ("b\xc3\xbc" /* the escape ends here */
+         "cher.example"),
         "joe@example.com",
         "host\t",
         "(host)",

@@ -122,89 +122,6 @@ static void test_error_clear(void **state)
     assert_string_equal(err.subject, "");
 }
 
-static void test_copy_printable_replaces_controls(void **state)
-{
-    static const char src[] = "a\tb\r\n\x7f\x01\x1f c\0d\xc3\xa9~";
-    char dst[64];
-    (void)state;
-
-    memset(dst, 'Z', sizeof(dst));
-    postie_copy_printable(dst, sizeof(dst), src, sizeof(src) - 1);
-    /* controls, DEL and NUL become '?'; space, '~' and 8-bit octets stay */
-    assert_string_equal(dst, "a?b?????"
-                             " c?d\xc3\xa9~");
-    assert_int_equal(strlen(dst), sizeof(src) - 1);
-    assert_int_equal(dst[sizeof(src)], 'Z');
-}
-
-static void test_copy_printable_cuts(void **state)
-{
-    char dst[16];
-    (void)state;
-
-    /* longer than the room: cap-1 octets and a NUL */
-    memset(dst, 'Z', sizeof(dst));
-    postie_copy_printable(dst, 4, "abcdef", 6);
-    assert_memory_equal(dst, "abc\0", 4);
-    assert_int_equal(dst[4], 'Z');
-
-    /* exactly cap-1: whole */
-    memset(dst, 'Z', sizeof(dst));
-    postie_copy_printable(dst, 4, "abc", 3);
-    assert_memory_equal(dst, "abc\0", 4);
-    assert_int_equal(dst[4], 'Z');
-
-    /* exactly cap: one octet cut */
-    memset(dst, 'Z', sizeof(dst));
-    postie_copy_printable(dst, 4, "abcd", 4);
-    assert_memory_equal(dst, "abc\0", 4);
-    assert_int_equal(dst[4], 'Z');
-
-    /* only len octets are read, not up to a NUL */
-    memset(dst, 'Z', sizeof(dst));
-    postie_copy_printable(dst, sizeof(dst), "abcdef", 2);
-    assert_memory_equal(dst, "ab\0", 3);
-    assert_int_equal(dst[3], 'Z');
-
-    /* cap 1: just the terminator */
-    memset(dst, 'Z', sizeof(dst));
-    postie_copy_printable(dst, 1, "abc", 3);
-    assert_int_equal(dst[0], '\0');
-    assert_int_equal(dst[1], 'Z');
-
-    /* len 0, even with a NULL source */
-    memset(dst, 'Z', sizeof(dst));
-    postie_copy_printable(dst, sizeof(dst), NULL, 0);
-    assert_int_equal(dst[0], '\0');
-    assert_int_equal(dst[1], 'Z');
-
-    /* cap 0: nothing written at all */
-    memset(dst, 'Z', sizeof(dst));
-    postie_copy_printable(dst, 0, "abc", 3);
-    assert_int_equal(dst[0], 'Z');
-}
-
-static void expect_u64(uint64_t v, const char *want)
-{
-    char out[POSTIE_U64_DIGITS + 4];
-    size_t n;
-    memset(out, '#', sizeof(out));
-    n = postie_format_u64(v, out);
-    assert_int_equal(n, strlen(want));
-    assert_memory_equal(out, want, n);
-    assert_int_equal(out[n], '#'); /* no terminator, nothing past the digits */
-}
-
-static void test_format_u64(void **state)
-{
-    (void)state;
-    expect_u64(0, "0");
-    expect_u64(9, "9");
-    expect_u64(10, "10");
-    expect_u64(10240000, "10240000");
-    expect_u64(UINT64_MAX, "18446744073709551615");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,9 +131,6 @@ int main(void)
         cmocka_unit_test(test_out_of_range),
         cmocka_unit_test(test_transient),
         cmocka_unit_test(test_error_clear),
-        cmocka_unit_test(test_copy_printable_replaces_controls),
-        cmocka_unit_test(test_copy_printable_cuts),
-        cmocka_unit_test(test_format_u64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,15 +130,6 @@ typedef struct {
 /* Clear an error record to POSTIE_OK. */
 void postie_error_clear(postie_error_t *err);
 
-/* Copy at most cap-1 octets of src (length len) into dst and NUL-terminate.
- * Control characters are replaced by '?', so the copy is safe to print. */
-void postie_copy_printable(char *dst, size_t cap, const char *src, size_t len);
-
-/* The decimal digits of v into out (no terminator); returns how many
- * (1..20). out needs POSTIE_U64_DIGITS octets. */
-#define POSTIE_U64_DIGITS 20
-size_t postie_format_u64(uint64_t v, char *out);
-
 /* A source of octets (a message body, an attachment, a stored entry): fill
  * buf with up to cap octets and set *got; *got = 0 at the end. Any status
  * but POSTIE_OK is a failure of the source, except POSTIE_E_AGAIN where the

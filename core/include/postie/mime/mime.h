@@ -48,6 +48,7 @@
 
 #include "postie/mime/mime_encode.h"
 #include "postie/common/status.h"
+#include "postie/common/text.h"
 
 typedef struct {
     const char *name;    /* display name, UTF-8; NULL or "" for none */
@@ -131,7 +132,7 @@ typedef struct {
     size_t len;
     size_t pos;
     uint8_t how; /* internal: atoms, quoted string, encoded words, raw UTF-8 */
-    postie_ew_encoding_t enc;
+    postie_mime_ew_encoding_t enc;
 } postie_mime_tokens_t;
 
 /* The writer. Treat every field as private. */
@@ -159,14 +160,14 @@ typedef struct {
     bool body_bol;   /* at the start of a line */
     bool body_any;   /* the part's body has produced output */
     bool waiting;    /* an attachment reader returned POSTIE_E_AGAIN */
-    postie_qp_encoder_t qp;
-    postie_b64_stream_t b64;
+    postie_mime_qp_t qp;
+    postie_mime_b64_t b64;
     size_t read_pos;
     size_t read_len;
     bool read_eof;
     /* pending output */
     size_t stage_pos;
-    size_t stage_len;
+    postie_text_t out; /* the unit being made, over stage[]: out.len octets */
     uint8_t stage[POSTIE_MIME_STAGE_SIZE];
     uint8_t read_buf[POSTIE_MIME_READ_CHUNK];
 } postie_mime_writer_t;

@@ -27,23 +27,23 @@
 
 /* ---- RFC 2047 encoded words -------------------------------------------- */
 
-#define POSTIE_EW_MAX 75u /* RFC 2047 2: an encoded word is at most 75 octets */
+#define POSTIE_MIME_EW_MAX 75u /* RFC 2047 2: an encoded word is at most 75 octets */
 
 typedef enum {
-    POSTIE_EW_B = 'B', /* base64 */
-    POSTIE_EW_Q = 'Q'  /* the "Q" encoding, restricted to the phrase-safe set */
-} postie_ew_encoding_t;
+    POSTIE_MIME_EW_B = 'B', /* base64 */
+    POSTIE_MIME_EW_Q = 'Q'  /* the "Q" encoding, restricted to the phrase-safe set */
+} postie_mime_ew_encoding_t;
 
 /* The shorter encoding for the whole text: total length of all encoded
- * words needed with B versus Q, each word at most POSTIE_EW_MAX octets (the
+ * words needed with B versus Q, each word at most POSTIE_MIME_EW_MAX octets (the
  * folding white space between words is not counted). Ties, and empty
  * text, go to Q, which stays readable. */
-postie_ew_encoding_t postie_ew_choose(const uint8_t *text, size_t len);
+postie_mime_ew_encoding_t postie_mime_ew_choose(const uint8_t *text, size_t len);
 
 /* Write one encoded word "=?UTF-8?X?...?=" into out, taking as many whole
  * UTF-8 characters of text[*pos..len) as fit in max_len octets
- * (12 <= max_len <= POSTIE_EW_MAX; a larger max_len counts as
- * POSTIE_EW_MAX) and advancing *pos. The word has 12 octets of overhead;
+ * (12 <= max_len <= POSTIE_MIME_EW_MAX; a larger max_len counts as
+ * POSTIE_MIME_EW_MAX) and advancing *pos. The word has 12 octets of overhead;
  * in B its payload is the padded base64 of the characters taken (a
  * multiple of 4). In Q, only letters, digits and ! * + - / are written as
  * themselves, space becomes '_', every other octet =XX (uppercase hex):
@@ -53,8 +53,8 @@ postie_ew_encoding_t postie_ew_choose(const uint8_t *text, size_t len);
  * terminator is written). text must be valid UTF-8 (check with
  * postie_utf8_valid first); if it is not, octets outside a well-formed
  * sequence are taken one at a time and nothing past len is read. */
-size_t postie_ew_word(const uint8_t *text, size_t len, size_t *pos, postie_ew_encoding_t enc,
-                      size_t max_len, char *out);
+size_t postie_mime_ew_word(const uint8_t *text, size_t len, size_t *pos,
+                           postie_mime_ew_encoding_t enc, size_t max_len, char *out);
 
 /* ---- quoted-printable -------------------------------------------------- */
 
@@ -68,24 +68,24 @@ typedef struct {
     uint8_t col;        /* octets on the current output line */
     uint8_t pending_ws; /* a space or tab held back until we know what follows; 0 none */
     bool pending_cr;    /* last input octet was CR (a following LF belongs to it) */
-} postie_qp_encoder_t;
+} postie_mime_qp_t;
 
-void postie_qp_init(postie_qp_encoder_t *q);
+void postie_mime_qp_init(postie_mime_qp_t *q);
 
 /* Encode in[0..len): consumes as much as fits in out[0..cap), sets
  * *consumed and *produced. An input octet is consumed only with all of its
  * output (at most 10 octets), so it always makes progress when cap >= 16;
  * a held-back space/tab or the LF of a CRLF is consumed with no output. */
-void postie_qp_encode(postie_qp_encoder_t *q, const uint8_t *in, size_t len, size_t *consumed,
-                      uint8_t *out, size_t cap, size_t *produced);
+void postie_mime_qp_encode(postie_mime_qp_t *q, const uint8_t *in, size_t len, size_t *consumed,
+                           uint8_t *out, size_t cap, size_t *produced);
 
 /* End of input: flush a held-back space/tab (as =20 / =09) and end the
  * last line with CRLF if it has content. Writes at most 8 octets, so 16
  * octets of room are always enough; returns POSTIE_E_NO_SPACE (and writes
  * nothing, *produced = 0) when the octets due do not fit. On success the
- * encoder is reset as by postie_qp_init. */
-postie_status_t postie_qp_finish(postie_qp_encoder_t *q, uint8_t *out, size_t cap,
-                                 size_t *produced);
+ * encoder is reset as by postie_mime_qp_init. */
+postie_status_t postie_mime_qp_finish(postie_mime_qp_t *q, uint8_t *out, size_t cap,
+                                      size_t *produced);
 
 /* ---- base64 with line breaks ------------------------------------------- */
 
@@ -94,22 +94,22 @@ typedef struct {
     uint8_t held[3]; /* input octets not yet encoded */
     uint8_t nheld;
     uint8_t col; /* characters on the current output line */
-} postie_b64_stream_t;
+} postie_mime_b64_t;
 
-void postie_b64_stream_init(postie_b64_stream_t *b);
+void postie_mime_b64_init(postie_mime_b64_t *b);
 
 /* Encode in[0..len) as far as out[0..cap) allows. A line is ended (CRLF)
  * as soon as it holds 76 characters. Up to 3 input octets are taken into
  * the state without output; always makes progress when cap >= 6. */
-void postie_b64_stream_encode(postie_b64_stream_t *b, const uint8_t *in, size_t len,
-                              size_t *consumed, uint8_t *out, size_t cap, size_t *produced);
+void postie_mime_b64_encode(postie_mime_b64_t *b, const uint8_t *in, size_t len, size_t *consumed,
+                            uint8_t *out, size_t cap, size_t *produced);
 
 /* End of input: the last group with padding and a final CRLF (none when
  * the output is empty or already ends a line). Writes at most 6 octets;
  * returns POSTIE_E_NO_SPACE (writing nothing, *produced = 0) when they do
- * not fit. On success the stream is reset as by postie_b64_stream_init. */
-postie_status_t postie_b64_stream_finish(postie_b64_stream_t *b, uint8_t *out, size_t cap,
-                                         size_t *produced);
+ * not fit. On success the stream is reset as by postie_mime_b64_init. */
+postie_status_t postie_mime_b64_finish(postie_mime_b64_t *b, uint8_t *out, size_t cap,
+                                       size_t *produced);
 
 /* ---- RFC 2231 parameter values ----------------------------------------- */
 
@@ -117,7 +117,7 @@ postie_status_t postie_b64_stream_finish(postie_b64_stream_t *b, uint8_t *out, s
  * (0x20..0x7E; quoted-string when it has tspecials or spaces, and then the
  * writer must escape '"' and '\' inside the quotes), at most 60 octets.
  * The empty value is plain (""). */
-bool postie_param_plain_ok(const uint8_t *value, size_t len);
+bool postie_mime_param_plain_ok(const uint8_t *value, size_t len);
 
 /* The extended-value encoding of value[*pos..len) for one RFC 2231 section:
  * on the first section (first == true) "UTF-8''" and then %XX (uppercase)
@@ -129,7 +129,7 @@ bool postie_param_plain_ok(const uint8_t *value, size_t len);
  * character fits (with the prefix on a first section) or *pos == len. An
  * empty value's first section is "UTF-8''" alone (7). value should be
  * valid UTF-8; if not, stray octets are taken one at a time. */
-size_t postie_param_ext_section(const uint8_t *value, size_t len, size_t *pos, bool first,
-                                size_t max_len, char *out);
+size_t postie_mime_param_ext_section(const uint8_t *value, size_t len, size_t *pos, bool first,
+                                     size_t max_len, char *out);
 
 #endif /* POSTIE_MIME_ENCODE_H */

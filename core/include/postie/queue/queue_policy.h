@@ -53,6 +53,6 @@ uint32_t postie_queue_backoff_s(uint32_t attempt, uint32_t random);
  * to try again. */
 bool postie_queue_expired(int64_t created_s, int64_t now_s, uint32_t max_age_s);
 
-const char *postie_outcome_name(postie_outcome_t o);
+const char *postie_queue_outcome_name(postie_outcome_t o);
 
 #endif /* POSTIE_QUEUE_POLICY_H */

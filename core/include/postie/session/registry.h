@@ -1,38 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The registry of named mail sessions and accounts: a JSON file (parsed
- * with cJSON) that stands in for an application server's JNDI directory.
- * A host asks for "java:comp/env/mail/Notify" and gets a ready session.
+ * The registry of named mail sessions and accounts: the model. A registry
+ * file (JSON, read by postie/session/registry_json.h) stands in for an
+ * application server's JNDI directory; a host asks for
+ * "java:comp/env/mail/Notify" and gets a ready session. This header is the
+ * part that knows no JSON: the structs, name normalisation and lookups,
+ * so code that only uses sessions (firmware with a registry built in, the
+ * mappings in postie/session/session_map.h) needs no JSON parser.
  *
  * Names: "java:comp/env/mail/Notify", "java:/comp/env/mail/Notify" and
  * "mail/Notify" are the same entry. The rule: drop a leading "java:", then
  * a leading "/", then a leading "comp/env/". What is left is compared
  * exactly (JNDI names are case-sensitive).
  *
- * Loading: postie_registry_load() parses a buffer into caller-owned
- * storage. cJSON allocates only from the caller's arena (through its hooks,
- * only while loading; the system allocator is never called). Nesting depth
- * and size are checked by Postie before cJSON sees the text. Every problem
- * is reported (up to POSTIE_REGISTRY_PROBLEMS_MAX), each naming its JSON
- * path; syntax errors give line and column. A registry with any error is
- * not loaded at all (fails closed).
- *
- * Thread model: loading sets cJSON's process-wide hooks, so loads must not
- * run in parallel (one loader at a time; lookups need no lock). To reload
- * while sessions are in use, load into a second postie_registry_t and then
+ * Thread model: lookups only read, so they need no lock. To reload while
+ * sessions are in use, load into a second postie_registry_t and then
  * publish it; a send copies the session it uses (postie_session_t is plain
  * data), so a reload never disturbs a message in flight.
  *
  * RAM: sizeof(postie_registry_t) = 34 416 octets on x86-64 with the
  * defaults: POSTIE_REGISTRY_SESSIONS_MAX x 2748 (postie_session_t) +
  * POSTIE_REGISTRY_ACCOUNTS_MAX x 2052 (postie_account_t) + the problem list.
- * The parse arena (POSTIE_REGISTRY_ARENA_SIZE recommended; aligned for
- * pointers is best, the loader aligns the start itself) is needed only
- * during a load: 36 864 octets of working storage plus about 3 per octet of
- * JSON. It is wiped before the load returns (inline secrets pass through
- * it), and can be reused afterwards. postie_session_client_config() points
- * into the session it is given: copy the session first (plain data, as
- * postie send does) when a reload may happen meanwhile.
+ * The session mappings (postie/session/session_map.h) point into the
+ * session they are given: copy the session first (plain data, as postie
+ * send does) when a reload may happen meanwhile.
  */
 #ifndef POSTIE_REGISTRY_H
 #define POSTIE_REGISTRY_H
@@ -168,22 +159,6 @@ typedef struct {
     bool loaded;
 } postie_registry_t;
 
-/* How the registry file was stored, for warnings the text cannot show. */
-typedef struct {
-    bool readable_by_others; /* group or other may read it: inline secrets get a warning */
-} postie_registry_source_t;
-
-/* Parse json[0..len) into reg, using arena[0..arena_size) for cJSON. src
- * may be NULL (nothing known about where the text came from: no warning
- * about who may read it); reg, json and arena are required.
- * POSTIE_OK: reg holds the sessions (warnings may be listed).
- * POSTIE_E_REGISTRY_INVALID: reg->problems says why; nothing is loaded.
- * POSTIE_E_REGISTRY_TOO_LARGE: the text or the parse passed a limit. */
-#define postie_registry_load POSTIE_CONFIGURED(postie_registry_load)
-postie_status_t postie_registry_load(postie_registry_t *reg, const char *json, size_t len,
-                                     uint8_t *arena, size_t arena_size,
-                                     const postie_registry_source_t *src);
-
 /* Normalise a JNDI name into out (see the rule above). False when it does
  * not fit or is empty; name may be NULL (false). */
 bool postie_registry_normalise(const char *name, char *out, size_t cap);
@@ -196,7 +171,7 @@ const char *postie_registry_origin_entry(const postie_registry_t *reg, const pos
 const postie_session_t *postie_registry_session(const postie_registry_t *reg, const char *name);
 const postie_account_t *postie_registry_account(const postie_registry_t *reg, const char *name);
 
-const char *postie_protocol_name(postie_protocol_t p);
-const char *postie_field_name(postie_field_t f);
+const char *postie_registry_protocol_name(postie_protocol_t p);
+const char *postie_registry_field_name(postie_field_t f);
 
 #endif /* POSTIE_REGISTRY_H */

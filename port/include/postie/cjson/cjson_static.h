@@ -11,11 +11,11 @@
  * source package, with these definitions on the command line:
  *
  *   -Dmalloc=postie_cjson_no_malloc -Dfree=postie_cjson_no_free
- *   -Drealloc=postie_cjson_no_realloc -Dstrtod=postie_json_strtod
+ *   -Drealloc=postie_cjson_no_realloc -Dstrtod=postie_cjson_strtod
  *
  * and links cjson_static.c, which defines the four. The three hook
  * stand-ins refuse every request (NULL), so cJSON used outside a registry
- * load fails cleanly instead of reaching a heap; postie_json_strtod parses
+ * load fails cleanly instead of reaching a heap; postie_cjson_strtod parses
  * JSON numbers without any allocation. boards/cortex-m4/build.sh shows
  * the build and checks the linked image for allocator symbols.
  *
@@ -33,7 +33,7 @@
  * most 19 significant digits and a decimal exponent within +-22 come out
  * exactly as a correctly rounded strtod would give them; other values are
  * within a few units in the last place. Out of range: +-HUGE_VAL or 0. */
-double postie_json_strtod(const char *text, char **end);
+double postie_cjson_strtod(const char *text, char **end);
 
 void *postie_cjson_no_malloc(size_t size);
 void postie_cjson_no_free(void *p);

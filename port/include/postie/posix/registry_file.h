@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry on a POSIX host: loading the file, resolving secrets, and
- * turning a session into an SMTP client configuration.
+ * turning a session into an SMTP client configuration (over the core
+ * mapping of postie/session/session_map.h).
  *
  * Registry file: the path given, else $POSTIE_REGISTRY, else
  * /etc/postie/registry.json. A file readable by group or others gets a
@@ -66,8 +67,13 @@ bool postie_secret_exposed(const postie_secret_t *s);
 
 #define POSTIE_SECRET_EXPOSED_WARNING "password file group or others can read; chmod 600 it"
 
-/* Fill cfg (after postie_smtp_client_config_defaults) from a session.
- * password (cap octets) receives the resolved secret and must outlive cfg. */
+/* Fill cfg (after postie_smtp_client_config_defaults, and any choices of
+ * the caller's own) from a session: the core mapping,
+ * postie_session_map_connection() in postie/session/session_map.h, with the
+ * session's password resolved by postie_secret_resolve(). password (cap
+ * octets) receives the secret and must outlive cfg; cfg points into s.
+ * Returns what the secret's resolution or the mapping returns (OAuth 2.0
+ * is POSTIE_E_AUTH_NO_MECHANISM, before any secret is read). */
 postie_status_t postie_session_client_config(const postie_session_t *s,
                                              postie_smtp_client_config_t *cfg, char *password,
                                              size_t cap);

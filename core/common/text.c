@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Bounded text. See postie/common/text.h for the contract.
+ */
+#include "postie/common/text.h"
+
+#include <string.h>
+
+static void terminate(postie_text_t *t)
+{
+    if (t->terminate) {
+        t->buf[t->len] = '\0';
+    }
+}
+
+void postie_text_init(postie_text_t *t, char *buf, size_t cap)
+{
+    t->buf = buf;
+    t->cap = cap;
+    t->len = 0;
+    t->terminate = false;
+    t->overflow = false;
+}
+
+void postie_text_init_str(postie_text_t *t, char *buf, size_t size)
+{
+    t->buf = buf;
+    t->cap = size > 0 ? size - 1 : 0;
+    t->len = 0;
+    t->terminate = size > 0;
+    t->overflow = false;
+    terminate(t);
+}
+
+void postie_text_put_n(postie_text_t *t, const void *s, size_t n)
+{
+    if (t->overflow || n > t->cap - t->len) {
+        t->overflow = true;
+        return;
+    }
+    if (n > 0) {
+        memcpy(t->buf + t->len, s, n);
+        t->len += n;
+    }
+    terminate(t);
+}
+
+void postie_text_put(postie_text_t *t, const char *s)
+{
+    postie_text_put_n(t, s, strlen(s));
+}
+
+void postie_text_put_char(postie_text_t *t, char c)
+{
+    postie_text_put_n(t, &c, 1);
+}
+
+void postie_text_put_u64(postie_text_t *t, uint64_t v)
+{
+    char digits[POSTIE_TEXT_U64_DIGITS];
+    postie_text_put_n(t, digits, postie_text_format_u64(v, digits));
+}
+
+void postie_text_put_cut_n(postie_text_t *t, const void *s, size_t n)
+{
+    size_t room = t->overflow ? 0 : t->cap - t->len;
+    if (n > room) {
+        postie_text_put_n(t, s, room);
+        t->overflow = true;
+        return;
+    }
+    postie_text_put_n(t, s, n);
+}
+
+void postie_text_put_cut(postie_text_t *t, const char *s)
+{
+    postie_text_put_cut_n(t, s, strlen(s));
+}
+
+void postie_text_rewind(postie_text_t *t, size_t len)
+{
+    if (len > t->len) {
+        return;
+    }
+    t->len = len;
+    t->overflow = false;
+    terminate(t);
+}
+
+char *postie_text_tail(const postie_text_t *t, size_t *room)
+{
+    *room = t->overflow ? 0 : t->cap - t->len;
+    return t->len > 0 ? t->buf + t->len : t->buf; /* no offset on a NULL buffer */
+}
+
+void postie_text_advance(postie_text_t *t, size_t n)
+{
+    if (t->overflow || n > t->cap - t->len) {
+        t->overflow = true;
+        return;
+    }
+    t->len += n;
+    terminate(t);
+}
+
+void postie_text_fail(postie_text_t *t)
+{
+    t->overflow = true;
+}
+
+bool postie_text_copy(char *dst, size_t size, const char *src)
+{
+    postie_text_t t;
+    postie_text_init_str(&t, dst, size);
+    postie_text_put_cut(&t, src);
+    return !t.overflow;
+}
+
+void postie_text_copy_printable(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t n = 0;
+    if (cap == 0) {
+        return;
+    }
+    while (n < len && n + 1 < cap) {
+        unsigned char c = (unsigned char)src[n];
+        dst[n] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        n++;
+    }
+    dst[n] = '\0';
+}
+
+size_t postie_text_format_u64(uint64_t v, char *out)
+{
+    char rev[POSTIE_TEXT_U64_DIGITS];
+    size_t n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = rev[n - 1 - i];
+    }
+    return n;
+}
