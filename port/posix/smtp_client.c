@@ -30,6 +30,11 @@ const postie_error_t *postie_smtp_client_error(const postie_smtp_client_t *c)
     return postie_smtp_error(&c->engine);
 }
 
+bool postie_smtp_client_data_sent(const postie_smtp_client_t *c)
+{
+    return c->data_sent;
+}
+
 bool postie_smtp_client_tls_info(const postie_smtp_client_t *c, postie_tls_info_t *info)
 {
     if (!c->tls_initialised || c->io != &c->tls.base) {
@@ -100,6 +105,9 @@ static postie_status_t run(postie_smtp_client_t *c, uint32_t stop_mask, postie_r
         while (postie_smtp_next_event(e, &ev)) {
             if (ev.type == POSTIE_SMTP_EV_MESSAGE_DONE && done_flag != NULL) {
                 *done_flag = true;
+            }
+            if (ev.type == POSTIE_SMTP_EV_DATA_SENT) {
+                c->data_sent = true;
             }
         }
         st = postie_smtp_state(e);
@@ -241,6 +249,7 @@ postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_env
 {
     bool done = false;
     postie_status_t st;
+    c->data_sent = false;
     if (c->io == NULL) {
         return POSTIE_E_BAD_STATE; /* not open, or already quit */
     }
