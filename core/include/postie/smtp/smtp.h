@@ -51,8 +51,8 @@
  * RAM: sizeof(postie_smtp_t) = POSTIE_SMTP_RX_BUFFER_SIZE +
  * POSTIE_SMTP_TX_BUFFER_SIZE + about 1.5 KiB (8 * POSTIE_SMTP_PIPELINE_MAX
  * for the pipeline, 8 * POSTIE_SMTP_EVENTS_MAX for events, capability,
- * error and reply records). With the defaults: 10 768 octets on x86-64,
- * 10 608 on Cortex-M4. The caller also owns the
+ * error and reply records). With the defaults: 10 776 octets on x86-64,
+ * 10 616 on Cortex-M4. The caller also owns the
  * envelope and one postie_smtp_rcpt_t (about 170 octets) per recipient.
  *
  * Thread model: an engine belongs to one thread at a time; engines share
