@@ -204,7 +204,7 @@ static void count(postie_delivery_t *d, const postie_queue_outcome_t *out)
 
 /* ---- one message --------------------------------------------------------------- */
 
-/* Claim candidate j. True when it is in hand, queued and due; otherwise it
+/* Claim message id. True when it is in hand, queued and due; otherwise it
  * is reported and let go. */
 static bool claim(postie_delivery_t *d, postie_queue_id_t id)
 {
