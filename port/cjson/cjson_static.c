@@ -47,6 +47,9 @@ static double scale(double value, long exp10)
         value /= 1e22;
         exp10 += 22;
     }
+    if (exp10 > 22 || exp10 < -22) {
+        return value; /* 0 or infinite already: more powers of ten change nothing */
+    }
     return exp10 >= 0 ? value * exact_powers[exp10] : value / exact_powers[-exp10];
 }
 
