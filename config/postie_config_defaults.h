@@ -241,7 +241,8 @@
 /* Every size above that changes a public struct is pasted into the link
  * name of each function that sets such a struct up (postie_smtp_init,
  * postie_mime_init, postie_queue_init, postie_queue_ram_init,
- * postie_registry_load, postie_smtp_client_open): the header says
+ * postie_delivery_init, postie_registry_load, postie_smtp_client_open):
+ * the header says
  * `#define postie_smtp_init POSTIE_CONFIGURED(postie_smtp_init)`. An
  * application compiled with other sizes than its Postie library then fails
  * to link, with an error that shows the application's sizes:

@@ -91,6 +91,7 @@ arm-none-eabi-size "$out/registry_image.elf" | sed "s#$out/##"
 # sizeof() of the objects, read from the compiler without running anything.
 cat > "$out/sizes.c" <<'C'
 #include "postie/mime/mime.h"
+#include "postie/queue/delivery.h"
 #include "postie/queue/queue.h"
 #include "postie/session/registry.h"
 #include "postie/smtp/smtp.h"
@@ -102,6 +103,7 @@ char size_body_encoder[sizeof(postie_body_encoder_t)];
 char size_queue[sizeof(postie_queue_t)];
 char size_queue_entry[sizeof(postie_queue_entry_t)];
 char size_queue_ram_store[sizeof(postie_queue_ram_t)];
+char size_delivery_run[sizeof(postie_delivery_t)];
 char size_registry[sizeof(postie_registry_t)];
 C
 "$cc" "${flags[@]}" -c "$out/sizes.c" -o "$out/sizes.o"

@@ -30,10 +30,11 @@
 /* RFC 4954 4: keep an AUTH line with its initial response this short, or
  * send the response on its own line after 334. */
 #define AUTH_LINE_MAX    512u
-/* Events kept free for MESSAGE_DONE and FAILED, which must never be lost */
-#define EVENTS_RESERVED  2u
+/* Events kept free for DATA_SENT, MESSAGE_DONE and FAILED, which must never
+ * be lost (DATA_SENT comes from tx_ack, not from a reply) */
+#define EVENTS_RESERVED  3u
 
-_Static_assert(POSTIE_SMTP_EVENTS_MAX > EVENTS_RESERVED + 1, "need room for events");
+_Static_assert(POSTIE_SMTP_EVENTS_MAX > EVENTS_RESERVED, "need room for events");
 _Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE > COMMAND_ROOM + BDAT_HEADER_ROOM + 64,
                "transmit buffer too small");
 
@@ -216,6 +217,7 @@ static void fail(postie_smtp_t *s, postie_status_t st, const char *phase,
     s->pending_count = 0;
     s->tx_start = s->tx_len = 0;
     s->chunk_len = 0;
+    s->data_end_queued = false; /* what was not sent never leaves */
     push_event(s, POSTIE_SMTP_EV_FAILED, 0, st);
     log_note(s, postie_status_str(st));
 }
@@ -1129,6 +1131,11 @@ void postie_smtp_tx_ack(postie_smtp_t *s, size_t sent, uint32_t now)
     if (!was_sent && head_sent(s)) {
         s->wait_since = now; /* the reply clock starts once its command left */
     }
+    if (s->data_end_queued && s->tx_sent - s->data_end < UINT32_C(0x80000000)) {
+        /* the last octet of the message's data has left */
+        s->data_end_queued = false;
+        push_event(s, POSTIE_SMTP_EV_DATA_SENT, 0, POSTIE_OK);
+    }
     if (s->tx_start == 0) {
         return;
     }
@@ -1263,6 +1270,7 @@ postie_status_t postie_smtp_send(postie_smtp_t *s, postie_smtp_envelope_t *env, 
     s->accepted = 0;
     s->mail_sent = false;
     s->data_sent = false;
+    s->data_end_queued = false;
     s->body_ended = false;
     s->message_failed = false;
     s->chunk_len = 0;
@@ -1376,6 +1384,9 @@ postie_status_t postie_smtp_body_end(postie_smtp_t *s, uint32_t now)
         log_line(s, POSTIE_LOG_SENT, ".", 1);
         push_pending(s, CMD_DOT, 0, 0, now);
     }
+    /* the final dot or the BDAT LAST chunk just pushed ends here */
+    s->data_end = s->tx_sent + (uint32_t)(s->tx_len - s->tx_start);
+    s->data_end_queued = true;
     s->body_ended = true;
     s->phase = POSTIE_SMTP_PHASE_BODY_END;
     return POSTIE_OK;

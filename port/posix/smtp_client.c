@@ -86,11 +86,28 @@ static postie_status_t upgrade_tls(void *ctx, postie_transport_t *lower,
     return POSTIE_OK;
 }
 
+bool postie_smtp_client_data_sent(const postie_smtp_client_t *c)
+{
+    return c->data_sent;
+}
+
+/* The driver hands on every engine event: note when a message's data has
+ * ended on the wire (the queue records on it). */
+static void on_event(void *ctx, const postie_engine_event_t *ev)
+{
+    postie_smtp_client_t *c = ctx;
+    if (ev->type == POSTIE_SMTP_EV_DATA_SENT) {
+        c->data_sent = true;
+    }
+}
+
 postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
                                         const postie_smtp_client_config_t *cfg)
 {
-    const postie_driver_hooks_t hooks = {
-        .tls_upgrade = upgrade_tls, .transport_failed = record_failure, .ctx = c};
+    const postie_driver_hooks_t hooks = {.tls_upgrade = upgrade_tls,
+                                         .transport_failed = record_failure,
+                                         .event = on_event,
+                                         .ctx = c};
     postie_status_t st;
     bool implicit = cfg->smtp.tls_mode == POSTIE_TLS_IMPLICIT;
     const char *target;
@@ -151,6 +168,7 @@ postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_env
                                         postie_read_fn read, void *read_ctx)
 {
     postie_status_t st;
+    c->data_sent = false;
     if (c->driver.io == NULL) {
         return POSTIE_E_BAD_STATE; /* not open, or already quit */
     }

@@ -246,6 +246,25 @@ try:
         check(rc == 0 and settle(t, 1) == 1, "%s, then flushed: delivered once" % reply,
               out + err)
 
+    # a connection lost in a flush: the run opens a new one for the next message
+    # (which of the two goes first is up to their ids: same second, random bits)
+    plan_next({"drop_in_data": 200})
+    pair = (token(), token())
+    for t in pair:
+        send("mail/Flaky", t, queue_flag="--queue-only")
+    before = proxy_connections()
+    rc, out, err = run("queue", "flush")
+    check(rc == 4 and "1 delivered, 1 to retry" in out and proxy_connections() - before == 2,
+          "lost mid-DATA in a flush: a new connection delivers the next message",
+          "connections %d: %s" % (proxy_connections() - before, out + err))
+    deadline = time.monotonic() + 10
+    while sum(arrivals(t, wait=0) for t in pair) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    check(sorted(arrivals(t, wait=0) for t in pair) == [0, 1], "one of the two arrived")
+    run("queue", "flush")
+    check(all(settle(t, 1) == 1 for t in pair), "the lost one goes with the next flush, once each")
+
     # ---- grouping and --session ----------------------------------------------------------
     set_plan(every="pass")
     toks = [token() for _ in range(5)]

@@ -318,10 +318,12 @@ static void test_smtps_large_message_and_reuse(void **state)
 
     assert_int_equal(postie_smtp_client_open(&client, &cfg), POSTIE_OK);
     assert_true(postie_smtp_caps(&client.engine)->flags & POSTIE_SMTP_CAP_CHUNKING);
+    assert_false(postie_smtp_client_data_sent(&client));
     for (int round = 0; round < 2; round++) {
         make_token(token, sizeof(token), round == 0 ? "smtps-big" : "smtps-reuse");
         msg = make_message(token, round == 0 ? big : "second message, same connection\r\n");
         assert_int_equal(send_one(msg, to, 1, rcpt, true), POSTIE_OK);
+        assert_true(postie_smtp_client_data_sent(&client)); /* BDAT LAST left */
         assert_int_equal(rcpt[0].state, POSTIE_RCPT_ACCEPTED);
         assert_delivered_exactly("bob", token, msg);
         free(msg);
@@ -346,6 +348,7 @@ static void test_without_pipelining_or_chunking(void **state)
     msg = make_message(token, "sent one command at a time, body by DATA\r\n");
     assert_int_equal(postie_smtp_client_open(&client, &cfg), POSTIE_OK);
     assert_int_equal(send_one(msg, to, 2, rcpt, true), POSTIE_OK);
+    assert_true(postie_smtp_client_data_sent(&client)); /* the final dot left */
     assert_int_equal(rcpt[0].state, POSTIE_RCPT_ACCEPTED);
     assert_int_equal(rcpt[1].state, POSTIE_RCPT_REJECTED);
     postie_smtp_client_quit(&client);
@@ -460,6 +463,7 @@ static void test_undeclared_8bit_body_is_refused_with_its_reason(void **state)
     assert_int_equal(postie_smtp_client_open(&client, &cfg), POSTIE_OK);
     /* declared 7-bit, but the body holds UTF-8: the client must stop and say why */
     assert_int_equal(send_one(msg, to, 1, rcpt, false), POSTIE_E_BODY_8BIT_UNDECLARED);
+    assert_false(postie_smtp_client_data_sent(&client)); /* the data never ended */
     assert_int_equal(postie_smtp_client_error(&client)->status, POSTIE_E_BODY_8BIT_UNDECLARED);
     assert_string_equal(postie_smtp_client_error(&client)->phase, "message body");
     postie_smtp_client_quit(&client);

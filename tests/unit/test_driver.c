@@ -532,11 +532,12 @@ static void whole_session(void (*faults)(void))
     assert_int_equal(fake.out_pos, fake.out_len); /* every reply was read */
     assert_int_equal(seen.failures, 0);
     assert_int_equal(seen.upgrades, 0);
-    assert_int_equal(seen.nevents, 4);
+    assert_int_equal(seen.nevents, 5);
     assert_int_equal(seen.events[0], POSTIE_SMTP_EV_READY);
     assert_int_equal(seen.events[1], POSTIE_SMTP_EV_RCPT);
-    assert_int_equal(seen.events[2], POSTIE_SMTP_EV_MESSAGE_DONE);
-    assert_int_equal(seen.events[3], POSTIE_SMTP_EV_CLOSED);
+    assert_int_equal(seen.events[2], POSTIE_SMTP_EV_DATA_SENT);
+    assert_int_equal(seen.events[3], POSTIE_SMTP_EV_MESSAGE_DONE);
+    assert_int_equal(seen.events[4], POSTIE_SMTP_EV_CLOSED);
     /* no reply took longer than the server answered: the clock never moved */
     assert_int_equal(fake_now, 1000);
 }

@@ -295,6 +295,261 @@ static void test_two_messages_on_one_connection(void **state)
     assert_string_equal(postie_smtp_message_result(s)->reply.text, "queued 2");
 }
 
+/* ---- the end of the data: DATA_SENT ------------------------------------------ */
+
+/* DATA without pipelining: the event comes once per message, taken right
+ * after the acknowledgement of the final dot's last octet (transcript.c
+ * checks the wire position, byte by byte too), never earlier. */
+static void test_data_sent_after_final_dot(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PLAIN,
+        SEND,
+        MAIL,
+        SERVER("250 2.1.0 Ok\r\n"),
+        RCPT_BOB,
+        SERVER("250 2.1.5 Ok\r\n"),
+        CLIENT("DATA\r\n"),
+        GO_AHEAD,
+        NO_DATA_SENT,
+        BODY("one\n"),
+        NO_DATA_SENT,
+        BODY_END,
+        CLIENT("one\r\n.\r\n"),
+        DATA_SENT,
+        SERVER("250 2.0.0 Ok: queued\r\n"),
+        MESSAGE(POSTIE_OK),
+        NO_DATA_SENT,
+        /* the second message on the connection has one of its own */
+        SEND,
+        MAIL,
+        SERVER("250 2.1.0 Ok\r\n"),
+        RCPT_BOB,
+        SERVER("250 2.1.5 Ok\r\n"),
+        CLIENT("DATA\r\n"),
+        GO_AHEAD,
+        BODY("two\r\n"),
+        BODY_END,
+        CLIENT("two\r\n.\r\n"),
+        SERVER("451 4.3.0 try later\r\n"),
+        DATA_SENT, /* the data left even though the server refused it */
+        MESSAGE(POSTIE_E_REPLY_TRANSIENT),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        NO_DATA_SENT,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+/* DATA pipelined: the envelope and DATA in one flight, the event after
+ * the dot, before MESSAGE_DONE. */
+static void test_data_sent_pipelined(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        NO_DATA_SENT,
+        BODY("Hello\n"),
+        BODY_END,
+        CLIENT("Hello\r\n.\r\n"),
+        SERVER("250 2.0.0 Ok: queued\r\n"),
+        DATA_SENT, /* taken before MESSAGE_DONE */
+        MESSAGE(POSTIE_OK),
+        NO_DATA_SENT,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+/* BDAT pipelined: MAIL, RCPT and the LAST chunk in one flight. */
+static void test_data_sent_bdat_pipelined(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        EHLO_CHUNKING,
+        READY,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n"),
+        BODY("Subject: x\n\nbody\n"),
+        NO_DATA_SENT, /* the chunk is still being gathered */
+        BODY_END,
+        CLIENT("BDAT 20 LAST\r\nSubject: x\r\n\r\nbody\r\n"),
+        SERVER("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: queued\r\n"),
+        DATA_SENT,
+        MESSAGE(POSTIE_OK),
+        NO_DATA_SENT,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+/* BDAT without pipelining: one command at a time, then the LAST chunk. */
+static void test_data_sent_bdat_not_pipelined(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 CHUNKING\r\n"),
+        READY,
+        SEND,
+        MAIL,
+        NOTHING_SENT,
+        SERVER("250 2.1.0 Ok\r\n"),
+        RCPT_BOB,
+        NOTHING_SENT,
+        SERVER("250 2.1.5 Ok\r\n"),
+        NO_DATA_SENT,
+        BODY("x\n"),
+        BODY_END,
+        CLIENT("BDAT 3 LAST\r\nx\r\n"),
+        DATA_SENT,
+        SERVER("250 2.0.0 Ok: queued\r\n"),
+        MESSAGE(POSTIE_OK),
+        NO_DATA_SENT,
+        END,
+    };
+    transcript_t t = plain(steps);
+    transcript_play(&t);
+}
+
+/* No event for a message whose data never ended: envelope refused, the
+ * empty DATA after 354 with every recipient refused, a connection lost in
+ * the body. */
+static void test_no_data_sent_without_end_of_data(void **state)
+{
+    (void)state;
+    static const step_t refused[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n"),
+        MESSAGE(POSTIE_E_RECIPIENTS_REJECTED),
+        NO_DATA_SENT,
+        END,
+    };
+    static const step_t empty_data[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 2.1.0 Ok\r\n450 4.2.0 mailbox busy\r\n354 go\r\n"),
+        CLIENT(".\r\n"),
+        SERVER("554 5.5.1 no valid recipients\r\n"),
+        MESSAGE(POSTIE_E_RECIPIENTS_REJECTED),
+        NO_DATA_SENT,
+        END,
+    };
+    static const step_t lost[] = {
+        SESSION_PIPE,
+        SEND,
+        CLIENT("MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"),
+        SERVER("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+        BODY("partial"),
+        SERVER_EOF,
+        MESSAGE(POSTIE_E_CONNECTION_CLOSED),
+        NO_DATA_SENT,
+        END,
+    };
+    transcript_t t = plain(refused);
+    transcript_play(&t);
+    t = plain(empty_data);
+    transcript_play(&t);
+    t = plain(lost);
+    transcript_play(&t);
+}
+
+/* Driven by hand: the ack that stops one octet short of the end of the
+ * data gives no event, the one that covers it does; when the transport
+ * fails before the last octet left, the event never comes. */
+static void engine_at_end_of_data(postie_smtp_t *s, postie_smtp_envelope_t *env, bool chunking)
+{
+    postie_smtp_config_t cfg = transcript_config();
+    const char *server = chunking ? "220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+                                  : "220 mx\r\n250-mx\r\n250 PIPELINING\r\n";
+    const char *go = "250 Ok\r\n250 Ok\r\n354 go\r\n";
+    size_t cap;
+    size_t len;
+    size_t used;
+    uint8_t *w;
+    postie_smtp_event_t ev;
+
+    assert_int_equal(postie_smtp_init(s, &cfg, 0), POSTIE_OK);
+    w = postie_smtp_rx_buf(s, &cap);
+    memcpy(w, server, strlen(server));
+    assert_int_equal(postie_smtp_rx_ack(s, strlen(server), 0), POSTIE_OK);
+    (void)postie_smtp_tx_buf(s, &len);
+    postie_smtp_tx_ack(s, len, 0); /* EHLO */
+    while (postie_smtp_next_event(s, &ev)) {
+    }
+    assert_int_equal(postie_smtp_send(s, env, 0), POSTIE_OK);
+    if (!chunking) {
+        (void)postie_smtp_tx_buf(s, &len);
+        postie_smtp_tx_ack(s, len, 0); /* MAIL, RCPT, DATA */
+        w = postie_smtp_rx_buf(s, &cap);
+        memcpy(w, go, strlen(go));
+        assert_int_equal(postie_smtp_rx_ack(s, strlen(go), 0), POSTIE_OK);
+    }
+    assert_true(postie_smtp_state(s) & POSTIE_SMTP_WANT_BODY);
+    assert_int_equal(postie_smtp_body_write(s, (const uint8_t *)"hello\n", 6, &used, 0), POSTIE_OK);
+    assert_int_equal(postie_smtp_body_end(s, 0), POSTIE_OK);
+    while (postie_smtp_next_event(s, &ev)) {
+        assert_int_not_equal(ev.type, POSTIE_SMTP_EV_DATA_SENT);
+    }
+    (void)postie_smtp_tx_buf(s, &len);
+    assert_true(len > 1);
+    postie_smtp_tx_ack(s, len - 1, 0); /* all but the last octet */
+    while (postie_smtp_next_event(s, &ev)) {
+        assert_int_not_equal(ev.type, POSTIE_SMTP_EV_DATA_SENT);
+    }
+}
+
+static void test_data_sent_on_the_last_octet(void **state)
+{
+    static postie_smtp_t s;
+    postie_smtp_rcpt_t rcpt = {"bob@example.com", POSTIE_RCPT_PENDING, {0, "", ""}};
+    postie_smtp_envelope_t env;
+    postie_smtp_event_t ev;
+    size_t len;
+    (void)state;
+
+    for (int chunking = 0; chunking < 2; chunking++) {
+        int data_sent = 0;
+        memset(&env, 0, sizeof(env));
+        env.from = "sender@example.com";
+        env.rcpt = &rcpt;
+        env.rcpt_count = 1;
+        engine_at_end_of_data(&s, &env, chunking != 0);
+        (void)postie_smtp_tx_buf(&s, &len);
+        assert_int_equal(len, 1);
+        postie_smtp_tx_ack(&s, 1, 0);
+        while (postie_smtp_next_event(&s, &ev)) {
+            data_sent += ev.type == POSTIE_SMTP_EV_DATA_SENT;
+        }
+        assert_int_equal(data_sent, 1);
+
+        /* the transport fails with the last octet unsent: no event */
+        engine_at_end_of_data(&s, &env, chunking != 0);
+        postie_smtp_transport_failed(&s, POSTIE_E_IO, "sending");
+        postie_smtp_tx_ack(&s, 1, 0); /* a confused driver: still nothing */
+        data_sent = 0;
+        while (postie_smtp_next_event(&s, &ev)) {
+            data_sent += ev.type == POSTIE_SMTP_EV_DATA_SENT;
+        }
+        assert_int_equal(data_sent, 0);
+    }
+}
+
 /* ---- failures of a message: the session stays usable ---------------------- */
 
 static void test_mail_from_refused_then_rset(void **state)
@@ -1920,18 +2175,24 @@ static void bulk_server_scan(bulk_server_t *srv, size_t wire, size_t *nchunks)
 /* Run one message through the engine against the scripted server, with
  * random send and body-write sizes. body_first: give body bytes whenever the
  * engine takes them, before sending (the host driver's order, which fills
- * the transmit buffer to the brim); otherwise send first. Returns the
- * length of the wire stream. */
-static size_t bulk_run(bool chunking, bool body_first, size_t *nchunks)
+ * the transmit buffer to the brim); otherwise send first. pipelining: the
+ * server offers PIPELINING. Returns the length of the wire stream. Checks
+ * that DATA_SENT comes once, right after the last octet of the stream was
+ * acknowledged, and before MESSAGE_DONE. */
+static size_t bulk_run(bool chunking, bool pipelining, bool body_first, size_t *nchunks)
 {
     static postie_smtp_t s;
     static bulk_server_t srv;
     postie_smtp_config_t cfg = transcript_config();
     postie_smtp_rcpt_t rcpt = {"bob@example.com", POSTIE_RCPT_PENDING, {0, "", ""}};
     postie_smtp_envelope_t env;
-    const char *ehlo = chunking ? "220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
-                                : "220 mx\r\n250-mx\r\n250 PIPELINING\r\n";
+    const char *ehlo =
+        !pipelining ? (chunking ? "220 mx\r\n250-mx\r\n250 CHUNKING\r\n" : "220 mx\r\n250 mx\r\n")
+        : chunking  ? "220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+                    : "220 mx\r\n250-mx\r\n250 PIPELINING\r\n";
     size_t wire = 0;
+    size_t data_sent_at = 0;
+    int data_sent = 0;
     size_t body_pos = 0;
     bool ended = false;
     bool done = false;
@@ -1966,7 +2227,12 @@ static size_t bulk_run(bool chunking, bool body_first, size_t *nchunks)
             while (postie_smtp_next_event(&s, &ev)) {
                 if (ev.type == POSTIE_SMTP_EV_MESSAGE_DONE) {
                     assert_int_equal(ev.status, POSTIE_OK);
+                    assert_int_equal(data_sent, 1);
                     done = true;
+                }
+                if (ev.type == POSTIE_SMTP_EV_DATA_SENT) {
+                    data_sent++;
+                    data_sent_at = wire;
                 }
             }
             continue;
@@ -2018,6 +2284,8 @@ static size_t bulk_run(bool chunking, bool body_first, size_t *nchunks)
     }
     assert_true(done);
     assert_true(ended);
+    assert_int_equal(data_sent, 1);
+    assert_int_equal(data_sent_at, wire); /* nothing follows the end of the data */
     assert_int_equal(rcpt.state, POSTIE_RCPT_ACCEPTED);
     return wire;
 }
@@ -2028,8 +2296,9 @@ static void test_bulk_body_data(void **state)
     size_t nchunks;
     make_bulk_body();
     size_t want = reference_data(bulk_in, BULK, bulk_want);
-    size_t wire = bulk_run(false, false, &nchunks);
-    assert_int_equal(bulk_run(false, true, &nchunks), wire);
+    size_t wire = bulk_run(false, true, false, &nchunks);
+    assert_int_equal(bulk_run(false, true, true, &nchunks), wire);
+    assert_int_equal(bulk_run(false, false, false, &nchunks), wire);
     static const char head[] = "MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n"
                                "DATA\r\n";
     assert_true(wire == strlen(head) + want + 3);
@@ -2092,10 +2361,13 @@ static void test_bulk_body_chunking(void **state)
     size_t nchunks;
     size_t wire;
     make_bulk_body();
-    wire = bulk_run(true, false, &nchunks);
+    wire = bulk_run(true, true, false, &nchunks);
     check_bulk_chunks(wire, nchunks);
     /* body first fills the buffer to the end right after a chunk closes */
-    wire = bulk_run(true, true, &nchunks);
+    wire = bulk_run(true, true, true, &nchunks);
+    check_bulk_chunks(wire, nchunks);
+    /* without PIPELINING each chunk waits for the reply to the one before */
+    wire = bulk_run(true, false, true, &nchunks);
     check_bulk_chunks(wire, nchunks);
 }
 
@@ -2112,6 +2384,12 @@ int main(void)
         cmocka_unit_test(test_chunking_disabled_by_config),
         cmocka_unit_test(test_pipelining_disabled_by_config),
         cmocka_unit_test(test_two_messages_on_one_connection),
+        cmocka_unit_test(test_data_sent_after_final_dot),
+        cmocka_unit_test(test_data_sent_pipelined),
+        cmocka_unit_test(test_data_sent_bdat_pipelined),
+        cmocka_unit_test(test_data_sent_bdat_not_pipelined),
+        cmocka_unit_test(test_no_data_sent_without_end_of_data),
+        cmocka_unit_test(test_data_sent_on_the_last_octet),
         cmocka_unit_test(test_mail_from_refused_then_rset),
         cmocka_unit_test(test_mail_from_transient),
         cmocka_unit_test(test_mail_from_transient_pipelined),

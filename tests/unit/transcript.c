@@ -23,6 +23,7 @@ typedef struct {
     size_t wire_len;
     size_t wire_pos;
     postie_smtp_event_t events[256];
+    size_t event_wire[256]; /* wire_len when each event was taken */
     size_t nevents;
     char where[96];
 } run_t;
@@ -66,6 +67,7 @@ static void take_events(void)
     postie_smtp_event_t ev;
     while (postie_smtp_next_event(&run.s, &ev)) {
         if (run.nevents < sizeof(run.events) / sizeof(run.events[0])) {
+            run.event_wire[run.nevents] = run.wire_len;
             run.events[run.nevents++] = ev;
         }
     }
@@ -160,17 +162,36 @@ static void body(const char *data, size_t len, postie_status_t *result)
     fail_msg("%s: body loop did not end", run.where);
 }
 
-static bool find_event(postie_smtp_event_type_t type, postie_smtp_event_t *out)
+/* Take the first event of this type; *at (may be NULL) gets the wire
+ * length when it was taken and *before whether an event of type
+ * not_before (NONE: none) was taken earlier. */
+static bool find_event_at(postie_smtp_event_type_t type, postie_smtp_event_t *out, size_t *at,
+                          postie_smtp_event_type_t not_before, bool *before)
 {
+    bool seen = false;
     for (size_t i = 0; i < run.nevents; i++) {
         if (run.events[i].type == type) {
             *out = run.events[i];
+            if (at != NULL) {
+                *at = run.event_wire[i];
+            }
+            if (before != NULL) {
+                *before = seen;
+            }
             memmove(&run.events[i], &run.events[i + 1], (run.nevents - i - 1) * sizeof(*out));
+            memmove(&run.event_wire[i], &run.event_wire[i + 1],
+                    (run.nevents - i - 1) * sizeof(run.event_wire[0]));
             run.nevents--;
             return true;
         }
+        seen = seen || (not_before != POSTIE_SMTP_EV_NONE && run.events[i].type == not_before);
     }
     return false;
+}
+
+static bool find_event(postie_smtp_event_type_t type, postie_smtp_event_t *out)
+{
+    return find_event_at(type, out, NULL, POSTIE_SMTP_EV_NONE, NULL);
 }
 
 static void show_wire_mismatch(const char *expected, size_t len)
@@ -337,6 +358,34 @@ static void play_once(const transcript_t *t, mode_t_ mode, uint32_t seed)
             }
             if (!find_event(POSTIE_SMTP_EV_FAILED, &ev)) {
                 fail_msg("%s: no FAILED event", run.where);
+            }
+            break;
+        case OP_DATA_SENT: {
+            size_t at = 0;
+            bool after_done = false;
+            drain_tx();
+            if (!find_event_at(POSTIE_SMTP_EV_DATA_SENT, &ev, &at, POSTIE_SMTP_EV_MESSAGE_DONE,
+                               &after_done)) {
+                fail_msg("%s: no DATA_SENT event (phase %s)", run.where,
+                         postie_smtp_phase_name(postie_smtp_phase(&run.s)));
+            }
+            if (after_done) {
+                fail_msg("%s: DATA_SENT came after MESSAGE_DONE", run.where);
+            }
+            if (at != run.wire_pos) {
+                fail_msg("%s: DATA_SENT came with %zu octets sent, the data ends at %zu", run.where,
+                         at, run.wire_pos);
+            }
+            if (find_event(POSTIE_SMTP_EV_DATA_SENT, &ev)) {
+                fail_msg("%s: DATA_SENT came twice", run.where);
+            }
+            break;
+        }
+        case OP_NO_DATA_SENT:
+            drain_tx();
+            take_events();
+            if (find_event(POSTIE_SMTP_EV_DATA_SENT, &ev)) {
+                fail_msg("%s: unexpected DATA_SENT event", run.where);
             }
             break;
         case OP_CLOSED:

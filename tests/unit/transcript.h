@@ -24,14 +24,19 @@ typedef enum {
     OP_BODY_END,
     OP_BODY_FAILS, /* data: body bytes whose write must fail with status arg */
     OP_QUIT,
-    OP_TLS,     /* the engine must ask for TLS; report the handshake done */
-    OP_EOF,     /* the server closes the connection */
-    OP_TIME,    /* arg: milliseconds pass (then poll) */
-    OP_READY,   /* the engine must be READY */
-    OP_MESSAGE, /* a MESSAGE_DONE event with status arg must have come */
-    OP_RCPT,    /* rcpt[arg] must be in state data[0]: 'A'ccepted 'R'ejected 'N'ot tried */
-    OP_FAILED,  /* the session must have failed with status arg */
-    OP_CLOSED   /* QUIT must have been answered */
+    OP_TLS,         /* the engine must ask for TLS; report the handshake done */
+    OP_EOF,         /* the server closes the connection */
+    OP_TIME,        /* arg: milliseconds pass (then poll) */
+    OP_READY,       /* the engine must be READY */
+    OP_MESSAGE,     /* a MESSAGE_DONE event with status arg must have come */
+    OP_RCPT,        /* rcpt[arg] must be in state data[0]: 'A'ccepted 'R'ejected 'N'ot tried */
+    OP_FAILED,      /* the session must have failed with status arg */
+    OP_CLOSED,      /* QUIT must have been answered */
+    OP_DATA_SENT,   /* one DATA_SENT event must have come, taken right after the
+                     * acknowledgement of the last octet checked by CLIENT so
+                     * far (the end of the data), and before any MESSAGE_DONE
+                     * still unchecked */
+    OP_NO_DATA_SENT /* no DATA_SENT event must have come since the last check */
 } op_t;
 
 typedef struct {
@@ -107,6 +112,14 @@ typedef struct {
 #define CLOSED             \
     {                      \
         OP_CLOSED, NULL, 0 \
+    }
+#define DATA_SENT             \
+    {                         \
+        OP_DATA_SENT, NULL, 0 \
+    }
+#define NO_DATA_SENT             \
+    {                            \
+        OP_NO_DATA_SENT, NULL, 0 \
     }
 #define END             \
     {                   \

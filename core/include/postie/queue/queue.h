@@ -5,8 +5,9 @@
  * board), retried with backoff, and moved to an error queue when they fail
  * for good. This file holds everything that does not depend on the store
  * or the network: the entry format, enqueue, claims, recording an attempt,
- * the error queue. A driver (port/posix/queue_run.c on hosts) connects the
- * entries it loads here to the SMTP client.
+ * the error queue. The delivery run (postie/queue/delivery.h) decides
+ * which entries to send and records the outcomes; its driver
+ * (port/posix/queue_run.c on hosts) connects them to an SMTP client.
  *
  * Entry format (one per message, written once, then only its state slots
  * change):

@@ -51,8 +51,8 @@
  * RAM: sizeof(postie_smtp_t) = POSTIE_SMTP_RX_BUFFER_SIZE +
  * POSTIE_SMTP_TX_BUFFER_SIZE + about 1.5 KiB (8 * POSTIE_SMTP_PIPELINE_MAX
  * for the pipeline, 8 * POSTIE_SMTP_EVENTS_MAX for events, capability,
- * error and reply records). With the defaults: 10 768 octets on x86-64,
- * 10 608 on Cortex-M4. The caller also owns the
+ * error and reply records). With the defaults: 10 776 octets on x86-64,
+ * 10 616 on Cortex-M4. The caller also owns the
  * envelope and one postie_smtp_rcpt_t (about 170 octets) per recipient.
  *
  * Thread model: an engine belongs to one thread at a time; engines share
@@ -185,6 +185,7 @@ typedef enum {
     POSTIE_SMTP_EV_NONE = 0,
     POSTIE_SMTP_EV_READY,        /* session set up (EHLO, TLS, AUTH done): send messages */
     POSTIE_SMTP_EV_RCPT,         /* index: envelope.rcpt[index] has its result */
+    POSTIE_SMTP_EV_DATA_SENT,    /* the end of the message's data left (see below) */
     POSTIE_SMTP_EV_MESSAGE_DONE, /* status: outcome of the message (see message_result) */
     POSTIE_SMTP_EV_CLOSED,       /* QUIT answered */
     POSTIE_SMTP_EV_FAILED        /* status: the session failed (see postie_smtp_error) */
@@ -195,6 +196,17 @@ typedef struct {
     uint16_t index;
     postie_status_t status;
 } postie_smtp_event_t;
+
+/* POSTIE_SMTP_EV_DATA_SENT comes once per message whose body was ended
+ * (postie_smtp_body_end), from the postie_smtp_tx_ack that acknowledges
+ * the last octet of its data: the final "." line after DATA, or the end of
+ * the BDAT LAST chunk. From then on the server may hold the message even
+ * if its reply never arrives, so a queue that must not send a message
+ * twice notes the moment. It always comes before the message's
+ * MESSAGE_DONE. It does not come for a message that ended before its data
+ * did (a refused envelope, a lost connection, a refused body octet), nor
+ * for the lone "." that closes an empty DATA (RFC 2920 3.1: every
+ * recipient refused), which gives the server nothing to deliver. */
 
 /* ---- State bits --------------------------------------------------------- */
 
@@ -272,7 +284,9 @@ typedef struct {
     size_t next_rcpt;
     size_t accepted;
     bool mail_sent;
-    bool data_sent; /* DATA sent, or first BDAT started */
+    bool data_sent;       /* DATA sent, or first BDAT started */
+    bool data_end_queued; /* the end of the data is in tx_buf: DATA_SENT when it has left */
+    uint32_t data_end;    /* ... once tx_sent reaches this (wrapping) */
     bool use_bdat;
     bool body_ended;
     bool message_failed;

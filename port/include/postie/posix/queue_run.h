@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Delivering the queue on a host: the timed run and the flush.
+ * Delivering the queue on a host: the timed run and the flush, with the
+ * blocking SMTP client. This is a driver of the delivery run in core
+ * (postie/queue/delivery.h), which decides what is tried, in what order,
+ * and records every outcome; here each session is opened from the
+ * registry and each message sent with postie_smtp_client_*.
  *
  *   POSTIE_RUN_DUE    every queued message whose next attempt has come
  *                     (what a timer or the `postie queue run` loop calls)
@@ -22,8 +26,9 @@
  * goes on with the other sessions.
  * Damaged entries are set aside and reported; the run goes on.
  *
- * RAM: the run keeps 16 octets per queued message (malloc'ed on the host),
- * one SMTP client (postie_smtp_client_t) and one loaded entry.
+ * RAM: the run's work array, 16 octets per message the queue may hold
+ * (limits.messages_max), the delivery run (postie_delivery_t) and one SMTP
+ * client (postie_smtp_client_t), all malloc'ed on the host for the run.
  */
 #ifndef POSTIE_QUEUE_RUN_H
 #define POSTIE_QUEUE_RUN_H
@@ -31,35 +36,18 @@
 /* NULL: pointer arguments are required unless their description says "may
  * be NULL" or gives NULL a meaning (the convention in postie/common/status.h). */
 
+#include "postie/queue/delivery.h"
 #include "postie/queue/queue.h"
 #include "postie/session/registry.h"
 
-typedef enum { POSTIE_RUN_DUE, POSTIE_RUN_FLUSH } postie_run_mode_t;
-
-typedef struct {
-    size_t total;     /* messages this run will try */
-    size_t done;      /* tried so far (progress: done / total) */
-    size_t delivered; /* every recipient delivered */
-    size_t retry;     /* left in the queue for a later attempt */
-    size_t failed;    /* moved to the error queue */
-    size_t busy;      /* claimed by another sender; skipped */
-    size_t corrupt;   /* damaged; set aside */
-} postie_run_summary_t;
-
-/* Called after each message: its id, what the attempt did (NULL for a
- * damaged entry), and the error text kept with it ("" when none). */
-typedef void (*postie_run_progress_fn)(void *ctx, const postie_run_summary_t *sum,
-                                       postie_queue_id_t id, const postie_queue_outcome_t *out,
-                                       const char *error);
-
-/* Trace points for crash tests: "sending" (claimed, about to send),
- * "data-end" (the end of the message is handed to the connection),
- * "recorded" (the outcome is durable). Called from the sending thread. */
-typedef void (*postie_run_trace_fn)(void *ctx, const char *event, postie_queue_id_t id);
+/* postie_run_mode_t, postie_run_summary_t, postie_run_progress_fn and
+ * postie_run_trace_fn (and what its trace points mean) come from
+ * postie/queue/delivery.h. */
 
 typedef struct {
     postie_run_mode_t mode;
-    const char *session;             /* only this session's messages; NULL: all */
+    const char *session;             /* only this session's messages (any spelling of its
+                                      * registry name); NULL: all */
     postie_queue_id_t only;          /* not 0: this message alone (session ignored); the
                                       * others are not touched and keep their schedule */
     const char *connect_to;          /* test hook: connect here instead of the session's host */

@@ -24,8 +24,8 @@
  * handshake"...). Failure details (the server reply, or the TLS
  * verification result) are in postie_smtp_client_error().
  *
- * RAM: sizeof(postie_smtp_client_t), 21 968 octets on x86-64 with Debian's
- * mbedTLS 2.28: the engine (10 768), the TLS layer (2 376), the driver
+ * RAM: sizeof(postie_smtp_client_t), 21 984 octets on x86-64 with Debian's
+ * mbedTLS 2.28: the engine (10 776), the TLS layer (2 376), the driver
  * (112), the body staging buffer (POSTIE_CLIENT_BODY_CHUNK) and small
  * fields; plus the process-wide DRBG (38 352, once) and mbedTLS's record
  * buffers (about 2 x 16 KiB) on the heap during a TLS session.
@@ -64,6 +64,7 @@ typedef struct {
     bool tls_initialised;
     postie_error_t error;
     uint8_t stage[POSTIE_CLIENT_BODY_CHUNK]; /* the driver's body staging buffer */
+    bool data_sent; /* the last send's data ended on the wire (POSTIE_SMTP_EV_DATA_SENT) */
 } postie_smtp_client_t;
 
 /* Connect, read the greeting, EHLO, STARTTLS and AUTH as configured. On
@@ -92,6 +93,13 @@ postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_env
 void postie_smtp_client_quit(postie_smtp_client_t *c);
 
 const postie_error_t *postie_smtp_client_error(const postie_smtp_client_t *c);
+
+/* Whether the last postie_smtp_client_send got the end of its message's
+ * data onto the connection (the engine's POSTIE_SMTP_EV_DATA_SENT): true
+ * even when the server then refused the message or its reply never came,
+ * in which case the server may still deliver it. False before any send,
+ * and for a message that stopped before its data ended. */
+bool postie_smtp_client_data_sent(const postie_smtp_client_t *c);
 
 /* TLS details when the session is encrypted (returns false otherwise). */
 bool postie_smtp_client_tls_info(const postie_smtp_client_t *c, postie_tls_info_t *info);
