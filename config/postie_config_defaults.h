@@ -236,6 +236,23 @@
 #define POSTIE_CLIENT_BODY_CHUNK 8192
 #endif
 
+/* ---- TLS layer (port/mbedtls) -------------------------------------------- */
+
+/* Where the system trust store lives when a session names no CA file
+ * (Debian's layout): a bundle file, else a directory of certificates. */
+#ifndef POSTIE_TLS_CA_BUNDLE
+#define POSTIE_TLS_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#endif
+#ifndef POSTIE_TLS_CA_DIR
+#define POSTIE_TLS_CA_DIR "/etc/ssl/certs"
+#endif
+
+/* How long closing a TLS connection waits to send close_notify, in
+ * milliseconds. Range 0..60000. Default 1000. RAM: none. */
+#ifndef POSTIE_TLS_CLOSE_TIMEOUT_MS
+#define POSTIE_TLS_CLOSE_TIMEOUT_MS 1000u
+#endif
+
 /* ---- Configuration fingerprint ----------------------------------------- */
 
 /* Every size above that changes a public struct is pasted into the link

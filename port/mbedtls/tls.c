@@ -36,19 +36,6 @@
 #include "postie/common/clock.h"
 #include "postie/common/text.h"
 
-/* Where the system trust store lives (Debian layout); override with -D. */
-#ifndef POSTIE_TLS_CA_BUNDLE
-#define POSTIE_TLS_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
-#endif
-#ifndef POSTIE_TLS_CA_DIR
-#define POSTIE_TLS_CA_DIR "/etc/ssl/certs"
-#endif
-
-/* How long close() waits to send close_notify, in milliseconds. */
-#ifndef POSTIE_TLS_CLOSE_TIMEOUT_MS
-#define POSTIE_TLS_CLOSE_TIMEOUT_MS 1000u
-#endif
-
 /* Most WANT_READ/WANT_WRITE rounds one call accepts from mbedTLS. */
 #define TLS_MAX_ROUNDS 64
 
