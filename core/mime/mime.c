@@ -325,6 +325,12 @@ static bool dot_atom_domain(const char *d, size_t n)
     return true;
 }
 
+/* Room a part's delimiter line takes before its headers ("\r\n--", the
+ * boundary, "\r\n") and the blank line after them. */
+#define PART_DELIMITER_ROOM (sizeof(((postie_mime_writer_t *)0)->boundary_mixed) + 8u)
+
+static void put_attachment_headers(postie_mime_writer_t *w, const postie_attachment_t *a);
+
 postie_status_t postie_mime_init(postie_mime_writer_t *w, const postie_message_t *msg)
 {
     postie_status_t st;
@@ -397,6 +403,7 @@ postie_status_t postie_mime_init(postie_mime_writer_t *w, const postie_message_t
     }
     for (size_t i = 0; i < m->attachment_count; i++) {
         const postie_attachment_t *a = &m->attachments[i];
+        bool too_long;
         if (a->filename == NULL || a->read == NULL || a->filename[0] == '\0') {
             set_error(w, POSTIE_E_INVALID_ARGUMENT, "attachments", i, true,
                       " needs a file name and a reader");
@@ -421,6 +428,21 @@ postie_status_t postie_mime_init(postie_mime_writer_t *w, const postie_message_t
                 set_error(w, POSTIE_E_FIELD_INVALID, "attachments", i, true, ".content_type");
                 return POSTIE_E_FIELD_INVALID;
             }
+        }
+        /* The part's header lines, with the delimiter line before them, must
+         * fit the stage: a file name RFC 2231 has to percent-encode can
+         * triple in size. Written once here to measure, never sent. */
+        postie_text_init(&w->out, (char *)w->stage, sizeof(w->stage) - PART_DELIMITER_ROOM);
+        put_attachment_headers(w, a);
+        too_long = w->out.overflow;
+        postie_text_init(&w->out, (char *)w->stage, sizeof(w->stage)); /* nothing staged */
+        if (w->error.status != POSTIE_OK) {
+            return w->error.status;
+        }
+        if (too_long) {
+            set_error(w, POSTIE_E_FIELD_TOO_LONG, "attachments", i, true,
+                      ".filename (too long once encoded for the header)");
+            return POSTIE_E_FIELD_TOO_LONG;
         }
     }
     w->multipart_alternative = m->html != NULL && m->text != NULL;
@@ -849,6 +871,21 @@ static void put_filename_param(postie_mime_writer_t *w, const char *param, const
     }
 }
 
+/* An attachment's Content-Type, Content-Disposition (with its file name,
+ * RFC 2231-encoded when it must be) and Content-Transfer-Encoding lines. */
+static void put_attachment_headers(postie_mime_writer_t *w, const postie_attachment_t *a)
+{
+    const char *type = a->content_type ? a->content_type : postie_mime_type_for(a->filename);
+    postie_text_put(&w->out, "Content-Type: ");
+    postie_text_put(&w->out, type);
+    if (postie_mime_param_plain_ok((const uint8_t *)a->filename, strlen(a->filename))) {
+        put_filename_param(w, "name", a->filename);
+    }
+    postie_text_put(&w->out, "\r\nContent-Disposition: attachment");
+    put_filename_param(w, "filename", a->filename);
+    postie_text_put(&w->out, "\r\nContent-Transfer-Encoding: base64\r\n");
+}
+
 /* Boundary line(s) and headers of a part, with the blank line after them. */
 static void part_start(postie_mime_writer_t *w)
 {
@@ -883,16 +920,7 @@ static void part_start(postie_mime_writer_t *w)
             postie_mime_qp_init(&w->qp);
         }
     } else {
-        const postie_attachment_t *a = &w->msg->attachments[p - 2];
-        const char *type = a->content_type ? a->content_type : postie_mime_type_for(a->filename);
-        postie_text_put(&w->out, "Content-Type: ");
-        postie_text_put(&w->out, type);
-        if (postie_mime_param_plain_ok((const uint8_t *)a->filename, strlen(a->filename))) {
-            put_filename_param(w, "name", a->filename);
-        }
-        postie_text_put(&w->out, "\r\nContent-Disposition: attachment");
-        put_filename_param(w, "filename", a->filename);
-        postie_text_put(&w->out, "\r\nContent-Transfer-Encoding: base64\r\n");
+        put_attachment_headers(w, &w->msg->attachments[p - 2]);
         postie_mime_b64_init(&w->b64);
         w->read_pos = w->read_len = 0;
         w->read_eof = false;
