@@ -28,94 +28,15 @@
 
 #include "postie/queue/delivery.h"
 
+#include "faulty_store.h"
+
 #define NOW 1800000000LL
 
 /* ---- the RAM store, wrapped so tests can make calls fail ------------------- */
 
-typedef struct {
-    postie_queue_store_t inner;
-    bool fail_list;
-    bool fail_write;
-    int fail_remove; /* remove fails this many times */
-} faulty_t;
-
-static faulty_t faulty;
 static postie_queue_ram_t ram;
 static uint8_t ram_mem[64 * 1024];
 static postie_queue_t queue;
-
-#define INNER faulty.inner.ops
-#define ICTX  faulty.inner.ctx
-
-static postie_status_t f_create(void *c, postie_queue_id_t id, uint64_t n, int32_t *h)
-{
-    (void)c;
-    return INNER->create(ICTX, id, n, h);
-}
-static postie_status_t f_write(void *c, int32_t h, uint64_t off, const uint8_t *b, size_t n)
-{
-    (void)c;
-    return faulty.fail_write ? POSTIE_E_IO : INNER->write(ICTX, h, off, b, n);
-}
-static postie_status_t f_sync(void *c, int32_t h)
-{
-    (void)c;
-    return INNER->sync(ICTX, h);
-}
-static postie_status_t f_publish(void *c, int32_t h)
-{
-    (void)c;
-    return INNER->publish(ICTX, h);
-}
-static void f_abandon(void *c, int32_t h)
-{
-    (void)c;
-    INNER->abandon(ICTX, h);
-}
-static postie_status_t f_list(void *c, postie_queue_id_t *ids, size_t cap, size_t *total)
-{
-    (void)c;
-    return faulty.fail_list ? POSTIE_E_IO : INNER->list(ICTX, ids, cap, total);
-}
-static postie_status_t f_open(void *c, postie_queue_id_t id, bool claim, int32_t *h, uint64_t *sz)
-{
-    (void)c;
-    return INNER->open(ICTX, id, claim, h, sz);
-}
-static postie_status_t f_read(void *c, int32_t h, uint64_t off, uint8_t *b, size_t n)
-{
-    (void)c;
-    return INNER->read(ICTX, h, off, b, n);
-}
-static void f_close(void *c, int32_t h)
-{
-    (void)c;
-    INNER->close(ICTX, h);
-}
-static postie_status_t f_remove(void *c, int32_t h)
-{
-    (void)c;
-    if (faulty.fail_remove > 0) {
-        faulty.fail_remove--;
-        return POSTIE_E_IO;
-    }
-    return INNER->remove(ICTX, h);
-}
-static postie_status_t f_set_aside(void *c, postie_queue_id_t id)
-{
-    (void)c;
-    return INNER->set_aside(ICTX, id);
-}
-static postie_status_t f_usage(void *c, uint32_t *count, uint64_t *bytes)
-{
-    (void)c;
-    return INNER->usage(ICTX, count, bytes);
-}
-
-static const postie_queue_store_ops_t faulty_ops = {
-    f_create, f_write, f_sync,  f_publish, f_abandon,   f_list,
-    f_open,   f_read,  f_close, f_remove,  f_set_aside, f_usage,
-};
 
 /* ---- the fake SMTP side ------------------------------------------------------ */
 
@@ -401,7 +322,7 @@ static int setup(void **state)
     postie_queue_ram_init(&ram, ram_mem, sizeof(ram_mem));
     memset(&faulty, 0, sizeof(faulty));
     faulty.inner = postie_queue_ram_store(&ram);
-    postie_queue_init(&queue, (postie_queue_store_t){&faulty_ops, NULL}, NULL);
+    postie_queue_init(&queue, faulty_store(), NULL);
     memset(&fake, 0, sizeof(fake));
     nbodies = 0;
     due = options(POSTIE_RUN_DUE);
@@ -727,9 +648,9 @@ static void test_store_failures(void **state)
     postie_queue_id_t a2 = add("mail/A", 2, NOW - 20, "ok1@x.test", NULL);
     postie_run_summary_t sum;
 
-    faulty.fail_write = true;
+    faulty.fail_write_from = 1;
     sum = drive(&due, NOW, POSTIE_OK);
-    faulty.fail_write = false;
+    faulty.fail_write_from = 0;
     assert_string_equal(log_text, "open mail/A|send mail/A#1|close");
     assert_int_equal(sum.done, 2);
     assert_int_equal(sum.delivered + sum.retry + sum.failed, 0);

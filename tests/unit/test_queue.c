@@ -18,6 +18,8 @@
 
 #include "postie/queue/queue.h"
 
+#include "faulty_store.h"
+
 #ifdef QUEUE_TEST_SPOOL
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -30,14 +32,6 @@
 
 /* ---- the store under test, wrapped so tests can make calls fail -------- */
 
-typedef struct {
-    postie_queue_store_t inner;
-    int fail_remove;     /* remove fails this many times */
-    int fail_write_from; /* write calls from this count on fail (0: never) */
-    int writes;
-} faulty_t;
-
-static faulty_t faulty;
 static postie_queue_t queue;
 static postie_queue_entry_t entry;
 static postie_queue_entry_t scratch;
@@ -50,86 +44,9 @@ static postie_queue_ram_t ram;
 static uint8_t ram_mem[128 * 1024];
 #endif
 
-#define INNER faulty.inner.ops
-#define ICTX  faulty.inner.ctx
-
-static postie_status_t f_create(void *c, postie_queue_id_t id, uint64_t n, int32_t *h)
-{
-    (void)c;
-    return INNER->create(ICTX, id, n, h);
-}
-static postie_status_t f_write(void *c, int32_t h, uint64_t off, const uint8_t *b, size_t n)
-{
-    (void)c;
-    faulty.writes++;
-    if (faulty.fail_write_from != 0 && faulty.writes >= faulty.fail_write_from) {
-        return POSTIE_E_IO;
-    }
-    return INNER->write(ICTX, h, off, b, n);
-}
-static postie_status_t f_sync(void *c, int32_t h)
-{
-    (void)c;
-    return INNER->sync(ICTX, h);
-}
-static postie_status_t f_publish(void *c, int32_t h)
-{
-    (void)c;
-    return INNER->publish(ICTX, h);
-}
-static void f_abandon(void *c, int32_t h)
-{
-    (void)c;
-    INNER->abandon(ICTX, h);
-}
-static postie_status_t f_list(void *c, postie_queue_id_t *ids, size_t cap, size_t *total)
-{
-    (void)c;
-    return INNER->list(ICTX, ids, cap, total);
-}
-static postie_status_t f_open(void *c, postie_queue_id_t id, bool claim, int32_t *h, uint64_t *n)
-{
-    (void)c;
-    return INNER->open(ICTX, id, claim, h, n);
-}
-static postie_status_t f_read(void *c, int32_t h, uint64_t off, uint8_t *b, size_t n)
-{
-    (void)c;
-    return INNER->read(ICTX, h, off, b, n);
-}
-static void f_close(void *c, int32_t h)
-{
-    (void)c;
-    INNER->close(ICTX, h);
-}
-static postie_status_t f_remove(void *c, int32_t h)
-{
-    (void)c;
-    if (faulty.fail_remove > 0) {
-        faulty.fail_remove--;
-        return POSTIE_E_IO;
-    }
-    return INNER->remove(ICTX, h);
-}
-static postie_status_t f_set_aside(void *c, postie_queue_id_t id)
-{
-    (void)c;
-    return INNER->set_aside(ICTX, id);
-}
-static postie_status_t f_usage(void *c, uint32_t *count, uint64_t *bytes)
-{
-    (void)c;
-    return INNER->usage(ICTX, count, bytes);
-}
-static const postie_queue_store_ops_t faulty_ops = {
-    f_create, f_write, f_sync,  f_publish, f_abandon,   f_list,
-    f_open,   f_read,  f_close, f_remove,  f_set_aside, f_usage,
-};
-
 static void open_queue(const postie_queue_limits_t *limits)
 {
-    postie_queue_store_t outer = {&faulty_ops, &faulty};
-    postie_queue_init(&queue, outer, limits);
+    postie_queue_init(&queue, faulty_store(), limits);
 }
 
 static int setup(void **state)
