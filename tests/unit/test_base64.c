@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "postie/common/base64.h"
+#include "postie/common/sasl.h"
 
 #define GUARD 0xee
 
@@ -260,6 +261,24 @@ static void test_roundtrip_all_octets(void **state)
     }
 }
 
+/* The SASL PLAIN response shared by the engines: "\0user\0pass" in base64
+ * (RFC 4616 section 4 example: user "tim", password "tanstaaftanstaaf"). */
+static void test_sasl_plain(void **state)
+{
+    (void)state;
+    char out[64];
+    size_t n = 0;
+    assert_int_equal(postie_sasl_plain("tim", "tanstaaftanstaaf", out, sizeof(out), &n), POSTIE_OK);
+    assert_string_equal(out, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+    assert_int_equal(n, strlen(out));
+    assert_int_equal(postie_sasl_plain("tim", "tanstaaftanstaaf", out, 8, NULL), POSTIE_E_NO_SPACE);
+    char longer[POSTIE_AUTH_FIELD_MAX + 2];
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = 0;
+    assert_int_equal(postie_sasl_plain(longer, "x", out, sizeof(out), NULL),
+                     POSTIE_E_FIELD_TOO_LONG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_decode_bad_characters),
         cmocka_unit_test(test_decode_bad_padding),
         cmocka_unit_test(test_roundtrip_all_octets),
+        cmocka_unit_test(test_sasl_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,7 +57,8 @@ static void test_names_match_enum(void **state)
     /* the last entry: the tables are not shifted */
     assert_string_equal(postie_status_name(POSTIE_E_QUEUE_FULL), "POSTIE_E_QUEUE_FULL");
     assert_string_equal(postie_status_name(POSTIE_E_EXPIRED), "POSTIE_E_EXPIRED");
-    assert_int_equal(POSTIE_E_EXPIRED + 1, POSTIE_STATUS_COUNT);
+    assert_string_equal(postie_status_name(POSTIE_E_FETCH_STATE), "POSTIE_E_FETCH_STATE");
+    assert_int_equal(POSTIE_E_FETCH_STATE + 1, POSTIE_STATUS_COUNT);
 }
 
 static void test_messages_match_enum(void **state)

@@ -86,7 +86,17 @@
     X(POSTIE_E_QUEUE_FULL, 0, "the outgoing queue is full")                                       \
     X(POSTIE_E_QUEUE_CORRUPT, 0, "a queue entry is damaged")                                      \
     X(POSTIE_E_BUSY, 1, "another process is working on this queue entry")                         \
-    X(POSTIE_E_EXPIRED, 0, "the message stayed in the queue too long")
+    X(POSTIE_E_EXPIRED, 0, "the message stayed in the queue too long")                            \
+    X(POSTIE_E_COMMAND_REFUSED, 0, "server refused the command (-ERR, NO or BAD)")                \
+    X(POSTIE_E_MAILBOX_IN_USE, 1, "mailbox is busy or locked; try again later")                   \
+    X(POSTIE_E_PREAUTH_REFUSED, 0, "server greeted PREAUTH but TLS is required")                  \
+    X(POSTIE_E_FOLDER_NOT_FOUND, 0, "the folder could not be selected")                           \
+    X(POSTIE_E_LITERAL_TOO_LARGE, 0, "server announced a size beyond the configured limit")       \
+    X(POSTIE_E_MESSAGE_TRUNCATED, 1, "message data ended before its end (no final dot, short)")   \
+    X(POSTIE_E_SIZE_MISMATCH, 0, "message data disagrees with the size the server announced")     \
+    X(POSTIE_E_UIDVALIDITY_CHANGED, 0, "the folder's UIDVALIDITY changed since the last fetch")   \
+    X(POSTIE_E_ARCHIVE_FAILED, 1, "the archive could not store the message")                      \
+    X(POSTIE_E_FETCH_STATE, 0, "the fetch state could not be read or written")
 
 typedef enum {
 #define POSTIE_STATUS_ENUM(name, transient, message) name,

@@ -72,24 +72,18 @@
 #include "postie/common/line.h"
 #include "postie/smtp/smtp_reply.h"
 #include "postie/common/address.h" /* the engine checks addresses and its EHLO name */
+#include "postie/common/sasl.h"
 #include "postie/common/status.h"
 #include "postie/common/tls_mode.h"
 
 /* ---- Configuration ------------------------------------------------------ */
 
-/* SASL mechanisms (bits). */
-#define POSTIE_SASL_PLAIN       0x01u
-#define POSTIE_SASL_LOGIN       0x02u
-#define POSTIE_SASL_XOAUTH2     0x04u /* recognised; used by the OAuth 2.0 work */
-#define POSTIE_SASL_OAUTHBEARER 0x08u /* recognised; used by the OAuth 2.0 work */
-#define POSTIE_SASL_CRAM_MD5    0x10u /* recognised, never used */
-#define POSTIE_SASL_SUPPORTED   (POSTIE_SASL_PLAIN | POSTIE_SASL_LOGIN)
-
-typedef enum { POSTIE_LOG_SENT, POSTIE_LOG_RECEIVED, POSTIE_LOG_INFO } postie_log_dir_t;
+/* The SASL bits (POSTIE_SASL_*) and the log direction come from
+ * postie/common/sasl.h, shared with the POP3 and IMAP engines. */
 
 /* Called for every line sent or received (without CRLF), and for a few
  * notes. Credentials are replaced by "<redacted>" before the call. */
-typedef void (*postie_smtp_log_fn)(void *ctx, postie_log_dir_t dir, const char *line, size_t len);
+typedef postie_log_fn postie_smtp_log_fn;
 
 typedef struct {
     const char *ehlo_name; /* domain or address literal for EHLO (postie_address_check_hostname,
