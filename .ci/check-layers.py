@@ -9,7 +9,8 @@ Layers (a folder may include itself and what its line names):
   core/mime     -> common
   core/pop3     -> common                  (when it exists)
   core/imap     -> common                  (when it exists)
-  core/session  -> common, smtp, mime      (sessions map to engine configs)
+  core/fetch    -> common                  (the archiving run, over mailbox.h)
+  core/session  -> common, smtp, mime, pop3, imap (entries map to engine configs)
   core/queue    -> common, smtp, mime, session
   port/common   -> core
   port/mbedtls  -> core, port/common
@@ -29,7 +30,8 @@ ALLOWED = {
     "core/mime": {"core/common"},
     "core/pop3": {"core/common"},
     "core/imap": {"core/common"},
-    "core/session": {"core/common", "core/smtp", "core/mime"},
+    "core/fetch": {"core/common"},
+    "core/session": {"core/common", "core/smtp", "core/mime", "core/pop3", "core/imap"},
     "core/queue": {"core/common", "core/smtp", "core/mime", "core/session"},
     "port/common": {"core/*"},
     "port/mbedtls": {"core/*", "port/common"},
