@@ -28,6 +28,14 @@
  *             (POP3 QUIT, which is when a POP3 server deletes; IMAP
  *             EXPUNGE when UIDPLUS was not offered, then LOGOUT)
  *
+ * Pipelining: when the server allows it (POP3 PIPELINING, RFC 2449; IMAP
+ * always, RFC 9051 section 5.5), the engine may report READY again while
+ * earlier commands still await their replies, up to its pipeline depth, so
+ * the fetch run can put "remove N" and "retrieve N+1" in one flight.
+ * Completion events then come in the order the commands were started; a
+ * retrieve's data callback runs only for the message being received. Without
+ * pipelining READY means no command is outstanding.
+ *
  * A failure ends the session: FAILED is set, POSTIE_MAILBOX_EV_FAILED is
  * queued, and the engine's error op says why (status, the step, the server's
  * text). Deletions a POP3 server had not made final are then undone by the
