@@ -228,6 +228,45 @@
 #define POSTIE_QUEUE_RAM_ENTRIES 16
 #endif
 
+/* ---- Fetching (core/fetch) ------------------------------------------------ */
+
+/* Messages one round of a fetch run takes from a listing before it lists
+ * again from the next id. Range 1..4096. Default 32. RAM: 88 octets each in
+ * postie_fetch_t (a postie_mail_item_t and a flag). */
+#ifndef POSTIE_FETCH_BATCH
+#define POSTIE_FETCH_BATCH 32
+#endif
+
+/* IMAP: archived UIDs the fetch state holds above its watermark (those
+ * past a message that was not archived, e.g. one over the size limit).
+ * When full, a run stops before archiving more (POSTIE_E_FETCH_STATE).
+ * Range 16..65535. Default 1024. RAM: 4 octets each plus a bit, in
+ * postie_fetch_state_t. */
+#ifndef POSTIE_FETCH_UIDS_MAX
+#define POSTIE_FETCH_UIDS_MAX 1024
+#endif
+
+/* POP3: archived UIDLs the fetch state holds (in keep mode one per
+ * archived message still on the server; in delete mode only those whose
+ * delete is not final yet). Range 16..65535. Default 2048. RAM: 2 octets
+ * each plus a bit, in postie_fetch_state_t. */
+#ifndef POSTIE_FETCH_UIDLS_MAX
+#define POSTIE_FETCH_UIDLS_MAX 2048
+#endif
+
+/* POP3: octets for those UIDLs, each with a NUL (Dovecot's are 16 octets:
+ * 32768 holds about 1900). Range 1024..65535. Default 32768. RAM: as
+ * much, in postie_fetch_state_t. */
+#ifndef POSTIE_FETCH_UIDL_ARENA
+#define POSTIE_FETCH_UIDL_ARENA 32768
+#endif
+
+/* Longest key prefix of a fetch run (the account's name in the archive
+ * keys). Range 0..64. Default 48. RAM: as much, in postie_fetch_t. */
+#ifndef POSTIE_FETCH_KEY_PREFIX_MAX
+#define POSTIE_FETCH_KEY_PREFIX_MAX 48
+#endif
+
 /* ---- Host SMTP client (port/posix) --------------------------------------- */
 
 /* Octets the host client reads from a message body source at a time.
@@ -296,6 +335,14 @@
                                       POSTIE_CONFIG_QUEUE_TAG),                                  \
                      POSTIE_CFG_PASTE(POSTIE_CONFIG_REGISTRY_TAG, POSTIE_CLIENT_BODY_CHUNK))
 #define POSTIE_CONFIGURED(name) POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(name, cfg), POSTIE_CONFIG_TAG)
+/* The fetch run's sizes, pasted into postie_fetch_init's link name alone
+ * (the other functions keep POSTIE_CONFIG_TAG). */
+#define POSTIE_CONFIG_FETCH_TAG                                                         \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_FETCH_BATCH, \
+                                                                        POSTIE_FETCH_UIDS_MAX), \
+                                                       POSTIE_FETCH_UIDLS_MAX),                 \
+                                      POSTIE_FETCH_UIDL_ARENA),                                 \
+                     POSTIE_FETCH_KEY_PREFIX_MAX)
 
 /* ---- Checks against protocol minimums ---------------------------------- */
 
@@ -323,5 +370,13 @@ _Static_assert(POSTIE_QUEUE_ENVELOPE_MAX >= 2 * 257, "hold a sender and a recipi
 _Static_assert(POSTIE_QUEUE_ERROR_TEXT_MAX >= 64 && POSTIE_QUEUE_ERROR_TEXT_MAX <= 255,
                "queue error text 64..255 octets");
 _Static_assert(POSTIE_QUEUE_IO_CHUNK >= 256, "queue copy chunk at least 256 octets");
+_Static_assert(POSTIE_FETCH_BATCH >= 1 && POSTIE_FETCH_BATCH <= 4096, "fetch batch 1..4096");
+_Static_assert(POSTIE_FETCH_UIDS_MAX >= 16 && POSTIE_FETCH_UIDS_MAX <= 65535,
+               "fetch state UIDs 16..65535");
+_Static_assert(POSTIE_FETCH_UIDLS_MAX >= 16 && POSTIE_FETCH_UIDLS_MAX <= 65535,
+               "fetch state UIDLs 16..65535");
+_Static_assert(POSTIE_FETCH_UIDL_ARENA >= 1024 && POSTIE_FETCH_UIDL_ARENA <= 65535,
+               "fetch state UIDL arena 1024..65535 (16-bit offsets)");
+_Static_assert(POSTIE_FETCH_KEY_PREFIX_MAX <= 64, "fetch key prefix 0..64");
 
 #endif /* POSTIE_CONFIG_DEFAULTS_H */
