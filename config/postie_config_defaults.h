@@ -96,6 +96,58 @@
 #define POSTIE_CONNECT_TIMEOUT_MS (30u * 1000u) /* TCP connect and TLS handshake */
 #endif
 
+/* ---- POP3 engine ------------------------------------------------------- */
+
+/* Receive buffer inside each postie_pop3_t, in octets. Message data streams
+ * through it in pieces of at most this size, whatever the length of its
+ * lines. Range POSTIE_POP3_LINE_MAX..65536. Default 4096. RAM: exactly this. */
+#ifndef POSTIE_POP3_RX_BUFFER_SIZE
+#define POSTIE_POP3_RX_BUFFER_SIZE 4096
+#endif
+
+/* Transmit buffer inside each postie_pop3_t, in octets: a pipelined flight
+ * of commands, or one AUTH PLAIN line with the longest credentials.
+ * Range 1024..65536. Default 1024. RAM: exactly this. */
+#ifndef POSTIE_POP3_TX_BUFFER_SIZE
+#define POSTIE_POP3_TX_BUFFER_SIZE 1024
+#endif
+
+/* Longest response line (status lines, CAPA, LIST and UIDL lines) accepted,
+ * in octets including CRLF. RFC 2449 section 4 bounds them at 512. Message
+ * data lines are not bound by it (they stream). Range 512..RX_BUFFER_SIZE.
+ * Default 1024. RAM: none. */
+#ifndef POSTIE_POP3_LINE_MAX
+#define POSTIE_POP3_LINE_MAX 1024
+#endif
+
+/* Most commands awaiting a response at once when the server offers
+ * PIPELINING (RFC 2449): LIST + UIDL, or DELE n + RETR n+1 ...
+ * Range 2..32. Default 8. RAM: 48 octets each on x86-64 (32 on Cortex-M4). */
+#ifndef POSTIE_POP3_PIPELINE_MAX
+#define POSTIE_POP3_PIPELINE_MAX 8
+#endif
+
+/* Queued events per POP3 engine. Range 4..64. Default 8. RAM: 12 octets
+ * each. */
+#ifndef POSTIE_POP3_EVENTS_MAX
+#define POSTIE_POP3_EVENTS_MAX 8
+#endif
+
+/* Timeouts, in milliseconds. Greeting and command: the whole response line
+ * (and a whole CAPA or STAT answer) within this, from when it was awaited.
+ * Data: the longest silence while a multi-line answer (RETR, LIST, UIDL)
+ * arrives after its +OK line; a 25 MiB message may take minutes in all.
+ * Range 1000..3600000. Defaults 60 s, 120 s, 120 s. RAM: none. */
+#ifndef POSTIE_POP3_TIMEOUT_GREETING_MS
+#define POSTIE_POP3_TIMEOUT_GREETING_MS (60u * 1000u)
+#endif
+#ifndef POSTIE_POP3_TIMEOUT_COMMAND_MS
+#define POSTIE_POP3_TIMEOUT_COMMAND_MS (120u * 1000u)
+#endif
+#ifndef POSTIE_POP3_TIMEOUT_DATA_MS
+#define POSTIE_POP3_TIMEOUT_DATA_MS (120u * 1000u)
+#endif
+
 /* ---- Message writer ---------------------------------------------------- */
 
 /* Work area of each postie_mime_writer_t for one header token (an encoded
@@ -335,14 +387,27 @@
                                       POSTIE_CONFIG_QUEUE_TAG),                                  \
                      POSTIE_CFG_PASTE(POSTIE_CONFIG_REGISTRY_TAG, POSTIE_CLIENT_BODY_CHUNK))
 #define POSTIE_CONFIGURED(name) POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(name, cfg), POSTIE_CONFIG_TAG)
-/* The fetch run's sizes, pasted into postie_fetch_init's link name alone
- * (the other functions keep POSTIE_CONFIG_TAG). */
-#define POSTIE_CONFIG_FETCH_TAG                                                         \
-    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_FETCH_BATCH, \
+/* The POP3 engine's sizes are pasted after the common ones, into
+ * postie_pop3_init only: `postie_pop3_init_cfg_<common>_pop3_<rx>_<tx>_...`. */
+#define POSTIE_CONFIG_POP3_TAG                                                          \
+    POSTIE_CFG_PASTE(                                                                   \
+        POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_POP3_RX_BUFFER_SIZE,  \
+                                                           POSTIE_POP3_TX_BUFFER_SIZE), \
+                                          POSTIE_POP3_PIPELINE_MAX),                    \
+                         POSTIE_POP3_EVENTS_MAX),                                       \
+        POSTIE_POP3_LINE_MAX)
+#define POSTIE_POP3_CONFIGURED(name) \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CONFIGURED(name), pop3), POSTIE_CONFIG_POP3_TAG)
+/* The fetch run's sizes are pasted after the common ones, into
+ * postie_fetch_init only: `postie_fetch_init_cfg_<common>_fetch_<batch>_...`. */
+#define POSTIE_CONFIG_FETCH_TAG                                                                 \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_FETCH_BATCH,     \
                                                                         POSTIE_FETCH_UIDS_MAX), \
                                                        POSTIE_FETCH_UIDLS_MAX),                 \
                                       POSTIE_FETCH_UIDL_ARENA),                                 \
                      POSTIE_FETCH_KEY_PREFIX_MAX)
+#define POSTIE_FETCH_CONFIGURED(name) \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CONFIGURED(name), fetch), POSTIE_CONFIG_FETCH_TAG)
 
 /* ---- Checks against protocol minimums ---------------------------------- */
 
@@ -355,6 +420,14 @@ _Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 16 + ((2 * POSTIE_AUTH_FIELD_MAX + 
                "the transmit buffer must hold AUTH PLAIN with the longest credentials");
 _Static_assert(POSTIE_SMTP_PIPELINE_MAX >= 1 && POSTIE_SMTP_PIPELINE_MAX <= 255,
                "pipeline depth 1..255");
+_Static_assert(POSTIE_POP3_LINE_MAX >= 512, "RFC 2449 4: POP3 response lines up to 512 octets");
+_Static_assert(POSTIE_POP3_RX_BUFFER_SIZE >= POSTIE_POP3_LINE_MAX,
+               "the POP3 receive buffer must hold one whole response line");
+_Static_assert(POSTIE_POP3_TX_BUFFER_SIZE >= 32 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
+               "the POP3 transmit buffer must hold AUTH PLAIN with the longest credentials");
+_Static_assert(POSTIE_POP3_PIPELINE_MAX >= 2 && POSTIE_POP3_PIPELINE_MAX <= 32,
+               "POP3 pipeline depth 2..32 (LIST and UIDL go together)");
+_Static_assert(POSTIE_POP3_EVENTS_MAX >= 4 && POSTIE_POP3_EVENTS_MAX <= 64, "POP3 events 4..64");
 _Static_assert(POSTIE_REPLY_TEXT_MAX >= 32, "keep enough reply text to be useful");
 _Static_assert(POSTIE_MIME_STAGE_SIZE >= 1024, "the writer's work area holds one header token");
 _Static_assert(POSTIE_MIME_FIELD_MAX >= 64 &&

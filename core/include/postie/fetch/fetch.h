@@ -185,22 +185,22 @@ typedef struct {
     postie_fetch_state_id_t state;
     postie_fetch_report_t report;
     char prefix[POSTIE_FETCH_KEY_PREFIX_MAX + 1];
-    bool check_sink;   /* ask the sink before archiving (unclean or new state) */
-    bool saved_dirty;  /* "clean 0" is saved for this run */
-    bool state_dirty;  /* the in-RAM state differs from the saved one */
-    bool local_failed; /* a sink or store failure: the state stays unclean */
-    bool session_over; /* the engine failed or closed */
-    bool sink_open;    /* begin called, no commit or abort yet */
-    bool chain;        /* IMAP: every listed UID so far is archived or gone */
-    uint32_t round;    /* listings done */
-    uint32_t from;     /* the next listing's first id */
-    uint32_t first_new; /* IMAP listing: the first UID not recorded (0: none) */
+    bool check_sink;      /* ask the sink before archiving (unclean or new state) */
+    bool saved_dirty;     /* "clean 0" is saved for this run */
+    bool state_dirty;     /* the in-RAM state differs from the saved one */
+    bool local_failed;    /* a sink or store failure: the state stays unclean */
+    bool session_over;    /* the engine failed or closed */
+    bool sink_open;       /* begin called, no commit or abort yet */
+    bool chain;           /* IMAP: every listed UID so far is archived or gone */
+    uint32_t round;       /* listings done */
+    uint32_t from;        /* the next listing's first id */
+    uint32_t first_new;   /* IMAP listing: the first UID not recorded (0: none) */
     uint32_t last_listed; /* the listing's highest id */
-    size_t n;           /* messages in the batch */
-    size_t next;        /* the next one to look at */
-    size_t cur;         /* the one being retrieved */
-    size_t removes;     /* removes started, their events not yet taken */
-    size_t retrieves;   /* retrieves started (0 or 1) */
+    size_t n;             /* messages in the batch */
+    size_t next;          /* the next one to look at */
+    size_t cur;           /* the one being retrieved */
+    size_t removes;       /* removes started, their events not yet taken */
+    size_t retrieves;     /* retrieves started (0 or 1) */
     char key[POSTIE_ARCHIVE_KEY_MAX];
     uint64_t got; /* octets of the message being retrieved */
     postie_fetch_slot_t batch[POSTIE_FETCH_BATCH];
@@ -212,8 +212,7 @@ typedef struct {
  * store and sink are copied and must outlive the run. Nothing is loaded or
  * sent yet. POSTIE_E_INVALID_ARGUMENT for a bad key_prefix or protocol (the
  * run is then DONE with that status). */
-#define postie_fetch_init \
-    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(postie_fetch_init, cfg), POSTIE_CONFIG_FETCH_TAG)
+#define postie_fetch_init POSTIE_FETCH_CONFIGURED(postie_fetch_init)
 postie_status_t postie_fetch_init(postie_fetch_t *f, const postie_fetch_options_t *opt,
                                   const postie_mailbox_ops_t *mb, void *engine,
                                   const postie_fetch_store_t *store, const postie_archive_t *sink);

@@ -66,10 +66,10 @@ typedef enum { POSTIE_FETCH_POP3 = 1, POSTIE_FETCH_IMAP = 2 } postie_fetch_proto
 /* Treat every field as private; use the functions below. */
 typedef struct {
     postie_fetch_protocol_t protocol;
-    bool clean;           /* false: a run may have committed what is not recorded */
-    uint32_t uidvalidity; /* IMAP; 0: not known yet */
-    uint32_t watermark;   /* IMAP: every UID <= watermark is archived or gone */
-    size_t count;         /* entries: UIDs (IMAP) or UIDLs (POP3) */
+    bool clean;                          /* false: a run may have committed what is not recorded */
+    uint32_t uidvalidity;                /* IMAP; 0: not known yet */
+    uint32_t watermark;                  /* IMAP: every UID <= watermark is archived or gone */
+    size_t count;                        /* entries: UIDs (IMAP) or UIDLs (POP3) */
     uint32_t uid[POSTIE_FETCH_UIDS_MAX]; /* IMAP: ascending, all > watermark */
     uint16_t uidl_at[POSTIE_FETCH_UIDLS_MAX]; /* POP3: offset of entry i in arena */
     size_t arena_used;
@@ -134,7 +134,7 @@ typedef struct {
     char line[POSTIE_MAILBOX_UIDL_MAX + 32];
     size_t len;
     uint32_t lineno;
-    uint32_t sum; /* checksum of the lines before "end" */
+    uint32_t sum;  /* checksum of the lines before "end" */
     uint32_t have; /* which header lines were seen (bits) */
     bool ended;    /* the "end" line was read */
     postie_status_t status;
