@@ -148,6 +148,77 @@
 #define POSTIE_POP3_TIMEOUT_DATA_MS (120u * 1000u)
 #endif
 
+/* ---- IMAP engine ------------------------------------------------------- */
+
+/* Receive buffer inside each postie_imap_t, in octets. Message literals
+ * stream through it, so it is also the largest chunk handed to the data
+ * callback. Range POSTIE_IMAP_LINE_MAX..65536. Default 4096. RAM: exactly
+ * this. */
+#ifndef POSTIE_IMAP_RX_BUFFER_SIZE
+#define POSTIE_IMAP_RX_BUFFER_SIZE 4096
+#endif
+
+/* Transmit buffer inside each postie_imap_t, in octets: a flight of
+ * pipelined commands, and LOGIN or AUTHENTICATE with the longest
+ * credentials. Range 1024..65536. Default 2048. RAM: exactly this. */
+#ifndef POSTIE_IMAP_TX_BUFFER_SIZE
+#define POSTIE_IMAP_TX_BUFFER_SIZE 2048
+#endif
+
+/* Longest response line accepted, in octets including CRLF (a literal
+ * splits a response into lines; each counts alone). Only an untagged
+ * SEARCH answer may be longer: it is read in parts. Range 1024..65536, at
+ * most POSTIE_IMAP_RX_BUFFER_SIZE. Default 2048 (long CAPABILITY lines).
+ * RAM: none by itself. */
+#ifndef POSTIE_IMAP_LINE_MAX
+#define POSTIE_IMAP_LINE_MAX 2048
+#endif
+
+/* Tagged commands awaiting completion at once (a remove is two with
+ * UIDPLUS). Range 2..255. Default 8. RAM: 48 octets each (x86-64). */
+#ifndef POSTIE_IMAP_PIPELINE_MAX
+#define POSTIE_IMAP_PIPELINE_MAX 8
+#endif
+
+/* Queued events per IMAP engine. Range 4..64. Default 8. RAM: 12 octets
+ * each. */
+#ifndef POSTIE_IMAP_EVENTS_MAX
+#define POSTIE_IMAP_EVENTS_MAX 8
+#endif
+
+/* UID ranges a list with sizes fetches at most (UID FETCH lo:hi
+ * (RFC822.SIZE), one command each). Range 1..255. Default 32. RAM: 4
+ * octets each. */
+#ifndef POSTIE_IMAP_LIST_WINDOWS
+#define POSTIE_IMAP_LIST_WINDOWS 32
+#endif
+
+/* Largest literal (message) accepted, in octets: the default of
+ * postie_imap_config_t.literal_max. Range 1 MiB..2^63. Default 100 MiB.
+ * RAM: none (literals stream). */
+#ifndef POSTIE_IMAP_LITERAL_MAX
+#define POSTIE_IMAP_LITERAL_MAX (100u * 1024u * 1024u)
+#endif
+
+/* Longest folder name, in octets of UTF-8. Range 64..512. Default 255.
+ * RAM: none (the encoded name is built in the transmit buffer). */
+#ifndef POSTIE_IMAP_FOLDER_MAX
+#define POSTIE_IMAP_FOLDER_MAX 255
+#endif
+
+/* Timeouts, in milliseconds (IMAP sets none; these are generous). The
+ * greeting and each response, all its lines, from when it was awaited;
+ * the data timeout is the silence allowed while a message literal streams. */
+#ifndef POSTIE_IMAP_TIMEOUT_GREETING_MS
+#define POSTIE_IMAP_TIMEOUT_GREETING_MS (60u * 1000u)
+#endif
+#ifndef POSTIE_IMAP_TIMEOUT_COMMAND_MS
+#define POSTIE_IMAP_TIMEOUT_COMMAND_MS (5u * 60u * 1000u)
+#endif
+#ifndef POSTIE_IMAP_TIMEOUT_DATA_MS
+#define POSTIE_IMAP_TIMEOUT_DATA_MS (2u * 60u * 1000u)
+#endif
+
 /* ---- Message writer ---------------------------------------------------- */
 
 /* Work area of each postie_mime_writer_t for one header token (an encoded
@@ -349,7 +420,8 @@
 /* Every size above that changes a public struct is pasted into the link
  * name of each function that sets such a struct up (postie_smtp_init,
  * postie_mime_init, postie_queue_init, postie_queue_ram_init,
- * postie_delivery_init, postie_registry_load, postie_smtp_client_open):
+ * postie_delivery_init, postie_registry_load, postie_smtp_client_open,
+ * postie_imap_init, which adds POSTIE_CONFIG_IMAP_TAG):
  * the header says
  * `#define postie_smtp_init POSTIE_CONFIGURED(postie_smtp_init)`. An
  * application compiled with other sizes than its Postie library then fails
@@ -408,6 +480,17 @@
                      POSTIE_FETCH_KEY_PREFIX_MAX)
 #define POSTIE_FETCH_CONFIGURED(name) \
     POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CONFIGURED(name), fetch), POSTIE_CONFIG_FETCH_TAG)
+/* The IMAP engine's sizes, pasted after the common tag in postie_imap_init's
+ * link name (postie_imap_init_cfg_..._4096_2048_2048_8_8_32). */
+#define POSTIE_CONFIG_IMAP_TAG                                                              \
+    POSTIE_CFG_PASTE(                                                                       \
+        POSTIE_CFG_PASTE(                                                                   \
+            POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_IMAP_RX_BUFFER_SIZE,  \
+                                                               POSTIE_IMAP_TX_BUFFER_SIZE), \
+                                              POSTIE_IMAP_LINE_MAX),                        \
+                             POSTIE_IMAP_PIPELINE_MAX),                                     \
+            POSTIE_IMAP_EVENTS_MAX),                                                        \
+        POSTIE_IMAP_LIST_WINDOWS)
 
 /* ---- Checks against protocol minimums ---------------------------------- */
 
@@ -429,6 +512,17 @@ _Static_assert(POSTIE_POP3_PIPELINE_MAX >= 2 && POSTIE_POP3_PIPELINE_MAX <= 32,
                "POP3 pipeline depth 2..32 (LIST and UIDL go together)");
 _Static_assert(POSTIE_POP3_EVENTS_MAX >= 4 && POSTIE_POP3_EVENTS_MAX <= 64, "POP3 events 4..64");
 _Static_assert(POSTIE_REPLY_TEXT_MAX >= 32, "keep enough reply text to be useful");
+_Static_assert(POSTIE_IMAP_LINE_MAX >= 1024 && POSTIE_IMAP_LINE_MAX <= POSTIE_IMAP_RX_BUFFER_SIZE,
+               "IMAP lines 1024..the receive buffer");
+_Static_assert(
+    POSTIE_IMAP_TX_BUFFER_SIZE >= 1024 &&
+        POSTIE_IMAP_TX_BUFFER_SIZE >= 64 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
+    "the IMAP transmit buffer must hold AUTHENTICATE PLAIN with the longest credentials");
+_Static_assert(POSTIE_IMAP_PIPELINE_MAX >= 2 && POSTIE_IMAP_PIPELINE_MAX <= 255,
+               "IMAP pipeline depth 2..255");
+_Static_assert(POSTIE_IMAP_EVENTS_MAX >= 4, "IMAP events: at least 4");
+_Static_assert(POSTIE_IMAP_LIST_WINDOWS >= 1 && POSTIE_IMAP_LIST_WINDOWS <= 255,
+               "IMAP list windows 1..255");
 _Static_assert(POSTIE_MIME_STAGE_SIZE >= 1024, "the writer's work area holds one header token");
 _Static_assert(POSTIE_MIME_FIELD_MAX >= 64 &&
                    2 * POSTIE_MIME_FIELD_MAX + 300 <= POSTIE_MIME_STAGE_SIZE,
