@@ -440,6 +440,14 @@ static bool pick(postie_fetch_t *f, uint32_t now)
         return true;
     }
     if (!state_has_room(f, item)) {
+        if (f->opt.delete_after_archive && f->st.count > 0) {
+            /* the entries are messages removed in this session: once
+             * finish makes that final, the next session's listing drops
+             * them */
+            f->report.again = true;
+            f->state = POSTIE_FETCH_ST_FINISH;
+            return true;
+        }
         local_fail(f, POSTIE_E_FETCH_STATE,
                    "fetch state full (POSTIE_FETCH_UIDS_MAX, "
                    "POSTIE_FETCH_UIDLS_MAX, POSTIE_FETCH_UIDL_ARENA)",
@@ -606,7 +614,11 @@ static void start(postie_fetch_t *f)
             f->check_sink = false; /* keys carry the new UIDVALIDITY: none is stored yet */
             f->state_dirty = true;
         }
-        f->from = f->st.watermark + 1u;
+        /* keep mode: what is at or below the watermark is archived and
+         * stays: list above it. Delete mode lists the whole folder (it only
+         * holds what is not archived yet, and what was archived but whose
+         * remove was lost, which must be removed now). */
+        f->from = f->opt.delete_after_archive ? 1u : f->st.watermark + 1u;
     } else {
         f->from = 1;
     }

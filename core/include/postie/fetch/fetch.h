@@ -115,6 +115,9 @@ typedef struct {
     uint32_t old_uidvalidity; /* when it changed */
     uint32_t uidvalidity;     /* the folder's (IMAP) */
     bool stopped;             /* a stop request ended the run early */
+    bool again;               /* delete mode: the state filled up with messages whose delete
+                               * becomes final at finish (POP3); the run ended early and
+                               * cleanly: run again at once (a new session) to go on */
 } postie_fetch_report_t;
 
 typedef void (*postie_fetch_progress_fn)(void *ctx, postie_fetch_msg_event_t what,
