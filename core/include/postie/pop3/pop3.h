@@ -110,7 +110,7 @@ typedef struct {
     const char *username;         /* NULL: no login (CAPA only, then READY) */
     const char *password;         /* caller keeps the strings alive while the engine runs */
     uint32_t sasl_allowed;        /* POSTIE_SASL_* the caller permits for AUTH; default
-                                     POSTIE_SASL_PLAIN (0: never AUTH, APOP or USER/PASS) */
+                                     POSTIE_SASL_PLAIN (0: never AUTH; APOP or USER/PASS) */
     bool use_apop;                /* default false: APOP when the greeting has a timestamp */
     bool use_pipelining;          /* default true: pipeline when offered */
     uint32_t timeout_greeting_ms; /* see POSTIE_POP3_TIMEOUT_* */
@@ -208,6 +208,8 @@ typedef struct {
     char alert[POSTIE_REPLY_TEXT_MAX];
 
     postie_line_reader_t rx;
+    bool logged_in;    /* the login succeeded: mailbox commands may start */
+    bool list_open;    /* a LIST whose UIDL is still to be sent: nothing may come between */
     bool multi;        /* inside a multi-line answer (after its +OK) */
     uint8_t data_st;   /* RETR data: where in a line the reader is */
     uint64_t received; /* RETR data: octets given to the callback */
