@@ -83,7 +83,7 @@ static void account(postie_mailbox_client_config_t *cfg, postie_fetch_protocol_t
 
 /* ---- messages ------------------------------------------------------------------ */
 
-#define SEED_MAX 8
+#define SEED_MAX 80
 
 typedef struct {
     char data[SEED_MAX][4096];
@@ -102,7 +102,7 @@ static size_t make_message(char *out, size_t cap, const char *tag, size_t i)
                      "8-bit: caf\xc3\xa9 \xff\xfe\r\n",
                      tag, i, tag, i, (long)getpid());
     size_t len = (size_t)n;
-    for (size_t k = 0; k < 200 + i * 300 && len + 3 < cap; k++) {
+    for (size_t k = 0; k < 200 + (i % 8) * 300 && len + 9 < cap; k++) {
         out[len++] = (char)('A' + (k + i) % 26);
     }
     memcpy(out + len, "\r\nend\r\n", 7);
@@ -319,6 +319,39 @@ static void keep_mode(postie_fetch_protocol_t protocol, const char *name)
     assert_int_equal(maildir_count(maildir, &s, matches), 4);
 }
 
+/* More messages than one round of the run takes (POSTIE_FETCH_BATCH):
+ * several listings in one session, every message once. */
+static void many(postie_fetch_protocol_t protocol, const char *name)
+{
+    static seed_t s;
+    static int matches[SEED_MAX];
+    postie_mailbox_client_config_t cfg;
+    postie_fetch_account_report_t r;
+    char maildir[512];
+    char state[512];
+
+    memset(&s, 0, sizeof(s));
+    account(&cfg, protocol, true, "carol");
+    seed("carol", &s, name, SEED_MAX);
+    paths(name, maildir, state);
+    fetch(&cfg, name, true, &r);
+    assert_int_equal(r.run.archived, SEED_MAX);
+    assert_int_equal(r.run.deleted, SEED_MAX);
+    assert_int_equal(maildir_count(maildir, &s, matches), SEED_MAX);
+    for (size_t i = 0; i < s.n; i++) {
+        assert_int_equal(matches[i], 1);
+    }
+    assert_int_equal(server_count("carol"), 0);
+}
+
+static void test_many(void **state)
+{
+    (void)state;
+    _Static_assert(SEED_MAX > 2 * POSTIE_FETCH_BATCH, "more than two rounds");
+    many(POSTIE_FETCH_POP3, "many-pop3");
+    many(POSTIE_FETCH_IMAP, "many-imap");
+}
+
 static void test_pop3_keep(void **state)
 {
     (void)state;
@@ -474,7 +507,7 @@ int main(void)
         cmocka_unit_test(test_imap_starttls), cmocka_unit_test(test_imaps),
         cmocka_unit_test(test_pop3_keep),     cmocka_unit_test(test_imap_keep),
         cmocka_unit_test(test_list_and_one),  cmocka_unit_test(test_check),
-        cmocka_unit_test(test_locked),
+        cmocka_unit_test(test_locked),        cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
