@@ -119,6 +119,11 @@ static void test_maildir(void **state)
     assert_int_equal(rename(path, moved), 0);
     assert_int_equal(sink.ops->contains(sink.ctx, "imap-1-1", &found), POSTIE_OK);
     assert_true(found);
+    /* a new sink reads the directories afresh: found in cur/ */
+    postie_maildir_close(&md);
+    assert_int_equal(postie_maildir_open(&md, dir, &sink), POSTIE_OK);
+    assert_int_equal(sink.ops->contains(sink.ctx, "imap-1-1", &found), POSTIE_OK);
+    assert_true(found);
     assert_int_equal(sink.ops->contains(sink.ctx, "imap-1-11", &found), POSTIE_OK);
     assert_false(found);
 
