@@ -209,6 +209,57 @@ static void test_size_max(void **state)
     play(&t);
 }
 
+/* A 25 MiB message streams through the engine's own buffers: the callback
+ * sees every octet once, in pieces no larger than the receive buffer. */
+static uint64_t big_seen;
+static size_t big_largest;
+
+static postie_status_t count_big(void *ctx, const uint8_t *data, size_t len)
+{
+    (void)ctx;
+    for (size_t i = 0; i < len; i++) {
+        /* each data line is 78 x 'a' + CRLF (80 octets) */
+        uint8_t want = (big_seen + i) % 80 == 78 ? '\r' : (big_seen + i) % 80 == 79 ? '\n' : 'a';
+        if (data[i] != want) {
+            fail_msg("octet %llu is %u, expected %u", (unsigned long long)(big_seen + i), data[i],
+                     want);
+        }
+    }
+    big_seen += len;
+    big_largest = len > big_largest ? len : big_largest;
+    return POSTIE_OK;
+}
+
+static void test_large_message_streams(void **state)
+{
+    static const pstep_t steps[] = {LOGGED_IN("1"), END};
+    static char chunk[80 * 100];
+    const uint64_t lines = (25u * 1024u * 1024u) / 80u;
+    transcript_t t = {.cfg = config(), .steps = steps};
+    (void)state;
+    play(&t);
+    for (size_t i = 0; i < sizeof(chunk); i += 80) {
+        memset(chunk + i, 'a', 78);
+        chunk[i + 78] = '\r';
+        chunk[i + 79] = '\n';
+    }
+    big_seen = 0;
+    big_largest = 0;
+    run.mode = MODE_WHOLE; /* the driver's way: whatever fits the receive window */
+    assert_int_equal(postie_pop3_retrieve(&run.p, 1, 0, count_big, NULL, run.now), POSTIE_OK);
+    drain_tx();
+    feed("+OK 26214400 octets\r\n", strlen("+OK 26214400 octets\r\n"));
+    for (uint64_t done = 0; done < lines; done += 100) {
+        feed(chunk, sizeof(chunk));
+    }
+    feed(".\r\n", 3);
+    take_event(POSTIE_MAILBOX_EV_RETRIEVED, 1);
+    assert_int_equal(big_seen, (lines + (100 - lines % 100) % 100) * 80u);
+    assert_true(big_largest <= POSTIE_POP3_RX_BUFFER_SIZE);
+    assert_true(big_largest > POSTIE_POP3_RX_BUFFER_SIZE / 2); /* not octet by octet */
+    assert_true(postie_pop3_state(&run.p) & POSTIE_POP3_READY);
+}
+
 static void test_data_callback_fails(void **state)
 {
     static const pstep_t steps[] = {
@@ -585,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_bad_message_data),
         cmocka_unit_test(test_nul_in_message_data),
         cmocka_unit_test(test_size_max),
+        cmocka_unit_test(test_large_message_streams),
         cmocka_unit_test(test_data_callback_fails),
         cmocka_unit_test(test_list_from_id),
         cmocka_unit_test(test_bogus_listings),
