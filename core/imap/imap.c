@@ -388,6 +388,7 @@ static postie_imap_pending_t *commit_command(postie_imap_t *m, postie_text_t *b,
         log_line(m, POSTIE_LOG_SENT, b->buf, b->len >= 2 ? b->len - 2 : b->len);
     }
     m->tx_len += b->len;
+    m->last_now = now;
     p = pending_at(m, m->pending_count);
     memset(p, 0, sizeof(*p));
     p->kind = kind;
@@ -943,10 +944,11 @@ static void list_next(postie_imap_t *m, uint32_t now)
 
 /* ---- literals ---------------------------------------------------------------- */
 
-/* Does the segment end with a literal announcement "{n}"? Returns false
- * when it does not; true with *ok false when it does but the size is bad
- * (the session has failed then). */
-static bool literal_at_end(postie_imap_t *m, const char *s, size_t n, uint64_t *size, bool *ok)
+/* Does the segment end with a literal announcement "{n}" (with whole: is
+ * it nothing but that)? Returns false when it does not; true with *ok
+ * false when it does but the size is bad (the session has failed then). */
+static bool literal_at_end(postie_imap_t *m, const char *s, size_t n, bool whole, uint64_t *size,
+                           bool *ok)
 {
     size_t open;
     size_t end;
@@ -958,7 +960,7 @@ static bool literal_at_end(postie_imap_t *m, const char *s, size_t n, uint64_t *
     while (open > 0 && s[open - 1] != '{' && n - open < 32) {
         open--;
     }
-    if (open == 0 || s[open - 1] != '{') {
+    if (open == 0 || s[open - 1] != '{' || (whole && open != 1)) {
         return false;
     }
     end = n - 1;
@@ -1153,7 +1155,7 @@ static void fetch_segment(postie_imap_t *m, const char *s, size_t n, bool after_
             if (c == '{') {
                 uint64_t size = 0;
                 bool ok = false;
-                if (!literal_at_end(m, s + i, n - i, &size, &ok) || s[i] != '{') {
+                if (!literal_at_end(m, s + i, n - i, true, &size, &ok)) {
                     if (m->state != POSTIE_IMAP_STATE_FAILED) {
                         fail_here(m, fx_malformed(m), s, n,
                                   "literal announcement not at the end of the line");
@@ -1197,16 +1199,26 @@ static void fetch_segment(postie_imap_t *m, const char *s, size_t n, bool after_
                     }
                 }
                 while (j < n && s[j] != '"') {
-                    if (s[j] == '\\' && j + 1 < n) {
-                        j++;
+                    size_t run_start = j;
+                    while (j < n && s[j] != '"' && s[j] != '\\') {
+                        j++; /* a run without escapes goes in one call */
                     }
                     if (body) {
-                        deliver(m, (const uint8_t *)s + j, 1);
-                        if (m->state == POSTIE_IMAP_STATE_FAILED) {
-                            return;
-                        }
+                        deliver(m, (const uint8_t *)s + run_start, j - run_start);
                     }
-                    j++;
+                    if (j < n && s[j] == '\\') {
+                        if (j + 1 >= n) {
+                            j = n; /* a lone backslash at the end: unterminated */
+                            break;
+                        }
+                        if (body) {
+                            deliver(m, (const uint8_t *)s + j + 1, 1);
+                        }
+                        j += 2;
+                    }
+                    if (m->state == POSTIE_IMAP_STATE_FAILED) {
+                        return;
+                    }
                 }
                 if (j >= n) {
                     fail_here(m, fx_malformed(m), s, n, "unterminated quoted string");
@@ -1278,7 +1290,7 @@ static void fetch_segment(postie_imap_t *m, const char *s, size_t n, bool after_
             } else if (c == '{') {
                 uint64_t size = 0;
                 bool ok = false;
-                if (literal_at_end(m, s + i, n - i, &size, &ok) && s[i] == '{') {
+                if (literal_at_end(m, s + i, n - i, true, &size, &ok)) {
                     if (ok) {
                         m->resp = RESP_FETCH;
                         start_literal(m, size, false, now);
@@ -1711,7 +1723,7 @@ static void on_untagged(postie_imap_t *m, const char *line, size_t len, uint32_t
     {
         uint64_t size = 0;
         bool ok = false;
-        if (literal_at_end(m, line, len, &size, &ok)) {
+        if (literal_at_end(m, line, len, false, &size, &ok)) {
             if (ok) {
                 m->resp = RESP_SKIP;
                 start_literal(m, size, false, now);
@@ -1733,7 +1745,7 @@ static void on_continued(postie_imap_t *m, const char *line, size_t len, uint32_
     {
         uint64_t size = 0;
         bool ok = false;
-        if (literal_at_end(m, line, len, &size, &ok) && ok) {
+        if (literal_at_end(m, line, len, false, &size, &ok) && ok) {
             m->resp = RESP_SKIP;
             start_literal(m, size, false, now);
         }
@@ -1928,6 +1940,7 @@ postie_status_t postie_imap_start(postie_imap_t *m, uint32_t now)
         return POSTIE_E_BAD_STATE;
     }
     set_state(m, POSTIE_IMAP_STATE_GREETING);
+    m->last_now = now;
     p = &m->pending[m->pending_head];
     memset(p, 0, sizeof(*p));
     p->kind = CMD_GREETING;
@@ -1985,6 +1998,7 @@ const uint8_t *postie_imap_tx_buf(const postie_imap_t *m, size_t *len)
 void postie_imap_tx_ack(postie_imap_t *m, size_t sent, uint32_t now)
 {
     bool was_sent = head_sent(m);
+    m->last_now = now;
     if (sent > m->tx_len - m->tx_start) {
         sent = m->tx_len - m->tx_start;
     }
@@ -2013,6 +2027,7 @@ postie_status_t postie_imap_rx_ack(postie_imap_t *m, size_t got, uint32_t now)
         return m->error.status;
     }
     postie_line_rx_commit(&m->rx, got);
+    m->last_now = now;
     process_rx(m, now);
     return m->state == POSTIE_IMAP_STATE_FAILED ? m->error.status : POSTIE_OK;
 }
@@ -2114,6 +2129,7 @@ uint32_t postie_imap_send_timeout_ms(const postie_imap_t *m)
 
 postie_status_t postie_imap_poll(postie_imap_t *m, uint32_t now)
 {
+    m->last_now = now;
     if (m->state == POSTIE_IMAP_STATE_FAILED) {
         return m->error.status;
     }
@@ -2140,9 +2156,10 @@ bool postie_imap_next_event(postie_imap_t *m, postie_imap_event_t *ev)
     *ev = m->events[m->ev_head];
     m->ev_head = (uint16_t)((m->ev_head + 1) % POSTIE_IMAP_EVENTS_MAX);
     m->ev_count--;
-    /* what was held back while the event ring was full can go on now */
+    /* what was held back while the event ring was full can go on now (at
+     * the latest time the engine was told) */
     if (m->state != POSTIE_IMAP_STATE_FAILED && m->state != POSTIE_IMAP_STATE_CLOSED) {
-        process_rx(m, m->wait_since);
+        process_rx(m, m->last_now);
     }
     return true;
 }

@@ -1586,23 +1586,27 @@ static void test_unknown_tag(void **state)
 static void test_malformed_responses(void **state)
 {
     static const char *const bad[] = {
-        "* 1 FETCH UID 43\r\n",                    /* no list */
-        "* 1 FETCH (UID 43 BODY[] {3}x\r\n",       /* literal not at the end */
-        "* 1 FETCH (UID 43 BODY[] {3x}\r\n",       /* not a number */
-        "* 1 FETCH (UID 43 BODY[] \"abc\r\n",      /* unterminated string */
-        "* 1 FETCH (UID 43 BODY[] \"abc\") x\r\n", /* text after the list */
-        "* 1 FETCH (UID 43 BODY[] \"abc\"\r\n",    /* no closing parenthesis */
-        "* 1 FETCH (UID 0 BODY[] \"abc\")\r\n",    /* UID 0 */
-        "* 1 FETCH (UID 43 BODY[] NIL)\r\n",       /* no message */
-        "A0003 MAYBE\r\n",                         /* not OK/NO/BAD */
-        "A0003\r\n",                               /* nothing */
-        "hello\r\n",                               /* not IMAP */
-        "* 1 FETCH (UID 43 BODY[]\r\n",            /* item without value */
-        "+ go ahead\r\n",                          /* nobody asked */
-        "* 1 FETCH (UID 43 BODY[] {3}\r\nabc\r\n", /* response ends after literal */
-        "*\r\n",                                   /* empty */
-        "* 1 FETCH (UID 43 BODY[] \"a\rb\")\r\n",  /* bare CR */
-        "* 1 FETCH (UID 43 BODY[] \"a\nb\")\r\n",  /* bare LF */
+        "* 1 FETCH UID 43\r\n",                            /* no list */
+        "* 1 FETCH (UID 43 BODY[] {3}x\r\n",               /* literal not at the end */
+        "* 1 FETCH (UID 43 BODY[] {3x}\r\n",               /* not a number */
+        "* 1 FETCH (UID 43 BODY[] \"abc\r\n",              /* unterminated string */
+        "* 1 FETCH (UID 43 BODY[] \"abc\") x\r\n",         /* text after the list */
+        "* 1 FETCH (UID 43 BODY[] \"abc\"\r\n",            /* no closing parenthesis */
+        "* 1 FETCH (UID 0 BODY[] \"abc\")\r\n",            /* UID 0 */
+        "* 1 FETCH (UID 43 BODY[] NIL)\r\n",               /* no message */
+        "A0003 MAYBE\r\n",                                 /* not OK/NO/BAD */
+        "A0003\r\n",                                       /* nothing */
+        "hello\r\n",                                       /* not IMAP */
+        "* 1 FETCH (UID 43 BODY[]\r\n",                    /* item without value */
+        "+ go ahead\r\n",                                  /* nobody asked */
+        "* 1 FETCH (UID 43 BODY[] {3}\r\nabc\r\n",         /* response ends after literal */
+        "*\r\n",                                           /* empty */
+        "* 1 FETCH (UID 43 BODY[] \"a\rb\")\r\n",          /* bare CR */
+        "* 1 FETCH (UID 43 BODY[] \"a\nb\")\r\n",          /* bare LF */
+        "* 1 FETCH (UID 43 BODY[] \"abc\\\r\n",            /* a backslash, then the line ends */
+        "* 1 FETCH (UID 43 BODY[] {5 {3}\r\nabc)\r\n",     /* junk before the literal */
+        "* 1 FETCH (UID 43 BODY[] {3}\r\nabc UID 44)\r\n", /* another UID's message */
+        "* 1 FETCH (BODY[] {3}\r\nabc)\r\n* 2 FETCH (BODY[] {1}\r\nd)\r\n", /* twice */
     };
     static const postie_status_t want[] = {
         POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED, POSTIE_E_REPLY_MALFORMED,
@@ -1610,7 +1614,8 @@ static void test_malformed_responses(void **state)
         POSTIE_E_REPLY_MALFORMED,  POSTIE_E_NOT_FOUND,       POSTIE_E_REPLY_MALFORMED,
         POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED, POSTIE_E_REPLY_MALFORMED,
         POSTIE_E_REPLY_UNEXPECTED, POSTIE_E_SIZE_MISMATCH,   POSTIE_E_REPLY_MALFORMED,
-        POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED,
+        POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED, POSTIE_E_REPLY_MALFORMED,
+        POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED, POSTIE_E_REPLY_UNEXPECTED,
     };
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

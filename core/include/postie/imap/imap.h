@@ -106,8 +106,7 @@
  * quoted string ("\\" and "\"" escaped) when it is 7-bit text of at most
  * 128 octets without CR or LF, else a literal: {n+} with LITERAL+ (or
  * LITERAL- up to 4096 octets), else a synchronising {n} that waits for the
- * server's "+". A user name or password with a NUL octet is refused by
- * init (IMAP cannot carry it).
+ * server's "+".
  *
  * Folder: NULL or "" selects INBOX. Other names are sent as an atom when
  * they are plain ASCII atom characters, else as a quoted string; non-ASCII
@@ -267,6 +266,7 @@ typedef struct {
     uint16_t pending_head;
     uint16_t pending_count;
     uint32_t wait_since;
+    uint32_t last_now; /* the latest time the engine was told */
 
     postie_imap_event_t events[POSTIE_IMAP_EVENTS_MAX];
     uint16_t ev_head;
@@ -320,7 +320,7 @@ typedef struct {
 /* Prepare an engine (nothing happens until postie_imap_start). cfg is
  * copied (the strings it points to are not: keep them alive). Checks the
  * configuration: POSTIE_E_INVALID_ARGUMENT (a password without user name
- * or the reverse, a credential with NUL or longer than
+ * or the reverse, a credential longer than
  * POSTIE_AUTH_FIELD_MAX), or the folder errors above; the error record
  * says which field. */
 #define postie_imap_init \
