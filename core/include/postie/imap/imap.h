@@ -126,8 +126,8 @@
  * RAM: sizeof(postie_imap_t) = POSTIE_IMAP_RX_BUFFER_SIZE +
  * POSTIE_IMAP_TX_BUFFER_SIZE + about 1.3 KiB (the configuration, the
  * pipeline of POSTIE_IMAP_PIPELINE_MAX commands, the event ring, the list
- * windows, info, error and alert text). With the defaults: 7 576 octets on
- * x86-64, 7 248 on Cortex-M4 (boards/cortex-m4/build.sh prints it).
+ * windows, info, error and alert text). With the defaults: 7 704 octets on
+ * x86-64, 7 552 on Cortex-M4 (boards/cortex-m4/build.sh prints it).
  *
  * Thread model: an engine belongs to one thread at a time; engines share
  * nothing, so any number may run in parallel.
