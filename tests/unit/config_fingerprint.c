@@ -4,10 +4,12 @@
  * tests/unit/CMakeLists.txt: with the library's sizes it links and runs;
  * with another transmit buffer size (-DPOSTIE_SMTP_TX_BUFFER_SIZE=4096)
  * it must fail to link, naming the sizes it was compiled with, instead of
- * handing the library a struct of the wrong size.
+ * handing the library a struct of the wrong size. The same holds for the
+ * IMAP engine (-DPOSTIE_IMAP_RX_BUFFER_SIZE=8192).
  */
 #include <stdio.h>
 
+#include "postie/imap/imap.h"
 #include "postie/smtp/smtp.h"
 
 int main(void)
@@ -21,5 +23,14 @@ int main(void)
         return 1;
     }
     printf("engine set up with the library's sizes (%zu octets)\n", sizeof(engine));
+    /* the IMAP engine's link name carries its own sizes too */
+    static postie_imap_t imap;
+    postie_imap_config_t imap_cfg;
+    postie_imap_config_defaults(&imap_cfg);
+    if (postie_imap_init(&imap, &imap_cfg) != POSTIE_OK) {
+        fprintf(stderr, "postie_imap_init failed\n");
+        return 1;
+    }
+    printf("IMAP engine set up with the library's sizes (%zu octets)\n", sizeof(imap));
     return 0;
 }
