@@ -1221,6 +1221,62 @@ static void test_list_long_search_in_windows(void **state)
     assert_true(postie_imap_state(&m) & POSTIE_IMAP_READY);
 }
 
+static void test_list_sizes_search_out_of_order(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        OPEN_UIDPLUS,
+        LIST_SIZES(1),
+        C("A0003 UID SEARCH UID 1:*\r\n"),
+        S("* SEARCH 9 3 5\r\nA0003 OK\r\n"),
+        C("A0004 UID FETCH 3:9 (UID RFC822.SIZE)\r\n"), /* one window over all */
+        S("* 1 FETCH (UID 3 RFC822.SIZE 30)\r\n* 2 FETCH (UID 5 RFC822.SIZE 50)\r\n"
+          "* 3 FETCH (UID 9 RFC822.SIZE 90)\r\nA0004 OK\r\n"),
+        EVENT(POSTIE_MAILBOX_EV_LISTED),
+        ITEMS("3:30 5:50 9:90"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    play(&t);
+}
+
+/* Literals where nobody needs them are read and dropped: in an untagged
+ * response the engine does not use, and inside a FETCH item's list. */
+static void test_other_literals_skipped(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE(43),
+        C("A0003 UID FETCH 43 (BODY.PEEK[])\r\n"),
+        S("* LIST (\\HasNoChildren) \"/\" {5}\r\nINBOX\r\n"
+          "* 1 FETCH (UID 43 ENVELOPE (NIL {6}\r\nsubj)) NIL ((\"a\" NIL \"b\" \"c\")))"
+          " BODY[] {4}\r\nbody)\r\nA0003 OK\r\n"),
+        EVENT(POSTIE_MAILBOX_EV_RETRIEVED),
+        BODY("body"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    play(&t);
+}
+
+static void test_login_literal_minus(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        S("* OK [CAPABILITY IMAP4rev1 LITERAL-] ready\r\n"),
+        C("A0001 LOGIN \"alice\" {3+}\r\n\xc3\xa9x\r\n"),
+        S("A0001 OK [CAPABILITY IMAP4rev1] in\r\n"),
+        SELECT_2,
+        SELECT_OK_2,
+        EVENT(POSTIE_MAILBOX_EV_READY),
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.password = "\xc3\xa9x";
+    play(&t);
+}
+
 /* ---- retrieve, remove, finish ------------------------------------------------------ */
 
 static void test_retrieve_remove_finish_uidplus(void **state)
@@ -2003,6 +2059,9 @@ int main(void)
         cmocka_unit_test(test_list_empty),
         cmocka_unit_test(test_list_search_out_of_order),
         cmocka_unit_test(test_list_search_refused),
+        cmocka_unit_test(test_list_sizes_search_out_of_order),
+        cmocka_unit_test(test_other_literals_skipped),
+        cmocka_unit_test(test_login_literal_minus),
         cmocka_unit_test(test_list_long_search_in_windows),
         cmocka_unit_test(test_retrieve_remove_finish_uidplus),
         cmocka_unit_test(test_remove_and_finish_without_uidplus),

@@ -43,7 +43,10 @@
  *             With it, the sizes come from UID FETCH lo:hi (UID RFC822.SIZE)
  *             over at most POSTIE_IMAP_LIST_WINDOWS UID ranges, each chosen
  *             from the SEARCH answer so it covers about the same number of
- *             messages; FETCH answers come in UID order.
+ *             messages (at least 512: a small folder takes one command);
+ *             FETCH answers come in UID order, so an unordered SEARCH
+ *             answer is fine here (one range from its lowest to its
+ *             highest UID).
  *   retrieve  C: A0006 UID FETCH 43 (BODY.PEEK[])
  *             S: * 1 FETCH (UID 43 BODY[] {1234} ...1234 octets... )
  *             The literal streams to the data callback as it arrives, in
