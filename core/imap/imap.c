@@ -386,7 +386,7 @@ static void parse_capabilities(postie_imap_t *m, const char *s, size_t n)
  */
 static void send_select(postie_imap_t *m, uint32_t now)
 {
-    char name[COMMAND_ROOM];
+    char name[2 * POSTIE_IMAP_FOLDER_MAX + 8]; /* modified UTF-7 at most doubles a name */
     postie_text_t enc;
     postie_text_t b = postie_imapx_tx_builder(m);
     const char *folder = m->cfg.folder;

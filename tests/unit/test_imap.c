@@ -997,6 +997,38 @@ static void test_folder_modified_utf7(void **state)
     play(&t);
 }
 
+/* The longest name that doubles in modified UTF-7 still fits. */
+static void test_folder_longest_encoding(void **state)
+{
+    static char folder[POSTIE_IMAP_FOLDER_MAX + 1];
+    static char select[600];
+    size_t n = 0;
+    size_t k = 0;
+    (void)state;
+    k += (size_t)snprintf(select, sizeof(select), "A0002 SELECT ");
+    while (n + 3 <= POSTIE_IMAP_FOLDER_MAX) {
+        memcpy(folder + n,
+               "\xc3\xa9"
+               "a",
+               3);
+        n += 3;
+        k += (size_t)snprintf(select + k, sizeof(select) - k, "&AOk-a");
+    }
+    snprintf(select + k, sizeof(select) - k, "\r\n");
+    step_t steps[] = {
+        GREET_CAPS_IR,
+        AUTH_IR,
+        LOGIN_OK_CAPS,
+        C(select),
+        S("* OK [UIDVALIDITY 1] x\r\nA0002 OK\r\n"),
+        EVENT(POSTIE_MAILBOX_EV_READY),
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.folder = folder;
+    play(&t);
+}
+
 static void test_folder_checked_at_init(void **state)
 {
     postie_imap_t *m = malloc(sizeof(*m));
@@ -2053,6 +2085,7 @@ int main(void)
         cmocka_unit_test(test_select_in_use),
         cmocka_unit_test(test_select_without_uidvalidity),
         cmocka_unit_test(test_folder_modified_utf7),
+        cmocka_unit_test(test_folder_longest_encoding),
         cmocka_unit_test(test_folder_checked_at_init),
         cmocka_unit_test(test_list_uids_filters_below_from),
         cmocka_unit_test(test_list_with_sizes),
