@@ -640,11 +640,10 @@ static bool code_is(const char *code, size_t code_len, const char *name)
 }
 
 /* The status a refusal (tagged NO or BAD) of command p means. */
-static postie_status_t refusal_status(const postie_imap_t *m, const postie_imap_pending_t *p,
-                                      bool bad, const char *code, size_t code_len)
+static postie_status_t refusal_status(const postie_imap_pending_t *p, bool bad, const char *code,
+                                      size_t code_len)
 {
     bool busy = code_is(code, code_len, "INUSE") || code_is(code, code_len, "UNAVAILABLE");
-    (void)m;
     if (p->kind == CMD_LOGIN || p->kind == CMD_AUTHENTICATE) {
         if (code_is(code, code_len, "UNAVAILABLE")) {
             return POSTIE_E_AUTH_TEMPORARY;
@@ -673,6 +672,7 @@ static postie_status_t refusal_status(const postie_imap_t *m, const postie_imap_
 static void complete(postie_imap_t *m, const postie_imap_pending_t *p, uint32_t now)
 {
     switch (p->kind) {
+    /* C: A0001 CAPABILITY   S: * CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN   S: A0001 OK */
     case CMD_CAPABILITY:
         if (!m->caps.known) {
             postie_imapx_fail_cmd(m, POSTIE_E_REPLY_MALFORMED, p, NULL, 0, "no CAPABILITY answer");
@@ -714,6 +714,7 @@ static void complete(postie_imap_t *m, const postie_imap_pending_t *p, uint32_t 
         postie_imapx_list_next(m, now);
         break;
 
+    /* C: A0006 UID FETCH 43:120 (UID RFC822.SIZE)   S: * 1 FETCH (UID 43 RFC822.SIZE 9) */
     case CMD_FETCH_SIZES:
         postie_imapx_list_next(m, now);
         break;
@@ -844,8 +845,8 @@ static void on_tagged(postie_imap_t *m, const char *line, size_t len, uint32_t n
             after_capability(m, now);
             return;
         }
-        postie_imapx_fail_cmd(m, refusal_status(m, &copy, bad, code, code_len), &copy, text,
-                              text_len, NULL);
+        postie_imapx_fail_cmd(m, refusal_status(&copy, bad, code, code_len), &copy, text, text_len,
+                              NULL);
         return;
     }
     postie_imapx_fail_here(m, POSTIE_E_REPLY_MALFORMED, line, len,
@@ -950,8 +951,7 @@ static void on_untagged(postie_imap_t *m, const char *line, size_t len, uint32_t
                 if (m->pending_count > 0 &&
                     postie_imapx_pending_at(m, (uint16_t)(m->pending_count - 1))->kind ==
                         CMD_LOGOUT) {
-                    m->bye_seen = true;
-                    return;
+                    return; /* LOGOUT's goodbye: its OK or the close follows */
                 }
                 postie_imapx_fail_here(m, POSTIE_E_SERVER_SHUTDOWN, word,
                                        (size_t)(line + len - word),

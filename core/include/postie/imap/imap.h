@@ -84,7 +84,8 @@
  * POSTIE_E_MAILBOX_IN_USE with [INUSE] or [UNAVAILABLE], or for LOGIN and
  * AUTHENTICATE POSTIE_E_AUTH_FAILED ([UNAVAILABLE] there:
  * POSTIE_E_AUTH_TEMPORARY), or for SELECT POSTIE_E_FOLDER_NOT_FOUND; tagged
- * BAD is POSTIE_E_REPLY_MALFORMED (the server did not understand us). The
+ * BAD is POSTIE_E_REPLY_MALFORMED (the server did not understand us; after
+ * an AUTHENTICATE the engine cancelled, POSTIE_E_AUTH_FAILED). The
  * error's phase names the command ("UID FETCH"), its subject the step as
  * sent, without tag or credentials ("UID FETCH 42 (BODY.PEEK[])"), and its
  * reply.text the server's words after the tag ("NO [INUSE] locked");
@@ -280,7 +281,6 @@ typedef struct {
     uint8_t fx_state;      /* FETCH parser state */
     uint16_t fx_depth;     /* parenthesis depth of a skipped value */
     bool line_part;        /* inside a line that arrives in parts (SEARCH) */
-    bool bye_seen;         /* untagged BYE during LOGOUT */
     bool have_uidvalidity; /* SELECT gave UIDVALIDITY */
     bool starttls_refused; /* opportunistic STARTTLS was refused: go on in clear */
     uint8_t fx_item;       /* FETCH item whose value comes next */
