@@ -29,7 +29,9 @@ static postie_status_t fail(postie_maildir_t *md, postie_status_t st, const char
     postie_error_clear(&md->error);
     md->error.status = st;
     md->error.phase = phase;
-    snprintf(text, sizeof(text), "%s: %s", path, err != 0 ? strerror(err) : "too long");
+    /* The path's start is enough to name it; the bound keeps the text whole. */
+    snprintf(text, sizeof(text), "%.*s: %s", (int)(sizeof(text) / 2), path,
+             err != 0 ? strerror(err) : "too long");
     postie_text_copy_printable(md->error.subject, sizeof(md->error.subject), text, strlen(text));
     return st;
 }
