@@ -16,6 +16,10 @@
 
 #include "postie_config_defaults.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * NULL arguments, throughout Postie's public API: a pointer argument is
  * required (must not be NULL) unless its description says "may be NULL"
@@ -146,5 +150,9 @@ void postie_error_clear(postie_error_t *err);
  * consumer says it takes non-blocking sources (nothing available yet). The
  * message writer, the queue and the SMTP clients all take this one type. */
 typedef postie_status_t (*postie_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_STATUS_H */

@@ -40,6 +40,10 @@
 #include "postie/queue/queue.h"
 #include "postie/session/registry.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* postie_run_mode_t, postie_run_summary_t, postie_run_progress_fn and
  * postie_run_trace_fn (and what its trace points mean) come from
  * postie/queue/delivery.h. */
@@ -62,5 +66,9 @@ typedef struct {
  * store's error when the queue could not be read. */
 postie_status_t postie_queue_run(postie_queue_t *q, const postie_registry_t *reg,
                                  const postie_run_options_t *opt, postie_run_summary_t *sum);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_QUEUE_RUN_H */

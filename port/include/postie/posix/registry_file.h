@@ -18,6 +18,10 @@
 #include "postie/session/registry.h"
 #include "postie/posix/smtp_client.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define POSTIE_REGISTRY_DEFAULT_PATH "/etc/postie/registry.json"
 
 /* Load the registry file: path, or when path is NULL (or "")
@@ -82,5 +86,9 @@ postie_status_t postie_session_client_config(const postie_session_t *s,
  * error record: "the session's password (longer than 255 octets)", ... A
  * static string, never NULL. */
 const char *postie_session_config_step(postie_status_t st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_REGISTRY_POSIX_H */

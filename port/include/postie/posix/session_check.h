@@ -22,6 +22,10 @@
 #include "postie/session/registry.h"
 #include "postie/posix/smtp_client.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     POSTIE_CHECK_DNS,
     POSTIE_CHECK_TCP,
@@ -64,5 +68,9 @@ const char *postie_check_step_name(postie_check_step_t step);
 postie_status_t postie_session_test_email(const postie_session_t *s, const char *const *to,
                                           size_t n, postie_smtp_rcpt_t *rcpt,
                                           postie_reply_info_t *final, postie_error_t *error);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_SESSION_CHECK_H */
