@@ -100,7 +100,9 @@ extern "C" {
     X(POSTIE_E_SIZE_MISMATCH, 0, "message data disagrees with the size the server announced")     \
     X(POSTIE_E_UIDVALIDITY_CHANGED, 0, "the folder's UIDVALIDITY changed since the last fetch")   \
     X(POSTIE_E_ARCHIVE_FAILED, 1, "the archive could not store the message")                      \
-    X(POSTIE_E_FETCH_STATE, 0, "the fetch state could not be read or written")
+    X(POSTIE_E_FETCH_STATE, 0, "the fetch state could not be read or written")                    \
+    X(POSTIE_E_DEFERRED, 1, "not delivered yet; the message waits in the queue for a retry")      \
+    X(POSTIE_E_DELIVERY_FAILED, 0, "delivery failed; the message was moved to the error queue")
 
 typedef enum {
 #define POSTIE_STATUS_ENUM(name, transient, message) name,
