@@ -116,6 +116,7 @@ static int apply_session(cli_send_options_t *o)
     static char password[POSTIE_AUTH_FIELD_MAX + 1];
     postie_template_user_t user = {o->as_user, o->as_email};
     postie_session_message_t m;
+    postie_error_t why;
     postie_status_t st;
 
     if (o->session_conflict != NULL) {
@@ -127,19 +128,14 @@ static int apply_session(cli_send_options_t *o)
         exit(EXIT_USAGE);
     }
     sess = *cli_find_session(o->session);
-    st = postie_session_client_config(&sess, &o->cfg, password, sizeof(password));
+    st = postie_session_prepare(&sess, &o->cfg, password, sizeof(password), &why);
     if (st == POSTIE_E_AUTH_NO_MECHANISM) {
         fprintf(stderr, "postie: session %s: cannot use its OAuth 2.0 login (not available yet)\n",
                 sess.name);
         return EXIT_USAGE;
     }
     if (st != POSTIE_OK) {
-        char what[320];
-        const char *why = NULL;
-        (void)postie_secret_read(&sess.ep.password, password, sizeof(password), &why);
-        postie_secret_describe(&sess.ep.password, what, sizeof(what));
-        fprintf(stderr, "postie: session %s: cannot use its %s: %s\n", sess.name, what,
-                why != NULL ? why : postie_status_str(st));
+        fprintf(stderr, "postie: session %s: cannot use its %s\n", sess.name, why.subject);
         return EXIT_USAGE;
     }
     if (o->ehlo != NULL) {

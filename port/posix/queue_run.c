@@ -75,12 +75,8 @@ static void open_session(driver_t *d, const char *name)
         (void)postie_delivery_report_open(&d->run, why.status, &why);
         return;
     }
-    st = postie_session_client_config(s, &cfg, d->password, sizeof(d->password));
+    st = postie_session_prepare(s, &cfg, d->password, sizeof(d->password), &why);
     if (st != POSTIE_OK) {
-        why.status = st;
-        why.phase = postie_session_config_step(st);
-        postie_text_copy_printable(why.subject, sizeof(why.subject), s->name, strlen(s->name));
-        memset(d->password, 0, sizeof(d->password));
         (void)postie_delivery_report_open(&d->run, st, &why);
         return;
     }

@@ -10,8 +10,10 @@
  *       the given recipients; the server's final reply comes back
  *
  * Both are blocking and bounded by the session's timeouts. RAM: the SMTP
- * client (see postie/posix/smtp_client.h) and, for the test email, a message
- * writer (2.4 KiB), both static inside: one call at a time per process.
+ * client (see postie/posix/smtp_client.h) for the diagnosis and, for the
+ * test email, a notifier (postie/posix/notify.h: the test email is sent
+ * with postie_notify_session), both static inside: one call at a time per
+ * process.
  */
 #ifndef POSTIE_SESSION_CHECK_H
 #define POSTIE_SESSION_CHECK_H
