@@ -237,7 +237,31 @@ typedef struct {
     postie_queue_outcome_t outcome;
     bool seen;
     char error[POSTIE_QUEUE_ERROR_TEXT_MAX];
+    postie_notify_result_t *r; /* per-recipient results and the reply, from the report */
 } watch_t;
+
+static void on_report(void *ctx, const postie_run_report_t *rep)
+{
+    watch_t *w = ctx;
+    if (rep->id != w->id) {
+        return;
+    }
+    if (rep->reply != NULL) {
+        w->r->reply = *rep->reply;
+    }
+    if (rep->envelope == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < rep->envelope->rcpt_count; i++) {
+        const postie_smtp_rcpt_t *sent = &rep->envelope->rcpt[i];
+        for (size_t j = 0; j < w->r->rcpt_count; j++) {
+            if (strcmp(w->r->rcpt[j].address, sent->address) == 0) {
+                w->r->rcpt[j].state = sent->state;
+                w->r->rcpt[j].reply = sent->reply;
+            }
+        }
+    }
+}
 
 static void on_progress(void *ctx, const postie_run_summary_t *sum, postie_queue_id_t id,
                         const postie_queue_outcome_t *out, const char *error)
@@ -360,11 +384,20 @@ static postie_status_t send_queued(postie_notifier_t *n, const postie_session_t 
     opt.connect_to = m->connect_to;
     opt.progress = on_progress;
     opt.progress_ctx = &w;
+    opt.report = on_report;
+    opt.report_ctx = &w;
+    w.r = r;
     st = postie_queue_run(&n->queue, n->reg, &opt, &sum);
     postie_spool_close(&n->spool);
     if (st != POSTIE_OK) {
         /* the run could not read the queue: the message is stored anyway */
         return fail(r, st, "queue run", "");
+    }
+    r->refused = 0;
+    for (size_t i = 0; i < r->rcpt_count; i++) {
+        if (r->rcpt[i].state != POSTIE_RCPT_ACCEPTED) {
+            r->refused++;
+        }
     }
     if (w.seen && w.outcome.state == POSTIE_QSTATE_DONE) {
         r->queued = false;

@@ -124,8 +124,10 @@ typedef struct {
     postie_error_t error;   /* the detail when status is not POSTIE_OK: phase, server reply,
                                session field or address (never a secret) */
     const char *session;    /* the session's registry name, once found; else NULL */
-    /* POSTIE_NOTIFY_NOW: one per envelope recipient (to, cc, bcc in that
-     * order); the server's reply to the message in reply */
+    /* one per envelope recipient (to, cc, bcc in that order) with the
+     * server's answer, and the server's reply to the message in reply; in
+     * the queued modes as far as the attempt made now got (a recipient not
+     * tried stays POSTIE_RCPT_NOT_TRIED) */
     postie_smtp_rcpt_t rcpt[POSTIE_NOTIFY_RCPT_MAX];
     size_t rcpt_count;
     size_t refused;            /* recipients refused or not tried */

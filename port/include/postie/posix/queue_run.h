@@ -48,6 +48,21 @@ extern "C" {
  * postie_run_trace_fn (and what its trace points mean) come from
  * postie/queue/delivery.h. */
 
+/* What became of one message in a run, for a log line (see
+ * postie_run_options_t.report). Views valid during the call only. */
+typedef struct {
+    postie_queue_id_t id;
+    const char *session;                    /* the session it was sent through, as queued */
+    const postie_smtp_envelope_t *envelope; /* its recipients and each one's result when it was
+                                             * sent in this run; NULL when it was not (its
+                                             * session could not be opened) */
+    const postie_queue_outcome_t *outcome;  /* DONE, QUEUED (a retry) or ERROR */
+    const postie_reply_info_t *reply;       /* the server's last word on it (code 0: none) */
+    const char *error;                      /* the error text kept with it, "" when none */
+} postie_run_report_t;
+
+typedef void (*postie_run_report_fn)(void *ctx, const postie_run_report_t *report);
+
 typedef struct {
     postie_run_mode_t mode;
     const char *session;             /* only this session's messages (any spelling of its
@@ -59,6 +74,9 @@ typedef struct {
     void *progress_ctx;
     postie_run_trace_fn trace; /* NULL: none */
     void *trace_ctx;
+    postie_run_report_fn report; /* NULL: none; called after progress for every message
+                                  * whose outcome was recorded (for logging) */
+    void *report_ctx;
 } postie_run_options_t;
 
 /* One run over the queue. Returns POSTIE_OK when the run itself worked
