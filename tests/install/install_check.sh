@@ -36,6 +36,7 @@ case "${1:-}" in
 --prefix)
     prefix=$2
     work=$(mktemp -d /tmp/postie-install-check.XXXXXX)
+    trap 'rm -rf "$work"' EXIT
     ;;
 *)
     echo "usage: install_check.sh --build BUILD | --prefix DIR" >&2
