@@ -72,6 +72,35 @@ done < <(find "$incdir" -name '*.h' \( -path '*/postie/*' -o -name 'postie_*' \)
 [ "$n" -gt 20 ] || die "only $n headers installed"
 echo "install_check: $n headers compile as C99 and as C++11"
 
+# ... and their functions link from C++: every header that declares a
+# function has the extern "C" guard, and a C++ program calls the library
+while IFS= read -r h; do
+    if grep -qE '^[a-z_][a-z0-9_ *]* \**postie_[a-z0-9_]+\(' "$h" && ! grep -q 'extern "C"' "$h"; then
+        die "${h#"$incdir"/} declares functions without an extern \"C\" guard"
+    fi
+done < <(find "$incdir/postie" -name '*.h')
+cat > "$work/link.cpp" << 'CPP'
+#include <cstdio>
+#include <cstring>
+#include <postie/common/status.h>
+#include <postie/common/version.h>
+#include <postie/posix/notify.h>
+int main()
+{
+    postie_notify_result_t r;
+    char line[128];
+    std::memset(&r, 0, sizeof(r));
+    r.status = POSTIE_OK;
+    std::printf("%s %s %s\n", postie_version(), postie_status_str(POSTIE_E_TIMEOUT),
+                postie_notify_describe(&r, line, sizeof(line)));
+    return std::strcmp(postie_version(), POSTIE_VERSION_STRING) != 0;
+}
+CPP
+g++ -std=c++11 -Wall -Wextra -Werror -I"$incdir" "$work/link.cpp" -o "$work/link-cpp" \
+    -L"$libdir" -Wl,-rpath,"$libdir" -lpostie || die "a C++ program does not link with libpostie"
+"$work/link-cpp" > /dev/null || die "the C++ program linked with libpostie failed"
+echo "install_check: a C++ program links with libpostie.so and runs"
+
 # ---- examples/notify against the installed files only ---------------------------
 cmake -S "$src/examples/notify" -B "$work/example-cmake" -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF > "$work/example-cmake.log" ||

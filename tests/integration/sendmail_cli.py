@@ -269,6 +269,24 @@ check(any(line.startswith("postie[info]: delivered id=") and "session=mail/Outag
           "rcpt=bob@example.test" in line and "reply=250" in line for line in new),
       "queue run --every logs 'delivered' with id, session, recipient and reply code", new)
 
+# ---- postie send --syslog: sent now, and queued then delivered ----------------------------
+tok = token("send-syslog")
+before = len(log_lines())
+rc, out, err = run([postie, "send", "--session", "mail/Default", "--to", "bob@example.test",
+                    "--subject", tok, "--syslog"], "")
+rc2, out2, err2 = run([postie, "send", "--session", "mail/Default", "--to", "bob@example.test",
+                       "--subject", tok + "-q", "--queue", "--syslog"], "")
+new = log_lines()[before:]
+check(rc == 0 and any(l.startswith("postie[info]: sent session=mail/Default rcpt=bob@example.test"
+                                   " reply=250") for l in new),
+      "send --syslog logs 'sent' with session, recipient and reply", (rc, err, new))
+check(rc2 == 0 and any(l.startswith("postie[info]: queued id=") for l in new) and
+      any(l.startswith("postie[info]: delivered id=") and "reply=250" in l for l in new),
+      "send --queue --syslog logs 'queued', then 'delivered'", (rc2, err2, new))
+rc, out, err = run([postie, "send", "--session", "mail/Default", "--to", "bob@example.test",
+                    "--subject", tok], "")
+check(len(log_lines()) == before + len(new), "send without --syslog logs nothing")
+
 # ---- the log: one line per message, never the password ------------------------------------
 lines = log_lines()
 check(any("postie-sendmail[info]: delivered id=" in l and "session=mail/Default" in l and
