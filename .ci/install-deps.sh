@@ -9,7 +9,8 @@ PACKAGES="build-essential dpkg-dev cmake pkg-config clang libclang-rt-dev clang-
 libmbedtls-dev libcjson-dev libcmocka-dev liblwip-dev
 postfix dovecot-core dovecot-imapd dovecot-pop3d
 openssl swaks libnet-ssleay-perl msmtp curl python3
-gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi"
+gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
+g++ groff-base man-db debhelper lintian doxygen"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

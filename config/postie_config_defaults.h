@@ -495,56 +495,72 @@
 
 /* ---- Checks against protocol minimums ---------------------------------- */
 
-_Static_assert(POSTIE_REPLY_LINE_MAX >= 512, "RFC 5321 4.5.3.1.5: reply lines up to 512 octets");
-_Static_assert(POSTIE_SMTP_RX_BUFFER_SIZE >= POSTIE_REPLY_LINE_MAX,
-               "the receive buffer must hold one whole reply line");
-_Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 2048,
-               "the transmit buffer must hold the longest command line and a BDAT chunk");
-_Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 16 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
-               "the transmit buffer must hold AUTH PLAIN with the longest credentials");
-_Static_assert(POSTIE_SMTP_PIPELINE_MAX >= 1 && POSTIE_SMTP_PIPELINE_MAX <= 255,
-               "pipeline depth 1..255");
-_Static_assert(POSTIE_POP3_LINE_MAX >= 512, "RFC 2449 4: POP3 response lines up to 512 octets");
-_Static_assert(POSTIE_POP3_RX_BUFFER_SIZE >= POSTIE_POP3_LINE_MAX,
-               "the POP3 receive buffer must hold one whole response line");
-_Static_assert(POSTIE_POP3_TX_BUFFER_SIZE >= 32 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
-               "the POP3 transmit buffer must hold AUTH PLAIN with the longest credentials");
-_Static_assert(POSTIE_POP3_PIPELINE_MAX >= 2 && POSTIE_POP3_PIPELINE_MAX <= 32,
-               "POP3 pipeline depth 2..32 (LIST and UIDL go together)");
-_Static_assert(POSTIE_POP3_EVENTS_MAX >= 4 && POSTIE_POP3_EVENTS_MAX <= 64, "POP3 events 4..64");
-_Static_assert(POSTIE_REPLY_TEXT_MAX >= 32, "keep enough reply text to be useful");
-_Static_assert(POSTIE_IMAP_LINE_MAX >= 1024 && POSTIE_IMAP_LINE_MAX <= POSTIE_IMAP_RX_BUFFER_SIZE,
-               "IMAP lines 1024..the receive buffer");
-_Static_assert(
+/* A compile-time check that works in C (_Static_assert, which GCC and Clang
+ * accept in C99 mode too) and in C++ (static_assert), so the headers can be
+ * included from a C++ translation unit. */
+#if defined(__cplusplus)
+#define POSTIE_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define POSTIE_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+POSTIE_STATIC_ASSERT(POSTIE_REPLY_LINE_MAX >= 512,
+                     "RFC 5321 4.5.3.1.5: reply lines up to 512 octets");
+POSTIE_STATIC_ASSERT(POSTIE_SMTP_RX_BUFFER_SIZE >= POSTIE_REPLY_LINE_MAX,
+                     "the receive buffer must hold one whole reply line");
+POSTIE_STATIC_ASSERT(POSTIE_SMTP_TX_BUFFER_SIZE >= 2048,
+                     "the transmit buffer must hold the longest command line and a BDAT chunk");
+POSTIE_STATIC_ASSERT(POSTIE_SMTP_TX_BUFFER_SIZE >=
+                         16 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
+                     "the transmit buffer must hold AUTH PLAIN with the longest credentials");
+POSTIE_STATIC_ASSERT(POSTIE_SMTP_PIPELINE_MAX >= 1 && POSTIE_SMTP_PIPELINE_MAX <= 255,
+                     "pipeline depth 1..255");
+POSTIE_STATIC_ASSERT(POSTIE_POP3_LINE_MAX >= 512,
+                     "RFC 2449 4: POP3 response lines up to 512 octets");
+POSTIE_STATIC_ASSERT(POSTIE_POP3_RX_BUFFER_SIZE >= POSTIE_POP3_LINE_MAX,
+                     "the POP3 receive buffer must hold one whole response line");
+POSTIE_STATIC_ASSERT(POSTIE_POP3_TX_BUFFER_SIZE >=
+                         32 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
+                     "the POP3 transmit buffer must hold AUTH PLAIN with the longest credentials");
+POSTIE_STATIC_ASSERT(POSTIE_POP3_PIPELINE_MAX >= 2 && POSTIE_POP3_PIPELINE_MAX <= 32,
+                     "POP3 pipeline depth 2..32 (LIST and UIDL go together)");
+POSTIE_STATIC_ASSERT(POSTIE_POP3_EVENTS_MAX >= 4 && POSTIE_POP3_EVENTS_MAX <= 64,
+                     "POP3 events 4..64");
+POSTIE_STATIC_ASSERT(POSTIE_REPLY_TEXT_MAX >= 32, "keep enough reply text to be useful");
+POSTIE_STATIC_ASSERT(POSTIE_IMAP_LINE_MAX >= 1024 &&
+                         POSTIE_IMAP_LINE_MAX <= POSTIE_IMAP_RX_BUFFER_SIZE,
+                     "IMAP lines 1024..the receive buffer");
+POSTIE_STATIC_ASSERT(
     POSTIE_IMAP_TX_BUFFER_SIZE >= 1024 &&
         POSTIE_IMAP_TX_BUFFER_SIZE >= 64 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
     "the IMAP transmit buffer must hold AUTHENTICATE PLAIN with the longest credentials");
-_Static_assert(POSTIE_IMAP_PIPELINE_MAX >= 2 && POSTIE_IMAP_PIPELINE_MAX <= 255,
-               "IMAP pipeline depth 2..255");
-_Static_assert(POSTIE_IMAP_EVENTS_MAX >= 4, "IMAP events: at least 4");
-_Static_assert(POSTIE_IMAP_LIST_WINDOWS >= 1 && POSTIE_IMAP_LIST_WINDOWS <= 255,
-               "IMAP list windows 1..255");
-_Static_assert(POSTIE_MIME_STAGE_SIZE >= 1024, "the writer's work area holds one header token");
-_Static_assert(POSTIE_MIME_FIELD_MAX >= 64 &&
-                   2 * POSTIE_MIME_FIELD_MAX + 300 <= POSTIE_MIME_STAGE_SIZE,
-               "a quoted display name and an address must fit the writer's work area");
-_Static_assert(POSTIE_MIME_READ_CHUNK >= 57, "read at least one base64 line of input");
-_Static_assert(POSTIE_QUEUE_BACKOFF_BASE_S >= 1 &&
-                   POSTIE_QUEUE_BACKOFF_BASE_S <= POSTIE_QUEUE_BACKOFF_MAX_S,
-               "queue backoff: 1 <= base <= max");
-_Static_assert(POSTIE_QUEUE_RCPT_MAX >= 1 && POSTIE_QUEUE_RCPT_MAX <= 200,
-               "queue recipients 1..200 (one state slot holds them)");
-_Static_assert(POSTIE_QUEUE_ENVELOPE_MAX >= 2 * 257, "hold a sender and a recipient");
-_Static_assert(POSTIE_QUEUE_ERROR_TEXT_MAX >= 64 && POSTIE_QUEUE_ERROR_TEXT_MAX <= 255,
-               "queue error text 64..255 octets");
-_Static_assert(POSTIE_QUEUE_IO_CHUNK >= 256, "queue copy chunk at least 256 octets");
-_Static_assert(POSTIE_FETCH_BATCH >= 1 && POSTIE_FETCH_BATCH <= 4096, "fetch batch 1..4096");
-_Static_assert(POSTIE_FETCH_UIDS_MAX >= 16 && POSTIE_FETCH_UIDS_MAX <= 65535,
-               "fetch state UIDs 16..65535");
-_Static_assert(POSTIE_FETCH_UIDLS_MAX >= 16 && POSTIE_FETCH_UIDLS_MAX <= 65535,
-               "fetch state UIDLs 16..65535");
-_Static_assert(POSTIE_FETCH_UIDL_ARENA >= 1024 && POSTIE_FETCH_UIDL_ARENA <= 65535,
-               "fetch state UIDL arena 1024..65535 (16-bit offsets)");
-_Static_assert(POSTIE_FETCH_KEY_PREFIX_MAX <= 64, "fetch key prefix 0..64");
+POSTIE_STATIC_ASSERT(POSTIE_IMAP_PIPELINE_MAX >= 2 && POSTIE_IMAP_PIPELINE_MAX <= 255,
+                     "IMAP pipeline depth 2..255");
+POSTIE_STATIC_ASSERT(POSTIE_IMAP_EVENTS_MAX >= 4, "IMAP events: at least 4");
+POSTIE_STATIC_ASSERT(POSTIE_IMAP_LIST_WINDOWS >= 1 && POSTIE_IMAP_LIST_WINDOWS <= 255,
+                     "IMAP list windows 1..255");
+POSTIE_STATIC_ASSERT(POSTIE_MIME_STAGE_SIZE >= 1024,
+                     "the writer's work area holds one header token");
+POSTIE_STATIC_ASSERT(POSTIE_MIME_FIELD_MAX >= 64 &&
+                         2 * POSTIE_MIME_FIELD_MAX + 300 <= POSTIE_MIME_STAGE_SIZE,
+                     "a quoted display name and an address must fit the writer's work area");
+POSTIE_STATIC_ASSERT(POSTIE_MIME_READ_CHUNK >= 57, "read at least one base64 line of input");
+POSTIE_STATIC_ASSERT(POSTIE_QUEUE_BACKOFF_BASE_S >= 1 &&
+                         POSTIE_QUEUE_BACKOFF_BASE_S <= POSTIE_QUEUE_BACKOFF_MAX_S,
+                     "queue backoff: 1 <= base <= max");
+POSTIE_STATIC_ASSERT(POSTIE_QUEUE_RCPT_MAX >= 1 && POSTIE_QUEUE_RCPT_MAX <= 200,
+                     "queue recipients 1..200 (one state slot holds them)");
+POSTIE_STATIC_ASSERT(POSTIE_QUEUE_ENVELOPE_MAX >= 2 * 257, "hold a sender and a recipient");
+POSTIE_STATIC_ASSERT(POSTIE_QUEUE_ERROR_TEXT_MAX >= 64 && POSTIE_QUEUE_ERROR_TEXT_MAX <= 255,
+                     "queue error text 64..255 octets");
+POSTIE_STATIC_ASSERT(POSTIE_QUEUE_IO_CHUNK >= 256, "queue copy chunk at least 256 octets");
+POSTIE_STATIC_ASSERT(POSTIE_FETCH_BATCH >= 1 && POSTIE_FETCH_BATCH <= 4096, "fetch batch 1..4096");
+POSTIE_STATIC_ASSERT(POSTIE_FETCH_UIDS_MAX >= 16 && POSTIE_FETCH_UIDS_MAX <= 65535,
+                     "fetch state UIDs 16..65535");
+POSTIE_STATIC_ASSERT(POSTIE_FETCH_UIDLS_MAX >= 16 && POSTIE_FETCH_UIDLS_MAX <= 65535,
+                     "fetch state UIDLs 16..65535");
+POSTIE_STATIC_ASSERT(POSTIE_FETCH_UIDL_ARENA >= 1024 && POSTIE_FETCH_UIDL_ARENA <= 65535,
+                     "fetch state UIDL arena 1024..65535 (16-bit offsets)");
+POSTIE_STATIC_ASSERT(POSTIE_FETCH_KEY_PREFIX_MAX <= 64, "fetch key prefix 0..64");
 
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_syslog.h"
 #include "cli_queue.h"
 #include "cli_registry.h"
 
@@ -47,12 +48,17 @@ void cli_open_queue(const char *spool_dir, postie_spool_t *spool, postie_queue_t
         }
         exit(EXIT_USAGE);
     }
-    memset(&limits, 0, sizeof(limits));
-    limits.messages_max =
-        (uint32_t)env_limit("POSTIE_QUEUE_MAX_MESSAGES", POSTIE_QUEUE_MESSAGES_MAX);
-    limits.bytes_max = env_limit("POSTIE_QUEUE_MAX_BYTES", UINT64_MAX / 4u);
-    limits.max_age_s = (uint32_t)env_limit("POSTIE_QUEUE_MAX_AGE", 2592000u);
+    cli_queue_limits(&limits);
     postie_queue_init(q, postie_spool_store(spool), &limits);
+}
+
+void cli_queue_limits(postie_queue_limits_t *limits)
+{
+    memset(limits, 0, sizeof(*limits));
+    limits->messages_max =
+        (uint32_t)env_limit("POSTIE_QUEUE_MAX_MESSAGES", POSTIE_QUEUE_MESSAGES_MAX);
+    limits->bytes_max = env_limit("POSTIE_QUEUE_MAX_BYTES", UINT64_MAX / 4u);
+    limits->max_age_s = (uint32_t)env_limit("POSTIE_QUEUE_MAX_AGE", 2592000u);
 }
 
 /* ---- progress and trace --------------------------------------------------------- */
@@ -156,6 +162,7 @@ int cli_run_queue(postie_queue_t *q, postie_run_mode_t mode, const char *session
     opt.only = watch;
     opt.progress = on_progress;
     opt.progress_ctx = &p;
+    opt.report = cli_syslog_enabled() ? cli_syslog_run_report : NULL;
     if (trace_path != NULL && trace_path[0] != '\0') {
         trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (trace_fd >= 0) {

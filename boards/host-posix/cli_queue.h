@@ -18,6 +18,10 @@
  * $POSTIE_QUEUE_MAX_AGE, or exit 2 saying why. */
 void cli_open_queue(const char *spool_dir, postie_spool_t *spool, postie_queue_t *q);
 
+/* The queue limits from $POSTIE_QUEUE_MAX_MESSAGES, $POSTIE_QUEUE_MAX_BYTES
+ * and $POSTIE_QUEUE_MAX_AGE (0: the built-in default), or exit 2. */
+void cli_queue_limits(postie_queue_limits_t *limits);
+
 /* Flush (or run) the queue with progress on a terminal, through the
  * sessions of the registry (cli_registry()). When watch is not 0, only
  * that message is tried (the others keep their schedule) and *watched gets

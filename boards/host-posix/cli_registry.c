@@ -19,10 +19,21 @@ static const char *registry_path; /* --registry FILE */
 static postie_registry_t registry;
 static const char *registry_used; /* the file read */
 static bool loaded;
+static int failure_exit = EXIT_USAGE; /* cli_registry_set_exit */
 
 void cli_registry_set_path(const char *path)
 {
     registry_path = path;
+}
+
+const char *cli_registry_path(void)
+{
+    return registry_path;
+}
+
+void cli_registry_set_exit(int code)
+{
+    failure_exit = code;
 }
 
 const postie_registry_t *cli_registry_load(const char **used)
@@ -44,7 +55,7 @@ const postie_registry_t *cli_registry_load(const char **used)
             stat(registry_used, &sb) == 0 ? postie_file_type_problem(sb.st_mode) : NULL;
         fprintf(stderr, "postie: cannot read the registry %s: %s\n", registry_used,
                 type != NULL ? type : strerror(err));
-        exit(EXIT_USAGE);
+        exit(failure_exit);
     }
     for (size_t i = 0; i < registry.problem_count; i++) {
         const postie_registry_problem_t *p = &registry.problems[i];
@@ -58,7 +69,7 @@ const postie_registry_t *cli_registry_load(const char **used)
     if (st != POSTIE_OK) {
         fprintf(stderr, "postie: the registry %s was not loaded (%s)\n", registry_used,
                 postie_status_str(st));
-        exit(EXIT_USAGE);
+        exit(failure_exit);
     }
     loaded = true;
     if (used != NULL) {
@@ -78,7 +89,7 @@ const postie_session_t *cli_find_session(const char *name)
     const postie_session_t *s = postie_registry_session(cli_registry_load(&used), name);
     if (s == NULL) {
         fprintf(stderr, "postie: no session %s in %s\n", name, used);
-        exit(EXIT_USAGE);
+        exit(failure_exit);
     }
     return s;
 }

@@ -14,6 +14,13 @@
  * of the registry: an argv string). Before the first load only. */
 void cli_registry_set_path(const char *path);
 
+/* The --registry FILE given, or NULL. */
+const char *cli_registry_path(void);
+
+/* The exit status when the registry cannot be loaded or a session is not
+ * found (default 2; sendmail mode uses EX_CONFIG). */
+void cli_registry_set_exit(int code);
+
 /* Load the registry (once) or exit 2 listing every problem; warnings go to
  * stderr. Returns the registry; *used (may be NULL) gets the file read. */
 const postie_registry_t *cli_registry_load(const char **used);

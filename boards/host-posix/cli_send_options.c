@@ -71,6 +71,7 @@ const cli_option_t cli_queue_send_options[] = {
     {"--queue", OPT_QUEUE, false},
     {"--queue-only", OPT_QUEUE_ONLY, false},
     {"--spool", OPT_SPOOL, true},
+    {"--syslog", OPT_SYSLOG, false},
     CLI_OPTIONS_END,
 };
 
@@ -401,6 +402,9 @@ void cli_send_option(cli_send_options_t *o, const char *cmd, int id, const char 
         break;
     case OPT_SPOOL:
         o->spool = v;
+        break;
+    case OPT_SYSLOG:
+        o->syslog = true;
         break;
 
     /* compose's preview */

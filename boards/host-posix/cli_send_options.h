@@ -62,6 +62,7 @@ typedef struct {
     bool queue;               /* --queue: through the outgoing queue */
     bool queue_only;          /* --queue-only: enqueue; a later run sends it */
     const char *spool;        /* --spool DIR */
+    bool syslog;              /* --syslog: a line per message to syslog (cli_syslog.h) */
     char from_name_buf[512];
     char subject_buf[1024];
     uint8_t *text; /* --body-file and --html-file contents, read once */
@@ -114,6 +115,7 @@ enum {
     OPT_QUEUE,
     OPT_QUEUE_ONLY,
     OPT_SPOOL,
+    OPT_SYSLOG,
     /* cli_preview_options: compose */
     OPT_8BIT,
     OPT_OUTPUT,
@@ -135,7 +137,7 @@ extern const cli_option_t cli_envelope_options[];
 extern const cli_option_t cli_compose_options[];
 /* --session, --as-user, --as-email */
 extern const cli_option_t cli_session_options[];
-/* --queue, --queue-only, --spool */
+/* --queue, --queue-only, --spool, --syslog */
 extern const cli_option_t cli_queue_send_options[];
 /* --8bit, --output */
 extern const cli_option_t cli_preview_options[];

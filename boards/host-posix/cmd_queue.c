@@ -17,18 +17,24 @@
 #include "cli_commands.h"
 #include "cli_options.h"
 #include "cli_queue.h"
+#include "cli_syslog.h"
 #include "cli_registry.h"
 
 static const char queue_usage[] =
     "usage: postie queue COMMAND [--spool DIR] [--registry FILE]\n"
-    "  list                     queued messages: id, session, attempts, next attempt,\n"
+    "  list [--json]            queued messages: id, session, attempts, next attempt,\n"
     "                           recipients still pending, last error\n"
-    "  errors                   the error queue (failed for good): the same columns\n"
+    "  errors [--json]          the error queue (failed for good): the same columns\n"
     "  flush [--session NAME]   try every queued message now, ignoring backoff\n"
     "  run [--every SECONDS]    send the messages that are due (once, or every SECONDS\n"
     "                           until SIGTERM/SIGINT)\n"
     "  resend ID | --all        put messages from the error queue back, due now\n"
     "  delete ID                remove a message (queued or failed)\n"
+    "  --json                   with list and errors: every entry (queued, failed,\n"
+    "                           damaged) as one JSON array, for monitoring\n"
+    "  --syslog, --no-syslog    with run and flush: a line per message delivered,\n"
+    "                           deferred or failed to syslog (facility mail); on by\n"
+    "                           default for run --every\n"
     "\n"
     "Options may come before or after COMMAND: `postie queue flush --spool DIR`\n"
     "and `postie queue --spool DIR flush` are the same.\n"
@@ -122,6 +128,85 @@ static int queue_list(postie_queue_t *q, postie_queue_state_t want)
                                             : "the error queue is empty\n");
     }
     return rc;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            printf("\\%c", *p);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            printf("\\u%04x", *p);
+        } else {
+            putchar(*p);
+        }
+    }
+    putchar('"');
+}
+
+/* list --json / errors --json: every entry (queued, failed and damaged) as
+ * one array, for monitoring; the state field tells them apart. */
+static int queue_list_json(postie_queue_t *q)
+{
+    static postie_queue_id_t ids[POSTIE_QUEUE_MESSAGES_MAX];
+    static postie_queue_entry_t e;
+    static const char *const rcpt_states[] = {"pending", "delivered", "failed"};
+    size_t total = 0;
+    bool first = true;
+    postie_status_t st = postie_queue_list(q, ids, POSTIE_QUEUE_MESSAGES_MAX, &total);
+
+    if (st != POSTIE_OK) {
+        fprintf(stderr, "postie: cannot read the queue: %s\n", postie_status_str(st));
+        return EXIT_SESSION;
+    }
+    if (total > POSTIE_QUEUE_MESSAGES_MAX) {
+        total = POSTIE_QUEUE_MESSAGES_MAX;
+    }
+    putchar('[');
+    for (size_t i = 0; i < total; i++) {
+        postie_error_t err;
+        char name[POSTIE_QUEUE_ID_TEXT];
+        postie_queue_id_format(ids[i], name);
+        st = postie_queue_load(q, ids[i], false, &e, &err);
+        if (st != POSTIE_OK && st != POSTIE_E_QUEUE_CORRUPT) {
+            continue; /* gone meanwhile */
+        }
+        printf("%s\n {\"id\": \"%s\", ", first ? "" : ",", name);
+        first = false;
+        if (st == POSTIE_E_QUEUE_CORRUPT) {
+            printf("\"state\": \"damaged\", \"error\": ");
+            json_str(err.subject);
+            putchar('}');
+            continue;
+        }
+        postie_queue_release(q, &e);
+        printf("\"state\": \"%s\", \"session\": ", e.slot.state == POSTIE_QSTATE_QUEUED  ? "queued"
+                                                   : e.slot.state == POSTIE_QSTATE_ERROR ? "error"
+                                                   : e.slot.state == POSTIE_QSTATE_DONE  ? "done"
+                                                                                         : "other");
+        json_str(e.session);
+        printf(", \"from\": ");
+        json_str(e.from != NULL ? e.from : "");
+        printf(", \"size\": %llu, \"created\": %lld, \"attempts\": %u, \"next_attempt\": %lld, "
+               "\"last_attempt\": %lld, \"last_status\": \"%s\", \"last_error\": ",
+               (unsigned long long)e.body_size, (long long)e.created, (unsigned)e.slot.attempts,
+               (long long)e.slot.next_attempt, (long long)e.slot.last_attempt,
+               e.slot.last_status != 0 ? postie_status_name((postie_status_t)e.slot.last_status)
+                                       : "");
+        json_str(e.slot.last_error);
+        printf(", \"recipients\": [");
+        for (uint16_t r = 0; r < e.rcpt_count; r++) {
+            uint8_t rs = e.slot.rcpt[r];
+            printf("%s{\"address\": ", r == 0 ? "" : ", ");
+            json_str(e.rcpt[r]);
+            printf(", \"state\": \"%s\"}", rs < 3 ? rcpt_states[rs] : "unknown");
+        }
+        printf("]}");
+    }
+    printf("%s]\n", first ? "" : "\n");
+    return 0;
 }
 
 /* ---- resend and delete ------------------------------------------------------------ */
@@ -235,13 +320,16 @@ static int queue_run(postie_queue_t *q, unsigned long every)
 
 /* ---- the command ------------------------------------------------------------------ */
 
-enum { Q_SPOOL = 1, Q_SESSION, Q_EVERY, Q_ALL };
+enum { Q_SPOOL = 1, Q_SESSION, Q_EVERY, Q_ALL, Q_JSON, Q_SYSLOG, Q_NO_SYSLOG };
 
 static const cli_option_t queue_options[] = {
     {"--spool", Q_SPOOL, true},     /* every subcommand */
     {"--session", Q_SESSION, true}, /* flush */
     {"--every", Q_EVERY, true},     /* run */
     {"--all", Q_ALL, false},        /* resend */
+    {"--json", Q_JSON, false},      /* list, errors */
+    {"--syslog", Q_SYSLOG, false},  /* flush, run */
+    {"--no-syslog", Q_NO_SYSLOG, false},
     CLI_OPTIONS_END,
 };
 
@@ -261,7 +349,7 @@ int cmd_queue(int argc, char **argv)
     static const cli_option_t *const tables[] = {queue_options, NULL};
     static postie_spool_t spool;
     static postie_queue_t q;
-    const char *seen[Q_ALL + 1] = {NULL}; /* each option as typed, when given */
+    const char *seen[Q_NO_SYSLOG + 1] = {NULL}; /* each option as typed, when given */
     const char *spool_dir = NULL;
     const char *session = NULL;
     const char *every_text = NULL;
@@ -315,6 +403,16 @@ int cmd_queue(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (seen[Q_JSON] != NULL && strcmp(cmd, "list") != 0 && strcmp(cmd, "errors") != 0) {
+        cli_usage_error("queue", "--json goes with list and errors", NULL);
+    }
+    if ((seen[Q_SYSLOG] != NULL || seen[Q_NO_SYSLOG] != NULL) && strcmp(cmd, "run") != 0 &&
+        strcmp(cmd, "flush") != 0) {
+        cli_usage_error("queue", "--syslog and --no-syslog go with run and flush", NULL);
+    }
+    /* syslog: on by default for the daemon (run --every), else on request */
+    cli_syslog_open("postie");
+    cli_syslog_enable((every_text != NULL || seen[Q_SYSLOG] != NULL) && seen[Q_NO_SYSLOG] == NULL);
     if (id_text != NULL && !subcommands[sub].takes_id) {
         fprintf(stderr, "postie: queue %s: unexpected argument '%s'\n", cmd, id_text);
         fprintf(stderr, "Try 'postie queue --help'.\n");
@@ -338,7 +436,9 @@ int cmd_queue(int argc, char **argv)
     }
 
     cli_open_queue(spool_dir, &spool, &q);
-    if (strcmp(cmd, "list") == 0) {
+    if (seen[Q_JSON] != NULL) {
+        rc = queue_list_json(&q);
+    } else if (strcmp(cmd, "list") == 0) {
         rc = queue_list(&q, POSTIE_QSTATE_QUEUED);
     } else if (strcmp(cmd, "errors") == 0) {
         rc = queue_list(&q, POSTIE_QSTATE_ERROR);

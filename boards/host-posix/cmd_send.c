@@ -28,6 +28,7 @@
 #include "cli_queue.h"
 #include "cli_registry.h"
 #include "cli_send_options.h"
+#include "cli_syslog.h"
 
 static const char send_usage[] =
     "usage: postie send --host HOST [--port N] [--connect-to ADDR]\n"
@@ -44,6 +45,8 @@ static const char send_usage[] =
     "       postie send --queue|--queue-only [--spool DIR] --session NAME ...\n"
     "                   (store the message in the outgoing queue, then try it now;\n"
     "                   --queue-only leaves sending to `postie queue run` or a flush)\n"
+    "       --syslog: one line per message sent, queued, delivered, deferred or failed\n"
+    "                   to syslog (facility mail), with id, session, recipients, reply\n"
     "Options may come in any order.\n"
     "\n" CLI_COMPOSE_OPTIONS_HELP "\n"
     "NAME is a registry entry: java:comp/env/mail/Notify, java:/comp/env/mail/Notify\n"
@@ -116,6 +119,7 @@ static int apply_session(cli_send_options_t *o)
     static char password[POSTIE_AUTH_FIELD_MAX + 1];
     postie_template_user_t user = {o->as_user, o->as_email};
     postie_session_message_t m;
+    postie_error_t why;
     postie_status_t st;
 
     if (o->session_conflict != NULL) {
@@ -127,19 +131,14 @@ static int apply_session(cli_send_options_t *o)
         exit(EXIT_USAGE);
     }
     sess = *cli_find_session(o->session);
-    st = postie_session_client_config(&sess, &o->cfg, password, sizeof(password));
+    st = postie_session_prepare(&sess, &o->cfg, password, sizeof(password), &why);
     if (st == POSTIE_E_AUTH_NO_MECHANISM) {
         fprintf(stderr, "postie: session %s: cannot use its OAuth 2.0 login (not available yet)\n",
                 sess.name);
         return EXIT_USAGE;
     }
     if (st != POSTIE_OK) {
-        char what[320];
-        const char *why = NULL;
-        (void)postie_secret_read(&sess.ep.password, password, sizeof(password), &why);
-        postie_secret_describe(&sess.ep.password, what, sizeof(what));
-        fprintf(stderr, "postie: session %s: cannot use its %s: %s\n", sess.name, what,
-                why != NULL ? why : postie_status_str(st));
+        fprintf(stderr, "postie: session %s: cannot use its %s\n", sess.name, why.subject);
         return EXIT_USAGE;
     }
     if (o->ehlo != NULL) {
@@ -228,6 +227,7 @@ static int enqueue_and_flush(cli_send_options_t *o, cli_composition_t *c, cli_me
         return st == POSTIE_E_QUEUE_FULL ? EXIT_TEMP : EXIT_USAGE;
     }
     postie_queue_id_format(id, name);
+    cli_syslog_mail("queued", id, o->session_name, rcpts, o->env.rcpt_count, NULL, NULL);
     printf("queued %s\n", name);
     fflush(stdout);
     if (o->queue_only) {
@@ -391,6 +391,22 @@ static int run_send(cli_send_options_t *op)
     } else {
         st = postie_smtp_client_send(&client, env, cli_read_message, &msg);
     }
+    if (cli_syslog_enabled()) {
+        const char *addrs[3 * CLI_MAX_RCPT];
+        const postie_error_t *m = postie_smtp_phase(&client.engine) == POSTIE_SMTP_PHASE_FAILED
+                                      ? postie_smtp_client_error(&client)
+                                      : postie_smtp_message_result(&client.engine);
+        char detail[256] = "";
+        for (size_t i = 0; i < nrcpt; i++) {
+            addrs[i] = rcpt[i].address;
+        }
+        if (st != POSTIE_OK) {
+            snprintf(detail, sizeof(detail), "%s: %s", m->phase != NULL ? m->phase : "?",
+                     postie_status_str(st));
+        }
+        cli_syslog_mail(st == POSTIE_OK ? "sent" : "failed", 0, o.session_name, addrs, nrcpt,
+                        &m->reply, detail);
+    }
     for (size_t i = 0; i < nrcpt; i++) {
         const postie_smtp_rcpt_t *r = &rcpt[i];
         if (r->state == POSTIE_RCPT_ACCEPTED) {
@@ -458,5 +474,7 @@ int cmd_send(int argc, char **argv)
         cli_send_option(&o, "send", id, name, v);
     }
     cli_send_options_done(&o, "send");
+    cli_syslog_open("postie");
+    cli_syslog_enable(o.syslog);
     return run_send(&o);
 }

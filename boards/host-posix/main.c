@@ -28,6 +28,8 @@ static const char overview[] =
     "  test-email       send a labelled test message through a session\n"
     "  test-connection  try a session step by step: DNS, TCP, TLS, SMTP, login\n"
     "  queue            the outgoing queue: list, errors, flush, run, resend, delete\n"
+    "  sendmail         the sendmail(8) interface: a message on stdin, through the\n"
+    "                   queue (also when postie runs as `sendmail`)\n"
     "\n"
     "'postie COMMAND --help' shows a command's options. Options may come anywhere\n"
     "after the command, in any order; --registry FILE may also come before it.\n"
@@ -47,6 +49,7 @@ static const struct {
     {"test-email", cmd_test_email},
     {"test-connection", cmd_test_connection},
     {"queue", cmd_queue},
+    {"sendmail", cmd_sendmail},
 };
 
 int main(int argc, char **argv)
@@ -56,6 +59,14 @@ int main(int argc, char **argv)
     char *command;
     cli_args_t args;
 
+    /* installed or linked as sendmail (cron, smartd, mdadm run it so) */
+    {
+        const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+        base = base != NULL ? base + 1 : (argc > 0 ? argv[0] : "");
+        if (strcmp(base, "sendmail") == 0) {
+            return cmd_sendmail(argc - 1, argv + 1);
+        }
+    }
     /* the global options, up to the command */
     cli_args_init(&args, NULL, overview, no_options, argc - 1, argv + 1);
     if (cli_args_next(&args, &command, &name) == CLI_ARGS_END) {

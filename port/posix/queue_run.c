@@ -21,7 +21,40 @@ typedef struct {
     postie_delivery_t run;
     postie_smtp_client_t client;
     char password[POSTIE_AUTH_FIELD_MAX + 1];
+    /* for opt->report: the session opened last, the message sent last */
+    char session[POSTIE_REGISTRY_NAME_MAX];
+    postie_reply_info_t open_reply;
+    postie_queue_id_t sent_id;
+    const postie_smtp_envelope_t *sent_env;
+    postie_reply_info_t sent_reply;
 } driver_t;
+
+/* The run's progress: the caller's, then its report with what the driver
+ * knows about the message (session, recipients, the server's reply). */
+static void on_progress(void *ctx, const postie_run_summary_t *sum, postie_queue_id_t id,
+                        const postie_queue_outcome_t *out, const char *error)
+{
+    driver_t *d = ctx;
+    postie_run_report_t rep;
+    if (d->opt->progress != NULL) {
+        d->opt->progress(d->opt->progress_ctx, sum, id, out, error);
+    }
+    if (d->opt->report == NULL || out == NULL) {
+        return;
+    }
+    memset(&rep, 0, sizeof(rep));
+    rep.id = id;
+    rep.session = d->session;
+    rep.outcome = out;
+    rep.error = error != NULL ? error : "";
+    if (id == d->sent_id) {
+        rep.envelope = d->sent_env;
+        rep.reply = &d->sent_reply;
+    } else {
+        rep.reply = &d->open_reply;
+    }
+    d->opt->report(d->opt->report_ctx, &rep);
+}
 
 static uint32_t random32(void)
 {
@@ -68,6 +101,9 @@ static void open_session(driver_t *d, const char *name)
 
     postie_error_clear(&why);
     postie_smtp_client_config_defaults(&cfg);
+    postie_text_copy_printable(d->session, sizeof(d->session), name, strlen(name));
+    memset(&d->open_reply, 0, sizeof(d->open_reply));
+    d->sent_id = 0;
     if (s == NULL) {
         why.status = POSTIE_E_NOT_FOUND;
         why.phase = "session";
@@ -75,12 +111,8 @@ static void open_session(driver_t *d, const char *name)
         (void)postie_delivery_report_open(&d->run, why.status, &why);
         return;
     }
-    st = postie_session_client_config(s, &cfg, d->password, sizeof(d->password));
+    st = postie_session_prepare(s, &cfg, d->password, sizeof(d->password), &why);
     if (st != POSTIE_OK) {
-        why.status = st;
-        why.phase = postie_session_config_step(st);
-        postie_text_copy_printable(why.subject, sizeof(why.subject), s->name, strlen(s->name));
-        memset(d->password, 0, sizeof(d->password));
         (void)postie_delivery_report_open(&d->run, st, &why);
         return;
     }
@@ -90,6 +122,7 @@ static void open_session(driver_t *d, const char *name)
     st = postie_smtp_client_open(&d->client, &cfg);
     if (st != POSTIE_OK) {
         why = *postie_smtp_client_error(&d->client);
+        d->open_reply = why.reply;
         close_client(d);
     }
     (void)postie_delivery_report_open(&d->run, st, st != POSTIE_OK ? &why : NULL);
@@ -110,6 +143,9 @@ static void send_message(driver_t *d, const postie_delivery_action_t *act)
     res.why = why;
     res.data_sent = postie_smtp_client_data_sent(&d->client);
     res.session_ended = postie_smtp_phase(&d->client.engine) != POSTIE_SMTP_PHASE_READY;
+    d->sent_id = act->id;
+    d->sent_env = act->envelope;
+    d->sent_reply = why->reply;
     (void)postie_delivery_report_sent(&d->run, &res);
 }
 
@@ -139,8 +175,8 @@ postie_status_t postie_queue_run(postie_queue_t *q, const postie_registry_t *reg
     dopt.only = opt->only;
     dopt.same_session = same_session;
     dopt.same_session_ctx = (void *)reg; /* only read */
-    dopt.progress = opt->progress;
-    dopt.progress_ctx = opt->progress_ctx;
+    dopt.progress = on_progress;
+    dopt.progress_ctx = d;
     dopt.trace = opt->trace;
     dopt.trace_ctx = opt->trace_ctx;
     postie_delivery_init(&d->run, q, &dopt, work, cap, now_s());

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "postie/common/text.h"
 #include "postie/posix/host.h"
 #include "postie/session/registry_json.h"
 #include "postie/session/session_map.h"
@@ -309,4 +310,38 @@ const char *postie_session_config_step(postie_status_t st)
     default:
         return "the session's secret";
     }
+}
+
+postie_status_t postie_session_prepare(const postie_session_t *s, postie_smtp_client_config_t *cfg,
+                                       char *password, size_t cap, postie_error_t *why)
+{
+    postie_status_t st = postie_session_client_config(s, cfg, password, cap);
+    char what[128];
+    char text[256];
+    const char *reason = NULL;
+
+    if (why != NULL) {
+        postie_error_clear(why);
+    }
+    if (st == POSTIE_OK) {
+        return st;
+    }
+    memset(password, 0, cap);
+    if (why == NULL) {
+        return st;
+    }
+    why->status = st;
+    why->phase = postie_session_config_step(st);
+    if (st == POSTIE_E_AUTH_NO_MECHANISM) {
+        postie_text_copy_printable(why->subject, sizeof(why->subject), s->name,
+                                   strlen(s->name)); /* OAuth 2.0: no secret was read */
+        return st;
+    }
+    /* read it again for the reason only, then wipe it */
+    (void)postie_secret_read(&s->ep.password, password, cap, &reason);
+    memset(password, 0, cap);
+    postie_secret_describe(&s->ep.password, what, sizeof(what));
+    snprintf(text, sizeof(text), "%s: %s", what, reason != NULL ? reason : postie_status_str(st));
+    postie_text_copy_printable(why->subject, sizeof(why->subject), text, strlen(text));
+    return st;
 }

@@ -16,6 +16,7 @@
 #include "postie/common/text.h"
 #include "postie/posix/host.h"
 #include "postie/mime/mime.h"
+#include "postie/posix/notify.h"
 #include "postie/posix/registry_file.h"
 #include "postie/session/session_map.h"
 
@@ -23,23 +24,6 @@ const char *postie_check_step_name(postie_check_step_t step)
 {
     static const char *const names[] = {"DNS", "TCP", "TLS", "SMTP", "login"};
     return (unsigned)step < (unsigned)POSTIE_CHECK_COUNT ? names[step] : "?";
-}
-
-/* Why the session's password could not be read, into e->subject. */
-static void explain_secret(const postie_session_t *s, postie_status_t st, postie_error_t *e)
-{
-    char scratch[POSTIE_AUTH_FIELD_MAX + 1];
-    char what[96];
-    char text[512];
-    const char *why = NULL;
-    if (st == POSTIE_E_AUTH_NO_MECHANISM) {
-        return; /* OAuth 2.0: no secret was read */
-    }
-    (void)postie_secret_read(&s->ep.password, scratch, sizeof(scratch), &why);
-    memset(scratch, 0, sizeof(scratch));
-    postie_secret_describe(&s->ep.password, what, sizeof(what));
-    snprintf(text, sizeof(text), "%s: %s", what, why != NULL ? why : postie_status_str(st));
-    postie_text_copy_printable(e->subject, sizeof(e->subject), text, strlen(text));
 }
 
 static uint32_t elapsed_ms(const struct timespec *a, const struct timespec *b)
@@ -134,13 +118,11 @@ postie_status_t postie_session_test_connection(const postie_session_t *s,
 
     /* TCP, TLS, SMTP, login: the real client */
     postie_smtp_client_config_defaults(&cfg);
-    st = postie_session_client_config(s, &cfg, password, sizeof(password));
+    st = postie_session_prepare(s, &cfg, password, sizeof(password), &r->error);
     if (st != POSTIE_OK) {
         r->result[POSTIE_CHECK_TCP] = POSTIE_STEP_SKIPPED;
         r->result[POSTIE_CHECK_LOGIN] = POSTIE_STEP_FAILED;
-        r->status = r->error.status = st;
-        r->error.phase = postie_session_config_step(st);
-        explain_secret(s, st, &r->error);
+        r->status = st;
         return st;
     }
     st = postie_smtp_client_open(&client, &cfg);
@@ -179,39 +161,24 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
                                           size_t n, postie_smtp_rcpt_t *rcpt,
                                           postie_reply_info_t *final, postie_error_t *error)
 {
-    static postie_smtp_client_t client;
-    static postie_smtp_client_config_t cfg;
-    static postie_mime_writer_t writer;
-    static postie_mailbox_t to_boxes[16];
-    static char password[POSTIE_AUTH_FIELD_MAX + 1];
+    static postie_notifier_t notifier; /* no registry: sent now, never queued */
+    static postie_notify_result_t res;
     static char body[1024];
-    static char from_name[256];
-    static char subject[192];
-    static const postie_template_user_t user = {"Postie test", NULL};
-    postie_session_message_t defaults;
-    postie_message_t msg;
-    postie_smtp_envelope_t env;
+    postie_notification_t m;
     char date[40];
+    int64_t now;
+    int16_t off;
     postie_status_t st;
 
     postie_error_clear(error);
     memset(final, 0, sizeof(*final));
-    if (n == 0 || n > sizeof(to_boxes) / sizeof(to_boxes[0])) {
+    if (n == 0 || n > POSTIE_NOTIFY_RCPT_MAX) {
         error->status = POSTIE_E_INVALID_ARGUMENT;
         error->phase = "test email: 1..16 recipients";
         return error->status;
     }
-    postie_smtp_client_config_defaults(&cfg);
-    st = postie_session_client_config(s, &cfg, password, sizeof(password));
-    if (st != POSTIE_OK) {
-        error->status = st;
-        error->phase = postie_session_config_step(st);
-        explain_secret(s, st, error);
-        return st;
-    }
-    memset(&msg, 0, sizeof(msg));
-    postie_wall_clock(&msg.date, &msg.utc_offset_min);
-    postie_mime_format_date(msg.date, msg.utc_offset_min, date);
+    postie_wall_clock(&now, &off);
+    postie_mime_format_date(now, off, date);
     snprintf(body, sizeof(body),
              "This is a test email sent by Postie through the mail session \"%s\".\n\n"
              "Server:  %s://%s:%u\n"
@@ -220,64 +187,27 @@ postie_status_t postie_session_test_email(const postie_session_t *s, const char 
              "If you can read this, the session works. No action is needed.\n",
              s->name, postie_registry_protocol_name(s->ep.protocol), s->ep.host, s->ep.port,
              s->from, date);
-    /* From, its display name, the envelope sender and the subject prefix:
-     * the same mapping as postie send --session */
-    st = postie_session_map_message(s, &user, "Postie test email", from_name, sizeof(from_name),
-                                    subject, sizeof(subject), &defaults);
-    if (st != POSTIE_OK) {
-        error->status = st;
-        error->phase = "the session's message defaults";
-        postie_text_copy_printable(error->subject, sizeof(error->subject),
-                                   postie_registry_field_name(defaults.failed),
-                                   strlen(postie_registry_field_name(defaults.failed)));
-        return st;
-    }
+    /* the one-call API: From from the template over the user "Postie
+     * test", the subject prefix, the session's envelope sender */
+    memset(&m, 0, sizeof(m));
+    m.user_name = "Postie test";
+    m.to = to;
+    m.to_count = n;
+    m.subject = "Postie test email";
+    m.text = body;
+    m.mode = POSTIE_NOTIFY_NOW;
+    st = postie_notify_session(&notifier, s, &m, &res);
     for (size_t i = 0; i < n; i++) {
-        to_boxes[i].name = NULL;
-        to_boxes[i].address = to[i];
-        memset(&rcpt[i], 0, sizeof(rcpt[i]));
-        rcpt[i].address = to[i];
+        rcpt[i] = res.rcpt[i];
     }
-    msg.from.name = defaults.from_name;
-    msg.from.address = defaults.from;
-    msg.to = to_boxes;
-    msg.to_count = n;
-    msg.subject = defaults.subject;
-    msg.text = (const uint8_t *)body;
-    msg.text_len = strlen(body);
-    if (postie_random_bytes(msg.entropy, sizeof(msg.entropy)) != POSTIE_OK) {
-        error->status = POSTIE_E_IO;
-        error->phase = "random octets for the Message-ID";
-        return error->status;
+    *final = res.reply;
+    if (st != POSTIE_OK && res.refused > 0 && res.refused < n && res.reply.code >= 200 &&
+        res.reply.code < 300) {
+        return POSTIE_OK; /* accepted for the others; the refusals are in rcpt[] */
     }
-
-    st = postie_smtp_client_open(&client, &cfg);
-    if (st == POSTIE_OK) {
-        const postie_smtp_caps_t *caps = postie_smtp_caps(&client.engine);
-        msg.allow_8bit = (caps->flags & POSTIE_SMTP_CAP_8BITMIME) != 0;
-        st = postie_mime_init(&writer, &msg);
-        if (st != POSTIE_OK) {
-            *error = *postie_mime_error(&writer);
-        } else {
-            memset(&env, 0, sizeof(env));
-            env.from = defaults.envelope_from;
-            env.rcpt = rcpt;
-            env.rcpt_count = n;
-            env.body_8bit = postie_mime_needs_8bit(&writer);
-            st = postie_smtp_client_send(&client, &env, postie_mime_read, &writer);
-            *final = postie_smtp_message_result(&client.engine)->reply;
-            if (st != POSTIE_OK) {
-                *error = postie_smtp_phase(&client.engine) == POSTIE_SMTP_PHASE_FAILED
-                             ? *postie_smtp_client_error(&client)
-                             : *postie_smtp_message_result(&client.engine);
-                error->status = st;
-            }
-        }
-    } else {
-        *error = *postie_smtp_client_error(&client);
+    if (st != POSTIE_OK) {
+        *error = res.error;
         error->status = st;
     }
-    postie_smtp_client_quit(&client);
-    memset(password, 0, sizeof(password));
     return st;
 }

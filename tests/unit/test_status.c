@@ -58,7 +58,9 @@ static void test_names_match_enum(void **state)
     assert_string_equal(postie_status_name(POSTIE_E_QUEUE_FULL), "POSTIE_E_QUEUE_FULL");
     assert_string_equal(postie_status_name(POSTIE_E_EXPIRED), "POSTIE_E_EXPIRED");
     assert_string_equal(postie_status_name(POSTIE_E_FETCH_STATE), "POSTIE_E_FETCH_STATE");
-    assert_int_equal(POSTIE_E_FETCH_STATE + 1, POSTIE_STATUS_COUNT);
+    assert_string_equal(postie_status_name(POSTIE_E_DEFERRED), "POSTIE_E_DEFERRED");
+    assert_string_equal(postie_status_name(POSTIE_E_DELIVERY_FAILED), "POSTIE_E_DELIVERY_FAILED");
+    assert_int_equal(POSTIE_E_DELIVERY_FAILED + 1, POSTIE_STATUS_COUNT);
 }
 
 static void test_messages_match_enum(void **state)

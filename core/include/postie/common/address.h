@@ -16,6 +16,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Check that address is exactly one mailbox, as MAIL FROM, RCPT TO and the
  * message writer's address fields take it (without angle brackets).
  * RFC 5321 4.1.2:
@@ -58,5 +62,9 @@ postie_status_t postie_address_check(const char *address, bool allow_empty, bool
  * engine applies it to postie_smtp_config_t.ehlo_name in postie_smtp_init;
  * the registry and the CLI apply it when they read a name. */
 postie_status_t postie_address_check_hostname(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_ADDRESS_H */

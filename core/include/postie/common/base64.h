@@ -14,6 +14,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Octets the encoding of n input octets needs, without a terminator. */
 #define POSTIE_BASE64_LEN(n) ((((n) + 2u) / 3u) * 4u)
 
@@ -28,5 +32,9 @@ postie_status_t postie_base64_encode(const uint8_t *in, size_t n, char *out, siz
  * NULL; otherwise it gets the number of octets decoded. */
 postie_status_t postie_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap,
                                      size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_BASE64_H */

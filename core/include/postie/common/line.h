@@ -32,6 +32,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     uint8_t *buf;
     size_t cap;
@@ -81,5 +85,9 @@ static inline size_t postie_line_pending(const postie_line_reader_t *r)
 {
     return r->len - r->start;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_LINE_H */

@@ -62,6 +62,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A UIDL is 1 to 70 octets in 0x21..0x7E (RFC 1939 section 7). */
 #define POSTIE_MAILBOX_UIDL_MAX 70
 
@@ -126,5 +130,9 @@ typedef struct {
     /* The text of the last POSTIE_MAILBOX_EV_ALERT, NUL-terminated. */
     const char *(*alert_text)(const void *e);
 } postie_mailbox_ops_t;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_MAILBOX_H */

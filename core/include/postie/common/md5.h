@@ -15,6 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define POSTIE_MD5_DIGEST_LEN 16
 
 typedef struct {
@@ -31,5 +35,9 @@ void postie_md5_final(postie_md5_t *m, uint8_t out[POSTIE_MD5_DIGEST_LEN]);
 
 /* The digest as 32 lower-case hex digits and a NUL, into out[33]. */
 void postie_md5_hex(const uint8_t digest[POSTIE_MD5_DIGEST_LEN], char out[33]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_MD5_H */

@@ -16,6 +16,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* SASL mechanisms (bits). */
 #define POSTIE_SASL_PLAIN       0x01u
 #define POSTIE_SASL_LOGIN       0x02u
@@ -37,5 +41,9 @@ typedef void (*postie_log_fn)(void *ctx, postie_log_dir_t dir, const char *line,
  * POSTIE_AUTH_FIELD_MAX octets. */
 postie_status_t postie_sasl_plain(const char *user, const char *password, char *out, size_t cap,
                                   size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_SASL_H */

@@ -16,6 +16,10 @@
 
 #include "postie_config_defaults.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * NULL arguments, throughout Postie's public API: a pointer argument is
  * required (must not be NULL) unless its description says "may be NULL"
@@ -96,7 +100,9 @@
     X(POSTIE_E_SIZE_MISMATCH, 0, "message data disagrees with the size the server announced")     \
     X(POSTIE_E_UIDVALIDITY_CHANGED, 0, "the folder's UIDVALIDITY changed since the last fetch")   \
     X(POSTIE_E_ARCHIVE_FAILED, 1, "the archive could not store the message")                      \
-    X(POSTIE_E_FETCH_STATE, 0, "the fetch state could not be read or written")
+    X(POSTIE_E_FETCH_STATE, 0, "the fetch state could not be read or written")                    \
+    X(POSTIE_E_DEFERRED, 1, "not delivered yet; the message waits in the queue for a retry")      \
+    X(POSTIE_E_DELIVERY_FAILED, 0, "delivery failed; the message was moved to the error queue")
 
 typedef enum {
 #define POSTIE_STATUS_ENUM(name, transient, message) name,
@@ -146,5 +152,9 @@ void postie_error_clear(postie_error_t *err);
  * consumer says it takes non-blocking sources (nothing available yet). The
  * message writer, the queue and the SMTP clients all take this one type. */
 typedef postie_status_t (*postie_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_STATUS_H */

@@ -39,6 +39,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     char *buf;      /* the caller's buffer */
     size_t cap;     /* octets the text may take (string mode: the NUL's place excluded) */
@@ -111,5 +115,9 @@ void postie_text_copy_printable(char *dst, size_t cap, const char *src, size_t l
  * (1..20). out needs POSTIE_TEXT_U64_DIGITS octets. */
 #define POSTIE_TEXT_U64_DIGITS 20
 size_t postie_text_format_u64(uint64_t v, char *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_TEXT_H */

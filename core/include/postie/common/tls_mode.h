@@ -7,11 +7,19 @@
 #ifndef POSTIE_TLS_MODE_H
 #define POSTIE_TLS_MODE_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     POSTIE_TLS_STARTTLS_REQUIRED = 0,  /* STARTTLS (STLS) or stop before any credential */
     POSTIE_TLS_STARTTLS_OPPORTUNISTIC, /* STARTTLS when offered, plain otherwise */
     POSTIE_TLS_NONE,                   /* plain; never STARTTLS */
     POSTIE_TLS_IMPLICIT                /* TLS from the first byte (SMTPS, POP3S, IMAPS) */
 } postie_tls_mode_t;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_TLS_MODE_H */

@@ -15,6 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* True when s[0..len) is well-formed UTF-8: no overlong forms, no
  * surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated
  * sequence, no stray continuation octet. U+0000 (NUL) is valid here;
@@ -30,5 +34,9 @@ size_t postie_utf8_seq_len(uint8_t c);
 /* Length of the well-formed UTF-8 sequence at s[0..avail) (1..4; a lone
  * ASCII octet is 1), or 0 when s does not start with one (avail >= 1). */
 size_t postie_utf8_char_len(const uint8_t *s, size_t avail);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_UTF8_H */

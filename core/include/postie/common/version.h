@@ -16,6 +16,10 @@
 #ifndef POSTIE_VERSION_H
 #define POSTIE_VERSION_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Each 0..255. Keep the three #define lines in this form: CMake reads them. */
 #define POSTIE_VERSION_MAJOR 0
 #define POSTIE_VERSION_MINOR 1
@@ -39,5 +43,9 @@
  * valid for the life of the program; safe to call from any thread.
  */
 const char *postie_version(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_VERSION_H */

@@ -48,6 +48,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Longest key with its NUL. */
 #define POSTIE_ARCHIVE_KEY_MAX 128
 
@@ -129,5 +133,9 @@ typedef struct {
  * hand to the run; it points into cs. exists NULL makes contains NULL. */
 void postie_archive_cb_init(postie_archive_cb_t *cs, const postie_archive_callbacks_t *cb,
                             void *ctx, uint64_t size_max, postie_archive_t *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_ARCHIVE_H */

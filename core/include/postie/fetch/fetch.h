@@ -95,6 +95,10 @@
 #include "postie/fetch/archive.h"
 #include "postie/fetch/fetch_state.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* What happened to one message, for the progress callback. */
 typedef enum {
     POSTIE_FETCH_MSG_RETRIEVING = 1, /* retrieve started (octets: the listed size) */
@@ -260,5 +264,9 @@ const postie_fetch_state_t *postie_fetch_state(const postie_fetch_t *f);
 postie_status_t postie_fetch_key(postie_fetch_protocol_t protocol, const char *prefix,
                                  uint32_t uidvalidity, const postie_mail_item_t *item, char *out,
                                  size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_FETCH_H */

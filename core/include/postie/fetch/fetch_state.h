@@ -62,6 +62,10 @@
 #include "postie/common/mailbox.h"
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { POSTIE_FETCH_POP3 = 1, POSTIE_FETCH_IMAP = 2 } postie_fetch_protocol_t;
 
 /* Treat every field as private; use the functions below. */
@@ -176,5 +180,9 @@ typedef struct {
     const postie_fetch_store_ops_t *ops;
     void *ctx;
 } postie_fetch_store_t;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_FETCH_STATE_H */

@@ -152,6 +152,10 @@
 #include "postie/common/status.h"
 #include "postie/common/tls_mode.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- Configuration ------------------------------------------------------ */
 
 typedef struct {
@@ -378,5 +382,9 @@ extern const postie_mailbox_ops_t postie_imap_mailbox_ops;
 const postie_imap_caps_t *postie_imap_caps(const postie_imap_t *m);
 /* Why the session failed (status POSTIE_OK while it has not). */
 const postie_error_t *postie_imap_error(const postie_imap_t *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_IMAP_H */

@@ -50,6 +50,10 @@
 #include "postie/common/status.h"
 #include "postie/common/text.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     const char *name;    /* display name, UTF-8; NULL or "" for none */
     const char *address; /* one mailbox, e.g. "joe@example.com" (postie_address_check) */
@@ -197,5 +201,9 @@ const char *postie_mime_type_for(const char *filename);
  * utc_offset_min: "Wed, 25 Nov 2026 10:00:00 +0900". out needs 32 octets;
  * returns the length. */
 size_t postie_mime_format_date(int64_t t, int16_t utc_offset_min, char *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_MIME_H */

@@ -25,6 +25,10 @@
 #include "postie/common/status.h"
 #include "postie/common/utf8.h" /* the writer's callers check UTF-8 too */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- RFC 2047 encoded words -------------------------------------------- */
 
 #define POSTIE_MIME_EW_MAX 75u /* RFC 2047 2: an encoded word is at most 75 octets */
@@ -131,5 +135,9 @@ bool postie_mime_param_plain_ok(const uint8_t *value, size_t len);
  * valid UTF-8; if not, stray octets are taken one at a time. */
 size_t postie_mime_param_ext_section(const uint8_t *value, size_t len, size_t *pos, bool first,
                                      size_t max_len, char *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_MIME_ENCODE_H */

@@ -107,6 +107,10 @@
 #include "postie/common/status.h"
 #include "postie/common/tls_mode.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- Configuration ------------------------------------------------------ */
 
 typedef struct {
@@ -307,5 +311,9 @@ const char *postie_pop3_alert_text(const postie_pop3_t *p);
 
 /* The commands above as the fetch run calls them; e is a postie_pop3_t *. */
 extern const postie_mailbox_ops_t postie_pop3_mailbox_ops;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_POP3_H */

@@ -85,6 +85,10 @@
 #include "postie/queue/queue.h"
 #include "postie/smtp/smtp.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { POSTIE_RUN_DUE, POSTIE_RUN_FLUSH } postie_run_mode_t;
 
 typedef struct {
@@ -254,5 +258,9 @@ postie_status_t postie_delivery_report_sent(postie_delivery_t *d,
 void postie_delivery_abort(postie_delivery_t *d);
 
 const postie_run_summary_t *postie_delivery_summary(const postie_delivery_t *d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_DELIVERY_H */

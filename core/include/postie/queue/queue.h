@@ -55,6 +55,10 @@
 #include "postie/common/status.h"
 #include "postie_config_defaults.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Entry ids: creation second in the high 32 bits, random low bits, so
  * sorting ids gives arrival order. Printed as 16 lower-case hex digits. */
 typedef uint64_t postie_queue_id_t;
@@ -322,5 +326,9 @@ typedef struct {
 #define postie_queue_ram_init POSTIE_CONFIGURED(postie_queue_ram_init)
 void postie_queue_ram_init(postie_queue_ram_t *r, uint8_t *mem, uint32_t cap);
 postie_queue_store_t postie_queue_ram_store(postie_queue_ram_t *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_QUEUE_H */

@@ -33,6 +33,10 @@
 
 #include "postie/smtp/smtp.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     POSTIE_OUTCOME_DELIVERED = 0,
     POSTIE_OUTCOME_RETRY,
@@ -54,5 +58,9 @@ uint32_t postie_queue_backoff_s(uint32_t attempt, uint32_t random);
 bool postie_queue_expired(int64_t created_s, int64_t now_s, uint32_t max_age_s);
 
 const char *postie_queue_outcome_name(postie_outcome_t o);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_QUEUE_POLICY_H */

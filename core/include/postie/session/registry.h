@@ -38,6 +38,10 @@
 #include "postie/common/status.h"
 #include "postie/common/tls_mode.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define POSTIE_REGISTRY_NAME_MAX 64
 #define POSTIE_REGISTRY_TEXT_MAX 256
 
@@ -173,5 +177,9 @@ const postie_account_t *postie_registry_account(const postie_registry_t *reg, co
 
 const char *postie_registry_protocol_name(postie_protocol_t p);
 const char *postie_registry_field_name(postie_field_t f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_REGISTRY_H */

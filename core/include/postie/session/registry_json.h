@@ -36,6 +36,10 @@
 #include "postie/common/status.h"
 #include "postie/session/registry.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* How the registry file was stored, for warnings the text cannot show. */
 typedef struct {
     bool readable_by_others; /* group or other may read it: inline secrets get a warning */
@@ -51,5 +55,9 @@ typedef struct {
 postie_status_t postie_registry_load(postie_registry_t *reg, const char *json, size_t len,
                                      uint8_t *arena, size_t arena_size,
                                      const postie_registry_source_t *src);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_REGISTRY_JSON_H */

@@ -39,6 +39,10 @@
 #include "postie/session/template.h"
 #include "postie/smtp/smtp.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- session -> connection -------------------------------------------------------- */
 
 /* How to reach a session's server, for any port: the POSIX client copies
@@ -120,5 +124,9 @@ postie_status_t postie_session_map_message(const postie_session_t *s,
                                            const postie_template_user_t *user, const char *subject,
                                            char *name_buf, size_t name_cap, char *subject_buf,
                                            size_t subject_cap, postie_session_message_t *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_SESSION_MAP_H */

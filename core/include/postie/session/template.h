@@ -46,6 +46,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     const char *fullname; /* the acting user's full name, UTF-8; NULL = "" */
     const char *email;    /* the acting user's address; NULL = "" */
@@ -101,5 +105,9 @@ postie_status_t postie_template_expand(const char *tpl, const postie_template_us
  * copied as it is: the message writer checks the subject. */
 postie_status_t postie_template_subject(const char *prefix, const char *subject, char *out,
                                         size_t cap, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_TEMPLATE_H */

@@ -27,6 +27,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Worst-case output octets for one input octet: a lone CR followed by '.'
  * becomes "\r\n.." */
 #define POSTIE_BODY_MAX_EXPANSION 4u
@@ -56,5 +60,9 @@ postie_status_t postie_body_encode(postie_body_encoder_t *e, const uint8_t *in, 
  * Needs POSTIE_BODY_FINISH_MAX octets of room (POSTIE_E_NO_SPACE otherwise). */
 postie_status_t postie_body_finish(postie_body_encoder_t *e, uint8_t *out, size_t out_cap,
                                    size_t *produced);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_BODY_H */

@@ -76,6 +76,10 @@
 #include "postie/common/status.h"
 #include "postie/common/tls_mode.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- Configuration ------------------------------------------------------ */
 
 /* The SASL bits (POSTIE_SASL_*) and the log direction come from
@@ -357,5 +361,9 @@ const postie_error_t *postie_smtp_error(const postie_smtp_t *s);
 /* Outcome of the last message: status, the final reply (or the reply that
  * ended it) and the phase it ended in. */
 const postie_error_t *postie_smtp_message_result(const postie_smtp_t *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_SMTP_H */

@@ -21,6 +21,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     uint16_t code;  /* code of the reply being assembled, 0 between replies */
     uint16_t lines; /* lines seen so far in it */
@@ -46,5 +50,9 @@ postie_status_t postie_smtp_reply_line(postie_smtp_reply_t *r, const char *line,
 
 /* Fill a postie_reply_info_t from a parsed first line. */
 void postie_smtp_reply_info(postie_reply_info_t *info, const postie_smtp_line_t *line);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_SMTP_REPLY_H */

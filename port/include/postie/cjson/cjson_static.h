@@ -26,6 +26,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Parse a number in JSON's grammar (optional '-', digits, optional
  * fraction, optional exponent; a leading '+' is accepted as strtod does)
  * from text; *end (may be NULL) is set past the last octet used, or to
@@ -38,5 +42,9 @@ double postie_cjson_strtod(const char *text, char **end);
 void *postie_cjson_no_malloc(size_t size);
 void postie_cjson_no_free(void *p);
 void *postie_cjson_no_realloc(void *p, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_CJSON_STATIC_H */

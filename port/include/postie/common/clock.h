@@ -8,7 +8,15 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Milliseconds from an arbitrary origin, monotonic, wrapping at 2^32. */
 uint32_t postie_clock_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_CLOCK_H */

@@ -61,6 +61,10 @@
 #include "postie/common/status.h"
 #include "postie/common/transport.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- The engine interface ----------------------------------------------- */
 
 /* State bits an engine reports (the SMTP engine's POSTIE_SMTP_* bits have
@@ -183,5 +187,9 @@ postie_status_t postie_driver_run(postie_driver_t *d, uint32_t until_state, int 
 /* Whether the last run reached its goal (also when the engine failed right
  * after, as when a message ends together with the session). */
 bool postie_driver_reached(const postie_driver_t *d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_DRIVER_H */

@@ -22,7 +22,15 @@
 #include "postie/common/driver.h"
 #include "postie/imap/imap.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The engine pointer given to the driver is a postie_imap_t *. */
 extern const postie_engine_ops_t postie_driver_imap_ops;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_DRIVER_IMAP_H */

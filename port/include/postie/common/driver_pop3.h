@@ -22,7 +22,15 @@
 #include "postie/common/driver.h"
 #include "postie/pop3/pop3.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The engine pointer given to the driver is a postie_pop3_t *. */
 extern const postie_engine_ops_t postie_driver_pop3_ops;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_DRIVER_POP3_H */

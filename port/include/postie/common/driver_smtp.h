@@ -19,7 +19,15 @@
 #include "postie/common/driver.h"
 #include "postie/smtp/smtp.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The engine pointer given to the driver is a postie_smtp_t *. */
 extern const postie_engine_ops_t postie_driver_smtp_ops;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_DRIVER_SMTP_H */

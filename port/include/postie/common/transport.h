@@ -22,6 +22,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct postie_transport postie_transport_t;
 
 typedef struct {
@@ -75,5 +79,9 @@ static inline void postie_transport_close(postie_transport_t *t)
 /* Send all len bytes, looping over partial sends, within timeout_ms overall. */
 postie_status_t postie_transport_send_all(postie_transport_t *t, const uint8_t *buf, size_t len,
                                           uint32_t timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_TRANSPORT_H */

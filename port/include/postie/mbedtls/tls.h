@@ -52,6 +52,10 @@
 
 #include "postie/common/transport.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     const char *ca_file;       /* PEM file of trusted CAs; NULL: the system bundle */
     const char *verify_name;   /* name to verify and send as SNI; NULL: the connect host */
@@ -113,5 +117,9 @@ static inline postie_transport_t *postie_tls_transport(postie_tls_t *tls)
 {
     return &tls->base;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_TLS_MBEDTLS_H */

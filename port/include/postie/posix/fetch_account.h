@@ -35,6 +35,10 @@
 #include "postie/fetch/fetch.h"
 #include "postie/posix/mailbox_client.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     const char *maildir;          /* the Maildir to archive into (created when missing) */
     const postie_archive_t *sink; /* instead of maildir when not NULL */
@@ -86,5 +90,9 @@ postie_status_t postie_fetch_list(const postie_mailbox_client_config_t *cfg,
 postie_status_t postie_fetch_message_to_file(const postie_mailbox_client_config_t *cfg, uint32_t id,
                                              const char *out_path, uint64_t size_max,
                                              uint64_t *octets, postie_error_t *error);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_FETCH_ACCOUNT_H */

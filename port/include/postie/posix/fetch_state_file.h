@@ -27,6 +27,10 @@
 
 #include "postie/fetch/fetch_state.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define POSTIE_STATE_PATH_MAX 1024
 
 /* Treat every field as private. */
@@ -52,5 +56,9 @@ const postie_error_t *postie_state_file_error(const postie_state_file_t *sf);
 /* Read the state at path without locking (for showing it). */
 postie_status_t postie_state_file_read(const char *path, postie_fetch_state_t *st,
                                        postie_error_t *error);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_FETCH_STATE_FILE_H */

@@ -17,6 +17,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int fd;        /* -1 when closed */
     uint64_t size; /* taken at open: the reader gives exactly this many octets */
@@ -56,5 +60,9 @@ postie_status_t postie_random_bytes(uint8_t *out, size_t n);
 
 /* Seconds since 1970 UTC and the local zone's offset in minutes. */
 void postie_wall_clock(int64_t *now, int16_t *utc_offset_min);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_HOST_H */

@@ -19,6 +19,10 @@
 #include "postie/posix/mailbox_client.h"
 #include "postie/posix/session_check.h" /* postie_step_result_t */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     POSTIE_MCHECK_DNS,
     POSTIE_MCHECK_TCP,
@@ -50,5 +54,9 @@ postie_status_t postie_mailbox_test_connection(const postie_mailbox_client_confi
                                                postie_mailbox_check_report_t *report);
 
 const char *postie_mailbox_check_step_name(postie_mailbox_check_step_t step);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_MAILBOX_CHECK_H */

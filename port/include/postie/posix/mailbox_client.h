@@ -51,6 +51,10 @@
 #include "postie/pop3/pop3.h"
 #include "postie/posix/tcp.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     postie_fetch_protocol_t protocol; /* POSTIE_FETCH_POP3 or POSTIE_FETCH_IMAP */
     const char *host;                 /* server name: verified in its certificate */
@@ -135,5 +139,9 @@ const postie_mailbox_ops_t *postie_mailbox_client_ops(const postie_mailbox_clien
 void *postie_mailbox_client_engine(postie_mailbox_client_t *c);
 postie_status_t postie_mailbox_client_wait(postie_mailbox_client_t *c, int event,
                                            postie_driver_event_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_MAILBOX_CLIENT_H */

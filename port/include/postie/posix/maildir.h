@@ -45,6 +45,10 @@
 
 #include "postie/fetch/archive.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define POSTIE_MAILDIR_PATH_MAX 1024
 #define POSTIE_MAILDIR_BUFFER   4096
 
@@ -86,5 +90,9 @@ const char *postie_maildir_last_name(const postie_maildir_t *md);
 /* Encode key the way it appears in file names (",K=" not included).
  * POSTIE_E_NO_SPACE when out is too small. */
 postie_status_t postie_maildir_key_encode(const char *key, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_MAILDIR_H */

@@ -40,9 +40,28 @@
 #include "postie/queue/queue.h"
 #include "postie/session/registry.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* postie_run_mode_t, postie_run_summary_t, postie_run_progress_fn and
  * postie_run_trace_fn (and what its trace points mean) come from
  * postie/queue/delivery.h. */
+
+/* What became of one message in a run, for a log line (see
+ * postie_run_options_t.report). Views valid during the call only. */
+typedef struct {
+    postie_queue_id_t id;
+    const char *session;                    /* the session it was sent through, as queued */
+    const postie_smtp_envelope_t *envelope; /* its recipients and each one's result when it was
+                                             * sent in this run; NULL when it was not (its
+                                             * session could not be opened) */
+    const postie_queue_outcome_t *outcome;  /* DONE, QUEUED (a retry) or ERROR */
+    const postie_reply_info_t *reply;       /* the server's last word on it (code 0: none) */
+    const char *error;                      /* the error text kept with it, "" when none */
+} postie_run_report_t;
+
+typedef void (*postie_run_report_fn)(void *ctx, const postie_run_report_t *report);
 
 typedef struct {
     postie_run_mode_t mode;
@@ -55,6 +74,9 @@ typedef struct {
     void *progress_ctx;
     postie_run_trace_fn trace; /* NULL: none */
     void *trace_ctx;
+    postie_run_report_fn report; /* NULL: none; called after progress for every message
+                                  * whose outcome was recorded (for logging) */
+    void *report_ctx;
 } postie_run_options_t;
 
 /* One run over the queue. Returns POSTIE_OK when the run itself worked
@@ -62,5 +84,9 @@ typedef struct {
  * store's error when the queue could not be read. */
 postie_status_t postie_queue_run(postie_queue_t *q, const postie_registry_t *reg,
                                  const postie_run_options_t *opt, postie_run_summary_t *sum);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_QUEUE_RUN_H */

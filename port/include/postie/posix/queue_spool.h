@@ -36,6 +36,10 @@
 
 #include "postie/queue/queue.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define POSTIE_SPOOL_DEFAULT_DIR "/var/spool/postie"
 #define POSTIE_SPOOL_HANDLES     8 /* entries open at once */
 
@@ -64,5 +68,9 @@ typedef struct {
 postie_status_t postie_spool_open(postie_spool_t *s, const char *dir, postie_error_t *err);
 void postie_spool_close(postie_spool_t *s);
 postie_queue_store_t postie_spool_store(postie_spool_t *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_QUEUE_SPOOL_H */

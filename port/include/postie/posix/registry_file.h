@@ -18,6 +18,10 @@
 #include "postie/session/registry.h"
 #include "postie/posix/smtp_client.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define POSTIE_REGISTRY_DEFAULT_PATH "/etc/postie/registry.json"
 
 /* Load the registry file: path, or when path is NULL (or "")
@@ -82,5 +86,22 @@ postie_status_t postie_session_client_config(const postie_session_t *s,
  * error record: "the session's password (longer than 255 octets)", ... A
  * static string, never NULL. */
 const char *postie_session_config_step(postie_status_t st);
+
+/* postie_session_client_config() with the failure explained, the one way
+ * every user of a session (postie_notify, the queue's run, send --session,
+ * test-connection) prepares its connection. Fill cfg from session s: the caller first sets cfg to
+ * postie_smtp_client_config_defaults() and any choices of its own, the
+ * session overrides where it has a say (postie_session_client_config in
+ * postie/posix/registry_file.h). password (cap octets) receives the
+ * resolved secret and must outlive cfg. On failure why (may be NULL) gets
+ * the status, the step (postie_session_config_step) and a subject saying
+ * which secret and why ("password file /run/secrets/smtp: is empty"),
+ * never the secret itself; password is then wiped. */
+postie_status_t postie_session_prepare(const postie_session_t *s, postie_smtp_client_config_t *cfg,
+                                       char *password, size_t cap, postie_error_t *why);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_REGISTRY_POSIX_H */

@@ -10,8 +10,10 @@
  *       the given recipients; the server's final reply comes back
  *
  * Both are blocking and bounded by the session's timeouts. RAM: the SMTP
- * client (see postie/posix/smtp_client.h) and, for the test email, a message
- * writer (2.4 KiB), both static inside: one call at a time per process.
+ * client (see postie/posix/smtp_client.h) for the diagnosis and, for the
+ * test email, a notifier (postie/posix/notify.h: the test email is sent
+ * with postie_notify_session), both static inside: one call at a time per
+ * process.
  */
 #ifndef POSTIE_SESSION_CHECK_H
 #define POSTIE_SESSION_CHECK_H
@@ -21,6 +23,10 @@
 
 #include "postie/session/registry.h"
 #include "postie/posix/smtp_client.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef enum {
     POSTIE_CHECK_DNS,
@@ -64,5 +70,9 @@ const char *postie_check_step_name(postie_check_step_t step);
 postie_status_t postie_session_test_email(const postie_session_t *s, const char *const *to,
                                           size_t n, postie_smtp_rcpt_t *rcpt,
                                           postie_reply_info_t *final, postie_error_t *error);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_SESSION_CHECK_H */

@@ -43,6 +43,10 @@
 #include "postie/posix/tcp.h"
 #include "postie/mbedtls/tls.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     const char *host;            /* server name: verified in its certificate */
     uint16_t port;               /* 0: 25 for plain/STARTTLS, 465 for implicit TLS */
@@ -103,5 +107,9 @@ bool postie_smtp_client_data_sent(const postie_smtp_client_t *c);
 
 /* TLS details when the session is encrypted (returns false otherwise). */
 bool postie_smtp_client_tls_info(const postie_smtp_client_t *c, postie_tls_info_t *info);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_SMTP_CLIENT_H */

@@ -17,6 +17,10 @@
 
 #include "postie/common/transport.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     postie_transport_t base; /* must stay first */
     int fd;                  /* -1 when closed */
@@ -32,5 +36,9 @@ static inline postie_transport_t *postie_tcp_transport(postie_tcp_t *tcp)
 {
     return &tcp->base;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_TCP_POSIX_H */
