@@ -37,6 +37,8 @@
 _Static_assert(POSTIE_SMTP_EVENTS_MAX > EVENTS_RESERVED, "need room for events");
 _Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE > COMMAND_ROOM + BDAT_HEADER_ROOM + 64,
                "transmit buffer too small");
+/* A BDAT chunk's length rides in its pending entry's index and step (24 bits). */
+_Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE < (1L << 24), "transmit buffer too large");
 
 /* Commands that await a reply. */
 enum {
@@ -809,6 +811,28 @@ static void on_auth_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint
     }
 }
 
+/* A BDAT chunk was answered: count it, and say which it was for the
+ * message's error: "chunk 3, data octets 16352..24531" (octets of the
+ * message data as sent, from 0). Replies come in order, so counting them
+ * is enough. */
+static void chunk_answered(postie_smtp_t *s, const postie_smtp_pending_t *p, char *out, size_t cap)
+{
+    uint64_t len = ((uint64_t)p->step << 16) | p->index;
+    postie_text_t b;
+
+    s->chunks_answered++;
+    postie_text_init_str(&b, out, cap);
+    postie_text_put(&b, "chunk ");
+    postie_text_put_u64(&b, s->chunks_answered);
+    postie_text_put(&b, len > 0 ? ", data octets " : ", empty");
+    if (len > 0) {
+        postie_text_put_u64(&b, s->chunk_octets_answered);
+        postie_text_put(&b, "..");
+        postie_text_put_u64(&b, s->chunk_octets_answered + len - 1u);
+    }
+    s->chunk_octets_answered += len;
+}
+
 static void on_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t now)
 {
     uint16_t code = s->cur.code;
@@ -932,10 +956,14 @@ static void on_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t 
     /* C: BDAT 1234 LAST <body>   S: 250 2.0.0 Ok: queued as 4Xy */
     case CMD_DOT:
     case CMD_BDAT:
-    case CMD_BDAT_LAST:
+    case CMD_BDAT_LAST: {
+        char chunk[64] = "";
+        if (p->kind != CMD_DOT) {
+            chunk_answered(s, p, chunk, sizeof(chunk));
+        }
         if (!ok) {
             message_fail(s, s->accepted == 0 ? POSTIE_E_RECIPIENTS_REJECTED : status_for_code(code),
-                         p->kind, &s->cur, NULL);
+                         p->kind, &s->cur, p->kind == CMD_DOT ? NULL : chunk);
         } else if (p->kind != CMD_BDAT && !s->message_failed) {
             set_error(&s->message_error, POSTIE_OK, name, &s->cur, NULL);
         }
@@ -944,6 +972,7 @@ static void on_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t 
         }
         transaction_progress(s, now);
         break;
+    }
 
     /* C: RSET   S: 250 2.0.0 Ok */
     case CMD_RSET:
@@ -1146,6 +1175,16 @@ void postie_smtp_tx_ack(postie_smtp_t *s, size_t sent, uint32_t now)
     if (s->use_bdat && s->phase == POSTIE_SMTP_PHASE_BODY && s->chunk_len > 0) {
         used += BDAT_HEADER_ROOM + s->chunk_len;
     }
+    /* A transport that takes a large flight in pieces (a TLS record at a
+     * time, a full socket buffer) would have the rest copied down after
+     * every piece. While octets still wait to be sent (HAVE_TX stays set, so
+     * more acknowledgements come) and the end of the buffer keeps room for
+     * a command and some body, the move waits until it is small. */
+    if (s->tx_start < s->tx_len && used - s->tx_start > s->tx_start &&
+        sizeof(s->tx_buf) - used >=
+            COMMAND_ROOM + BDAT_HEADER_ROOM + POSTIE_BODY_MAX_EXPANSION + POSTIE_BODY_FINISH_MAX) {
+        return;
+    }
     memmove(s->tx_buf, s->tx_buf + s->tx_start, used - s->tx_start);
     s->tx_len -= s->tx_start;
     s->tx_start = 0;
@@ -1274,23 +1313,32 @@ postie_status_t postie_smtp_send(postie_smtp_t *s, postie_smtp_envelope_t *env, 
     s->body_ended = false;
     s->message_failed = false;
     s->chunk_len = 0;
+    s->chunks_answered = 0;
+    s->chunk_octets_answered = 0;
     s->use_bdat = s->cfg.use_chunking && (s->caps.flags & POSTIE_SMTP_CAP_CHUNKING);
     s->phase = POSTIE_SMTP_PHASE_ENVELOPE;
     pump_envelope(s, now);
     return POSTIE_OK;
 }
 
-/* Close the open BDAT chunk: write "BDAT n[ LAST]" into the gap before it. */
+/* Close the open BDAT chunk: write "BDAT n[ LAST]" into the gap before it.
+ * The header goes at the end of the gap, right before the chunk, and what
+ * waits to be sent before the gap moves up to meet it: usually nothing, or
+ * a few commands, where moving the chunk down would copy the whole body
+ * once more. (When more waits before the gap than the chunk holds, the
+ * chunk moves down instead.) */
 static bool close_chunk(postie_smtp_t *s, bool last, uint32_t now)
 {
-    uint8_t *gap = s->tx_buf + s->tx_len;
+    char line[BDAT_HEADER_ROOM];
     postie_text_t b;
     size_t line_len;
+    size_t hole;
+    size_t queued = s->tx_len - s->tx_start;
 
     if (pending_full(s)) {
         return false;
     }
-    postie_text_init(&b, (char *)gap, BDAT_HEADER_ROOM);
+    postie_text_init(&b, line, sizeof(line));
     postie_text_put(&b, "BDAT ");
     postie_text_put_u64(&b, s->chunk_len);
     if (last) {
@@ -1298,11 +1346,25 @@ static bool close_chunk(postie_smtp_t *s, bool last, uint32_t now)
     }
     line_len = b.len;
     postie_text_put(&b, "\r\n");
-    log_line(s, POSTIE_LOG_SENT, (const char *)gap, line_len);
-    memmove(gap + b.len, gap + BDAT_HEADER_ROOM, s->chunk_len);
+    log_line(s, POSTIE_LOG_SENT, line, line_len);
+    hole = BDAT_HEADER_ROOM - b.len;
+    if (queued <= s->chunk_len) {
+        memmove(s->tx_buf + s->tx_start + hole, s->tx_buf + s->tx_start, queued);
+        s->tx_start += hole;
+        s->tx_len += hole;
+    } else {
+        memmove(s->tx_buf + s->tx_len + b.len, s->tx_buf + s->tx_len + BDAT_HEADER_ROOM,
+                s->chunk_len);
+    }
+    memcpy(s->tx_buf + s->tx_len, line, b.len);
     s->tx_len += b.len + s->chunk_len;
-    s->chunk_len = 0;
     push_pending(s, last ? CMD_BDAT_LAST : CMD_BDAT, 0, 0, now);
+    /* the chunk's length rides in the entry: its reply names its octets */
+    s->pending[(s->pending_head + s->pending_count - 1u) % POSTIE_SMTP_PIPELINE_MAX].index =
+        (uint16_t)(s->chunk_len & 0xFFFFu);
+    s->pending[(s->pending_head + s->pending_count - 1u) % POSTIE_SMTP_PIPELINE_MAX].step =
+        (uint8_t)(s->chunk_len >> 16);
+    s->chunk_len = 0;
     return true;
 }
 

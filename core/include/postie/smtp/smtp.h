@@ -241,8 +241,8 @@ const char *postie_smtp_phase_name(postie_smtp_phase_t phase);
 /* A command awaiting its reply. */
 typedef struct {
     uint8_t kind;    /* internal command kind */
-    uint8_t step;    /* AUTH step */
-    uint16_t index;  /* recipient index for RCPT */
+    uint8_t step;    /* AUTH step; BDAT: bits 16..23 of the chunk's length */
+    uint16_t index;  /* recipient index for RCPT; BDAT: bits 0..15 of the chunk's length */
     uint32_t tx_end; /* the command has left once tx_sent reaches this (wrapping) */
 } postie_smtp_pending_t;
 
@@ -284,7 +284,9 @@ typedef struct {
     bool use_bdat;
     bool body_ended;
     bool message_failed;
-    size_t chunk_len; /* BDAT: body octets gathered after tx_len + header room */
+    size_t chunk_len;               /* BDAT: body octets gathered after tx_len + header room */
+    uint32_t chunks_answered;       /* BDAT chunks of this message answered so far */
+    uint64_t chunk_octets_answered; /* ... and the data octets they carried */
     postie_body_encoder_t body;
 
     uint8_t rx_buf[POSTIE_SMTP_RX_BUFFER_SIZE];
