@@ -81,8 +81,8 @@ static double run(kind_t kind, uint64_t total)
                 size_t used = 0;
                 size_t produced = 0;
                 if (kind == BODY_DATA || kind == BODY_BDAT) {
-                    if (postie_body_encode(&e, input + pos, INPUT_SIZE - pos, &used, out,
-                                           OUT_SIZE, &produced) != POSTIE_OK) {
+                    if (postie_body_encode(&e, input + pos, INPUT_SIZE - pos, &used, out, OUT_SIZE,
+                                           &produced) != POSTIE_OK) {
                         fprintf(stderr, "body_bench: encoder refused the input\n");
                         exit(1);
                     }
