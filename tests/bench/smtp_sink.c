@@ -166,9 +166,15 @@ static void command(conn_t *c, const char *line, size_t len)
         c->data_started = false;
         c->data_state = 2; /* as if "\r\n" was just seen: a lone "." ends it */
     } else if (verb(line, len, "BDAT ")) {
-        char *end;
-        c->chunk_left = strtoull(line + 5, &end, 10);
-        c->chunk_last = strstr(end, "LAST") != NULL || strstr(end, "last") != NULL;
+        size_t i = 5;
+        c->chunk_left = 0;
+        while (i < len && line[i] >= '0' && line[i] <= '9') {
+            c->chunk_left = c->chunk_left * 10u + (uint64_t)(line[i++] - '0');
+        }
+        while (i < len && line[i] == ' ') {
+            i++;
+        }
+        c->chunk_last = len - i == 4 && strncasecmp(line + i, "LAST", 4) == 0;
         c->mode = MODE_BDAT;
     } else if (verb(line, len, "RSET")) {
         reply(c, "250 2.0.0 Ok\r\n", true);
