@@ -170,6 +170,13 @@ static bool qp_needs_encoding(uint8_t c)
     return c < 33 || c > 126 || c == '=';
 }
 
+/* An octet that stays itself in the middle of a line (not space or tab,
+ * which wait to see whether the line ends). */
+static bool qp_plain(uint8_t c)
+{
+    return c >= 33 && c <= 126 && c != '=';
+}
+
 /* Append c (as itself or as =XX) to t[n..], preceded by a soft break when
  * it would not fit on the current line. Returns the new n. */
 static size_t qp_put(uint8_t *t, size_t n, uint8_t *col, uint8_t c, bool encode)
@@ -205,15 +212,27 @@ void postie_mime_qp_encode(postie_mime_qp_t *q, const uint8_t *in, size_t len, s
         size_t n = 0;
         postie_mime_qp_t s = *q;
 
-        /* Fast path: a plain octet in the middle of a line. */
-        if (!s.pending_cr && s.pending_ws == 0 && s.col < QP_TEXT_MAX && c != ' ' && c != '\t' &&
-            !qp_needs_encoding(c)) {
-            if (o == cap) {
+        /* Fast path: a run of plain octets in the middle of a line, copied
+         * at once (as far as the line, the input and the output allow). */
+        if (!s.pending_cr && s.pending_ws == 0 && s.col < QP_TEXT_MAX && qp_plain(c)) {
+            size_t limit = QP_TEXT_MAX - s.col;
+            size_t run = 1;
+            if (limit > cap - o) {
+                limit = cap - o;
+            }
+            if (limit > len - i) {
+                limit = len - i;
+            }
+            if (limit == 0) {
                 break;
             }
-            out[o++] = c;
-            q->col++;
-            i++;
+            while (run < limit && qp_plain(in[i + run])) {
+                run++;
+            }
+            memcpy(out + o, in + i, run);
+            o += run;
+            i += run;
+            q->col = (uint8_t)(q->col + run);
             continue;
         }
 
@@ -290,6 +309,16 @@ void postie_mime_b64_init(postie_mime_b64_t *b)
     memset(b, 0, sizeof(*b));
 }
 
+/* Three input octets as four characters. */
+static void b64_group(const uint8_t *in, uint8_t *out)
+{
+    uint32_t v = ((uint32_t)in[0] << 16) | ((uint32_t)in[1] << 8) | in[2];
+    out[0] = (uint8_t)b64_alphabet[v >> 18];
+    out[1] = (uint8_t)b64_alphabet[(v >> 12) & 63u];
+    out[2] = (uint8_t)b64_alphabet[(v >> 6) & 63u];
+    out[3] = (uint8_t)b64_alphabet[v & 63u];
+}
+
 /* Encode the nheld (1..3) held octets as one padded group, plus CRLF when
  * the line is full. Returns the octets written (at most 6) or 0 when they
  * do not fit in cap. */
@@ -336,6 +365,32 @@ void postie_mime_b64_encode(postie_mime_b64_t *b, const uint8_t *in, size_t len,
                 break;
             }
             o += n;
+        }
+        if (b->nheld == 0) {
+            /* Fast path: whole groups straight from the input, whole lines
+             * (57 octets in, 76 characters and CRLF out) where they fit. It
+             * stops where a group and a CRLF might not fit; the octet path
+             * below then does exactly what it always did. */
+            while (b->col == 0 && len - i >= 57u && cap - o >= B64_LINE + 2u) {
+                for (size_t g = 0; g < 19u; g++) {
+                    b64_group(in + i, out + o);
+                    i += 3;
+                    o += 4;
+                }
+                out[o++] = '\r';
+                out[o++] = '\n';
+            }
+            while (len - i >= 3u && cap - o >= 6u) {
+                b64_group(in + i, out + o);
+                i += 3;
+                o += 4;
+                b->col = (uint8_t)(b->col + 4u);
+                if (b->col >= B64_LINE) {
+                    out[o++] = '\r';
+                    out[o++] = '\n';
+                    b->col = 0;
+                }
+            }
         }
         if (i == len) {
             break;

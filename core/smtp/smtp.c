@@ -14,6 +14,7 @@
  * write.
  */
 #include "postie/smtp/smtp.h"
+#include "postie/smtp/smtp_caps.h"
 
 #include <string.h>
 
@@ -37,6 +38,8 @@
 _Static_assert(POSTIE_SMTP_EVENTS_MAX > EVENTS_RESERVED, "need room for events");
 _Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE > COMMAND_ROOM + BDAT_HEADER_ROOM + 64,
                "transmit buffer too small");
+/* A BDAT chunk's length rides in its pending entry's index and step (24 bits). */
+_Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE < (1L << 24), "transmit buffer too large");
 
 /* Commands that await a reply. */
 enum {
@@ -90,50 +93,6 @@ void postie_smtp_config_defaults(postie_smtp_config_t *cfg)
     cfg->timeout_data_init_ms = POSTIE_SMTP_TIMEOUT_DATA_INIT_MS;
     cfg->timeout_data_block_ms = POSTIE_SMTP_TIMEOUT_DATA_BLOCK_MS;
     cfg->timeout_data_end_ms = POSTIE_SMTP_TIMEOUT_DATA_END_MS;
-}
-
-/* ---- small helpers --------------------------------------------------------- */
-
-static bool ascii_ieq(const char *a, size_t alen, const char *b)
-{
-    size_t blen = strlen(b);
-    if (alen != blen) {
-        return false;
-    }
-    for (size_t i = 0; i < alen; i++) {
-        char x = a[i];
-        char y = b[i];
-        if (x >= 'a' && x <= 'z') {
-            x = (char)(x - 'a' + 'A');
-        }
-        if (y >= 'a' && y <= 'z') {
-            y = (char)(y - 'a' + 'A');
-        }
-        if (x != y) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Next space-separated word of s[*pos..n). */
-static bool next_word(const char *s, size_t n, size_t *pos, const char **w, size_t *wlen)
-{
-    size_t i = *pos;
-    while (i < n && s[i] == ' ') {
-        i++;
-    }
-    if (i >= n) {
-        *pos = i;
-        return false;
-    }
-    *w = s + i;
-    while (i < n && s[i] != ' ') {
-        i++;
-    }
-    *wlen = (size_t)(s + i - *w);
-    *pos = i;
-    return true;
 }
 
 static void log_line(postie_smtp_t *s, postie_log_dir_t dir, const char *line, size_t len)
@@ -311,133 +270,6 @@ static bool send_simple(postie_smtp_t *s, uint8_t kind, const char *verb, const 
         postie_text_put(&b, arg);
     }
     return commit_command(s, &b, kind, 0, 0, NULL, now);
-}
-
-/* ---- capabilities ---------------------------------------------------------- */
-
-static uint32_t sasl_bit(const char *w, size_t n)
-{
-    if (ascii_ieq(w, n, "PLAIN")) {
-        return POSTIE_SASL_PLAIN;
-    }
-    if (ascii_ieq(w, n, "LOGIN")) {
-        return POSTIE_SASL_LOGIN;
-    }
-    if (ascii_ieq(w, n, "XOAUTH2")) {
-        return POSTIE_SASL_XOAUTH2;
-    }
-    if (ascii_ieq(w, n, "OAUTHBEARER")) {
-        return POSTIE_SASL_OAUTHBEARER;
-    }
-    if (ascii_ieq(w, n, "CRAM-MD5")) {
-        return POSTIE_SASL_CRAM_MD5;
-    }
-    return 0;
-}
-
-/* One EHLO keyword line: "SIZE 10240000", "AUTH PLAIN LOGIN", "AUTH=LOGIN". */
-static void parse_capability(postie_smtp_caps_t *c, const char *text, size_t n)
-{
-    size_t pos = 0;
-    const char *kw;
-    size_t kwlen;
-    const char *w;
-    size_t wlen;
-
-    if (!next_word(text, n, &pos, &kw, &kwlen)) {
-        return;
-    }
-    if (kwlen > 5 && ascii_ieq(kw, 5, "AUTH=")) { /* old form: AUTH=LOGIN PLAIN */
-        c->flags |= POSTIE_SMTP_CAP_AUTH;
-        c->sasl |= sasl_bit(kw + 5, kwlen - 5);
-        while (next_word(text, n, &pos, &w, &wlen)) {
-            c->sasl |= sasl_bit(w, wlen);
-        }
-    } else if (ascii_ieq(kw, kwlen, "AUTH")) {
-        c->flags |= POSTIE_SMTP_CAP_AUTH;
-        while (next_word(text, n, &pos, &w, &wlen)) {
-            c->sasl |= sasl_bit(w, wlen);
-        }
-    } else if (ascii_ieq(kw, kwlen, "SIZE")) {
-        c->flags |= POSTIE_SMTP_CAP_SIZE;
-        c->size_limit = 0;
-        if (next_word(text, n, &pos, &w, &wlen)) {
-            uint64_t v = 0;
-            bool ok = wlen <= 19;
-            for (size_t i = 0; ok && i < wlen; i++) {
-                ok = w[i] >= '0' && w[i] <= '9';
-                v = v * 10u + (uint64_t)(w[i] - '0');
-            }
-            c->size_limit = ok ? v : 0;
-        }
-    } else if (ascii_ieq(kw, kwlen, "8BITMIME")) {
-        c->flags |= POSTIE_SMTP_CAP_8BITMIME;
-    } else if (ascii_ieq(kw, kwlen, "SMTPUTF8")) {
-        c->flags |= POSTIE_SMTP_CAP_SMTPUTF8;
-    } else if (ascii_ieq(kw, kwlen, "PIPELINING")) {
-        c->flags |= POSTIE_SMTP_CAP_PIPELINING;
-    } else if (ascii_ieq(kw, kwlen, "CHUNKING")) {
-        c->flags |= POSTIE_SMTP_CAP_CHUNKING;
-    } else if (ascii_ieq(kw, kwlen, "DSN")) {
-        c->flags |= POSTIE_SMTP_CAP_DSN;
-    } else if (ascii_ieq(kw, kwlen, "STARTTLS")) {
-        c->flags |= POSTIE_SMTP_CAP_STARTTLS;
-    } else if (ascii_ieq(kw, kwlen, "ENHANCEDSTATUSCODES")) {
-        c->flags |= POSTIE_SMTP_CAP_ENHANCEDSTATUSCODES;
-    } else if (ascii_ieq(kw, kwlen, "BINARYMIME")) {
-        c->flags |= POSTIE_SMTP_CAP_BINARYMIME;
-    }
-}
-
-size_t postie_smtp_caps_format(const postie_smtp_caps_t *c, char *out, size_t cap)
-{
-    static const struct {
-        uint32_t bit;
-        const char *name;
-    } names[] = {
-        {POSTIE_SMTP_CAP_STARTTLS, "STARTTLS"},
-        {POSTIE_SMTP_CAP_PIPELINING, "PIPELINING"},
-        {POSTIE_SMTP_CAP_CHUNKING, "CHUNKING"},
-        {POSTIE_SMTP_CAP_8BITMIME, "8BITMIME"},
-        {POSTIE_SMTP_CAP_SMTPUTF8, "SMTPUTF8"},
-        {POSTIE_SMTP_CAP_DSN, "DSN"},
-        {POSTIE_SMTP_CAP_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
-        {POSTIE_SMTP_CAP_BINARYMIME, "BINARYMIME"},
-    };
-    static const struct {
-        uint32_t bit;
-        const char *name;
-    } mechs[] = {{POSTIE_SASL_PLAIN, "PLAIN"},
-                 {POSTIE_SASL_LOGIN, "LOGIN"},
-                 {POSTIE_SASL_XOAUTH2, "XOAUTH2"},
-                 {POSTIE_SASL_OAUTHBEARER, "OAUTHBEARER"},
-                 {POSTIE_SASL_CRAM_MD5, "CRAM-MD5"}};
-    postie_text_t b;
-
-    postie_text_init_str(&b, out, cap);
-    postie_text_put(&b, c->esmtp ? "ESMTP" : "SMTP (no extensions)");
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (c->flags & names[i].bit) {
-            postie_text_put(&b, " ");
-            postie_text_put(&b, names[i].name);
-        }
-    }
-    if (c->flags & POSTIE_SMTP_CAP_SIZE) {
-        postie_text_put(&b, " SIZE=");
-        postie_text_put_u64(&b, c->size_limit);
-    }
-    if (c->flags & POSTIE_SMTP_CAP_AUTH) {
-        postie_text_put(&b, " AUTH=");
-        bool first = true;
-        for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
-            if (c->sasl & mechs[i].bit) {
-                postie_text_put(&b, first ? "" : ",");
-                postie_text_put(&b, mechs[i].name);
-                first = false;
-            }
-        }
-    }
-    return b.len;
 }
 
 /* ---- session set-up -------------------------------------------------------- */
@@ -809,6 +641,28 @@ static void on_auth_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint
     }
 }
 
+/* A BDAT chunk was answered: count it, and say which it was for the
+ * message's error: "chunk 3, data octets 16352..24531" (octets of the
+ * message data as sent, from 0). Replies come in order, so counting them
+ * is enough. */
+static void chunk_answered(postie_smtp_t *s, const postie_smtp_pending_t *p, char *out, size_t cap)
+{
+    uint64_t len = ((uint64_t)p->step << 16) | p->index;
+    postie_text_t b;
+
+    s->chunks_answered++;
+    postie_text_init_str(&b, out, cap);
+    postie_text_put(&b, "chunk ");
+    postie_text_put_u64(&b, s->chunks_answered);
+    postie_text_put(&b, len > 0 ? ", data octets " : ", empty");
+    if (len > 0) {
+        postie_text_put_u64(&b, s->chunk_octets_answered);
+        postie_text_put(&b, "..");
+        postie_text_put_u64(&b, s->chunk_octets_answered + len - 1u);
+    }
+    s->chunk_octets_answered += len;
+}
+
 static void on_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t now)
 {
     uint16_t code = s->cur.code;
@@ -932,10 +786,14 @@ static void on_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t 
     /* C: BDAT 1234 LAST <body>   S: 250 2.0.0 Ok: queued as 4Xy */
     case CMD_DOT:
     case CMD_BDAT:
-    case CMD_BDAT_LAST:
+    case CMD_BDAT_LAST: {
+        char chunk[64] = "";
+        if (p->kind != CMD_DOT) {
+            chunk_answered(s, p, chunk, sizeof(chunk));
+        }
         if (!ok) {
             message_fail(s, s->accepted == 0 ? POSTIE_E_RECIPIENTS_REJECTED : status_for_code(code),
-                         p->kind, &s->cur, NULL);
+                         p->kind, &s->cur, p->kind == CMD_DOT ? NULL : chunk);
         } else if (p->kind != CMD_BDAT && !s->message_failed) {
             set_error(&s->message_error, POSTIE_OK, name, &s->cur, NULL);
         }
@@ -944,6 +802,7 @@ static void on_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t 
         }
         transaction_progress(s, now);
         break;
+    }
 
     /* C: RSET   S: 250 2.0.0 Ok */
     case CMD_RSET:
@@ -997,16 +856,10 @@ static void on_line(postie_smtp_t *s, const char *line, size_t len, uint32_t now
     }
     if (p.kind == CMD_EHLO || p.kind == CMD_HELO) {
         if (pl.first) {
-            const char *w;
-            size_t wlen;
-            size_t pos = 0;
-            if (next_word(pl.text, pl.text_len, &pos, &w, &wlen)) {
-                postie_text_copy_printable(s->caps_next.server_name,
-                                           sizeof(s->caps_next.server_name), w, wlen);
-            }
+            postie_smtp_caps_server_name(&s->caps_next, pl.text, pl.text_len);
         } else if (pl.code == 250 && p.kind == CMD_EHLO && len > 4) {
             /* keywords are never enhanced codes; take the raw text */
-            parse_capability(&s->caps_next, line + 4, len - 4);
+            postie_smtp_caps_parse_line(&s->caps_next, line + 4, len - 4);
         }
     }
     if (!pl.last) {
@@ -1146,6 +999,16 @@ void postie_smtp_tx_ack(postie_smtp_t *s, size_t sent, uint32_t now)
     if (s->use_bdat && s->phase == POSTIE_SMTP_PHASE_BODY && s->chunk_len > 0) {
         used += BDAT_HEADER_ROOM + s->chunk_len;
     }
+    /* A transport that takes a large flight in pieces (a TLS record at a
+     * time, a full socket buffer) would have the rest copied down after
+     * every piece. While octets still wait to be sent (HAVE_TX stays set, so
+     * more acknowledgements come) and the end of the buffer keeps room for
+     * a command and some body, the move waits until it is small. */
+    if (s->tx_start < s->tx_len && used - s->tx_start > s->tx_start &&
+        sizeof(s->tx_buf) - used >=
+            COMMAND_ROOM + BDAT_HEADER_ROOM + POSTIE_BODY_MAX_EXPANSION + POSTIE_BODY_FINISH_MAX) {
+        return;
+    }
     memmove(s->tx_buf, s->tx_buf + s->tx_start, used - s->tx_start);
     s->tx_len -= s->tx_start;
     s->tx_start = 0;
@@ -1274,23 +1137,32 @@ postie_status_t postie_smtp_send(postie_smtp_t *s, postie_smtp_envelope_t *env, 
     s->body_ended = false;
     s->message_failed = false;
     s->chunk_len = 0;
+    s->chunks_answered = 0;
+    s->chunk_octets_answered = 0;
     s->use_bdat = s->cfg.use_chunking && (s->caps.flags & POSTIE_SMTP_CAP_CHUNKING);
     s->phase = POSTIE_SMTP_PHASE_ENVELOPE;
     pump_envelope(s, now);
     return POSTIE_OK;
 }
 
-/* Close the open BDAT chunk: write "BDAT n[ LAST]" into the gap before it. */
+/* Close the open BDAT chunk: write "BDAT n[ LAST]" into the gap before it.
+ * The header goes at the end of the gap, right before the chunk, and what
+ * waits to be sent before the gap moves up to meet it: usually nothing, or
+ * a few commands, where moving the chunk down would copy the whole body
+ * once more. (When more waits before the gap than the chunk holds, the
+ * chunk moves down instead.) */
 static bool close_chunk(postie_smtp_t *s, bool last, uint32_t now)
 {
-    uint8_t *gap = s->tx_buf + s->tx_len;
+    char line[BDAT_HEADER_ROOM];
     postie_text_t b;
     size_t line_len;
+    size_t hole;
+    size_t queued = s->tx_len - s->tx_start;
 
     if (pending_full(s)) {
         return false;
     }
-    postie_text_init(&b, (char *)gap, BDAT_HEADER_ROOM);
+    postie_text_init(&b, line, sizeof(line));
     postie_text_put(&b, "BDAT ");
     postie_text_put_u64(&b, s->chunk_len);
     if (last) {
@@ -1298,11 +1170,25 @@ static bool close_chunk(postie_smtp_t *s, bool last, uint32_t now)
     }
     line_len = b.len;
     postie_text_put(&b, "\r\n");
-    log_line(s, POSTIE_LOG_SENT, (const char *)gap, line_len);
-    memmove(gap + b.len, gap + BDAT_HEADER_ROOM, s->chunk_len);
+    log_line(s, POSTIE_LOG_SENT, line, line_len);
+    hole = BDAT_HEADER_ROOM - b.len;
+    if (queued <= s->chunk_len) {
+        memmove(s->tx_buf + s->tx_start + hole, s->tx_buf + s->tx_start, queued);
+        s->tx_start += hole;
+        s->tx_len += hole;
+    } else {
+        memmove(s->tx_buf + s->tx_len + b.len, s->tx_buf + s->tx_len + BDAT_HEADER_ROOM,
+                s->chunk_len);
+    }
+    memcpy(s->tx_buf + s->tx_len, line, b.len);
     s->tx_len += b.len + s->chunk_len;
-    s->chunk_len = 0;
     push_pending(s, last ? CMD_BDAT_LAST : CMD_BDAT, 0, 0, now);
+    /* the chunk's length rides in the entry: its reply names its octets */
+    s->pending[(s->pending_head + s->pending_count - 1u) % POSTIE_SMTP_PIPELINE_MAX].index =
+        (uint16_t)(s->chunk_len & 0xFFFFu);
+    s->pending[(s->pending_head + s->pending_count - 1u) % POSTIE_SMTP_PIPELINE_MAX].step =
+        (uint8_t)(s->chunk_len >> 16);
+    s->chunk_len = 0;
     return true;
 }
 

@@ -17,6 +17,13 @@ cmake --build "$root/build-bench" -j "$(nproc)" --target compose_bench postie > 
 
 "$root/build-bench/tests/bench/compose_bench" 25
 /usr/bin/python3 "$root/tests/bench/compose_peer.py" 25
+# Large messages at wire speed (issue #16): the body path in MB/s, then
+# sending against the benchmark's own sink, Postie beside libcurl, curl,
+# msmtp and smtplib, with callgrind counts and the targets.
+cmake --build "$root/build-bench" -j "$(nproc)" \
+    --target body_bench smtp_sink postie_send_bench curl_send_bench > /dev/null
+"$root/build-bench/tests/bench/body_bench"
+/usr/bin/python3 "$root/tests/bench/smtp_bench.py" "$root/build-bench"
 "$root/tests/integration/with_mailserver.sh" \
     bash "$root/tests/bench/send_peers.sh" "$root/build-bench/postie" 30
 "$root/tests/integration/with_mailserver.sh" \

@@ -62,6 +62,8 @@ static size_t ref_encode(const uint8_t *in, size_t len, bool dot_stuff, bool fin
     return o;
 }
 
+#include "body_octet.h"
+
 /* ---- helpers -------------------------------------------------------------- */
 
 #define OUT_MAX 4096
@@ -576,6 +578,136 @@ static void test_random_pieces_stop_at_bad_octet(void **state)
     }
 }
 
+/* ---- the fast path against the octet-at-a-time encoder -------------------- */
+
+/* Bodies the fast path must get right: long plain runs with CRLFs (the
+ * whole-line copy), and every kind of edge: bare CR, bare LF, CR at the
+ * end of a piece, lines starting with '.', NUL, 8-bit, tab (below 0x0E but
+ * plain). */
+static void diff_body(uint32_t *rng, uint8_t *buf, size_t len, int flavour)
+{
+    static const uint8_t edges[] = {'\r', '\n', '.', '\t', 0x0B, 0x0E, 0x7F, 0x80, 0xFF, 0x00};
+    for (size_t i = 0; i < len; i++) {
+        uint32_t v = rng_next(rng);
+        uint32_t odds = flavour == 0 ? 64 : (flavour == 1 ? 12 : 3);
+        if (v % odds == 0) {
+            buf[i] = edges[(v >> 8) % sizeof(edges)];
+        } else if (v % 29 == 1 && i + 1 < len) {
+            buf[i++] = '\r';
+            buf[i] = '\n';
+        } else {
+            buf[i] = (uint8_t)('!' + (v >> 8) % 94);
+        }
+    }
+}
+
+typedef struct {
+    postie_body_encoder_t e;
+    uint8_t out[600];
+    size_t len;
+    postie_status_t st;
+} diff_side_t;
+
+/* One call on both encoders with the same piece and window: everything must
+ * agree. Returns the octets consumed. */
+static size_t diff_step(diff_side_t *fast, diff_side_t *old, const uint8_t *in, size_t n,
+                        size_t cap)
+{
+    uint8_t wf[600];
+    uint8_t wo[600];
+    size_t uf = 0;
+    size_t uo = 0;
+    size_t mf = 0;
+    size_t mo = 0;
+    assert_true(cap <= sizeof(wf));
+    fast->st = postie_body_encode(&fast->e, in, n, &uf, wf, cap, &mf);
+    old->st = old_encode(&old->e, in, n, &uo, wo, cap, &mo);
+    assert_int_equal(fast->st, old->st);
+    assert_int_equal(uf, uo);
+    assert_int_equal(mf, mo);
+    assert_memory_equal(wf, wo, mf);
+    assert_memory_equal(&fast->e, &old->e, sizeof(fast->e));
+    return uf;
+}
+
+static void diff_init(diff_side_t *a, diff_side_t *b, bool dot_stuff, bool allow_8bit)
+{
+    memset(a, 0, sizeof(*a));
+    memset(b, 0, sizeof(*b));
+    postie_body_init(&a->e, dot_stuff, allow_8bit);
+    postie_body_init(&b->e, dot_stuff, allow_8bit);
+}
+
+/* Feed in[0..len) as two writes cut at `cut`, each into windows of `cap`,
+ * until the input is used up or an octet is refused. */
+static void diff_two_pieces(const uint8_t *in, size_t len, size_t cut, size_t cap, bool dot_stuff,
+                            bool allow_8bit)
+{
+    diff_side_t fast;
+    diff_side_t old;
+    size_t bounds[2] = {cut, len};
+    size_t pos = 0;
+    diff_init(&fast, &old, dot_stuff, allow_8bit);
+    for (size_t p = 0; p < 2; p++) {
+        while (pos < bounds[p]) {
+            size_t used = diff_step(&fast, &old, in + pos, bounds[p] - pos, cap);
+            pos += used;
+            if (fast.st != POSTIE_OK) {
+                return;
+            }
+            assert_true(used > 0);
+        }
+    }
+}
+
+static void test_fast_path_matches_octet_at_a_time_every_split(void **state)
+{
+    uint8_t in[300];
+    (void)state;
+
+    for (uint32_t seed = 1; seed <= 24; seed++) {
+        uint32_t rng = seed * 2246822519u;
+        size_t len = 40 + rng_next(&rng) % (sizeof(in) - 40);
+        bool dot_stuff = (seed & 1) != 0;
+        bool allow_8bit = (seed & 2) != 0;
+        size_t caps[3] = {POSTIE_BODY_MAX_EXPANSION + rng_next(&rng) % 12, 64, 600};
+        diff_body(&rng, in, len, (int)(seed % 3));
+        for (size_t cut = 0; cut <= len; cut++) {
+            for (size_t c = 0; c < 3; c++) {
+                diff_two_pieces(in, len, cut, caps[c], dot_stuff, allow_8bit);
+            }
+        }
+    }
+}
+
+static void test_fast_path_matches_octet_at_a_time_random_pieces(void **state)
+{
+    static uint8_t in[BIG];
+    (void)state;
+
+    for (uint32_t seed = 1; seed <= 60; seed++) {
+        uint32_t rng = seed * 3266489917u;
+        size_t len = BIG - rng_next(&rng) % 1000;
+        diff_side_t fast;
+        diff_side_t old;
+        size_t pos = 0;
+        diff_body(&rng, in, len, (int)(seed % 3));
+        diff_init(&fast, &old, (seed & 1) != 0, (seed & 2) != 0);
+        for (int guard = 0; pos < len; guard++) {
+            size_t piece = rng_next(&rng) % (seed % 4 == 0 ? 2u : 700u); /* byte by byte too */
+            size_t cap = POSTIE_BODY_MAX_EXPANSION + rng_next(&rng) % (seed % 5 == 0 ? 8u : 590u);
+            assert_true(guard < 20 * BIG);
+            if (piece > len - pos) {
+                piece = len - pos;
+            }
+            pos += diff_step(&fast, &old, in + pos, piece, cap);
+            if (fast.st != POSTIE_OK) {
+                break;
+            }
+        }
+    }
+}
+
 static void test_reference_self_check(void **state)
 {
     /* the reference itself, on cases worked out by hand */
@@ -613,6 +745,8 @@ int main(void)
         cmocka_unit_test(test_reference_self_check),
         cmocka_unit_test(test_random_pieces_match_reference),
         cmocka_unit_test(test_random_pieces_stop_at_bad_octet),
+        cmocka_unit_test(test_fast_path_matches_octet_at_a_time_every_split),
+        cmocka_unit_test(test_fast_path_matches_octet_at_a_time_random_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1136,6 +1136,216 @@ static void test_bdat_reply_deadline_from_its_chunk(void **state)
     play_trickle();
 }
 
+/* ---- pipelined BDAT: a body of several chunks ------------------------------ */
+
+/* A body of plain octets, a little over two transmit buffers: it leaves as
+ * two full chunks and a LAST chunk, whatever the buffer size (these
+ * transcripts run on the host's buffer in test_smtp and on the firmware's
+ * in test_smtp_small). How full a chunk gets depends a little on how the
+ * body is written, so the chunks are checked by their framing and joined
+ * data (CHUNKS), and the octet ranges in an error from their sizes. */
+#define FULL_CHUNK ((size_t)POSTIE_SMTP_TX_BUFFER_SIZE - 32u - POSTIE_BODY_FINISH_MAX)
+#define BIG_BODY   (2u * FULL_CHUNK + 100u)
+
+static char big_body[BIG_BODY + 1];
+static char big_data[BIG_BODY + 3]; /* the data on the wire: the body and its final CRLF */
+static const char big_head[] = "MAIL FROM:<sender@example.com>\r\nRCPT TO:<bob@example.com>\r\n";
+
+static void make_big_message(void)
+{
+    memset(big_body, 'x', BIG_BODY);
+    big_body[BIG_BODY] = '\0';
+    memcpy(big_data, big_body, BIG_BODY);
+    memcpy(big_data + BIG_BODY, "\r\n", 3);
+}
+
+/* Up to the point where the whole message has left: the envelope, then all
+ * three chunks, before the server has said a word. */
+static void add_big_message_sent(void)
+{
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        EHLO_CHUNKING,
+        READY,
+        SEND,
+        CLIENT(big_head),
+        BODY(big_body),
+        BODY_END,
+        CHUNKS(big_data, 3, true),
+        DATA_SENT,
+        NOTHING_SENT, /* no reply was needed for any of it */
+        END,
+    };
+    make_big_message();
+    start_trickle();
+    add_steps(steps);
+}
+
+static const postie_smtp_t *play_built(void)
+{
+    step_t end = END;
+    transcript_t t = plain(NULL);
+    add(end);
+    t.steps = trickle.steps;
+    return transcript_play(&t);
+}
+
+/* The message's result: its phase, reply code, and (chunk > 0) the chunk
+ * it names, with that chunk's octets as the last play sent them. */
+static void expect_result(const postie_smtp_t *s, const char *phase, uint16_t code, size_t chunk)
+{
+    const postie_error_t *r = postie_smtp_message_result(s);
+    char want[96] = "";
+    size_t from = 0;
+    for (size_t i = 0; chunk > 0 && i + 1 < chunk; i++) {
+        from += transcript_chunk_len(i);
+    }
+    if (chunk > 0) {
+        assert_true(transcript_chunk_len(chunk - 1) > 0);
+        snprintf(want, sizeof(want), "chunk %zu, data octets %zu..%zu", chunk, from,
+                 from + transcript_chunk_len(chunk - 1) - 1u);
+    }
+    assert_string_equal(r->phase, phase);
+    assert_int_equal(r->reply.code, code);
+    assert_string_equal(r->subject, want);
+}
+
+/* CHUNKING and PIPELINING: the envelope and every chunk leave without a
+ * reply in between (one round trip), and the replies are matched in order. */
+static void test_bdat_pipelined_chunks_one_round_trip(void **state)
+{
+    (void)state;
+    static const step_t rest[] = {
+        SERVER("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 chunk 1\r\n250 2.0.0 chunk 2\r\n"),
+        NOTHING_SENT,
+        SERVER("250 2.0.0 Ok: queued as 1\r\n"),
+        MESSAGE(POSTIE_OK),
+        RCPT(0, "A"),
+        READY,
+        END,
+    };
+    add_big_message_sent();
+    add_steps(rest);
+    expect_result(play_built(), "BDAT LAST", 250, 0);
+}
+
+/* A chunk refused: the replies to the chunks after it are still read and
+ * matched, the message ends with the reply of the chunk that failed, naming
+ * that chunk and its octets, the recipient keeps its result, and RSET
+ * clears the transaction. */
+static void test_bdat_pipelined_first_chunk_refused(void **state)
+{
+    (void)state;
+    static const step_t rest[] = {
+        SERVER("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n552 5.3.4 message too big\r\n"),
+        NOTHING_SENT, /* no RSET while replies are owed */
+        SERVER("503 5.5.1 no transaction\r\n"),
+        NOTHING_SENT,
+        SERVER("503 5.5.1 no transaction\r\n"),
+        MESSAGE(POSTIE_E_REPLY_PERMANENT),
+        RCPT(0, "A"),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    add_big_message_sent();
+    add_steps(rest);
+    expect_result(play_built(), "BDAT", 552, 1);
+}
+
+static void test_bdat_pipelined_middle_chunk_refused(void **state)
+{
+    (void)state;
+    static const step_t rest[] = {
+        SERVER("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 chunk 1\r\n"
+               "452 4.3.1 insufficient storage\r\n503 5.5.1 no transaction\r\n"),
+        MESSAGE(POSTIE_E_REPLY_TRANSIENT),
+        RCPT(0, "A"),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    add_big_message_sent();
+    add_steps(rest);
+    expect_result(play_built(), "BDAT", 452, 2);
+}
+
+static void test_bdat_pipelined_last_chunk_refused(void **state)
+{
+    (void)state;
+    static const step_t rest[] = {
+        SERVER("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 chunk 1\r\n250 2.0.0 chunk 2\r\n"
+               "554 5.6.0 content rejected\r\n"),
+        MESSAGE(POSTIE_E_REPLY_PERMANENT),
+        RCPT(0, "A"),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    add_big_message_sent();
+    add_steps(rest);
+    expect_result(play_built(), "BDAT LAST", 554, 3);
+}
+
+/* The server refuses a chunk, then hangs up before answering the rest: the
+ * session fails cleanly, and the message's outcome stays the refusal. */
+static void test_bdat_pipelined_chunk_refused_then_closed(void **state)
+{
+    (void)state;
+    static const step_t rest[] = {
+        SERVER("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 chunk 1\r\n554 5.6.0 rejected\r\n"),
+        SERVER_EOF,
+        MESSAGE(POSTIE_E_REPLY_PERMANENT),
+        FAILED(POSTIE_E_CONNECTION_CLOSED),
+        RCPT(0, "A"),
+        END,
+    };
+    add_big_message_sent();
+    add_steps(rest);
+    expect_result(play_built(), "BDAT", 554, 2);
+}
+
+/* A refusal that comes while the body is still being written: no chunk
+ * leaves after it (RFC 3030 2), the one already sent is answered, and the
+ * message ends without DATA_SENT (its data never ended). */
+static void test_bdat_pipelined_refused_while_writing(void **state)
+{
+    (void)state;
+    static char first_part[2 * FULL_CHUNK + 51];
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        EHLO_CHUNKING,
+        READY,
+        SEND,
+        CLIENT(big_head),
+        BODY(first_part),
+        CHUNKS(big_data, 2, false), /* two chunks closed and left; the rest waits */
+        SERVER("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n554 5.7.1 spam\r\n"),
+        NOTHING_SENT,
+        BODY_FAILS("more body\n", POSTIE_E_BAD_STATE), /* the engine wants no more body */
+        NOTHING_SENT,
+        SERVER("503 5.5.1 no transaction\r\n"),
+        MESSAGE(POSTIE_E_REPLY_PERMANENT),
+        NO_DATA_SENT,
+        RCPT(0, "A"),
+        CLIENT("RSET\r\n"),
+        OK,
+        READY,
+        END,
+    };
+    make_big_message();
+    memset(first_part, 'x', 2 * FULL_CHUNK + 50);
+    first_part[2 * FULL_CHUNK + 50] = '\0';
+    start_trickle();
+    add_steps(steps);
+    expect_result(play_built(), "BDAT", 554, 1);
+}
+
 /* What a driver may wait for: what is left of the reply's deadline. It
  * shrinks while a reply trickles in, and starts only once the command left. */
 static void test_timeout_ms_shrinks(void **state)
@@ -2331,7 +2541,7 @@ static void check_bulk_chunks(size_t wire, size_t nchunks)
         pos += clen;
     }
     assert_true(last);
-    assert_true(nchunks > 10); /* 200 kB cannot fit one transmit buffer */
+    assert_true(nchunks > BULK / POSTIE_SMTP_TX_BUFFER_SIZE); /* one buffer holds one chunk */
     /* BDAT: line ends normalised, no dot-stuffing, CRLF at the end */
     for (size_t i = 0; i < BULK; i++) {
         uint8_t c = bulk_in[i];
@@ -2407,6 +2617,12 @@ int main(void)
         cmocka_unit_test(test_trickled_multiline_ehlo),
         cmocka_unit_test(test_trickled_pipelined_replies),
         cmocka_unit_test(test_bdat_reply_deadline_from_its_chunk),
+        cmocka_unit_test(test_bdat_pipelined_chunks_one_round_trip),
+        cmocka_unit_test(test_bdat_pipelined_first_chunk_refused),
+        cmocka_unit_test(test_bdat_pipelined_middle_chunk_refused),
+        cmocka_unit_test(test_bdat_pipelined_last_chunk_refused),
+        cmocka_unit_test(test_bdat_pipelined_chunk_refused_then_closed),
+        cmocka_unit_test(test_bdat_pipelined_refused_while_writing),
         cmocka_unit_test(test_timeout_ms_shrinks),
         cmocka_unit_test(test_malformed_replies),
         cmocka_unit_test(test_nul_in_reply),

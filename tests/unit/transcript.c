@@ -19,13 +19,15 @@ typedef struct {
     postie_smtp_t s;
     postie_smtp_envelope_t env;
     postie_smtp_rcpt_t rcpt[TRANSCRIPT_MAX_RCPT];
-    char wire[1 << 16];
+    char wire[(1 << 16) + 2 * POSTIE_SMTP_TX_BUFFER_SIZE];
     size_t wire_len;
     size_t wire_pos;
     postie_smtp_event_t events[256];
     size_t event_wire[256]; /* wire_len when each event was taken */
     size_t nevents;
     char where[96];
+    size_t chunk_len[16]; /* sizes of the BDAT chunks checked by CHUNKS steps */
+    size_t nchunks;
 } run_t;
 
 static run_t run;
@@ -199,6 +201,50 @@ static void show_wire_mismatch(const char *expected, size_t len)
     size_t have = run.wire_len - run.wire_pos;
     fail_msg("%s: client sent\n----\n%.*s\n---- expected\n%.*s\n----", run.where, (int)have,
              run.wire + run.wire_pos, (int)len, expected);
+}
+
+/* CHUNKS: parse "BDAT n[ LAST]\r\n" + n octets, `count` times, from the
+ * wire; their octets joined must be want (with LAST), or begin it. */
+static void expect_chunks(const char *want, size_t want_len, int arg)
+{
+    size_t count = (size_t)arg / 2;
+    bool last = (arg & 1) != 0;
+    size_t joined = 0;
+    for (size_t k = 0; k < count; k++) {
+        const char *p = run.wire + run.wire_pos;
+        size_t have = run.wire_len - run.wire_pos;
+        size_t len = 0;
+        size_t i = 5;
+        bool is_last;
+        if (have < 8 || memcmp(p, "BDAT ", 5) != 0) {
+            show_wire_mismatch("BDAT ...", 8);
+        }
+        while (i < have && p[i] >= '0' && p[i] <= '9') {
+            len = len * 10 + (size_t)(p[i++] - '0');
+        }
+        is_last = have - i >= 7 && memcmp(p + i, " LAST\r\n", 7) == 0;
+        i += is_last ? 7 : 2;
+        if (i > have || memcmp(p + i - 2, "\r\n", 2) != 0 || is_last != (last && k + 1 == count)) {
+            fail_msg("%s: chunk %zu: bad BDAT line (LAST %d)", run.where, k + 1, (int)is_last);
+        }
+        if (have - i < len || joined + len > want_len || memcmp(p + i, want + joined, len) != 0) {
+            fail_msg("%s: chunk %zu (%zu octets at data octet %zu) differs", run.where, k + 1, len,
+                     joined);
+        }
+        if (run.nchunks < sizeof(run.chunk_len) / sizeof(run.chunk_len[0])) {
+            run.chunk_len[run.nchunks++] = len;
+        }
+        joined += len;
+        run.wire_pos += i + len;
+    }
+    if (last && joined != want_len) {
+        fail_msg("%s: the chunks carried %zu octets, expected %zu", run.where, joined, want_len);
+    }
+}
+
+size_t transcript_chunk_len(size_t i)
+{
+    return i < run.nchunks ? run.chunk_len[i] : 0;
 }
 
 static void play_once(const transcript_t *t, mode_t_ mode, uint32_t seed)
@@ -381,6 +427,10 @@ static void play_once(const transcript_t *t, mode_t_ mode, uint32_t seed)
             }
             break;
         }
+        case OP_CHUNKS:
+            drain_tx();
+            expect_chunks(st->data, len, st->arg);
+            break;
         case OP_NO_DATA_SENT:
             drain_tx();
             take_events();

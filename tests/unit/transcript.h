@@ -24,19 +24,25 @@ typedef enum {
     OP_BODY_END,
     OP_BODY_FAILS, /* data: body bytes whose write must fail with status arg */
     OP_QUIT,
-    OP_TLS,         /* the engine must ask for TLS; report the handshake done */
-    OP_EOF,         /* the server closes the connection */
-    OP_TIME,        /* arg: milliseconds pass (then poll) */
-    OP_READY,       /* the engine must be READY */
-    OP_MESSAGE,     /* a MESSAGE_DONE event with status arg must have come */
-    OP_RCPT,        /* rcpt[arg] must be in state data[0]: 'A'ccepted 'R'ejected 'N'ot tried */
-    OP_FAILED,      /* the session must have failed with status arg */
-    OP_CLOSED,      /* QUIT must have been answered */
-    OP_DATA_SENT,   /* one DATA_SENT event must have come, taken right after the
-                     * acknowledgement of the last octet checked by CLIENT so
-                     * far (the end of the data), and before any MESSAGE_DONE
-                     * still unchecked */
-    OP_NO_DATA_SENT /* no DATA_SENT event must have come since the last check */
+    OP_TLS,          /* the engine must ask for TLS; report the handshake done */
+    OP_EOF,          /* the server closes the connection */
+    OP_TIME,         /* arg: milliseconds pass (then poll) */
+    OP_READY,        /* the engine must be READY */
+    OP_MESSAGE,      /* a MESSAGE_DONE event with status arg must have come */
+    OP_RCPT,         /* rcpt[arg] must be in state data[0]: 'A'ccepted 'R'ejected 'N'ot tried */
+    OP_FAILED,       /* the session must have failed with status arg */
+    OP_CLOSED,       /* QUIT must have been answered */
+    OP_DATA_SENT,    /* one DATA_SENT event must have come, taken right after the
+                      * acknowledgement of the last octet checked by CLIENT so
+                      * far (the end of the data), and before any MESSAGE_DONE
+                      * still unchecked */
+    OP_NO_DATA_SENT, /* no DATA_SENT event must have come since the last check */
+    OP_CHUNKS        /* the client must have sent BDAT chunks next, carrying data in
+                      * all (or its beginning, when the last is not LAST); arg:
+                      * their number * 2, + 1 when the last is LAST. Chunk
+                      * sizes may differ between plays (the engine closes a chunk
+                      * when its buffer is full, and how full depends on the body
+                      * writes); transcript_chunk_len() tells them for the last play */
 } op_t;
 
 typedef struct {
@@ -121,6 +127,10 @@ typedef struct {
     {                            \
         OP_NO_DATA_SENT, NULL, 0 \
     }
+#define CHUNKS(s, n, last)                       \
+    {                                            \
+        OP_CHUNKS, (s), (n)*2 + ((last) ? 1 : 0) \
+    }
 #define END             \
     {                   \
         OP_END, NULL, 0 \
@@ -147,6 +157,10 @@ postie_smtp_config_t transcript_config(void);
  * on the first mismatch, naming the mode and the step. Returns the engine of
  * the last run for further checks. */
 const postie_smtp_t *transcript_play(const transcript_t *t);
+
+/* The length of the i-th BDAT chunk (from 0) checked by CHUNKS steps in
+ * the last play; 0 past the last one. */
+size_t transcript_chunk_len(size_t i);
 
 /* The last run's message result and recipients. */
 const postie_smtp_rcpt_t *transcript_rcpt(size_t i);

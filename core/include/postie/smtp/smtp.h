@@ -40,6 +40,15 @@
  * (or the BDAT chunks when CHUNKING is offered) leave in one flight, and the
  * replies are matched to the commands in order; up to POSTIE_SMTP_PIPELINE_MAX
  * commands may await replies. Without PIPELINING one command at a time.
+ * With CHUNKING and PIPELINING a message costs one round trip: its envelope
+ * and chunks leave without waiting for any reply in between (RFC 3030 2), a
+ * chunk being at most the transmit buffer, so a message that fits leaves in
+ * one write with its envelope. Without CHUNKING it costs two (the envelope
+ * and DATA, then the data and the final dot). A refused chunk ends the
+ * message with that reply; its result's subject names the chunk ("chunk 2,
+ * data octets 131032..262063"), no chunk is written after it, and the
+ * replies to the chunks already sent are still read and matched before
+ * RSET. Recipients keep their RCPT results.
  *
  * Security: with STARTTLS required, nothing but EHLO and STARTTLS is sent
  * before the handshake; bytes that arrive after the go-ahead and before the
@@ -51,8 +60,10 @@
  * RAM: sizeof(postie_smtp_t) = POSTIE_SMTP_RX_BUFFER_SIZE +
  * POSTIE_SMTP_TX_BUFFER_SIZE + about 1.5 KiB (8 * POSTIE_SMTP_PIPELINE_MAX
  * for the pipeline, 8 * POSTIE_SMTP_EVENTS_MAX for events, capability,
- * error and reply records). With the defaults: 10 776 octets on x86-64,
- * 10 616 on Cortex-M4. The caller also owns the
+ * error and reply records). With the defaults: 10 624 octets on Cortex-M4
+ * (8 KiB transmit buffer); 133 672 on x86-64 hosts, whose default transmit
+ * buffer is 128 KiB (10 792 with -DPOSTIE_SMTP_TX_BUFFER_SIZE=8192). The
+ * caller also owns the
  * envelope and one postie_smtp_rcpt_t (about 170 octets) per recipient.
  *
  * Thread model: an engine belongs to one thread at a time; engines share
@@ -245,8 +256,8 @@ const char *postie_smtp_phase_name(postie_smtp_phase_t phase);
 /* A command awaiting its reply. */
 typedef struct {
     uint8_t kind;    /* internal command kind */
-    uint8_t step;    /* AUTH step */
-    uint16_t index;  /* recipient index for RCPT */
+    uint8_t step;    /* AUTH step; BDAT: bits 16..23 of the chunk's length */
+    uint16_t index;  /* recipient index for RCPT; BDAT: bits 0..15 of the chunk's length */
     uint32_t tx_end; /* the command has left once tx_sent reaches this (wrapping) */
 } postie_smtp_pending_t;
 
@@ -288,7 +299,9 @@ typedef struct {
     bool use_bdat;
     bool body_ended;
     bool message_failed;
-    size_t chunk_len; /* BDAT: body octets gathered after tx_len + header room */
+    size_t chunk_len;               /* BDAT: body octets gathered after tx_len + header room */
+    uint32_t chunks_answered;       /* BDAT chunks of this message answered so far */
+    uint64_t chunk_octets_answered; /* ... and the data octets they carried */
     postie_body_encoder_t body;
 
     uint8_t rx_buf[POSTIE_SMTP_RX_BUFFER_SIZE];
