@@ -14,5 +14,7 @@ int cmd_session(int argc, char **argv);         /* cmd_sessions.c: session show 
 int cmd_test_email(int argc, char **argv);      /* cmd_test_email.c */
 int cmd_test_connection(int argc, char **argv); /* cmd_test_connection.c */
 int cmd_queue(int argc, char **argv);           /* cmd_queue.c */
+int cmd_accounts(int argc, char **argv);        /* cmd_accounts.c */
+int cmd_account(int argc, char **argv);         /* cmd_account.c: show, test, add, edit... */
 
 #endif /* POSTIE_CLI_COMMANDS_H */

@@ -14,6 +14,9 @@
  * of the registry: an argv string). Before the first load only. */
 void cli_registry_set_path(const char *path);
 
+/* The path --registry gave, or NULL. */
+const char *cli_registry_path_given(void);
+
 /* Load the registry (once) or exit 2 listing every problem; warnings go to
  * stderr. Returns the registry; *used (may be NULL) gets the file read. */
 const postie_registry_t *cli_registry_load(const char **used);
@@ -24,5 +27,12 @@ const postie_registry_t *cli_registry(void);
 /* The session NAME (any of its names: java:comp/env/mail/Notify,
  * mail/Notify...), or exit 2: "postie: no session NAME in FILE". */
 const postie_session_t *cli_find_session(const char *name);
+
+/* The account NAME, or exit 2: "postie: no account NAME in FILE". */
+const postie_account_t *cli_find_account(const char *name);
+
+/* A secret for a listing, masked: "******** (environment variable X, set)",
+ * "******** (file F, readable)"..., never its value; on stdout. */
+void cli_print_secret(const postie_secret_t *s);
 
 #endif /* POSTIE_CLI_REGISTRY_H */

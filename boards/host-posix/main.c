@@ -28,6 +28,11 @@ static const char overview[] =
     "  test-email       send a labelled test message through a session\n"
     "  test-connection  try a session step by step: DNS, TCP, TLS, SMTP, login\n"
     "  queue            the outgoing queue: list, errors, flush, run, resend, delete\n"
+    "  accounts         list the registry's mail accounts (mailboxes to archive)\n"
+    "  account          show, test, add, edit, delete, enable or disable an account\n"
+    "  fetch            archive an account's mail now, or work on a server given on\n"
+    "                   the command line (--list, --message N, --maildir DIR)\n"
+    "  poll             fetch every enabled account on its interval, until SIGTERM\n"
     "\n"
     "'postie COMMAND --help' shows a command's options. Options may come anywhere\n"
     "after the command, in any order; --registry FILE may also come before it.\n"
@@ -47,6 +52,8 @@ static const struct {
     {"test-email", cmd_test_email},
     {"test-connection", cmd_test_connection},
     {"queue", cmd_queue},
+    {"accounts", cmd_accounts},
+    {"account", cmd_account},
 };
 
 int main(int argc, char **argv)

@@ -773,7 +773,7 @@ static void check_endpoint(ctx_t *c, raw_t *r)
         }
         if (ep->tls == POSTIE_TLS_NONE && !r->plaintext_ok) {
             problem(c, false, r->set_by[POSTIE_F_TLS] ? r->set_by[POSTIE_F_TLS] : "tls",
-                    "is none but the session logs in: the password would go in clear (set "
+                    "is none but the entry logs in: the password would go in clear (set "
                     "\"allow_plaintext_auth\": true to allow it)",
                     NULL);
         }
