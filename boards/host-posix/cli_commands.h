@@ -16,5 +16,7 @@ int cmd_test_connection(int argc, char **argv); /* cmd_test_connection.c */
 int cmd_queue(int argc, char **argv);           /* cmd_queue.c */
 int cmd_accounts(int argc, char **argv);        /* cmd_accounts.c */
 int cmd_account(int argc, char **argv);         /* cmd_account.c: show, test, add, edit... */
+int cmd_fetch(int argc, char **argv);           /* cmd_fetch.c */
+int cmd_poll(int argc, char **argv);            /* cmd_poll.c */
 
 #endif /* POSTIE_CLI_COMMANDS_H */

@@ -54,6 +54,8 @@ static const struct {
     {"queue", cmd_queue},
     {"accounts", cmd_accounts},
     {"account", cmd_account},
+    {"fetch", cmd_fetch},
+    {"poll", cmd_poll},
 };
 
 int main(int argc, char **argv)
