@@ -103,8 +103,8 @@ class SourceProxy:
     """Listen on 127.0.0.1:<free port>; for each client connect to
     127.0.0.1:target_port from source address 127.0.0.2 and copy both ways.
     client_bytes holds everything clients sent (all connections). With
-    drop_after=N the proxy closes a connection after N octets from the
-    server (not used by default)."""
+    strip set, the server's STLS / STARTTLS capability is removed on the way
+    (a downgrading attacker)."""
 
     def __init__(self, target_port, source="127.0.0.2"):
         self.target = ("127.0.0.1", int(target_port))
@@ -118,6 +118,7 @@ class SourceProxy:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.stopping = False
+        self.strip = False  # True: remove STLS / STARTTLS from what the server says
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
 
@@ -131,6 +132,8 @@ class SourceProxy:
                 if record:
                     with self.lock:
                         self.client_bytes += data
+                elif self.strip:
+                    data = data.replace(b"STLS\r\n", b"").replace(b" STARTTLS", b"")
                 dst.sendall(data)
         except OSError:
             pass
