@@ -122,7 +122,7 @@
 
 /* Most commands awaiting a response at once when the server offers
  * PIPELINING (RFC 2449): LIST + UIDL, or DELE n + RETR n+1 ...
- * Range 2..32. Default 8. RAM: 48 octets each on x86-64 (32 on Cortex-M4). */
+ * Range 2..32. Default 8. RAM: 48 octets each on x86-64 (40 on Cortex-M4). */
 #ifndef POSTIE_POP3_PIPELINE_MAX
 #define POSTIE_POP3_PIPELINE_MAX 8
 #endif
@@ -421,7 +421,8 @@
  * name of each function that sets such a struct up (postie_smtp_init,
  * postie_mime_init, postie_queue_init, postie_queue_ram_init,
  * postie_delivery_init, postie_registry_load, postie_smtp_client_open,
- * postie_imap_init, which adds POSTIE_CONFIG_IMAP_TAG):
+ * postie_imap_init, which adds POSTIE_CONFIG_IMAP_TAG; postie_pop3_init, which
+ * adds the POP3 sizes; postie_fetch_init, which adds the fetch sizes):
  * the header says
  * `#define postie_smtp_init POSTIE_CONFIGURED(postie_smtp_init)`. An
  * application compiled with other sizes than its Postie library then fails

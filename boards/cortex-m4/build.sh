@@ -93,9 +93,11 @@ cat > "$out/sizes.c" <<'C'
 #include "postie/mime/mime.h"
 #include "postie/queue/delivery.h"
 #include "postie/queue/queue.h"
+#include "postie/pop3/pop3.h"
 #include "postie/session/registry.h"
 #include "postie/smtp/smtp.h"
 char size_smtp_engine[sizeof(postie_smtp_t)];
+char size_pop3_engine[sizeof(postie_pop3_t)];
 char size_mime_writer[sizeof(postie_mime_writer_t)];
 char size_smtp_rcpt[sizeof(postie_smtp_rcpt_t)];
 char size_line_reader[sizeof(postie_line_reader_t)];

@@ -115,6 +115,9 @@ typedef struct {
     uint32_t old_uidvalidity; /* when it changed */
     uint32_t uidvalidity;     /* the folder's (IMAP) */
     bool stopped;             /* a stop request ended the run early */
+    bool again;               /* delete mode: the state filled up with messages whose delete
+                               * becomes final at finish (POP3); the run ended early and
+                               * cleanly: run again at once (a new session) to go on */
 } postie_fetch_report_t;
 
 typedef void (*postie_fetch_progress_fn)(void *ctx, postie_fetch_msg_event_t what,
@@ -167,11 +170,13 @@ typedef struct {
 
 /* Private: where the run is. */
 typedef enum {
-    POSTIE_FETCH_ST_START = 0,
-    POSTIE_FETCH_ST_LISTING,
-    POSTIE_FETCH_ST_PICK,
-    POSTIE_FETCH_ST_RETRIEVING,
-    POSTIE_FETCH_ST_FINISHING,
+    POSTIE_FETCH_ST_START = 0,  /* load the state, check UIDVALIDITY */
+    POSTIE_FETCH_ST_LIST_START, /* start a listing */
+    POSTIE_FETCH_ST_LISTING,    /* awaiting LISTED */
+    POSTIE_FETCH_ST_PICK,       /* the next message of the batch */
+    POSTIE_FETCH_ST_RETRIEVING, /* awaiting RETRIEVED */
+    POSTIE_FETCH_ST_FINISH,     /* drain, save, start finish */
+    POSTIE_FETCH_ST_FINISHING,  /* awaiting CLOSED */
     POSTIE_FETCH_ST_DONE
 } postie_fetch_state_id_t;
 
@@ -196,13 +201,21 @@ typedef struct {
     uint32_t from;        /* the next listing's first id */
     uint32_t first_new;   /* IMAP listing: the first UID not recorded (0: none) */
     uint32_t last_listed; /* the listing's highest id */
+    uint32_t listed_top;  /* the highest id any listing gave (for report.listed) */
     size_t n;             /* messages in the batch */
     size_t next;          /* the next one to look at */
     size_t cur;           /* the one being retrieved */
     size_t removes;       /* removes started, their events not yet taken */
     size_t retrieves;     /* retrieves started (0 or 1) */
     char key[POSTIE_ARCHIVE_KEY_MAX];
-    uint64_t got; /* octets of the message being retrieved */
+    uint64_t got;  /* octets of the message being retrieved */
+    bool no_save;  /* the saved state could not be read: never overwrite it */
+    bool more;     /* the listing went past the batch */
+    bool complete; /* every listing was worked through */
+    bool finish_started;
+    bool remove_due; /* batch[cur] is recorded; its remove is not started yet */
+    uint16_t rm_ring[POSTIE_FETCH_BATCH]; /* batch slots of the removes started */
+    size_t rm_head;
     postie_fetch_slot_t batch[POSTIE_FETCH_BATCH];
     postie_fetch_state_t st;
 } postie_fetch_t;

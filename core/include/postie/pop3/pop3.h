@@ -80,8 +80,8 @@
  * RAM: sizeof(postie_pop3_t) = POSTIE_POP3_RX_BUFFER_SIZE +
  * POSTIE_POP3_TX_BUFFER_SIZE + about 1.4 KiB (48 octets per pipeline slot,
  * 12 per event, the error record, the info record with its capability
- * line, the APOP timestamp). With the defaults: 6 512 octets on x86-64,
- * 6 264 on Cortex-M4. Nothing else: message data streams through.
+ * line, the APOP timestamp). With the defaults: 6 576 octets on x86-64,
+ * 6 440 on Cortex-M4. Nothing else: message data streams through.
  *
  * Thread model: an engine belongs to one thread at a time; engines share
  * nothing, so any number may run in parallel.
@@ -110,7 +110,7 @@ typedef struct {
     const char *username;         /* NULL: no login (CAPA only, then READY) */
     const char *password;         /* caller keeps the strings alive while the engine runs */
     uint32_t sasl_allowed;        /* POSTIE_SASL_* the caller permits for AUTH; default
-                                     POSTIE_SASL_PLAIN (0: never AUTH, APOP or USER/PASS) */
+                                     POSTIE_SASL_PLAIN (0: never AUTH; APOP or USER/PASS) */
     bool use_apop;                /* default false: APOP when the greeting has a timestamp */
     bool use_pipelining;          /* default true: pipeline when offered */
     uint32_t timeout_greeting_ms; /* see POSTIE_POP3_TIMEOUT_* */
@@ -208,6 +208,8 @@ typedef struct {
     char alert[POSTIE_REPLY_TEXT_MAX];
 
     postie_line_reader_t rx;
+    bool logged_in;    /* the login succeeded: mailbox commands may start */
+    bool list_open;    /* a LIST whose UIDL is still to be sent: nothing may come between */
     bool multi;        /* inside a multi-line answer (after its +OK) */
     uint8_t data_st;   /* RETR data: where in a line the reader is */
     uint64_t received; /* RETR data: octets given to the callback */

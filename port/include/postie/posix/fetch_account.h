@@ -67,13 +67,12 @@ postie_status_t postie_fetch_account(const postie_mailbox_client_config_t *cfg,
                                      const postie_fetch_account_options_t *opt,
                                      postie_fetch_account_report_t *report);
 
-/* Called per listed message: id (POP3 number or IMAP UID), size, and for
- * POP3 the UIDL. */
+/* Called once per listed message, ids ascending: item->id (the POP3
+ * number or the IMAP UID) and item->size (POSTIE_MAIL_ITEM_SIZE). */
 typedef void (*postie_fetch_list_fn)(void *ctx, const postie_mail_item_t *item);
 
-/* List the mailbox (sizes; UIDLs for POP3), then log out; nothing is
- * changed. *info (may be NULL) gets what open learned; error (may be NULL)
- * the detail on failure. */
+/* List the mailbox (ids and sizes), then log out; nothing is changed. *info (may be NULL) gets what
+ * open learned; error (may be NULL) the detail on failure. */
 postie_status_t postie_fetch_list(const postie_mailbox_client_config_t *cfg,
                                   postie_fetch_list_fn fn, void *ctx, postie_mailbox_info_t *info,
                                   postie_error_t *error);

@@ -11,7 +11,9 @@
  *   <seconds>.M<microseconds>P<pid>Q<counter>.<host>,K=<key>
  *
  * where <host> has '/' and ':' replaced (\057, \072) and <key> is the
- * fetch key with every octet outside [A-Za-z0-9._-] written as %XX. A mail
+ * fetch key with every octet outside [A-Za-z0-9._-] written as %XX (a key
+ * whose encoding passes 160 octets is named by '#' and the 16 hex digits of
+ * its 64-bit FNV-1a hash instead, to keep names under 255 octets). A mail
  * reader may move the file to cur/ and append ":2,<flags>"; contains(key)
  * finds it in new/ or cur/ by the ",K=<key>" part followed by ':' or the
  * end of the name. contains scans both directories (one readdir each), so
@@ -68,7 +70,7 @@ void postie_maildir_close(postie_maildir_t *md);
 /* The last failure's detail. */
 const postie_error_t *postie_maildir_error(const postie_maildir_t *md);
 
-/* The final file name (in new/) of the last committed message ("" none). */
+/* The file name (in new/ once committed) of the last message begun ("" none). */
 const char *postie_maildir_last_name(const postie_maildir_t *md);
 
 /* Encode key the way it appears in file names (",K=" not included).
