@@ -278,6 +278,11 @@ typedef struct {
     uint16_t fx_depth;     /* parenthesis depth of a skipped value */
     bool line_part;        /* inside a line that arrives in parts (SEARCH) */
     bool bye_seen;         /* untagged BYE during LOGOUT */
+    bool have_uidvalidity; /* SELECT gave UIDVALIDITY */
+    bool starttls_refused; /* opportunistic STARTTLS was refused: go on in clear */
+    uint8_t fx_item;       /* FETCH item whose value comes next */
+    bool fx_after_body;    /* the literal just read was BODY[] */
+    bool fx_mismatch;      /* the segment after a message literal is being read */
     bool in_literal;       /* counted mode: literal_left octets follow */
     bool literal_body;     /* ... and they are the message of the oldest retrieve */
     uint64_t literal_left; /* octets of the literal still to come */
@@ -297,6 +302,7 @@ typedef struct {
     uint32_t list_want;
     uint32_t list_count; /* UIDs the SEARCH answer gave (>= from) */
     uint32_t list_last;  /* highest UID reported so far */
+    uint32_t list_prev;  /* the SEARCH answer's previous UID */
     uint32_t list_min;
     uint32_t list_max;
     bool list_sorted;
