@@ -87,7 +87,7 @@ rc, out, err = run(["accounts"])
 check(rc == 0 and "Support" in out and "mail/Archive" in out and "keep" in out,
       "accounts lists both", (rc, out, err))
 rc, out, err = run(["account", "show", "mail/Archive"])
-check(rc == 0 and PASSWORD not in out + err and "********" in out and "993" in out,
+check(rc == 0 and PASSWORD not in out + err and "********" in out and "imaps" in out,
       "account show masks the secret", (rc, out, err))
 check("state_file" in out and ".postie-fetch-state" in out, "account show names the state file",
       out)
