@@ -90,6 +90,7 @@ arm-none-eabi-size "$out/registry_image.elf" | sed "s#$out/##"
 
 # sizeof() of the objects, read from the compiler without running anything.
 cat > "$out/sizes.c" <<'C'
+#include "postie/fetch/fetch.h"
 #include "postie/mime/mime.h"
 #include "postie/queue/delivery.h"
 #include "postie/queue/queue.h"
@@ -107,6 +108,8 @@ char size_queue_entry[sizeof(postie_queue_entry_t)];
 char size_queue_ram_store[sizeof(postie_queue_ram_t)];
 char size_delivery_run[sizeof(postie_delivery_t)];
 char size_registry[sizeof(postie_registry_t)];
+char size_fetch_run[sizeof(postie_fetch_t)];
+char size_fetch_state[sizeof(postie_fetch_state_t)];
 C
 "$cc" "${flags[@]}" -c "$out/sizes.c" -o "$out/sizes.o"
 echo "code and data of core/ for Cortex-M4 (-Os):"

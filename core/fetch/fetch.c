@@ -142,12 +142,11 @@ postie_status_t postie_fetch_init(postie_fetch_t *f, const postie_fetch_options_
         f->state = POSTIE_FETCH_ST_DONE;
         return POSTIE_E_INVALID_ARGUMENT;
     }
-    for (size_t i = 0; i < plen; i++) {
-        if ((uint8_t)prefix[i] < 0x21u || (uint8_t)prefix[i] > 0x7Eu) {
-            plen = POSTIE_FETCH_KEY_PREFIX_MAX + 1u;
-        }
+    bool printable = true;
+    for (size_t i = 0; i < plen && printable; i++) {
+        printable = (uint8_t)prefix[i] >= 0x21u && (uint8_t)prefix[i] <= 0x7Eu;
     }
-    if (plen > POSTIE_FETCH_KEY_PREFIX_MAX) {
+    if (!printable || plen > POSTIE_FETCH_KEY_PREFIX_MAX) {
         set_error(f, POSTIE_E_INVALID_ARGUMENT, "fetch options", "key_prefix");
         f->state = POSTIE_FETCH_ST_DONE;
         return POSTIE_E_INVALID_ARGUMENT;

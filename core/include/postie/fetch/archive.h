@@ -112,7 +112,7 @@ typedef struct {
     bool (*exists)(void *ctx, const char *key, bool *found); /* may be NULL */
 } postie_archive_callbacks_t;
 
-/* The callback sink's state. RAM: sizeof(postie_archive_cb_t), 48 octets on
+/* The callback sink's state. RAM: sizeof(postie_archive_cb_t), 40 octets on
  * x86-64 (32 on Cortex-M4). Treat every field as private but octets. */
 typedef struct {
     const postie_archive_callbacks_t *cb;

@@ -67,9 +67,13 @@
  *
  * Time: every `now` is postie_clock_ms() (handed to the engine's commands).
  *
- * RAM: sizeof(postie_fetch_t), 40 600 octets on x86-64 with the defaults:
- * the fetch state (see postie/fetch/fetch_state.h: 37 152) and the batch
- * (POSTIE_FETCH_BATCH items of 88 octets). Nothing is allocated.
+ * RAM: sizeof(postie_fetch_t), 45 160 octets on x86-64 with the defaults
+ * (45 048 on Cortex-M4): the fetch state (see postie/fetch/fetch_state.h:
+ * 41 256) and the batch (POSTIE_FETCH_BATCH items of 96 octets, plus 2
+ * octets each for the removes in flight). Nothing is allocated; a board
+ * with little RAM lowers POSTIE_FETCH_UIDL_ARENA and POSTIE_FETCH_UIDLS_MAX
+ * (POP3 keep mode needs one UIDL per archived message still on the server)
+ * and POSTIE_FETCH_UIDS_MAX.
  *
  * Thread model: a run, its engine, sink and store belong to one thread at a
  * time. Two runs must never work on the same account at once (the POSIX

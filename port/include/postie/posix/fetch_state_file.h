@@ -15,8 +15,9 @@
  * interleave: the second gets POSTIE_E_BUSY at once. The lock goes with the
  * process (a crash releases it).
  *
- * RAM: sizeof(postie_state_file_t), about 2.1 KiB (paths, a write
- * buffer). Thread model: one per thread; the lock is per open file.
+ * RAM: sizeof(postie_state_file_t), 1 328 octets on x86-64 (the path and
+ * an error record); a save uses about 3 KiB of stack. Thread model: one per thread; the lock is per
+ * open file.
  */
 #ifndef POSTIE_FETCH_STATE_FILE_H
 #define POSTIE_FETCH_STATE_FILE_H

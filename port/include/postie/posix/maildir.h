@@ -25,8 +25,8 @@
  * most a file in tmp/, which readers ignore (Maildir readers clean tmp/ of
  * files older than 36 hours).
  *
- * RAM: sizeof(postie_maildir_t), about 4.4 KiB (paths and a write buffer of
- * POSTIE_MAILDIR_BUFFER octets). Thread model: one sink per thread at a
+ * RAM: sizeof(postie_maildir_t), 7 048 octets on x86-64 (paths and a write
+ * buffer of POSTIE_MAILDIR_BUFFER octets). Thread model: one sink per thread at a
  * time; several processes may write into one Maildir (names are unique).
  */
 #ifndef POSTIE_MAILDIR_H
