@@ -141,13 +141,13 @@ static void reschedule(const postie_registry_t *reg, long jitter_s)
     uint64_t now = now_ms();
     memcpy(old, slots, sizeof(old));
     nslots = 0;
-    for (size_t i = 0; i < reg->account_count; i++) {
+    for (size_t i = 0; i < reg->account_count && i < POSTIE_REGISTRY_ACCOUNTS_MAX; i++) {
         const postie_account_t *a = &reg->accounts[i];
         slot_t *s = &slots[nslots++];
         memset(s, 0, sizeof(*s));
         snprintf(s->name, sizeof(s->name), "%s", a->name);
         s->due_ms = now + account_jitter(a, jitter_s);
-        for (size_t k = 0; k < nold; k++) {
+        for (size_t k = 0; k < nold && k < POSTIE_REGISTRY_ACCOUNTS_MAX; k++) {
             if (strcmp(old[k].name, a->name) == 0) {
                 s->due_ms = old[k].due_ms;
                 s->warned = old[k].warned;
