@@ -163,6 +163,29 @@ void cli_print_fetch_summary(FILE *out, const char *who, const postie_fetch_acco
     }
 }
 
+/* mkdir -p, mode 0700 for what it makes. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof(buf)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
 postie_status_t cli_archive(const char *who, const postie_mailbox_client_config_t *cfg,
                             const char *maildir, const char *state_file, bool keep,
                             volatile sig_atomic_t *stop, bool show_progress,
@@ -174,7 +197,7 @@ postie_status_t cli_archive(const char *who, const postie_mailbox_client_config_
 
     memset(report, 0, sizeof(*report));
     /* the default state file lives in the Maildir: make it before the state is locked */
-    if (mkdir(maildir, 0700) != 0 && errno != EEXIST) {
+    if (make_dirs(maildir) != 0) {
         fprintf(stderr, "postie: %s: cannot create the Maildir %s: %s\n", who, maildir,
                 strerror(errno));
         report->run.status = POSTIE_E_ARCHIVE_FAILED;
