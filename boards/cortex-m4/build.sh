@@ -91,6 +91,7 @@ arm-none-eabi-size "$out/registry_image.elf" | sed "s#$out/##"
 # sizeof() of the objects, read from the compiler without running anything.
 cat > "$out/sizes.c" <<'C'
 #include "postie/fetch/fetch.h"
+#include "postie/imap/imap.h"
 #include "postie/mime/mime.h"
 #include "postie/queue/delivery.h"
 #include "postie/queue/queue.h"
@@ -99,6 +100,7 @@ cat > "$out/sizes.c" <<'C'
 #include "postie/smtp/smtp.h"
 char size_smtp_engine[sizeof(postie_smtp_t)];
 char size_pop3_engine[sizeof(postie_pop3_t)];
+char size_imap_engine[sizeof(postie_imap_t)];
 char size_mime_writer[sizeof(postie_mime_writer_t)];
 char size_smtp_rcpt[sizeof(postie_smtp_rcpt_t)];
 char size_line_reader[sizeof(postie_line_reader_t)];

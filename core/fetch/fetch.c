@@ -439,10 +439,11 @@ static bool pick(postie_fetch_t *f, uint32_t now)
         return true;
     }
     if (!state_has_room(f, item)) {
-        if (f->opt.delete_after_archive && f->st.count > 0) {
-            /* the entries are messages removed in this session: once
-             * finish makes that final, the next session's listing drops
-             * them */
+        if (f->opt.delete_after_archive && f->report.deleted + f->removes > 0) {
+            /* entries of messages removed in this session: once finish
+             * makes that final, the next session's listing drops them
+             * (each such session removes at least one message, so asking
+             * for another always makes progress) */
             f->report.again = true;
             f->state = POSTIE_FETCH_ST_FINISH;
             return true;
@@ -748,7 +749,7 @@ void postie_fetch_failed(postie_fetch_t *f, postie_status_t status, const postie
     f->retrieves = 0;
     /* what was recorded is saved; note whether the archive may hold more */
     if (!f->no_save) {
-        bool clean = !f->local_failed && !f->check_sink;
+        bool clean = !f->local_failed && (f->complete || !f->check_sink);
         if (f->st.clean != clean || f->state_dirty) {
             f->st.clean = clean;
             (void)save_state(f);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -113,6 +114,88 @@ static int sync_dir(const char *path)
     }
     close(fd);
     return err;
+}
+
+/* ---- the key index ----------------------------------------------------------- */
+
+static void index_free(postie_maildir_t *md)
+{
+    for (size_t i = 0; i < md->keys_n; i++) {
+        free(md->keys[i]);
+    }
+    free(md->keys);
+    md->keys = NULL;
+    md->keys_n = md->keys_cap = 0;
+    md->indexed = false;
+}
+
+/* Add the encoded key of a file name (after ",K=", up to ':' or the end). */
+static bool index_add(postie_maildir_t *md, const char *name)
+{
+    const char *k = strstr(name, ",K=");
+    size_t len;
+    char *copy;
+    if (k == NULL) {
+        return true;
+    }
+    k += 3;
+    len = strcspn(k, ":");
+    if (md->keys_n == md->keys_cap) {
+        size_t cap = md->keys_cap == 0 ? 256 : md->keys_cap * 2;
+        char **grown = realloc(md->keys, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return false;
+        }
+        md->keys = grown;
+        md->keys_cap = cap;
+    }
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        return false;
+    }
+    memcpy(copy, k, len);
+    copy[len] = '\0';
+    md->keys[md->keys_n++] = copy;
+    md->sorted = false;
+    return true;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read new/ and cur/ into the index. false: a directory could not be read
+ * (md->error says why) or memory ran out (index left unbuilt). */
+static postie_status_t index_build(postie_maildir_t *md)
+{
+    static const char *const subs[] = {"new", "cur"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[POSTIE_MAILDIR_PATH_MAX];
+        DIR *d;
+        struct dirent *de;
+        bool ok = true;
+        if (!join(path, sizeof(path), md->dir, subs[i])) {
+            index_free(md);
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "Maildir path", md->dir, 0);
+        }
+        d = opendir(path);
+        if (d == NULL) {
+            int err = errno;
+            index_free(md);
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "reading the Maildir", path, err);
+        }
+        while (ok && (de = readdir(d)) != NULL) {
+            ok = index_add(md, de->d_name);
+        }
+        closedir(d);
+        if (!ok) {
+            index_free(md);
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "indexing the Maildir", md->dir, ENOMEM);
+        }
+    }
+    md->indexed = true;
+    return POSTIE_OK;
 }
 
 static postie_status_t md_begin(void *ctx, const char *key, uint64_t size)
@@ -235,6 +318,9 @@ static postie_status_t md_commit(void *ctx)
         (void)unlink(md->tmp_path);
         return fail(md, POSTIE_E_ARCHIVE_FAILED, "moving the message into new/", final, err);
     }
+    if (md->indexed && !index_add(md, md->name)) {
+        index_free(md); /* rebuilt by the next contains */
+    }
     err = sync_dir(newdir);
     if (err != 0) {
         /* the name may not be durable: say the commit failed (the run then
@@ -244,51 +330,28 @@ static postie_status_t md_commit(void *ctx)
     return POSTIE_OK;
 }
 
-/* Whether name carries ",K=<enc>" followed by its end or ':'. */
-static bool name_has(const char *name, const char *tag, size_t tag_len)
-{
-    const char *p = name;
-    while ((p = strstr(p, tag)) != NULL) {
-        char after = p[tag_len];
-        if (after == '\0' || after == ':') {
-            return true;
-        }
-        p++;
-    }
-    return false;
-}
-
 static postie_status_t md_contains(void *ctx, const char *key, bool *found)
 {
     postie_maildir_t *md = ctx;
-    static const char *const subs[] = {"new", "cur"};
-    char tag[KEY_NAME_MAX + 8];
-    size_t tag_len;
+    char enc[KEY_NAME_MAX + 8];
+    const char *want = enc;
+    postie_status_t rc;
     *found = false;
-    memcpy(tag, ",K=", 3);
-    if (postie_maildir_key_encode(key, tag + 3, sizeof(tag) - 3) != POSTIE_OK) {
+    if (postie_maildir_key_encode(key, enc, sizeof(enc)) != POSTIE_OK) {
         return fail(md, POSTIE_E_ARCHIVE_FAILED, "Maildir file name", key, 0);
     }
-    tag_len = strlen(tag);
-    for (size_t i = 0; i < 2 && !*found; i++) {
-        char path[POSTIE_MAILDIR_PATH_MAX];
-        DIR *d;
-        struct dirent *de;
-        if (!join(path, sizeof(path), md->dir, subs[i])) {
-            return fail(md, POSTIE_E_ARCHIVE_FAILED, "Maildir path", md->dir, 0);
+    if (!md->indexed) {
+        rc = index_build(md);
+        if (rc != POSTIE_OK) {
+            return rc;
         }
-        d = opendir(path);
-        if (d == NULL) {
-            return fail(md, POSTIE_E_ARCHIVE_FAILED, "reading the Maildir", path, errno);
-        }
-        while ((de = readdir(d)) != NULL) {
-            if (name_has(de->d_name, tag, tag_len)) {
-                *found = true;
-                break;
-            }
-        }
-        closedir(d);
     }
+    if (!md->sorted && md->keys_n > 1) {
+        qsort(md->keys, md->keys_n, sizeof(md->keys[0]), cmp_key);
+    }
+    md->sorted = true;
+    *found = md->keys_n > 0 &&
+             bsearch(&want, md->keys, md->keys_n, sizeof(md->keys[0]), cmp_key) != NULL;
     return POSTIE_OK;
 }
 
@@ -349,6 +412,7 @@ postie_status_t postie_maildir_open(postie_maildir_t *md, const char *path, post
 void postie_maildir_close(postie_maildir_t *md)
 {
     md_abort(md);
+    index_free(md);
 }
 
 const postie_error_t *postie_maildir_error(const postie_maildir_t *md)

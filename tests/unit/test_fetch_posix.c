@@ -21,7 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "postie/posix/fetch_account.h"
 #include "postie/posix/fetch_state_file.h"
+#include "postie/posix/mailbox_check.h"
 #include "postie/posix/maildir.h"
 
 static char base[256];
@@ -117,6 +119,11 @@ static void test_maildir(void **state)
     assert_false(found);
     snprintf(moved, sizeof(moved), "%s/cur/%s:2,S", dir, name);
     assert_int_equal(rename(path, moved), 0);
+    assert_int_equal(sink.ops->contains(sink.ctx, "imap-1-1", &found), POSTIE_OK);
+    assert_true(found);
+    /* a new sink reads the directories afresh: found in cur/ */
+    postie_maildir_close(&md);
+    assert_int_equal(postie_maildir_open(&md, dir, &sink), POSTIE_OK);
     assert_int_equal(sink.ops->contains(sink.ctx, "imap-1-1", &found), POSTIE_OK);
     assert_true(found);
     assert_int_equal(sink.ops->contains(sink.ctx, "imap-1-11", &found), POSTIE_OK);
@@ -237,11 +244,64 @@ static void test_state_file(void **state)
     postie_state_file_close(&sf);
 }
 
+static void on_item(void *ctx, const postie_mail_item_t *item)
+{
+    (void)ctx;
+    (void)item;
+}
+
+/* Every argument the fetch headers call optional, with NULL; and the
+ * calls that must be safe on a client that was never opened. */
+static void test_optional_arguments(void **state)
+{
+    static postie_mailbox_client_t zero;
+    postie_mailbox_client_config_t cfg;
+    postie_fetch_account_options_t opt;
+    postie_fetch_account_report_t r;
+    postie_mailbox_check_report_t check;
+    postie_mail_item_t item;
+    char key[POSTIE_ARCHIVE_KEY_MAX];
+    (void)state;
+
+    postie_mailbox_client_close(&zero);
+    assert_non_null(postie_mailbox_client_error(&zero));
+    assert_int_equal(postie_mailbox_client_info(&zero)->messages, 0);
+
+    postie_mailbox_client_config_defaults(&cfg);
+    assert_int_equal(postie_mailbox_client_port(&cfg), 110);
+    cfg.tls_mode = POSTIE_TLS_IMPLICIT;
+    assert_int_equal(postie_mailbox_client_port(&cfg), 995);
+    cfg.protocol = POSTIE_FETCH_IMAP;
+    assert_int_equal(postie_mailbox_client_port(&cfg), 993);
+    cfg.tls_mode = POSTIE_TLS_STARTTLS_REQUIRED;
+    assert_int_equal(postie_mailbox_client_port(&cfg), 143);
+    /* no host: refused before any connection, NULL info, error, octets */
+    assert_int_equal(postie_fetch_list(&cfg, on_item, NULL, NULL, NULL), POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(postie_fetch_message_to_file(&cfg, 1, "/nonexistent/x", 0, NULL, NULL),
+                     POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(postie_mailbox_test_connection(&cfg, &check), POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(check.result[POSTIE_MCHECK_DNS], POSTIE_STEP_FAILED);
+
+    /* sink NULL and maildir NULL: refused; key_prefix, progress, stop NULL */
+    postie_fetch_account_options_defaults(&opt);
+    assert_true(opt.delete_after_archive);
+    assert_int_equal(postie_fetch_account(&cfg, &opt, &r), POSTIE_E_INVALID_ARGUMENT);
+
+    memset(&item, 0, sizeof(item));
+    item.id = 7;
+    assert_int_equal(postie_fetch_key(POSTIE_FETCH_IMAP, NULL, 3, &item, key, sizeof(key)),
+                     POSTIE_OK);
+    assert_string_equal(key, "imap-3-7");
+    assert_int_equal(postie_fetch_key(POSTIE_FETCH_POP3, NULL, 0, &item, key, sizeof(key)),
+                     POSTIE_E_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_maildir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
+        cmocka_unit_test(test_optional_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

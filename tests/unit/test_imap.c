@@ -997,6 +997,38 @@ static void test_folder_modified_utf7(void **state)
     play(&t);
 }
 
+/* The longest name that doubles in modified UTF-7 still fits. */
+static void test_folder_longest_encoding(void **state)
+{
+    static char folder[POSTIE_IMAP_FOLDER_MAX + 1];
+    static char select[600];
+    size_t n = 0;
+    size_t k = 0;
+    (void)state;
+    k += (size_t)snprintf(select, sizeof(select), "A0002 SELECT ");
+    while (n + 3 <= POSTIE_IMAP_FOLDER_MAX) {
+        memcpy(folder + n,
+               "\xc3\xa9"
+               "a",
+               3);
+        n += 3;
+        k += (size_t)snprintf(select + k, sizeof(select) - k, "&AOk-a");
+    }
+    snprintf(select + k, sizeof(select) - k, "\r\n");
+    step_t steps[] = {
+        GREET_CAPS_IR,
+        AUTH_IR,
+        LOGIN_OK_CAPS,
+        C(select),
+        S("* OK [UIDVALIDITY 1] x\r\nA0002 OK\r\n"),
+        EVENT(POSTIE_MAILBOX_EV_READY),
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.folder = folder;
+    play(&t);
+}
+
 static void test_folder_checked_at_init(void **state)
 {
     postie_imap_t *m = malloc(sizeof(*m));
@@ -1219,6 +1251,62 @@ static void test_list_long_search_in_windows(void **state)
     assert_int_equal(run.items_count, N - 1);
     assert_int_equal(run.items_last, 2 * N);
     assert_true(postie_imap_state(&m) & POSTIE_IMAP_READY);
+}
+
+static void test_list_sizes_search_out_of_order(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        OPEN_UIDPLUS,
+        LIST_SIZES(1),
+        C("A0003 UID SEARCH UID 1:*\r\n"),
+        S("* SEARCH 9 3 5\r\nA0003 OK\r\n"),
+        C("A0004 UID FETCH 3:9 (UID RFC822.SIZE)\r\n"), /* one window over all */
+        S("* 1 FETCH (UID 3 RFC822.SIZE 30)\r\n* 2 FETCH (UID 5 RFC822.SIZE 50)\r\n"
+          "* 3 FETCH (UID 9 RFC822.SIZE 90)\r\nA0004 OK\r\n"),
+        EVENT(POSTIE_MAILBOX_EV_LISTED),
+        ITEMS("3:30 5:50 9:90"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    play(&t);
+}
+
+/* Literals where nobody needs them are read and dropped: in an untagged
+ * response the engine does not use, and inside a FETCH item's list. */
+static void test_other_literals_skipped(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE(43),
+        C("A0003 UID FETCH 43 (BODY.PEEK[])\r\n"),
+        S("* LIST (\\HasNoChildren) \"/\" {5}\r\nINBOX\r\n"
+          "* 1 FETCH (UID 43 ENVELOPE (NIL {6}\r\nsubj)) NIL ((\"a\" NIL \"b\" \"c\")))"
+          " BODY[] {4}\r\nbody)\r\nA0003 OK\r\n"),
+        EVENT(POSTIE_MAILBOX_EV_RETRIEVED),
+        BODY("body"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    play(&t);
+}
+
+static void test_login_literal_minus(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        S("* OK [CAPABILITY IMAP4rev1 LITERAL-] ready\r\n"),
+        C("A0001 LOGIN \"alice\" {3+}\r\n\xc3\xa9x\r\n"),
+        S("A0001 OK [CAPABILITY IMAP4rev1] in\r\n"),
+        SELECT_2,
+        SELECT_OK_2,
+        EVENT(POSTIE_MAILBOX_EV_READY),
+        END,
+    };
+    transcript_t t = plain(steps);
+    t.cfg.password = "\xc3\xa9x";
+    play(&t);
 }
 
 /* ---- retrieve, remove, finish ------------------------------------------------------ */
@@ -1586,23 +1674,27 @@ static void test_unknown_tag(void **state)
 static void test_malformed_responses(void **state)
 {
     static const char *const bad[] = {
-        "* 1 FETCH UID 43\r\n",                    /* no list */
-        "* 1 FETCH (UID 43 BODY[] {3}x\r\n",       /* literal not at the end */
-        "* 1 FETCH (UID 43 BODY[] {3x}\r\n",       /* not a number */
-        "* 1 FETCH (UID 43 BODY[] \"abc\r\n",      /* unterminated string */
-        "* 1 FETCH (UID 43 BODY[] \"abc\") x\r\n", /* text after the list */
-        "* 1 FETCH (UID 43 BODY[] \"abc\"\r\n",    /* no closing parenthesis */
-        "* 1 FETCH (UID 0 BODY[] \"abc\")\r\n",    /* UID 0 */
-        "* 1 FETCH (UID 43 BODY[] NIL)\r\n",       /* no message */
-        "A0003 MAYBE\r\n",                         /* not OK/NO/BAD */
-        "A0003\r\n",                               /* nothing */
-        "hello\r\n",                               /* not IMAP */
-        "* 1 FETCH (UID 43 BODY[]\r\n",            /* item without value */
-        "+ go ahead\r\n",                          /* nobody asked */
-        "* 1 FETCH (UID 43 BODY[] {3}\r\nabc\r\n", /* response ends after literal */
-        "*\r\n",                                   /* empty */
-        "* 1 FETCH (UID 43 BODY[] \"a\rb\")\r\n",  /* bare CR */
-        "* 1 FETCH (UID 43 BODY[] \"a\nb\")\r\n",  /* bare LF */
+        "* 1 FETCH UID 43\r\n",                            /* no list */
+        "* 1 FETCH (UID 43 BODY[] {3}x\r\n",               /* literal not at the end */
+        "* 1 FETCH (UID 43 BODY[] {3x}\r\n",               /* not a number */
+        "* 1 FETCH (UID 43 BODY[] \"abc\r\n",              /* unterminated string */
+        "* 1 FETCH (UID 43 BODY[] \"abc\") x\r\n",         /* text after the list */
+        "* 1 FETCH (UID 43 BODY[] \"abc\"\r\n",            /* no closing parenthesis */
+        "* 1 FETCH (UID 0 BODY[] \"abc\")\r\n",            /* UID 0 */
+        "* 1 FETCH (UID 43 BODY[] NIL)\r\n",               /* no message */
+        "A0003 MAYBE\r\n",                                 /* not OK/NO/BAD */
+        "A0003\r\n",                                       /* nothing */
+        "hello\r\n",                                       /* not IMAP */
+        "* 1 FETCH (UID 43 BODY[]\r\n",                    /* item without value */
+        "+ go ahead\r\n",                                  /* nobody asked */
+        "* 1 FETCH (UID 43 BODY[] {3}\r\nabc\r\n",         /* response ends after literal */
+        "*\r\n",                                           /* empty */
+        "* 1 FETCH (UID 43 BODY[] \"a\rb\")\r\n",          /* bare CR */
+        "* 1 FETCH (UID 43 BODY[] \"a\nb\")\r\n",          /* bare LF */
+        "* 1 FETCH (UID 43 BODY[] \"abc\\\r\n",            /* a backslash, then the line ends */
+        "* 1 FETCH (UID 43 BODY[] {5 {3}\r\nabc)\r\n",     /* junk before the literal */
+        "* 1 FETCH (UID 43 BODY[] {3}\r\nabc UID 44)\r\n", /* another UID's message */
+        "* 1 FETCH (BODY[] {3}\r\nabc)\r\n* 2 FETCH (BODY[] {1}\r\nd)\r\n", /* twice */
     };
     static const postie_status_t want[] = {
         POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED, POSTIE_E_REPLY_MALFORMED,
@@ -1610,7 +1702,8 @@ static void test_malformed_responses(void **state)
         POSTIE_E_REPLY_MALFORMED,  POSTIE_E_NOT_FOUND,       POSTIE_E_REPLY_MALFORMED,
         POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED, POSTIE_E_REPLY_MALFORMED,
         POSTIE_E_REPLY_UNEXPECTED, POSTIE_E_SIZE_MISMATCH,   POSTIE_E_REPLY_MALFORMED,
-        POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED,
+        POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED, POSTIE_E_REPLY_MALFORMED,
+        POSTIE_E_REPLY_MALFORMED,  POSTIE_E_REPLY_MALFORMED, POSTIE_E_REPLY_UNEXPECTED,
     };
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1807,9 +1900,166 @@ static void test_large_literal_streams(void **state)
     assert_true(got == size);
 }
 
+/* ---- every step of a whole session: untagged noise, BYE, drop, NO, BAD ---- */
+
+static const step_t full_session[] = {
+    S("* OK [CAPABILITY IMAP4rev1] hi\r\n"),
+    C("A0001 LOGIN \"alice\" \"s3cret\"\r\n"),
+    S("A0001 OK [CAPABILITY IMAP4rev1] in\r\n"),
+    C("A0002 SELECT INBOX\r\n"),
+    S("* 2 EXISTS\r\n* OK [UIDVALIDITY 3] x\r\nA0002 OK\r\n"),
+    EVENT(POSTIE_MAILBOX_EV_READY),
+    LIST_SIZES(1),
+    C("A0003 UID SEARCH UID 1:*\r\n"),
+    S("* SEARCH 4 5\r\nA0003 OK\r\n"),
+    C("A0004 UID FETCH 4:5 (UID RFC822.SIZE)\r\n"),
+    S("* 1 FETCH (UID 4 RFC822.SIZE 3)\r\n* 2 FETCH (UID 5 RFC822.SIZE 2)\r\nA0004 OK\r\n"),
+    EVENT(POSTIE_MAILBOX_EV_LISTED),
+    ITEMS("4:3 5:2"),
+    RETRIEVE(4),
+    C("A0005 UID FETCH 4 (BODY.PEEK[])\r\n"),
+    S("* 1 FETCH (UID 4 BODY[] {3}\r\nabc)\r\nA0005 OK\r\n"),
+    EVENT(POSTIE_MAILBOX_EV_RETRIEVED),
+    BODY("abc"),
+    REMOVE(4),
+    C("A0006 UID STORE 4 +FLAGS.SILENT (\\Deleted)\r\n"),
+    S("A0006 OK\r\n"),
+    EVENT(POSTIE_MAILBOX_EV_REMOVED),
+    FINISH,
+    C("A0007 EXPUNGE\r\n"),
+    S("* 1 EXPUNGE\r\nA0007 OK\r\n"),
+    C("A0008 LOGOUT\r\n"),
+    S("* BYE see you\r\nA0008 OK\r\n"),
+    CLOSED,
+    END,
+};
+
+#define FULL_STEPS (sizeof(full_session) / sizeof(full_session[0]))
+
+static void test_full_session(void **state)
+{
+    (void)state;
+    transcript_t t = plain(full_session);
+    play(&t);
+}
+
+/* Untagged EXISTS, EXPUNGE, FETCH flags and [ALERT] before every server
+ * answer after the greeting change nothing. */
+static void test_untagged_before_every_answer(void **state)
+{
+    static char texts[FULL_STEPS][256];
+    step_t steps[FULL_STEPS];
+    bool first = true;
+    (void)state;
+    for (size_t i = 0; i < FULL_STEPS; i++) {
+        steps[i] = full_session[i];
+        if (steps[i].op == OP_SERVER) {
+            if (!first) {
+                snprintf(texts[i], sizeof(texts[i]),
+                         "* 9 EXISTS\r\n* 1 EXPUNGE\r\n* OK [ALERT] noise\r\n"
+                         "* 1 FETCH (FLAGS (\\Seen))\r\n* NO [ALERT] warning\r\n%s",
+                         steps[i].data);
+                steps[i].data = texts[i];
+            }
+            first = false;
+        }
+    }
+    transcript_t t = plain(steps);
+    play(&t);
+}
+
+/* The status a refusal of the command sent as `client` means. */
+static postie_status_t refusal_for(const char *client, bool bad)
+{
+    if (bad) {
+        return POSTIE_E_REPLY_MALFORMED;
+    }
+    if (strstr(client, " LOGIN ") != NULL) {
+        return POSTIE_E_AUTH_FAILED;
+    }
+    if (strstr(client, " SELECT ") != NULL) {
+        return POSTIE_E_FOLDER_NOT_FOUND;
+    }
+    return POSTIE_E_COMMAND_REFUSED;
+}
+
+/* At every server answer, instead: BYE, the connection dropped, NO, BAD.
+ * Each is a failure with the right status, naming the command. */
+static void test_fault_at_every_step(void **state)
+{
+    static char answer[64];
+    (void)state;
+    for (size_t cut = 0; cut < FULL_STEPS; cut++) {
+        const char *client = NULL;
+        if (full_session[cut].op != OP_SERVER) {
+            continue;
+        }
+        for (size_t k = 0; k < cut; k++) {
+            if (full_session[k].op == OP_CLIENT) {
+                client = full_session[k].data;
+            }
+        }
+        for (int fault = 0; fault < 4; fault++) {
+            step_t steps[FULL_STEPS + 2];
+            size_t n = 0;
+            postie_status_t want;
+            bool logout = client != NULL && strstr(client, "LOGOUT") != NULL;
+            if (client == NULL && fault >= 2) {
+                continue; /* the greeting has no tag */
+            }
+            memcpy(steps, full_session, cut * sizeof(steps[0]));
+            n = cut;
+            switch (fault) {
+            case 0:
+                steps[n++] = (step_t)S("* BYE shutting down\r\n");
+                want = POSTIE_E_SERVER_SHUTDOWN;
+                if (logout) {
+                    steps[n++] = (step_t)SERVER_EOF;
+                    steps[n++] = (step_t)CLOSED;
+                    steps[n++] = (step_t)END;
+                    goto play_it;
+                }
+                break;
+            case 1:
+                steps[n++] = (step_t)SERVER_EOF;
+                want = POSTIE_E_CONNECTION_CLOSED;
+                if (logout) {
+                    steps[n++] = (step_t)CLOSED;
+                    steps[n++] = (step_t)END;
+                    goto play_it;
+                }
+                break;
+            default:
+                snprintf(answer, sizeof(answer), "%.5s %s refused\r\n", client,
+                         fault == 2 ? "NO" : "BAD");
+                steps[n++] = (step_t)S(answer);
+                want = refusal_for(client, fault == 3);
+                break;
+            }
+            steps[n++] = (step_t){OP_FAILED, NULL, want};
+            steps[n++] = (step_t)END;
+        play_it:
+            print_message("fault %d at step %zu\n", fault, cut);
+            {
+                transcript_t t = plain(steps);
+                const postie_imap_t *m = play(&t);
+                if (fault >= 2) {
+                    char want_text[32];
+                    snprintf(want_text, sizeof(want_text), "%s refused", fault == 2 ? "NO" : "BAD");
+                    assert_string_equal(postie_imap_error(m)->reply.text, want_text);
+                    assert_true(strlen(postie_imap_error(m)->subject) > 0);
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_session),
+        cmocka_unit_test(test_untagged_before_every_answer),
+        cmocka_unit_test(test_fault_at_every_step),
         cmocka_unit_test(test_open_sasl_ir_and_info),
         cmocka_unit_test(test_open_authenticate_without_sasl_ir),
         cmocka_unit_test(test_open_login_quoted),
@@ -1835,12 +2085,16 @@ int main(void)
         cmocka_unit_test(test_select_in_use),
         cmocka_unit_test(test_select_without_uidvalidity),
         cmocka_unit_test(test_folder_modified_utf7),
+        cmocka_unit_test(test_folder_longest_encoding),
         cmocka_unit_test(test_folder_checked_at_init),
         cmocka_unit_test(test_list_uids_filters_below_from),
         cmocka_unit_test(test_list_with_sizes),
         cmocka_unit_test(test_list_empty),
         cmocka_unit_test(test_list_search_out_of_order),
         cmocka_unit_test(test_list_search_refused),
+        cmocka_unit_test(test_list_sizes_search_out_of_order),
+        cmocka_unit_test(test_other_literals_skipped),
+        cmocka_unit_test(test_login_literal_minus),
         cmocka_unit_test(test_list_long_search_in_windows),
         cmocka_unit_test(test_retrieve_remove_finish_uidplus),
         cmocka_unit_test(test_remove_and_finish_without_uidplus),

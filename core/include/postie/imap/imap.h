@@ -43,7 +43,10 @@
  *             With it, the sizes come from UID FETCH lo:hi (UID RFC822.SIZE)
  *             over at most POSTIE_IMAP_LIST_WINDOWS UID ranges, each chosen
  *             from the SEARCH answer so it covers about the same number of
- *             messages; FETCH answers come in UID order.
+ *             messages (at least 512: a small folder takes one command);
+ *             FETCH answers come in UID order, so an unordered SEARCH
+ *             answer is fine here (one range from its lowest to its
+ *             highest UID).
  *   retrieve  C: A0006 UID FETCH 43 (BODY.PEEK[])
  *             S: * 1 FETCH (UID 43 BODY[] {1234} ...1234 octets... )
  *             The literal streams to the data callback as it arrives, in
@@ -106,8 +109,7 @@
  * quoted string ("\\" and "\"" escaped) when it is 7-bit text of at most
  * 128 octets without CR or LF, else a literal: {n+} with LITERAL+ (or
  * LITERAL- up to 4096 octets), else a synchronising {n} that waits for the
- * server's "+". A user name or password with a NUL octet is refused by
- * init (IMAP cannot carry it).
+ * server's "+".
  *
  * Folder: NULL or "" selects INBOX. Other names are sent as an atom when
  * they are plain ASCII atom characters, else as a quoted string; non-ASCII
@@ -127,8 +129,8 @@
  * RAM: sizeof(postie_imap_t) = POSTIE_IMAP_RX_BUFFER_SIZE +
  * POSTIE_IMAP_TX_BUFFER_SIZE + about 1.3 KiB (the configuration, the
  * pipeline of POSTIE_IMAP_PIPELINE_MAX commands, the event ring, the list
- * windows, info, error and alert text). With the defaults: 7 576 octets on
- * x86-64, 7 248 on Cortex-M4 (boards/cortex-m4/build.sh prints it).
+ * windows, info, error and alert text). With the defaults: 7 704 octets on
+ * x86-64, 7 552 on Cortex-M4 (boards/cortex-m4/build.sh prints it).
  *
  * Thread model: an engine belongs to one thread at a time; engines share
  * nothing, so any number may run in parallel.
@@ -267,6 +269,7 @@ typedef struct {
     uint16_t pending_head;
     uint16_t pending_count;
     uint32_t wait_since;
+    uint32_t last_now; /* the latest time the engine was told */
 
     postie_imap_event_t events[POSTIE_IMAP_EVENTS_MAX];
     uint16_t ev_head;
@@ -320,7 +323,7 @@ typedef struct {
 /* Prepare an engine (nothing happens until postie_imap_start). cfg is
  * copied (the strings it points to are not: keep them alive). Checks the
  * configuration: POSTIE_E_INVALID_ARGUMENT (a password without user name
- * or the reverse, a credential with NUL or longer than
+ * or the reverse, a credential longer than
  * POSTIE_AUTH_FIELD_MAX), or the folder errors above; the error record
  * says which field. */
 #define postie_imap_init \

@@ -64,8 +64,13 @@
  *   RETR data that ends before ".\r\n" (EOF, reset, timeout):
  *                           POSTIE_E_MESSAGE_TRUNCATED (never RETRIEVED)
  *   a timeout elsewhere     POSTIE_E_TIMEOUT; EOF elsewhere
- *                           POSTIE_E_CONNECTION_CLOSED
+ *                           POSTIE_E_CONNECTION_CLOSED (also before the +OK to
+ *                           QUIT: whether the server made the deletions is then
+ *                           not known, so it is not reported CLOSED)
  *   a callback's status     that status (step "listing" or "storing the message")
+ * The step is a static string (phase); for RETR and DELE the subject starts
+ * with the message number ("message 3: connection closed before the final
+ * dot"). reply.enhanced holds the RFC 2449 response code ("IN-USE").
  *
  * Security: with STLS required (the default), nothing but CAPA and STLS
  * is sent before the handshake, and the session stops before any

@@ -16,17 +16,21 @@
  * its 64-bit FNV-1a hash instead, to keep names under 255 octets). A mail
  * reader may move the file to cur/ and append ":2,<flags>"; contains(key)
  * finds it in new/ or cur/ by the ",K=<key>" part followed by ':' or the
- * end of the name. contains scans both directories (one readdir each), so
- * it costs O(messages in the Maildir); the fetch run calls it only after a
- * run that did not end cleanly.
+ * end of the name. The first contains reads both directories once and
+ * keeps an index of the keys found (on the heap, freed by
+ * postie_maildir_close; messages this sink commits are added to it), so a
+ * run that must ask for every message costs one directory scan, not one
+ * per message. The fetch run asks only after a run that did not end
+ * cleanly, or when it has no saved state.
  *
  * postie_maildir_open creates the directory and its tmp/, new/ and cur/
  * (mode 0700) when missing. abort removes the tmp/ file; a crash leaves at
  * most a file in tmp/, which readers ignore (Maildir readers clean tmp/ of
  * files older than 36 hours).
  *
- * RAM: sizeof(postie_maildir_t), 7 048 octets on x86-64 (paths and a write
- * buffer of POSTIE_MAILDIR_BUFFER octets). Thread model: one sink per thread at a
+ * RAM: sizeof(postie_maildir_t), 7 080 octets on x86-64 (paths and a write
+ * buffer of POSTIE_MAILDIR_BUFFER octets), plus the key index once built:
+ * about 40 octets per message in the Maildir. Thread model: one sink per thread at a
  * time; several processes may write into one Maildir (names are unique).
  */
 #ifndef POSTIE_MAILDIR_H
@@ -56,6 +60,11 @@ typedef struct {
     size_t buffered;
     uint8_t buf[POSTIE_MAILDIR_BUFFER];
     postie_error_t error; /* the last failure's detail (subject: the path) */
+    char **keys;          /* index of the encoded keys in new/ and cur/ (heap) */
+    size_t keys_n;
+    size_t keys_cap;
+    bool indexed; /* keys holds the index (built by the first contains) */
+    bool sorted;
 } postie_maildir_t;
 
 /* Open (and create when missing) the Maildir at path. *out is the sink;
@@ -64,7 +73,8 @@ typedef struct {
  * POSTIE_E_FIELD_TOO_LONG for a path over the limit. */
 postie_status_t postie_maildir_open(postie_maildir_t *md, const char *path, postie_archive_t *out);
 
-/* Abort a message in progress, if any. Safe to call again. */
+/* Abort a message in progress, if any, and free the key index. Safe to
+ * call again. */
 void postie_maildir_close(postie_maildir_t *md);
 
 /* The last failure's detail. */
