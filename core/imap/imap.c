@@ -673,6 +673,7 @@ static postie_status_t refusal_status(const postie_imap_t *m, const postie_imap_
 static void complete(postie_imap_t *m, const postie_imap_pending_t *p, uint32_t now)
 {
     switch (p->kind) {
+    /* C: A0001 CAPABILITY   S: * CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN   S: A0001 OK */
     case CMD_CAPABILITY:
         if (!m->caps.known) {
             postie_imapx_fail_cmd(m, POSTIE_E_REPLY_MALFORMED, p, NULL, 0, "no CAPABILITY answer");
@@ -714,6 +715,7 @@ static void complete(postie_imap_t *m, const postie_imap_pending_t *p, uint32_t 
         postie_imapx_list_next(m, now);
         break;
 
+    /* C: A0006 UID FETCH 43:120 (UID RFC822.SIZE)   S: * 1 FETCH (UID 43 RFC822.SIZE 9) */
     case CMD_FETCH_SIZES:
         postie_imapx_list_next(m, now);
         break;

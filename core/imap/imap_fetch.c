@@ -107,6 +107,7 @@ void postie_imapx_search_part(postie_imap_t *m, const char *s, size_t n, bool co
         }
         m->search_num = 0;
         m->search_digits = 0;
+        m->search_stop = false; /* a next SEARCH answer counts again */
         m->line_part = false;
     }
 }

@@ -1253,6 +1253,23 @@ static void test_list_long_search_in_windows(void **state)
     assert_true(postie_imap_state(&m) & POSTIE_IMAP_READY);
 }
 
+/* A (MODSEQ n) tail ends one SEARCH answer's numbers, not the next's. */
+static void test_list_two_search_answers_after_modseq(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        OPEN_UIDPLUS,
+        LIST(1),
+        C("A0003 UID SEARCH UID 1:*\r\n"),
+        S("* SEARCH 4 (MODSEQ 917)\r\n* SEARCH 5 6\r\nA0003 OK\r\n"),
+        EVENT(POSTIE_MAILBOX_EV_LISTED),
+        ITEMS("4 5 6"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    play(&t);
+}
+
 static void test_list_sizes_search_out_of_order(void **state)
 {
     (void)state;
@@ -2093,6 +2110,7 @@ int main(void)
         cmocka_unit_test(test_list_search_out_of_order),
         cmocka_unit_test(test_list_search_refused),
         cmocka_unit_test(test_list_sizes_search_out_of_order),
+        cmocka_unit_test(test_list_two_search_answers_after_modseq),
         cmocka_unit_test(test_other_literals_skipped),
         cmocka_unit_test(test_login_literal_minus),
         cmocka_unit_test(test_list_long_search_in_windows),

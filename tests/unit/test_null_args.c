@@ -20,6 +20,7 @@
 #include "postie/session/registry.h"
 #include "postie/session/registry_json.h"
 #include "postie/posix/registry_file.h"
+#include "postie/imap/imap.h"
 #include "postie/smtp/smtp.h"
 #include "postie/session/template.h"
 
@@ -110,6 +111,23 @@ static void test_smtp_config_optional_fields(void **state)
     assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_OK);
 }
 
+static void test_imap_config_optional_fields(void **state)
+{
+    (void)state;
+    static postie_imap_t m;
+    postie_imap_config_t cfg;
+
+    postie_imap_config_defaults(&cfg);
+    cfg.username = NULL; /* no login: only a PREAUTH server will do */
+    cfg.password = NULL;
+    cfg.folder = NULL; /* INBOX */
+    cfg.log = NULL;
+    assert_int_equal(postie_imap_init(&m, &cfg), POSTIE_OK);
+    assert_int_equal(postie_imap_start(&m, 0), POSTIE_OK);
+    cfg.folder = ""; /* INBOX too */
+    assert_int_equal(postie_imap_init(&m, &cfg), POSTIE_OK);
+}
+
 static postie_status_t read_message(void *ctx, uint8_t *buf, size_t cap, size_t *got)
 {
     const char **p = ctx;
@@ -188,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_registry_lookups),
         cmocka_unit_test(test_core_helpers),
         cmocka_unit_test(test_smtp_config_optional_fields),
+        cmocka_unit_test(test_imap_config_optional_fields),
         cmocka_unit_test(test_queue_without_error_details),
         cmocka_unit_test(test_message_optional_fields),
     };

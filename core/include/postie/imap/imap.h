@@ -84,7 +84,8 @@
  * POSTIE_E_MAILBOX_IN_USE with [INUSE] or [UNAVAILABLE], or for LOGIN and
  * AUTHENTICATE POSTIE_E_AUTH_FAILED ([UNAVAILABLE] there:
  * POSTIE_E_AUTH_TEMPORARY), or for SELECT POSTIE_E_FOLDER_NOT_FOUND; tagged
- * BAD is POSTIE_E_REPLY_MALFORMED (the server did not understand us). The
+ * BAD is POSTIE_E_REPLY_MALFORMED (the server did not understand us; after
+ * an AUTHENTICATE the engine cancelled, POSTIE_E_AUTH_FAILED). The
  * error's phase names the command ("UID FETCH"), its subject the step as
  * sent, without tag or credentials ("UID FETCH 42 (BODY.PEEK[])"), and its
  * reply.text the server's words after the tag ("NO [INUSE] locked");
