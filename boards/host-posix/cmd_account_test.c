@@ -28,9 +28,12 @@ int cli_account_test(const cli_account_args_t *args)
     cli_account_no_edit_options(args);
     a = cli_find_account(args->name);
     snprintf(who, sizeof(who), "account test %s", a->name);
+    bool pop3 = a->ep.protocol == POSTIE_PROTO_POP3 || a->ep.protocol == POSTIE_PROTO_POP3S;
     printf("account %s: %s://%s:%u, TLS %s%s, login %s%s\n", a->name,
            postie_registry_protocol_name(a->ep.protocol), a->ep.host, a->ep.port,
-           cli_tls_name(a->ep.tls),
+           pop3 && a->ep.tls == POSTIE_TLS_STARTTLS_REQUIRED        ? "STLS required"
+           : pop3 && a->ep.tls == POSTIE_TLS_STARTTLS_OPPORTUNISTIC ? "STLS if offered"
+                                                                    : cli_tls_name(a->ep.tls),
            a->ep.verify || a->ep.tls == POSTIE_TLS_NONE ? "" : " (certificate NOT verified)",
            a->ep.username, a->ep.allow_plaintext_auth ? " (plaintext login allowed)" : "");
     if (cli_account_mailbox_config(who, a, &cfg, password) != POSTIE_OK) {
