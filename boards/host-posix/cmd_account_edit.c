@@ -513,7 +513,7 @@ int cli_account_edit(const cli_account_args_t *a)
                     "postie: the registry %s is not a JSON object; 'postie accounts' shows "
                     "where it is broken; fix it first\n",
                     path);
-            return EXIT_USAGE;
+            goto refuse; /* root may be NULL: cJSON_Delete takes it */
         }
     }
     if (root == NULL) {
@@ -528,7 +528,7 @@ int cli_account_edit(const cli_account_args_t *a)
     }
     if (accounts != NULL && !cJSON_IsObject(accounts)) {
         fprintf(stderr, "postie: %s: \"accounts\" is not an object; fix it first\n", path);
-        return EXIT_USAGE;
+        goto refuse;
     }
     entry = accounts != NULL ? find_entry(accounts, a->name) : NULL;
     if (add && entry != NULL) {
@@ -536,11 +536,11 @@ int cli_account_edit(const cli_account_args_t *a)
                 "postie: account add: %s already exists in %s (as \"%s\"); use 'postie "
                 "account edit'\n",
                 a->name, path, entry->string);
-        return EXIT_USAGE;
+        goto refuse;
     }
     if (!add && entry == NULL) {
         fprintf(stderr, "postie: no account %s in %s\n", a->name, path);
-        return EXIT_USAGE;
+        goto refuse;
     }
     if (add) {
         entry = cJSON_AddObjectToObject(accounts, a->name);
@@ -550,7 +550,7 @@ int cli_account_edit(const cli_account_args_t *a)
     } else if (!cJSON_IsObject(entry)) {
         fprintf(stderr, "postie: %s: accounts[\"%s\"] is not an object; fix it first\n", path,
                 entry->string);
-        return EXIT_USAGE;
+        goto refuse;
     }
 
     if (strcmp(cmd, "delete") == 0) {
@@ -597,6 +597,7 @@ int cli_account_edit(const cli_account_args_t *a)
 
     text = cJSON_Print(root);
     cJSON_Delete(root);
+    root = NULL;
     if (text == NULL) {
         oom();
     }
@@ -636,4 +637,8 @@ int cli_account_edit(const cli_account_args_t *a)
     }
     printf("account %s %s %s\n", normal, done, path);
     return 0;
+
+refuse: /* nothing written: the file stays as it was */
+    cJSON_Delete(root);
+    return EXIT_USAGE;
 }
