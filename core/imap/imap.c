@@ -640,11 +640,10 @@ static bool code_is(const char *code, size_t code_len, const char *name)
 }
 
 /* The status a refusal (tagged NO or BAD) of command p means. */
-static postie_status_t refusal_status(const postie_imap_t *m, const postie_imap_pending_t *p,
-                                      bool bad, const char *code, size_t code_len)
+static postie_status_t refusal_status(const postie_imap_pending_t *p, bool bad, const char *code,
+                                      size_t code_len)
 {
     bool busy = code_is(code, code_len, "INUSE") || code_is(code, code_len, "UNAVAILABLE");
-    (void)m;
     if (p->kind == CMD_LOGIN || p->kind == CMD_AUTHENTICATE) {
         if (code_is(code, code_len, "UNAVAILABLE")) {
             return POSTIE_E_AUTH_TEMPORARY;
@@ -846,8 +845,8 @@ static void on_tagged(postie_imap_t *m, const char *line, size_t len, uint32_t n
             after_capability(m, now);
             return;
         }
-        postie_imapx_fail_cmd(m, refusal_status(m, &copy, bad, code, code_len), &copy, text,
-                              text_len, NULL);
+        postie_imapx_fail_cmd(m, refusal_status(&copy, bad, code, code_len), &copy, text, text_len,
+                              NULL);
         return;
     }
     postie_imapx_fail_here(m, POSTIE_E_REPLY_MALFORMED, line, len,
@@ -952,8 +951,7 @@ static void on_untagged(postie_imap_t *m, const char *line, size_t len, uint32_t
                 if (m->pending_count > 0 &&
                     postie_imapx_pending_at(m, (uint16_t)(m->pending_count - 1))->kind ==
                         CMD_LOGOUT) {
-                    m->bye_seen = true;
-                    return;
+                    return; /* LOGOUT's goodbye: its OK or the close follows */
                 }
                 postie_imapx_fail_here(m, POSTIE_E_SERVER_SHUTDOWN, word,
                                        (size_t)(line + len - word),

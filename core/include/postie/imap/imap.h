@@ -281,7 +281,6 @@ typedef struct {
     uint8_t fx_state;      /* FETCH parser state */
     uint16_t fx_depth;     /* parenthesis depth of a skipped value */
     bool line_part;        /* inside a line that arrives in parts (SEARCH) */
-    bool bye_seen;         /* untagged BYE during LOGOUT */
     bool have_uidvalidity; /* SELECT gave UIDVALIDITY */
     bool starttls_refused; /* opportunistic STARTTLS was refused: go on in clear */
     uint8_t fx_item;       /* FETCH item whose value comes next */
