@@ -15,5 +15,9 @@ int cmd_test_email(int argc, char **argv);      /* cmd_test_email.c */
 int cmd_test_connection(int argc, char **argv); /* cmd_test_connection.c */
 int cmd_queue(int argc, char **argv);           /* cmd_queue.c */
 int cmd_sendmail(int argc, char **argv);        /* cmd_sendmail.c (also run as `sendmail`) */
+int cmd_accounts(int argc, char **argv);        /* cmd_accounts.c */
+int cmd_account(int argc, char **argv);         /* cmd_account.c: show, test, add, edit... */
+int cmd_fetch(int argc, char **argv);           /* cmd_fetch.c */
+int cmd_poll(int argc, char **argv);            /* cmd_poll.c */
 
 #endif /* POSTIE_CLI_COMMANDS_H */

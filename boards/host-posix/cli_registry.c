@@ -93,3 +93,44 @@ const postie_session_t *cli_find_session(const char *name)
     }
     return s;
 }
+
+const postie_account_t *cli_find_account(const char *name)
+{
+    const char *used = NULL;
+    const postie_account_t *a = postie_registry_account(cli_registry_load(&used), name);
+    if (a == NULL) {
+        fprintf(stderr, "postie: no account %s in %s\n", name, used);
+        exit(EXIT_USAGE);
+    }
+    return a;
+}
+
+void cli_print_secret(const postie_secret_t *s)
+{
+    switch (s->kind) {
+    case POSTIE_SECRET_INLINE:
+        printf("******** (inline in the registry)");
+        break;
+    case POSTIE_SECRET_ENV:
+        printf("******** (environment variable %s, %s)", s->value,
+               getenv(s->value) == NULL      ? "NOT SET"
+               : getenv(s->value)[0] == '\0' ? "EMPTY"
+                                             : "set");
+        break;
+    case POSTIE_SECRET_FILE: {
+        char scratch[POSTIE_AUTH_FIELD_MAX + 1];
+        const char *why = NULL;
+        (void)postie_secret_read(s, scratch, sizeof(scratch), &why);
+        memset(scratch, 0, sizeof(scratch));
+        printf("******** (file %s, ", s->value);
+        if (why != NULL) {
+            printf("NOT USABLE: %s)", why);
+        } else {
+            printf("readable%s)",
+                   postie_secret_exposed(s) ? ", BUT GROUP OR OTHERS CAN READ IT" : "");
+        }
+    } break;
+    default:
+        printf("(none)");
+    }
+}

@@ -32,4 +32,11 @@ const postie_registry_t *cli_registry(void);
  * mail/Notify...), or exit 2: "postie: no session NAME in FILE". */
 const postie_session_t *cli_find_session(const char *name);
 
+/* The account NAME, or exit 2: "postie: no account NAME in FILE". */
+const postie_account_t *cli_find_account(const char *name);
+
+/* A secret for a listing, masked: "******** (environment variable X, set)",
+ * "******** (file F, readable)"..., never its value; on stdout. */
+void cli_print_secret(const postie_secret_t *s);
+
 #endif /* POSTIE_CLI_REGISTRY_H */

@@ -46,36 +46,6 @@ static void print_origin(const postie_origin_t *origin)
     putchar('\n');
 }
 
-static void print_secret(const postie_secret_t *s)
-{
-    switch (s->kind) {
-    case POSTIE_SECRET_INLINE:
-        printf("******** (inline in the registry)");
-        break;
-    case POSTIE_SECRET_ENV:
-        printf("******** (environment variable %s, %s)", s->value,
-               getenv(s->value) == NULL      ? "NOT SET"
-               : getenv(s->value)[0] == '\0' ? "EMPTY"
-                                             : "set");
-        break;
-    case POSTIE_SECRET_FILE: {
-        char scratch[POSTIE_AUTH_FIELD_MAX + 1];
-        const char *why = NULL;
-        (void)postie_secret_read(s, scratch, sizeof(scratch), &why);
-        memset(scratch, 0, sizeof(scratch));
-        printf("******** (file %s, ", s->value);
-        if (why != NULL) {
-            printf("NOT USABLE: %s)", why);
-        } else {
-            printf("readable%s)",
-                   postie_secret_exposed(s) ? ", BUT GROUP OR OTHERS CAN READ IT" : "");
-        }
-    } break;
-    default:
-        printf("(none)");
-    }
-}
-
 int cmd_sessions(int argc, char **argv)
 {
     static const cli_option_t *const tables[] = {NULL};
@@ -168,7 +138,7 @@ int cmd_session(int argc, char **argv)
     if (ep->auth != POSTIE_AUTH_NONE) {
         SHOW("username", POSTIE_F_USERNAME, "%s", ep->username);
         printf("  %-15s ", "password");
-        print_secret(&ep->password);
+        cli_print_secret(&ep->password);
         print_origin(&s->origin[POSTIE_F_PASSWORD]);
     }
     SHOW("ehlo", POSTIE_F_EHLO, "%s", ep->ehlo[0] ? ep->ehlo : "(default)");

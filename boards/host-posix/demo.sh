@@ -15,8 +15,12 @@
 #   6. show that message as it landed in bob's Maildir
 #   7. the outgoing queue: a notification for a relay that is down stays
 #      queued (durably, in a spool directory); once the session points at
-#      a working server, `postie queue flush` delivers it; then stop the
-#      servers
+#      a working server, `postie queue flush` delivers it
+#   8. the mail comes back: two accounts added with `postie account add`
+#      (bob over IMAPS, carol over POP3 with STLS), tested with `postie
+#      account test`, archived with `postie fetch` into Maildirs of their
+#      own; the archived copies are the messages sent above, and the
+#      server's copies are gone; then stop the servers
 #
 # Usage: boards/host-posix/demo.sh   (needs root for the Postfix master)
 set -euo pipefail
@@ -173,6 +177,48 @@ done
 grep -lq "UPS on battery" "$POSTIE_TEST_MAILDIR_ROOT/bob/new"/* ||
     { echo "demo: the queued message did not arrive" >&2; exit 1; }
 echo "-> the queued notification is in bob's Maildir"
+
+echo
+echo "== fetching it back: two mail accounts in the same registry"
+archive="$work/archive"
+"$postie" account add Bob --protocol imaps --host localhost --port "$POSTIE_TEST_IMAPS_PORT" \
+    --user bob@example.test --password-env DEMO_PASSWORD --ca-file "$POSTIE_TEST_CA" \
+    --maildir "$archive/bob" --description "bob's mailbox over IMAPS"
+"$postie" account add Carol --protocol pop3 --host localhost --port "$POSTIE_TEST_POP3_PORT" \
+    --tls starttls --user carol@example.test --password-env DEMO_PASSWORD \
+    --ca-file "$POSTIE_TEST_CA" --maildir "$archive/carol" \
+    --description "carol's mailbox over POP3 with STLS"
+"$postie" accounts
+echo
+"$postie" account test Bob
+echo
+"$postie" account test Carol
+server_count() { # server_count USER: messages in the user's Maildir on the server
+    find "$POSTIE_TEST_MAILDIR_ROOT/$1/new" "$POSTIE_TEST_MAILDIR_ROOT/$1/cur" -type f | wc -l
+}
+archive_count() { # archive_count DIR
+    find "$1/new" "$1/cur" -type f 2> /dev/null | wc -l
+}
+for who in bob carol; do
+    before=$(server_count "$who")
+    name=$([ "$who" = bob ] && echo Bob || echo Carol)
+    echo
+    echo "== postie fetch $name ($before messages on the server)"
+    "$postie" fetch "$name"
+    after=$(server_count "$who")
+    got=$(archive_count "$archive/$who")
+    echo "-> $got messages in $archive/$who, $after left on the server"
+    [ "$got" -eq "$before" ] && [ "$after" -eq 0 ] ||
+        { echo "demo: fetching $name archived $got of $before, $after left" >&2; exit 1; }
+    grep -h '^Subject:' "$archive/$who"/new/* | sed 's/^/    /'
+done
+grep -lq "Disk 3 SMART warning" "$archive/carol"/new/* ||
+    { echo "demo: the message sent to carol is not in her archive" >&2; exit 1; }
+grep -lq "UPS on battery" "$archive/bob"/new/* ||
+    { echo "demo: the queued message is not in bob's archive" >&2; exit 1; }
+echo "-> the notifications sent above are archived; the server's copies are gone"
+echo "   (a second 'postie fetch' archives nothing: the state file is in each Maildir)"
+"$postie" fetch Bob
 
 echo
 echo "== demo finished; stopping the servers"

@@ -30,6 +30,11 @@ static const char overview[] =
     "  queue            the outgoing queue: list, errors, flush, run, resend, delete\n"
     "  sendmail         the sendmail(8) interface: a message on stdin, through the\n"
     "                   queue (also when postie runs as `sendmail`)\n"
+    "  accounts         list the registry's mail accounts (mailboxes to archive)\n"
+    "  account          show, test, add, edit, delete, enable or disable an account\n"
+    "  fetch            archive an account's mail now, or work on a server given on\n"
+    "                   the command line (--list, --message N, --maildir DIR)\n"
+    "  poll             fetch every enabled account on its interval, until SIGTERM\n"
     "\n"
     "'postie COMMAND --help' shows a command's options. Options may come anywhere\n"
     "after the command, in any order; --registry FILE may also come before it.\n"
@@ -50,6 +55,10 @@ static const struct {
     {"test-connection", cmd_test_connection},
     {"queue", cmd_queue},
     {"sendmail", cmd_sendmail},
+    {"accounts", cmd_accounts},
+    {"account", cmd_account},
+    {"fetch", cmd_fetch},
+    {"poll", cmd_poll},
 };
 
 int main(int argc, char **argv)

@@ -85,10 +85,30 @@ const char *postie_registry_protocol_name(postie_protocol_t p)
 }
 
 static const char *const field_names[POSTIE_F_COUNT] = {
-    "protocol",        "host",           "port",          "tls",      "ca_file",
-    "verify",          "auth",           "username",      "password", "ehlo",
-    "connect_timeout", "timeout",        "write_timeout", "from",     "envelope_from",
-    "from_name",       "subject_prefix", "poll_interval", "enabled",  "folder",
+    "protocol",
+    "host",
+    "port",
+    "tls",
+    "ca_file",
+    "verify",
+    "auth",
+    "username",
+    "password",
+    "ehlo",
+    "connect_timeout",
+    "timeout",
+    "write_timeout",
+    "from",
+    "envelope_from",
+    "from_name",
+    "subject_prefix",
+    "poll_interval",
+    "enabled",
+    "folder",
+    "apop",
+    "delete_after_archive",
+    "maildir",
+    "state_file",
 };
 
 const char *postie_registry_field_name(postie_field_t f)

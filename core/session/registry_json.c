@@ -142,7 +142,8 @@ typedef enum {
     V_JNDI,
     V_OAUTH2, /* reserved object */
     V_PLAINTEXT_OK,
-    V_DESCRIPTION
+    V_DESCRIPTION,
+    V_KEEP /* keep_on_server: the inverse of delete_after_archive */
 } value_kind_t;
 
 /* which entries a key belongs to */
@@ -205,6 +206,12 @@ static const key_t_ keys[] = {
     {"poll_interval", POSTIE_F_POLL_INTERVAL, V_SECONDS, FOR_ACCOUNT},
     {"enabled", POSTIE_F_ENABLED, V_BOOL, FOR_ACCOUNT},
     {"folder", POSTIE_F_FOLDER, V_NAME, FOR_ACCOUNT},
+    {"apop", POSTIE_F_APOP, V_BOOL, FOR_ACCOUNT},
+    {"mail.*.apop.enable", POSTIE_F_APOP, V_BOOL, FOR_ACCOUNT},
+    {"delete_after_archive", POSTIE_F_DELETE, V_BOOL, FOR_ACCOUNT},
+    {"keep_on_server", POSTIE_F_DELETE, V_KEEP, FOR_ACCOUNT},
+    {"maildir", POSTIE_F_MAILDIR, V_TEXT, FOR_ACCOUNT},
+    {"state_file", POSTIE_F_STATE_FILE, V_TEXT, FOR_ACCOUNT},
 };
 
 static const char *const session_prefixes[] = {"smtp", "smtps", NULL};
@@ -248,7 +255,11 @@ typedef struct {
     char subject_prefix[POSTIE_REGISTRY_NAME_MAX];
     uint32_t poll_interval_s;
     bool enabled;
+    bool apop;
+    bool delete_after_archive;
     char folder[POSTIE_REGISTRY_NAME_MAX];
+    char maildir[POSTIE_REGISTRY_TEXT_MAX];
+    char state_file[POSTIE_REGISTRY_TEXT_MAX];
     postie_origin_t origin[POSTIE_F_COUNT];
     const char *set_by[POSTIE_F_COUNT]; /* key that set each field, NULL when unset */
     /* JavaMail TLS flags, resolved after the walk */
@@ -450,6 +461,12 @@ static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key,
         case POSTIE_F_FOLDER:
             dst = r->folder, cap = sizeof(r->folder);
             break;
+        case POSTIE_F_MAILDIR:
+            dst = r->maildir, cap = sizeof(r->maildir);
+            break;
+        case POSTIE_F_STATE_FILE:
+            dst = r->state_file, cap = sizeof(r->state_file);
+            break;
         default:
             return;
         }
@@ -461,6 +478,12 @@ static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key,
         }
         if (f == POSTIE_F_HOST && dst[0] == '\0') {
             problem(c, false, key, "must not be empty: give the server's name or address", NULL);
+        } else if ((f == POSTIE_F_MAILDIR || f == POSTIE_F_STATE_FILE || f == POSTIE_F_FOLDER) &&
+                   dst[0] == '\0') {
+            problem(c, false, key,
+                    f == POSTIE_F_FOLDER ? "must not be empty (leave it out for INBOX)"
+                                         : "must not be empty: give a path (or leave it out)",
+                    NULL);
         } else if (f == POSTIE_F_EHLO && postie_address_check_hostname(dst) != POSTIE_OK) {
             problem(c, false, key,
                     "must be a domain name (no spaces) or an address literal such as "
@@ -505,12 +528,17 @@ static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key,
         return;
     }
     case V_BOOL:
+    case V_KEEP:
         if (!read_bool(v, &b)) {
             problem(c, false, key, "must be true or false", NULL);
             return;
         }
         if (f == POSTIE_F_VERIFY) {
             ep->verify = b;
+        } else if (f == POSTIE_F_APOP) {
+            r->apop = b;
+        } else if (f == POSTIE_F_DELETE) {
+            r->delete_after_archive = k->kind == V_KEEP ? !b : b;
         } else {
             r->enabled = b;
         }
@@ -645,6 +673,7 @@ static void read_entry(ctx_t *c, raw_t *r, const cJSON *obj, bool session)
     r->jm_starttls_enable = r->jm_starttls_required = r->jm_ssl_enable = -1;
     r->ep.verify = true;
     r->enabled = true;
+    r->delete_after_archive = true;
     cJSON_ArrayForEach(item, obj)
     {
         const char *key = item->string;
@@ -744,7 +773,7 @@ static void check_endpoint(ctx_t *c, raw_t *r)
         }
         if (ep->tls == POSTIE_TLS_NONE && !r->plaintext_ok) {
             problem(c, false, r->set_by[POSTIE_F_TLS] ? r->set_by[POSTIE_F_TLS] : "tls",
-                    "is none but the session logs in: the password would go in clear (set "
+                    "is none but the entry logs in: the password would go in clear (set "
                     "\"allow_plaintext_auth\": true to allow it)",
                     NULL);
         }
@@ -1175,6 +1204,7 @@ static void publish_session(ctx_t *c, postie_session_t *s, raw_t *r)
 
 static void publish_account(ctx_t *c, postie_account_t *a, raw_t *r)
 {
+    bool pop3;
     c->kind = "accounts";
     c->entry = r->written;
     if (!r->has_protocol) {
@@ -1184,13 +1214,38 @@ static void publish_account(ctx_t *c, postie_account_t *a, raw_t *r)
         r->ep.auth = POSTIE_AUTH_BASIC; /* mailboxes always need a login */
     }
     check_endpoint(c, r);
+    pop3 = r->ep.protocol == POSTIE_PROTO_POP3 || r->ep.protocol == POSTIE_PROTO_POP3S;
+    if (r->has_protocol && !pop3 && r->set_by[POSTIE_F_APOP] != NULL && r->apop) {
+        problem(c, false, r->set_by[POSTIE_F_APOP], "applies to pop3 and pop3s only", NULL);
+    }
+    if (r->has_protocol && pop3 && r->set_by[POSTIE_F_FOLDER] != NULL &&
+        strcmp(r->folder, "INBOX") != 0) {
+        problem(c, false, r->set_by[POSTIE_F_FOLDER],
+                "applies to imap and imaps only (POP3 has one mailbox)", NULL);
+    }
     memset(a, 0, sizeof(*a));
     (void)postie_text_copy(a->name, sizeof(a->name), r->name);
     (void)postie_text_copy(a->description, sizeof(a->description), r->description);
     a->ep = r->ep;
     a->poll_interval_s = r->poll_interval_s != 0 ? r->poll_interval_s : 1800u;
     a->enabled = r->enabled;
+    a->apop = r->apop;
+    a->delete_after_archive = r->delete_after_archive;
     (void)postie_text_copy(a->folder, sizeof(a->folder), r->folder[0] ? r->folder : "INBOX");
+    (void)postie_text_copy(a->maildir, sizeof(a->maildir), r->maildir);
+    if (r->state_file[0] != '\0') {
+        (void)postie_text_copy(a->state_file, sizeof(a->state_file), r->state_file);
+    } else if (r->maildir[0] != '\0') {
+        /* MAILDIR/.postie-fetch-state: fits, a->state_file has room for it */
+        postie_text_t t;
+        size_t n = strlen(r->maildir);
+        postie_text_init_str(&t, a->state_file, sizeof(a->state_file));
+        postie_text_put_cut(&t, r->maildir);
+        if (n > 0 && r->maildir[n - 1] != '/') {
+            postie_text_put_cut(&t, "/");
+        }
+        postie_text_put_cut(&t, POSTIE_ACCOUNT_STATE_FILE_DEFAULT);
+    }
     memcpy(a->origin, r->origin, sizeof(a->origin));
 }
 

@@ -24,9 +24,11 @@ static postie_status_t fail(postie_error_t *e, postie_status_t st, const char *p
     postie_error_clear(e);
     e->status = st;
     e->phase = phase;
-    /* The path's start is enough to name it; the bounds keep the text whole. */
-    snprintf(text, sizeof(text), "%.*s: %.*s", (int)(sizeof(text) / 2), path,
-             (int)(sizeof(text) / 2 - 3), why);
+    postie_text_t t; /* cut, not truncated by snprintf: -Wformat-truncation in Release */
+    postie_text_init_str(&t, text, sizeof(text));
+    postie_text_put_cut(&t, path);
+    postie_text_put_cut(&t, ": ");
+    postie_text_put_cut(&t, why);
     postie_text_copy_printable(e->subject, sizeof(e->subject), text, strlen(text));
     return st;
 }

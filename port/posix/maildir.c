@@ -29,9 +29,11 @@ static postie_status_t fail(postie_maildir_t *md, postie_status_t st, const char
     postie_error_clear(&md->error);
     md->error.status = st;
     md->error.phase = phase;
-    /* The path's start is enough to name it; the bound keeps the text whole. */
-    snprintf(text, sizeof(text), "%.*s: %s", (int)(sizeof(text) / 2), path,
-             err != 0 ? strerror(err) : "too long");
+    postie_text_t t; /* cut, not truncated by snprintf: -Wformat-truncation in Release */
+    postie_text_init_str(&t, text, sizeof(text));
+    postie_text_put_cut(&t, path);
+    postie_text_put_cut(&t, ": ");
+    postie_text_put_cut(&t, err != 0 ? strerror(err) : "too long");
     postie_text_copy_printable(md->error.subject, sizeof(md->error.subject), text, strlen(text));
     return st;
 }

@@ -291,6 +291,39 @@ postie_status_t postie_session_client_config(const postie_session_t *s,
     return st;
 }
 
+postie_status_t postie_account_client_config(const postie_account_t *a,
+                                             postie_mailbox_client_config_t *cfg, char *password,
+                                             size_t cap)
+{
+    const postie_endpoint_t *ep = &a->ep;
+    postie_status_t st;
+
+    cfg->protocol = ep->protocol == POSTIE_PROTO_IMAP || ep->protocol == POSTIE_PROTO_IMAPS
+                        ? POSTIE_FETCH_IMAP
+                        : POSTIE_FETCH_POP3;
+    cfg->host = ep->host;
+    cfg->port = ep->port;
+    cfg->tls_mode = ep->tls;
+    cfg->tls.ca_file = ep->ca_file[0] != '\0' ? ep->ca_file : NULL;
+    cfg->tls.insecure_skip_verify = !ep->verify;
+    if (ep->connect_timeout_ms != 0) {
+        cfg->connect_timeout_ms = ep->connect_timeout_ms;
+    }
+    if (ep->timeout_ms != 0) {
+        cfg->reply_timeout_ms = ep->timeout_ms;
+    }
+    cfg->allow_plaintext_auth = ep->allow_plaintext_auth;
+    cfg->use_apop = a->apop;
+    cfg->folder = a->folder;
+    if (ep->auth == POSTIE_AUTH_OAUTH2) {
+        return POSTIE_E_AUTH_NO_MECHANISM;
+    }
+    cfg->user = ep->username;
+    st = postie_secret_resolve(&ep->password, password, cap);
+    cfg->password = st == POSTIE_OK ? password : NULL;
+    return st;
+}
+
 #define STEP_STR2(x) #x
 #define STEP_STR(x)  STEP_STR2(x)
 

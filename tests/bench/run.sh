@@ -28,3 +28,4 @@ cmake --build "$root/build-bench" -j "$(nproc)" \
     bash "$root/tests/bench/send_peers.sh" "$root/build-bench/postie" 30
 "$root/tests/integration/with_mailserver.sh" \
     bash "$root/tests/bench/queue_peers.sh" "$root/build-bench/postie" 200
+"$root/tests/bench/fetch.sh" "$root/build-bench/postie" 1000

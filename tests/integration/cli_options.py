@@ -63,7 +63,7 @@ rc, out, err = run("queue", "--version")
 check(rc == 0 and out == "postie %s\n" % version, "--version after a command", (rc, out, err))
 
 COMMANDS = ["send", "compose", "sessions", "session show", "test-email", "test-connection",
-            "queue"]
+            "queue", "accounts", "account", "fetch", "poll"]
 rc, out, err = run("--help")
 check(rc == 0 and all(c in out for c in COMMANDS) and "--version" in out,
       "postie --help lists every command", out + err)
@@ -88,6 +88,25 @@ HELP = {
     "test-connection": ["--registry"],
     "queue": ["list", "errors", "flush", "--session", "run", "--every", "resend", "--all",
               "delete", "--spool", "--registry"],
+    "accounts": ["--registry"],
+    "account": ["show", "test", "add", "edit", "delete", "enable", "disable", "--registry"],
+    "fetch": ["--protocol", "--host", "--connect-to", "--port", "--tls", "--ca-file", "--timeout",
+              "--user", "--password-env", "--password-file", "--folder", "--apop",
+              "--allow-plaintext-auth", "--verbose", "--list", "--message", "--out", "--maildir",
+              "--keep", "--state-file", "--registry"],
+    "poll": ["--once", "--jitter", "--verbose", "--registry"],
+}
+ACCOUNT_HELP = {
+    "show": ["--registry"],
+    "test": ["--verbose", "--registry"],
+    "add": ["--protocol", "--host", "--port", "--user", "--password-env", "--password-file",
+            "--password-stdin", "--tls", "--ca-file", "--verify", "--allow-plaintext-auth",
+            "--apop", "--folder", "--poll-interval", "--enabled", "--delete-after-archive",
+            "--keep", "--maildir", "--state-file", "--timeout", "--description", "--registry"],
+    "edit": ["--unset", "--maildir", "--registry"],
+    "delete": ["--registry"],
+    "enable": ["--registry"],
+    "disable": ["--registry"],
 }
 for cmd, options in HELP.items():
     for flag in ("--help", "-h"):
@@ -96,6 +115,22 @@ for cmd, options in HELP.items():
         check(rc == 0 and out.startswith("usage: postie " + cmd) and not missing and err == "",
               "postie %s %s: exit 0, its usage, every option named" % (cmd, flag),
               (rc, missing, out, err))
+for sub, options in ACCOUNT_HELP.items():
+    rc, out, err = run("account", sub, "--help")
+    missing = [o for o in options if o not in out]
+    want = "usage: postie account " + ("enable|disable" if sub in ("enable", "disable") else sub)
+    check(rc == 0 and out.startswith(want) and not missing,
+          "postie account %s --help: its own usage, every option named" % sub,
+          (rc, missing, out, err))
+rc, out, err = run("account", "show", "X", "--host", "h")
+check(rc == 2 and "postie: account show: unknown option --host" in err,
+      "an edit option is unknown to account show", err)
+rc, out, err = run("fetch", "X", "--list")
+check(rc == 2 and "fetch NAME takes --keep and --verbose only" in err,
+      "fetch NAME refuses the server options", err)
+rc, out, err = run("fetch", "--protocol", "pop3", "--host", "h", "--user", "u",
+                   "--password-env", "P", "--list", "--maildir", "d")
+check(rc == 2 and "one of --list" in err, "fetch: two actions are refused", err)
 rc, out, err = run("queue", "flush", "--help")
 check(rc == 0 and out.startswith("usage: postie queue"), "queue flush --help: the queue's usage",
       (rc, out, err))

@@ -3,7 +3,8 @@
  * The session mappings (core/session/session_map.c): session -> connection
  * and session -> message defaults, field by field; a JavaMail-keyed session
  * from the loader; and the POSIX client configuration built on them
- * (postie_session_client_config, port/posix/registry_file.c).
+ * (postie_session_client_config, port/posix/registry_file.c), and an
+ * account into a mailbox client configuration (postie_account_client_config).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -414,6 +415,63 @@ static void test_posix_client_config(void **state)
                      POSTIE_E_AUTH_NO_MECHANISM);
 }
 
+/* An account as loaded from JSON, into a mailbox client configuration. */
+static void test_posix_account_config(void **state)
+{
+    static const char json[] =
+        "{\"accounts\": {"
+        "\"Support\": {\"protocol\": \"pop3\", \"host\": \"pop.example.com\", \"port\": 2110, "
+        "\"user\": \"support\", \"password\": \"pop-secret\", \"apop\": true, "
+        "\"tls\": \"starttls-optional\", \"ca_file\": \"/ca.pem\", \"verify\": false, "
+        "\"timeout\": 7, \"connect_timeout\": 3, \"maildir\": \"/m\"},"
+        "\"Archive\": {\"protocol\": \"imaps\", \"host\": \"imap.example.com\", "
+        "\"user\": \"archive\", \"password\": {\"env\": \"POSTIE_TEST_ACCOUNT_UNSET\"}, "
+        "\"folder\": \"Lists/ops\"}}}";
+    postie_mailbox_client_config_t cfg;
+    char password[POSTIE_AUTH_FIELD_MAX + 1];
+    const postie_account_t *a;
+    (void)state;
+
+    assert_int_equal(postie_registry_load(&reg, json, strlen(json), arena, sizeof(arena), NULL),
+                     POSTIE_OK);
+    a = postie_registry_account(&reg, "Support");
+    assert_non_null(a);
+    postie_mailbox_client_config_defaults(&cfg);
+    assert_int_equal(postie_account_client_config(a, &cfg, password, sizeof(password)), POSTIE_OK);
+    assert_int_equal(cfg.protocol, POSTIE_FETCH_POP3);
+    assert_string_equal(cfg.host, "pop.example.com");
+    assert_int_equal(cfg.port, 2110);
+    assert_int_equal(cfg.tls_mode, POSTIE_TLS_STARTTLS_OPPORTUNISTIC);
+    assert_string_equal(cfg.tls.ca_file, "/ca.pem");
+    assert_true(cfg.tls.insecure_skip_verify);
+    assert_int_equal(cfg.reply_timeout_ms, 7000);
+    assert_int_equal(cfg.connect_timeout_ms, 3000);
+    assert_string_equal(cfg.user, "support");
+    assert_ptr_equal(cfg.password, password);
+    assert_string_equal(password, "pop-secret");
+    assert_true(cfg.use_apop);
+    assert_false(cfg.allow_plaintext_auth);
+
+    a = postie_registry_account(&reg, "Archive");
+    assert_non_null(a);
+    postie_mailbox_client_config_defaults(&cfg);
+    unsetenv("POSTIE_TEST_ACCOUNT_UNSET");
+    assert_int_equal(postie_account_client_config(a, &cfg, password, sizeof(password)),
+                     POSTIE_E_NOT_FOUND);
+    assert_null(cfg.password); /* never a half-read secret */
+    setenv("POSTIE_TEST_ACCOUNT_UNSET", "imap-secret", 1);
+    postie_mailbox_client_config_defaults(&cfg);
+    assert_int_equal(postie_account_client_config(a, &cfg, password, sizeof(password)), POSTIE_OK);
+    assert_int_equal(cfg.protocol, POSTIE_FETCH_IMAP);
+    assert_int_equal(cfg.port, 993);
+    assert_int_equal(cfg.tls_mode, POSTIE_TLS_IMPLICIT);
+    assert_null(cfg.tls.ca_file); /* the system bundle */
+    assert_false(cfg.tls.insecure_skip_verify);
+    assert_string_equal(cfg.folder, "Lists/ops");
+    assert_string_equal(password, "imap-secret");
+    assert_false(cfg.use_apop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_subject_prefix_spacing),
         cmocka_unit_test(test_javamail_session),
         cmocka_unit_test(test_posix_client_config),
+        cmocka_unit_test(test_posix_account_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,9 +18,9 @@
  * publish it; a send copies the session it uses (postie_session_t is plain
  * data), so a reload never disturbs a message in flight.
  *
- * RAM: sizeof(postie_registry_t) = 34 416 octets on x86-64 with the
- * defaults: POSTIE_REGISTRY_SESSIONS_MAX x 2748 (postie_session_t) +
- * POSTIE_REGISTRY_ACCOUNTS_MAX x 2052 (postie_account_t) + the problem list.
+ * RAM: sizeof(postie_registry_t) = 38 176 octets on x86-64 with the
+ * defaults: POSTIE_REGISTRY_SESSIONS_MAX x 2880 (postie_session_t) +
+ * POSTIE_REGISTRY_ACCOUNTS_MAX x 2728 (postie_account_t) + the problem list.
  * The session mappings (postie/session/session_map.h) point into the
  * session they are given: copy the session first (plain data, as postie
  * send does) when a reload may happen meanwhile.
@@ -100,6 +100,10 @@ typedef enum {
     POSTIE_F_POLL_INTERVAL,
     POSTIE_F_ENABLED,
     POSTIE_F_FOLDER,
+    POSTIE_F_APOP,       /* accounts: POP3 APOP when offered */
+    POSTIE_F_DELETE,     /* accounts: delete_after_archive / keep_on_server */
+    POSTIE_F_MAILDIR,    /* accounts: the archive Maildir */
+    POSTIE_F_STATE_FILE, /* accounts: the fetch state file */
     POSTIE_F_COUNT
 } postie_field_t;
 
@@ -133,13 +137,42 @@ typedef struct {
     postie_origin_t origin[POSTIE_F_COUNT];
 } postie_session_t;
 
+/* The default name of an account's fetch state file, inside its Maildir
+ * (a dot file, so Maildir readers skip it, next to Dovecot's own files). */
+#define POSTIE_ACCOUNT_STATE_FILE_DEFAULT ".postie-fetch-state"
+
+/* A mailbox to archive. JSON keys (JavaMail's in brackets):
+ *   protocol (mail.store.protocol)  pop3 | pop3s | imap | imaps, required
+ *   host, port (mail.pop3.host ...)  port defaults 110 / 995 / 143 / 993
+ *   user/username, password          password as for sessions: inline,
+ *                                    {"env": NAME} or {"file": PATH}
+ *   tls                              plain protocols: starttls (STLS /
+ *                                    STARTTLS required, the default),
+ *                                    starttls-optional, none
+ *   ca_file, verify, allow_plaintext_auth, timeouts   as for sessions
+ *   apop (mail.pop3.apop.enable)     POP3 APOP when offered (default false)
+ *   folder                           IMAP folder (default "INBOX")
+ *   enabled, poll_interval           polled every poll_interval seconds
+ *                                    (default 1800) while enabled
+ *   delete_after_archive             default true; keep_on_server is its
+ *                                    inverse (give one of the two)
+ *   maildir                          the archive (a Maildir path); an
+ *                                    account without one can be tested
+ *                                    but not fetched
+ *   state_file                       what was archived (UIDVALIDITY + UIDs,
+ *                                    or UIDLs); default MAILDIR/
+ *                                    POSTIE_ACCOUNT_STATE_FILE_DEFAULT */
 typedef struct {
     char name[POSTIE_REGISTRY_NAME_MAX];
     char description[POSTIE_REGISTRY_NAME_MAX * 2];
     postie_endpoint_t ep;
     uint32_t poll_interval_s; /* default 1800 (30 minutes) */
     bool enabled;
-    char folder[POSTIE_REGISTRY_NAME_MAX]; /* IMAP folder; default "INBOX" */
+    bool apop;                                      /* POP3: use APOP when the greeting offers it */
+    bool delete_after_archive;                      /* default true; false: keep on the server */
+    char folder[POSTIE_REGISTRY_NAME_MAX];          /* IMAP folder; default "INBOX" */
+    char maildir[POSTIE_REGISTRY_TEXT_MAX];         /* "" : not set (cannot fetch) */
+    char state_file[POSTIE_REGISTRY_TEXT_MAX + 32]; /* "" only when maildir is "" */
     postie_origin_t origin[POSTIE_F_COUNT];
 } postie_account_t;
 

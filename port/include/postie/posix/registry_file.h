@@ -16,6 +16,7 @@
  * be NULL" or gives NULL a meaning (the convention in postie/common/status.h). */
 
 #include "postie/session/registry.h"
+#include "postie/posix/mailbox_client.h"
 #include "postie/posix/smtp_client.h"
 
 #ifdef __cplusplus
@@ -99,6 +100,18 @@ const char *postie_session_config_step(postie_status_t st);
  * never the secret itself; password is then wiped. */
 postie_status_t postie_session_prepare(const postie_session_t *s, postie_smtp_client_config_t *cfg,
                                        char *password, size_t cap, postie_error_t *why);
+
+/* Fill cfg (after postie_mailbox_client_config_defaults) from an account:
+ * protocol, host, port, TLS mode, CA file, verification, timeouts, login
+ * (the password resolved by postie_secret_resolve into password, cap
+ * octets, which must outlive cfg), allow_plaintext_auth, APOP and folder.
+ * cfg points into a. Returns what the secret's resolution returns
+ * (postie_session_config_step() names the cause), or
+ * POSTIE_E_AUTH_NO_MECHANISM for OAuth 2.0 (reserved), before any secret
+ * is read. */
+postie_status_t postie_account_client_config(const postie_account_t *a,
+                                             postie_mailbox_client_config_t *cfg, char *password,
+                                             size_t cap);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Fetch benchmark: N messages of 4 KiB from the private Dovecot, over
+POP3 and over IMAP (STLS / STARTTLS, certificate verified, one login),
+with Postie, curl and Python's poplib/imaplib, in one run.
+
+  postie   postie fetch --maildir DIR --keep: each message written to a
+           Maildir with fsync of the file and the directory, and the fetch
+           state saved (fsync) after each one: durable, as in production.
+           Twice: the Maildir on the disk (ext4 here: every message waits
+           for four fsyncs), and on tmpfs (/dev/shm: fsync costs nothing,
+           so what is left is the protocol and Postie's own work)
+  curl     one curl process for all N URLs (pop3://host/N or
+           imap://host/INBOX;UID=N), so it reuses its connection; each
+           message to a file (no fsync)
+  python   /usr/bin/python3 poplib RETR / imaplib UID FETCH BODY.PEEK[] one
+           message at a time; each to a file (no fsync)
+
+Each client runs once per protocol after a warm-up (Dovecot indexes the
+mailbox on first access). Wall time and the client's CPU (user + system,
+getrusage of the child) are measured; the table gives messages/s, CPU per
+message and each peer's ratio against Postie (>1: Postie is faster).
+
+Run through tests/integration/with_mailserver.sh (tests/bench/fetch.sh
+does). Usage: fetch_peers.py PATH/TO/postie [N]
+"""
+import imaplib
+import os
+import poplib
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "integration"))
+import mailbox_lib as ml  # noqa: E402
+
+postie = sys.argv[1]
+n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+env = dict(os.environ)
+env["BENCH_PW"] = env["POSTIE_TEST_PASSWORD"]
+work = tempfile.mkdtemp(prefix="postie-fetchbench-")
+USER = env["POSTIE_TEST_USER"]
+PW = env["POSTIE_TEST_PASSWORD"]
+CA = env["POSTIE_TEST_CA"]
+BOX = USER.split("@")[0]
+PORTS = {"pop3": env["POSTIE_TEST_POP3_PORT"], "imap": env["POSTIE_TEST_IMAP_PORT"]}
+
+
+def timed(argv, stdin=None):
+    """Run argv; return (wall s, CPU s of the child, rc, stderr tail)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else None,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    if stdin:
+        p.stdin.write(stdin)
+        p.stdin.close()
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    return wall, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status), err[-400:]
+
+
+def count_files(d):
+    total = 0
+    for sub in ("", "new", "cur"):
+        p = os.path.join(d, sub)
+        if os.path.isdir(p):
+            total += len([f for f in os.listdir(p) if os.path.isfile(os.path.join(p, f))
+                          and not f.startswith(".")])
+    return total
+
+
+def postie_run(proto, tag, base=None):
+    d = os.path.join(base or work, "postie-%s-%s-%d" % (proto, tag, os.getpid()))
+    argv = [postie, "fetch", "--protocol", proto, "--host", "localhost", "--port", PORTS[proto],
+            "--tls", "starttls", "--ca-file", CA, "--user", USER, "--password-env", "BENCH_PW",
+            "--maildir", d, "--keep"]
+    wall, cpu, rc, err = timed(argv)
+    ok = rc == 0 and count_files(d) == n
+    if base is not None:
+        subprocess.run(["rm", "-rf", d])
+    return wall, cpu, ok, err
+
+
+def curl_run(proto, tag, ids):
+    d = os.path.join(work, "curl-%s-%s" % (proto, tag))
+    os.makedirs(d)
+    cfg = os.path.join(work, "curl-%s-%s.cfg" % (proto, tag))
+    with open(cfg, "w") as f:
+        f.write('user = "%s:%s"\nssl-reqd\ncacert = "%s"\nsilent\nshow-error\n' % (USER, PW, CA))
+        for i in ids:
+            if proto == "pop3":
+                url = "pop3://localhost:%s/%d" % (PORTS[proto], i)
+            else:
+                url = "imap://localhost:%s/INBOX;UID=%d" % (PORTS[proto], i)
+            f.write('url = "%s"\noutput = "%s/%d"\n' % (url, d, i))
+    os.chmod(cfg, 0o600)
+    wall, cpu, rc, err = timed(["curl", "--config", cfg])
+    return wall, cpu, rc == 0 and count_files(d) == n, err
+
+
+PY_POP = r'''
+import os, poplib, ssl, sys
+d, port, user, pw, ca = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca)
+p = poplib.POP3("localhost", int(port))
+p.stls(context=ctx)
+p.user(user); p.pass_(pw)
+count = p.stat()[0]
+for i in range(1, count + 1):
+    lines = p.retr(i)[1]
+    with open(os.path.join(d, str(i)), "wb") as f:
+        f.write(b"\r\n".join(lines) + b"\r\n")
+p.quit()
+'''
+
+PY_IMAP = r'''
+import os, imaplib, ssl, sys
+d, port, user, pw, ca = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca)
+m = imaplib.IMAP4("localhost", int(port))
+m.starttls(ssl_context=ctx)
+m.login(user, pw)
+m.select("INBOX", readonly=True)
+uids = m.uid("SEARCH", None, "ALL")[1][0].split()
+for u in uids:
+    typ, data = m.uid("FETCH", u, "(BODY.PEEK[])")
+    with open(os.path.join(d, u.decode()), "wb") as f:
+        f.write(data[0][1])
+m.logout()
+'''
+
+
+def python_run(proto, tag):
+    d = os.path.join(work, "python-%s-%s" % (proto, tag))
+    os.makedirs(d)
+    script = PY_POP if proto == "pop3" else PY_IMAP
+    wall, cpu, rc, err = timed(["/usr/bin/python3", "-c", script, d, PORTS[proto], USER, PW, CA])
+    return wall, cpu, rc == 0 and count_files(d) == n, err
+
+
+def imap_uids():
+    ctx = ssl.create_default_context(cafile=CA)
+    m = imaplib.IMAP4("localhost", int(PORTS["imap"]))
+    m.starttls(ssl_context=ctx)
+    m.login(USER, PW)
+    m.select("INBOX", readonly=True)
+    uids = [int(u) for u in m.uid("SEARCH", None, "ALL")[1][0].split()]
+    m.logout()
+    return uids
+
+
+def warm_pop():
+    ctx = ssl.create_default_context(cafile=CA)
+    p = poplib.POP3("localhost", int(PORTS["pop3"]))
+    p.stls(context=ctx)
+    p.user(USER)
+    p.pass_(PW)
+    p.uidl()
+    p.quit()
+
+
+ml.clear(BOX)
+ml.seed(BOX, [ml.make_message(i, 4096, "bench") for i in range(n)])
+warm_pop()
+uids = imap_uids()
+assert len(uids) == n, len(uids)
+
+rows = []
+summary = []
+for proto in ("pop3", "imap"):
+    ids = list(range(1, n + 1)) if proto == "pop3" else uids
+    results = {}
+    clients = [("postie (disk)", lambda t: postie_run(proto, t))]
+    if os.path.isdir("/dev/shm"):
+        clients.append(("postie (tmpfs)", lambda t: postie_run(proto, t, "/dev/shm")))
+    clients += [("curl", lambda t: curl_run(proto, t, ids)),
+                ("python", lambda t: python_run(proto, t))]
+    for name, fn in clients:
+        wall, cpu, ok, err = fn("run")
+        if not ok:
+            print("fetch bench: %s over %s FAILED: %s" % (name, proto, err.decode(errors="replace")),
+                  file=sys.stderr)
+        results[name] = (wall, cpu, ok)
+    ref = "postie (tmpfs)" if "postie (tmpfs)" in results else "postie (disk)"
+    pw_, pc_, _ = results[ref]
+    for name, _ in clients:
+        wall, cpu, ok = results[name]
+        rows.append((proto.upper(), name, n / wall, cpu / n * 1000.0,
+                     wall / pw_ if pw_ > 0 else 0.0, cpu / pc_ if pc_ > 0 else 0.0, ok))
+    summary.append("%s: curl takes %.2fx postie's time (tmpfs), %.2fx (disk); python %.2fx, %.2fx"
+                   % (proto.upper(), results["curl"][0] / pw_,
+                      results["curl"][0] / results["postie (disk)"][0],
+                      results["python"][0] / pw_,
+                      results["python"][0] / results["postie (disk)"][0]))
+    if len(ml.server_messages(BOX)) != n:
+        print("fetch bench: the mailbox changed (keep mode expected)", file=sys.stderr)
+
+print("fetch: %d messages x 4 KiB from Dovecot, STLS/STARTTLS, one login per client" % n)
+print("| protocol | client | messages/s | CPU ms/message | time / postie (tmpfs) | CPU / postie (tmpfs) |")
+print("|---|---|---:|---:|---:|---:|")
+for proto, name, rate, cpu_ms, tr, cr, ok in rows:
+    print("| %s | %s | %.0f | %.3f | %.2fx | %.2fx |%s" % (proto, name, rate, cpu_ms, tr, cr,
+                                                          "" if ok else " (FAILED)"))
+for line in summary:
+    print(line)
+sys.exit(0 if all(r[6] for r in rows) else 1)
