@@ -87,6 +87,9 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
         /* mbedTLS asks for at most one record (< 17 KiB) at a time. */
         return sent > (size_t)0x7fffffff ? 0x7fffffff : (int)sent;
     }
+    if (st == POSTIE_E_TIMEOUT && tls->io_timeout_ms == 0) {
+        return MBEDTLS_ERR_SSL_WANT_WRITE; /* a non-blocking call: no room now */
+    }
     tls->io_status = st == POSTIE_OK ? POSTIE_E_IO : st;
     return st == POSTIE_E_CONNECTION_RESET ? MBEDTLS_ERR_NET_CONN_RESET
                                            : MBEDTLS_ERR_NET_SEND_FAILED;
@@ -104,6 +107,9 @@ static int bio_recv_timeout(void *ctx, unsigned char *buf, size_t len, uint32_t 
                                remaining_ms(tls->io_start_ms, tls->io_timeout_ms));
     if (st == POSTIE_OK && got > 0) {
         return got > (size_t)0x7fffffff ? 0x7fffffff : (int)got;
+    }
+    if (st == POSTIE_E_TIMEOUT && tls->io_timeout_ms == 0) {
+        return MBEDTLS_ERR_SSL_WANT_READ; /* a non-blocking call: nothing yet */
     }
     tls->io_status = st == POSTIE_OK ? POSTIE_E_IO : st;
     switch (st) {
@@ -343,11 +349,10 @@ static postie_status_t choose_name(postie_tls_t *tls, const char *host, const ch
     return POSTIE_OK;
 }
 
-postie_status_t postie_tls_handshake(postie_tls_t *tls, const char *host, uint32_t timeout_ms)
+postie_status_t postie_tls_handshake_begin(postie_tls_t *tls, const char *host)
 {
     postie_status_t st;
-    int ret = 0;
-    int round;
+    int ret;
 
     if (tls == NULL || !tls->initialised) {
         return POSTIE_E_BAD_STATE;
@@ -370,7 +375,38 @@ postie_status_t postie_tls_handshake(postie_tls_t *tls, const char *host, uint32
         set_error_mbedtls(tls, POSTIE_E_TLS_SETUP, "TLS handshake", ret);
         return POSTIE_E_TLS_SETUP;
     }
+    return POSTIE_OK;
+}
 
+postie_status_t postie_tls_handshake_step(postie_tls_t *tls)
+{
+    int ret;
+
+    if (tls == NULL || !tls->initialised || tls->active) {
+        return POSTIE_E_BAD_STATE;
+    }
+    begin_io(tls, 0); /* the bio callbacks turn a would-block into WANT_* */
+    ret = mbedtls_ssl_handshake(&tls->ssl);
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        return POSTIE_E_AGAIN;
+    }
+    if (ret != 0) {
+        return handshake_failed(tls, ret);
+    }
+    tls->active = true;
+    postie_error_clear(&tls->last_error);
+    return POSTIE_OK;
+}
+
+postie_status_t postie_tls_handshake(postie_tls_t *tls, const char *host, uint32_t timeout_ms)
+{
+    postie_status_t st = postie_tls_handshake_begin(tls, host);
+    int ret = 0;
+    int round;
+
+    if (st != POSTIE_OK) {
+        return st;
+    }
     begin_io(tls, timeout_ms);
     /* The bio callbacks never return WANT_*; the loop only guards against
      * mbedTLS asking to be called again. */
@@ -487,7 +523,9 @@ static postie_status_t tls_send(postie_transport_t *t, const uint8_t *buf, size_
     } else {
         st = POSTIE_E_TLS_PROTOCOL;
     }
-    set_error_mbedtls(tls, st, "TLS send", ret);
+    if (st != POSTIE_E_TIMEOUT || timeout_ms != 0) {
+        set_error_mbedtls(tls, st, "TLS send", ret); /* not a non-blocking call's would-block */
+    }
     return st;
 }
 

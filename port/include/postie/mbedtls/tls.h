@@ -103,6 +103,18 @@ postie_status_t postie_tls_init(postie_tls_t *tls, postie_transport_t *lower,
  * from send, the session is unusable: close it. */
 postie_status_t postie_tls_handshake(postie_tls_t *tls, const char *host, uint32_t timeout_ms);
 
+/* The same handshake without blocking, for an event-driven runner
+ * (postie/common/runner.h) over a non-blocking lower transport (one whose
+ * send and recv return POSTIE_E_TIMEOUT at once when called with a timeout
+ * of 0 and nothing can move). begin checks the name and resets the session
+ * (errors as for postie_tls_handshake); then call step whenever the lower
+ * transport may have moved bytes: POSTIE_E_AGAIN while it waits, POSTIE_OK
+ * once established, else the failure (last_error says why). The caller
+ * keeps the deadline. Afterwards send and recv with a timeout of 0 never
+ * block either: POSTIE_E_TIMEOUT means "nothing can move now". */
+postie_status_t postie_tls_handshake_begin(postie_tls_t *tls, const char *host);
+postie_status_t postie_tls_handshake_step(postie_tls_t *tls);
+
 /* Details of the established session; valid after a successful handshake. */
 void postie_tls_get_info(const postie_tls_t *tls, postie_tls_info_t *info);
 
