@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "lwip/memp.h"
+#include "postie/common/clock.h"
 #include "lwip/stats.h"
+
+static uint32_t started_ms; /* when the options were parsed: the result line's ms= */
 
 static unsigned long number(const char *s)
 {
@@ -20,6 +23,7 @@ bool host_lwip_parse(host_lwip_options_t *o, int argc, char **argv)
 {
     int i;
     memset(o, 0, sizeof(*o));
+    started_ms = postie_clock_ms();
     o->mode = "starttls";
     o->size = 2000;
     o->scenario = "send";
@@ -112,9 +116,10 @@ postie_status_t host_lwip_body_read(void *ctx, uint8_t *buf, size_t cap, size_t 
 
 void host_lwip_print_result(postie_status_t st, const postie_error_t *err, const char *tls)
 {
-    printf("result: %s phase=%s code=%u tls=%s\n", postie_status_str(st),
-           err != NULL && err->phase != NULL ? err->phase : "-",
-           err != NULL ? (unsigned)err->reply.code : 0u, tls != NULL ? tls : "none");
+    printf("result: %s ms=%lu code=%u tls=%s phase=%s\n", postie_status_name(st),
+           (unsigned long)(postie_clock_ms() - started_ms),
+           err != NULL ? (unsigned)err->reply.code : 0u, tls != NULL ? tls : "none",
+           err != NULL && err->phase != NULL ? err->phase : "-");
     if (err != NULL && err->reply.text[0] != '\0') {
         printf("reply: %s\n", err->reply.text);
     }
@@ -131,6 +136,17 @@ void host_lwip_stats_baseline(void)
         base_memp[i] = lwip_stats.memp[i]->used;
     }
     base_mem = lwip_stats.mem.used;
+}
+
+bool host_lwip_stats_settled(void)
+{
+    int i;
+    for (i = 0; i < MEMP_MAX; i++) {
+        if (i != MEMP_SYS_TIMEOUT && lwip_stats.memp[i]->used != base_memp[i]) {
+            return false;
+        }
+    }
+    return lwip_stats.mem.used == base_mem;
 }
 
 bool host_lwip_stats_check(void)

@@ -21,7 +21,8 @@
  *                        send (default), abort-in-callback, close-early,
  *                        close-connecting, close-resolving (bare metal only)
  *
- * Output: one line "result: STATUS phase=PHASE code=CODE tls=VERSION", and
+ * Output: one line "result: STATUS ms=MS code=CODE tls=VERSION phase=PHASE"
+ * (MS: milliseconds from the start to the result), and
  * "leaks: none" or "leaks: POOL used N ..." after the stack has settled.
  * Exit status: 0 the message was accepted (or the scenario behaved),
  * 1 it was not, 3 lwIP leaked, 2 usage.
@@ -69,6 +70,10 @@ void host_lwip_print_result(postie_status_t st, const postie_error_t *err, const
 
 /* Remember lwIP's pool and heap use now (after the stack and netif are up). */
 void host_lwip_stats_baseline(void);
+
+/* The same, quietly: the programs wait for it (a packet waiting for an ARP
+ * reply, a FIN not yet acknowledged) before the check, for a bounded time. */
+bool host_lwip_stats_settled(void);
 
 /* Whether every pool, the pbuf pool and the heap are back at the baseline
  * (SYS_TIMEOUT aside: lwIP's own timers come and go). Prints "leaks: ...". */

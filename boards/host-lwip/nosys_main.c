@@ -23,6 +23,7 @@
 
 #include "lwip/dns.h"
 #include "lwip/init.h"
+#include "lwip/mem.h"
 #include "lwip/netif.h"
 #include "lwip/priv/tcp_priv.h" /* tcp_active_pcbs, tcp_tw_pcbs: the leak check */
 #include "lwip/tcp.h"
@@ -333,11 +334,17 @@ int main(int argc, char **argv)
     /* let lwIP finish: FINs answered, TIME_WAIT over (TCP_MSL is short
      * here), a DNS request answered or timed out */
     start = postie_clock_ms();
-    while ((tcp_active_pcbs != NULL || tcp_tw_pcbs != NULL || postie_lwip_tcp_busy(&j->tcp)) &&
+    while ((tcp_active_pcbs != NULL || tcp_tw_pcbs != NULL || postie_lwip_tcp_busy(&j->tcp) ||
+            !host_lwip_stats_settled()) &&
            postie_clock_ms() - start < 20000u) {
         tapif_select(&netif);
         sys_check_timeouts();
     }
     leaks_ok = host_lwip_stats_check();
+    {
+        void *state = netif.state; /* tapif's, from lwIP's heap (no deinit of its own) */
+        netif_remove(&netif);
+        mem_free(state);
+    }
     return !leaks_ok ? 3 : scenario_ok ? 0 : 1;
 }

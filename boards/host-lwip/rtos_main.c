@@ -19,6 +19,7 @@
 #include "lwip/dns.h"
 #include "lwip/netif.h"
 #include "lwip/priv/tcp_priv.h" /* tcp_active_pcbs, tcp_tw_pcbs: the leak check */
+#include "lwip/stats.h"
 #include "lwip/sys.h"
 #include "lwip/tcpip.h"
 #include "netif/tapif.h"
@@ -164,7 +165,7 @@ static bool settled(void)
 {
     bool idle;
     LOCK_TCPIP_CORE();
-    idle = tcp_active_pcbs == NULL && tcp_tw_pcbs == NULL;
+    idle = tcp_active_pcbs == NULL && tcp_tw_pcbs == NULL && host_lwip_stats_settled();
     UNLOCK_TCPIP_CORE();
     return idle;
 }
@@ -210,8 +211,23 @@ int main(int argc, char **argv)
         }
         dns_setserver(0, &dns);
     }
-    host_lwip_stats_baseline();
     UNLOCK_TCPIP_CORE();
+    /* the baseline at a quiet moment: no frame on its way to the tcpip
+     * thread (the tap reader queues them) */
+    start = postie_clock_ms();
+    for (;;) {
+        bool quiet;
+        LOCK_TCPIP_CORE();
+        quiet = lwip_stats.memp[MEMP_TCPIP_MSG_INPKT]->used == 0 &&
+                lwip_stats.memp[MEMP_PBUF_POOL]->used == 0;
+        if (quiet || postie_clock_ms() - start > 2000u) {
+            host_lwip_stats_baseline();
+            UNLOCK_TCPIP_CORE();
+            break;
+        }
+        UNLOCK_TCPIP_CORE();
+        usleep(10000);
+    }
 
     postie_smtp_config_defaults(&c->cfg);
     c->cfg.ehlo_name = "lwip.example.test";

@@ -31,7 +31,9 @@
 #define MEM_ALIGNMENT 4
 #endif
 #ifndef MEM_SIZE
-#define MEM_SIZE (6 * 1024) /* the heap: PBUF_RAM for copied TCP data, and netif state */
+/* the heap: tcp_write copies what Postie sends into PBUF_RAM taken from
+ * here, up to TCP_SND_BUF plus a header per segment; and ARP's queue */
+#define MEM_SIZE (TCP_SND_BUF + 2 * TCP_MSS + 1024)
 #endif
 #ifndef MEMP_NUM_PBUF
 #define MEMP_NUM_PBUF 4
@@ -100,9 +102,6 @@
 #endif
 #ifndef LWIP_STATS
 #define LWIP_STATS 0 /* the host-lwip tests turn it on to check for leaks */
-#endif
-#ifndef LWIP_CHECKSUM_ON_COPY
-#define LWIP_CHECKSUM_ON_COPY 1
 #endif
 
 #endif /* POSTIE_LWIPOPTS_NOSYS_H */
