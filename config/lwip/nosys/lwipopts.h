@@ -72,6 +72,15 @@
 #ifndef LWIP_ICMP
 #define LWIP_ICMP 1
 #endif
+#ifndef IP_REASSEMBLY
+#define IP_REASSEMBLY 0 /* TCP segments fit the MTU: no fragments to put together */
+#endif
+#ifndef IP_FRAG
+#define IP_FRAG 0
+#endif
+#ifndef DNS_TABLE_SIZE
+#define DNS_TABLE_SIZE 2 /* names resolved at a time (and cached) */
+#endif
 #define LWIP_RAW   0
 #define LWIP_IGMP  0
 #define LWIP_ALTCP 0 /* Postie layers TLS itself (see the README) */
