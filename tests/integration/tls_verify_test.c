@@ -254,7 +254,7 @@ static postie_status_t tls_open(const char *host, uint16_t port, const postie_tl
 static void assert_cert_failure(uint16_t port, const char *ca_file, postie_status_t want,
                                 const char *text_part)
 {
-    postie_tls_config_t cfg = {ca_file, NULL, false};
+    postie_tls_config_t cfg = {ca_file, NULL, false, NULL, 0};
     postie_status_t st = tls_open("localhost", port, &cfg);
 
     assert_string_equal(postie_status_name(st), postie_status_name(want));
@@ -274,7 +274,7 @@ static void assert_cert_failure(uint16_t port, const char *ca_file, postie_statu
 
 static void test_good_cert_round_trip(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
     postie_tls_info_t info;
     char long_line[5001];
     size_t i;
@@ -314,7 +314,7 @@ static void test_good_cert_round_trip(void **state)
 /* Connect to 127.0.0.1 but verify "localhost" (curl --connect-to style). */
 static void test_connect_ip_verify_name(void **state)
 {
-    postie_tls_config_t cfg = {NULL, "localhost", false};
+    postie_tls_config_t cfg = {NULL, "localhost", false, NULL, 0};
 
     (void)state;
     cfg.ca_file = cert_path("ca.pem");
@@ -325,10 +325,43 @@ static void test_connect_ip_verify_name(void **state)
     assert_int_equal(conn.tcp.fd, -1);
 }
 
+/* The whole of a file in POSTIE_CERTS, in memory as a flash blob would be. */
+static const uint8_t *cert_blob(const char *file, size_t *len)
+{
+    static uint8_t blob[16384];
+    FILE *f = fopen(cert_path(file), "rb");
+    assert_non_null(f);
+    *len = fread(blob, 1, sizeof(blob), f);
+    fclose(f);
+    assert_true(*len > 0 && *len < sizeof(blob));
+    return blob;
+}
+
+/* Trust anchors from memory: the test CA as a PEM blob verifies the good
+ * server; another certificate as the only anchor does not. */
+static void test_ca_blob_verifies(void **state)
+{
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
+
+    (void)state;
+    cfg.ca_blob = cert_blob("ca.pem", &cfg.ca_blob_len);
+    assert_int_equal(tls_open("localhost", env_port("POSTIE_PORT_GOOD"), &cfg), POSTIE_OK);
+    assert_reversed_echo(postie_tls_transport(&conn.tls), "ca blob\n");
+    postie_tls_free(&conn.tls);
+
+    cfg.ca_blob = cert_blob("selfsigned.pem", &cfg.ca_blob_len);
+    assert_int_equal(conn_tls_init(&cfg), POSTIE_OK);
+    assert_string_equal(
+        postie_status_name(postie_transport_connect(postie_tls_transport(&conn.tls), "localhost",
+                                                    env_port("POSTIE_PORT_GOOD"), TIMEOUT_MS)),
+        "POSTIE_E_TLS_CERT_UNTRUSTED");
+    postie_tls_free(&conn.tls);
+}
+
 /* STARTTLS shape: TCP first, then the handshake over the open transport. */
 static void test_starttls_over_connected_tcp(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
 
     (void)state;
     cfg.ca_file = cert_path("ca.pem");
@@ -354,7 +387,7 @@ static void test_starttls_over_connected_tcp(void **state)
 /* The test switch really switches verification off (and only when asked). */
 static void test_insecure_skip_verify(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, true};
+    postie_tls_config_t cfg = {NULL, NULL, true, NULL, 0};
     postie_tls_info_t info;
 
     (void)state;
@@ -396,7 +429,7 @@ static void test_system_bundle_rejects_test_ca(void **state)
 
 static void test_missing_ca_file(void **state)
 {
-    postie_tls_config_t cfg = {"/nonexistent/postie/ca.pem", NULL, false};
+    postie_tls_config_t cfg = {"/nonexistent/postie/ca.pem", NULL, false, NULL, 0};
 
     (void)state;
     assert_int_equal(conn_tls_init(&cfg), POSTIE_E_TLS_CA_LOAD);
@@ -412,7 +445,7 @@ static void test_missing_ca_file(void **state)
 /* No name to verify: refuse rather than let mbedTLS skip the name check. */
 static void test_no_name_refused(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
 
     (void)state;
     cfg.ca_file = cert_path("ca.pem");
@@ -427,7 +460,7 @@ static void test_no_name_refused(void **state)
 /* TLS 1.2 is the minimum, although this mbedTLS build still has TLS 1.1. */
 static void test_tls11_refused(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
     const char *p = getenv("POSTIE_PORT_TLS11");
 
     (void)state;
@@ -448,7 +481,7 @@ static void test_tls11_refused(void **state)
  * reaching a server by address set verify_name. */
 static void test_ip_address_name(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
     postie_status_t st;
 
     (void)state;
@@ -467,7 +500,7 @@ static void test_ip_address_name(void **state)
 /* A server that accepts (in the kernel backlog) but never speaks. */
 static void test_handshake_timeout(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
     uint16_t port = 0;
     int lfd = track_fd(loopback_socket(AF_INET, 4, &port));
     uint32_t t0;
@@ -491,7 +524,7 @@ static void test_handshake_timeout(void **state)
 /* The server closes (FIN) instead of answering the ClientHello. */
 static void test_handshake_peer_closes(void **state)
 {
-    postie_tls_config_t cfg = {NULL, "localhost", false};
+    postie_tls_config_t cfg = {NULL, "localhost", false, NULL, 0};
     uint16_t port = 0;
     int lfd = track_fd(loopback_socket(AF_INET, 4, &port));
     int afd;
@@ -781,6 +814,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_good_cert_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_ip_verify_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_starttls_over_connected_tcp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ca_blob_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insecure_skip_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selfsigned_untrusted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired, setup, teardown),

@@ -27,7 +27,7 @@
  * RAM: sizeof(postie_smtp_client_t), 21 984 octets on x86-64 with Debian's
  * mbedTLS 2.28: the engine (10 776), the TLS layer (2 376), the driver
  * (112), the body staging buffer (POSTIE_CLIENT_BODY_CHUNK) and small
- * fields; plus the process-wide DRBG (38 352, once) and mbedTLS's record
+ * fields; plus the process-wide DRBG (392, once) and mbedTLS's record
  * buffers (about 2 x 16 KiB) on the heap during a TLS session.
  *
  * Thread model: one client per thread at a time; clients share nothing.
@@ -72,7 +72,7 @@ typedef struct {
  * before any connection for an empty host, a bad EHLO name or credentials
  * over POSTIE_AUTH_FIELD_MAX octets; else the transport's or the server's
  * error. Call postie_smtp_client_quit() afterwards whatever it returned. */
-#define postie_smtp_client_open POSTIE_CONFIGURED(postie_smtp_client_open)
+#define postie_smtp_client_open POSTIE_TLS_CONFIGURED(postie_smtp_client_open)
 postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
                                         const postie_smtp_client_config_t *cfg);
 
