@@ -461,6 +461,26 @@ static postie_status_t load_ca(postie_tls_t *tls)
 #endif
 }
 
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_PROTO_TLS1_2) && \
+    defined(MBEDTLS_SSL_PROTO_TLS1_3)
+/* Signature algorithms offered when the ClientHello offers TLS 1.2 and 1.3:
+ * mbedTLS's defaults, but RSA PKCS#1 v1.5 before RSA-PSS. mbedTLS 3.6's TLS
+ * 1.2 code offers rsa_pss_rsae_* (for TLS 1.3) yet, up to at least 3.6.6,
+ * refuses a TLS 1.2 ServerKeyExchange signed with them ("illegal
+ * parameter"); OpenSSL servers limited to TLS 1.2 pick the first RSA scheme
+ * in the client's order, so with PSS first they could not be reached. TLS
+ * 1.3 servers still sign with PSS (PKCS#1 v1.5 is not allowed there).
+ * mbedTLS leaves out of the ClientHello whatever the build cannot do. */
+static const uint16_t tls_sig_algs[] = {
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,       MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256,    MBEDTLS_TLS1_3_SIG_NONE,
+};
+#define POSTIE_TLS_SIG_ALGS 1
+#endif
+
 static void free_mbedtls(postie_tls_t *tls)
 {
     mbedtls_ssl_free(&tls->ssl);
@@ -497,6 +517,9 @@ static postie_status_t setup(postie_tls_t *tls)
 #else
     mbedtls_ssl_conf_min_version(&tls->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                  MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+#ifdef POSTIE_TLS_SIG_ALGS
+    mbedtls_ssl_conf_sig_algs(&tls->conf, tls_sig_algs);
 #endif
     mbedtls_ssl_conf_rng(&tls->conf, mbedtls_ctr_drbg_random, &shared.drbg);
     if (tls->cfg.insecure_skip_verify) {
