@@ -337,8 +337,9 @@ static void test_smtps_large_message_and_reuse(void **state)
 }
 
 /* One SMTPS session (connect, TLS, EHLO, AUTH, one message, QUIT) with
- * mbedTLS running from the static arena: its high-water mark is what a
- * board needs for a session (README, "TLS"). Skipped without an arena. */
+ * mbedTLS running from the static arena and the CA from a memory blob, as
+ * on a board: the high-water mark is what a board needs for a session
+ * (README, "TLS"). Skipped without an arena. */
 static void test_smtps_session_arena_high_water(void **state)
 {
     static const char *const to[] = {"bob@example.test"};
@@ -356,6 +357,17 @@ static void test_smtps_session_arena_high_water(void **state)
     if (before.size == 0) {
         print_message("  mbedTLS %s has no static arena; skipping\n", MBEDTLS_VERSION_STRING);
         skip();
+    }
+    /* the CA as a board holds it: a blob in memory, not a file */
+    {
+        static uint8_t ca_blob[16384];
+        FILE *f = fopen(env_str("POSTIE_TEST_CA"), "rb");
+        assert_non_null(f);
+        cfg.tls.ca_blob_len = fread(ca_blob, 1, sizeof(ca_blob), f);
+        fclose(f);
+        assert_true(cfg.tls.ca_blob_len > 0 && cfg.tls.ca_blob_len < sizeof(ca_blob));
+        cfg.tls.ca_blob = ca_blob;
+        cfg.tls.ca_file = NULL;
     }
     postie_tls_arena_reset_high_water();
     make_token(token, sizeof(token), "smtps-arena");
