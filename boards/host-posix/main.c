@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cli_commands.h"
 #include "cli_options.h"
+#include "cli_output.h"
 
 static const char overview[] =
     "usage: postie [--registry FILE] COMMAND [OPTIONS] [ARGUMENTS]\n"
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
     char *command;
     cli_args_t args;
 
+    cli_tls_arena_from_env(); /* before any TLS use */
     /* the global options, up to the command */
     cli_args_init(&args, NULL, overview, no_options, argc - 1, argv + 1);
     if (cli_args_next(&args, &command, &name) == CLI_ARGS_END) {
