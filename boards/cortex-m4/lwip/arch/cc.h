@@ -13,9 +13,9 @@
 uint32_t postie_board_random(void);
 #define LWIP_RAND() (postie_board_random())
 
-/* newlib has no <sys/time.h> struct timeval clash to avoid, and errno.h */
+/* errno and its values from newlib */
 #define LWIP_ERRNO_STDINCLUDE 1
-#define LWIP_ERRNO_INCLUDE <errno.h>
+#define LWIP_ERRNO_INCLUDE    <errno.h>
 
 /* asserts and diagnostics print nothing on this board */
 #define LWIP_PLATFORM_DIAG(x) \
