@@ -46,7 +46,7 @@
  * ("sending", "receiving", "TLS handshake after STARTTLS", "reading the
  * message body"), then the transport_failed hook sees the status.
  *
- * RAM: sizeof(postie_runner_t), 128 octets on x86-64, plus the caller's
+ * RAM: sizeof(postie_runner_t), 128 octets on x86-64 (72 on Cortex-M4), plus the caller's
  * staging buffer for body bytes. No allocation; nothing static.
  *
  * Thread model: a runner, its engine and its transport belong to one thread

@@ -51,7 +51,7 @@
  * (timeout_ms of start) is enforced from the poll timer once TCP is
  * connecting.
  *
- * RAM: sizeof(postie_lwip_tcp_t) (56 octets on x86-64), plus lwIP's pcb and
+ * RAM: sizeof(postie_lwip_tcp_t) (64 octets on x86-64, 44 on Cortex-M4), plus lwIP's pcb and
  * the pbufs received and not yet taken (bounded by TCP_WND) and the bytes
  * sent and not yet acknowledged (bounded by TCP_SND_BUF).
  *
