@@ -96,6 +96,129 @@
 #define POSTIE_CONNECT_TIMEOUT_MS (30u * 1000u) /* TCP connect and TLS handshake */
 #endif
 
+/* ---- POP3 engine ------------------------------------------------------- */
+
+/* Receive buffer inside each postie_pop3_t, in octets. Message data streams
+ * through it in pieces of at most this size, whatever the length of its
+ * lines. Range POSTIE_POP3_LINE_MAX..65536. Default 4096. RAM: exactly this. */
+#ifndef POSTIE_POP3_RX_BUFFER_SIZE
+#define POSTIE_POP3_RX_BUFFER_SIZE 4096
+#endif
+
+/* Transmit buffer inside each postie_pop3_t, in octets: a pipelined flight
+ * of commands, or one AUTH PLAIN line with the longest credentials.
+ * Range 1024..65536. Default 1024. RAM: exactly this. */
+#ifndef POSTIE_POP3_TX_BUFFER_SIZE
+#define POSTIE_POP3_TX_BUFFER_SIZE 1024
+#endif
+
+/* Longest response line (status lines, CAPA, LIST and UIDL lines) accepted,
+ * in octets including CRLF. RFC 2449 section 4 bounds them at 512. Message
+ * data lines are not bound by it (they stream). Range 512..RX_BUFFER_SIZE.
+ * Default 1024. RAM: none. */
+#ifndef POSTIE_POP3_LINE_MAX
+#define POSTIE_POP3_LINE_MAX 1024
+#endif
+
+/* Most commands awaiting a response at once when the server offers
+ * PIPELINING (RFC 2449): LIST + UIDL, or DELE n + RETR n+1 ...
+ * Range 2..32. Default 8. RAM: 48 octets each on x86-64 (40 on Cortex-M4). */
+#ifndef POSTIE_POP3_PIPELINE_MAX
+#define POSTIE_POP3_PIPELINE_MAX 8
+#endif
+
+/* Queued events per POP3 engine. Range 4..64. Default 8. RAM: 12 octets
+ * each. */
+#ifndef POSTIE_POP3_EVENTS_MAX
+#define POSTIE_POP3_EVENTS_MAX 8
+#endif
+
+/* Timeouts, in milliseconds. Greeting and command: the whole response line
+ * (and a whole CAPA or STAT answer) within this, from when it was awaited.
+ * Data: the longest silence while a multi-line answer (RETR, LIST, UIDL)
+ * arrives after its +OK line; a 25 MiB message may take minutes in all.
+ * Range 1000..3600000. Defaults 60 s, 120 s, 120 s. RAM: none. */
+#ifndef POSTIE_POP3_TIMEOUT_GREETING_MS
+#define POSTIE_POP3_TIMEOUT_GREETING_MS (60u * 1000u)
+#endif
+#ifndef POSTIE_POP3_TIMEOUT_COMMAND_MS
+#define POSTIE_POP3_TIMEOUT_COMMAND_MS (120u * 1000u)
+#endif
+#ifndef POSTIE_POP3_TIMEOUT_DATA_MS
+#define POSTIE_POP3_TIMEOUT_DATA_MS (120u * 1000u)
+#endif
+
+/* ---- IMAP engine ------------------------------------------------------- */
+
+/* Receive buffer inside each postie_imap_t, in octets. Message literals
+ * stream through it, so it is also the largest chunk handed to the data
+ * callback. Range POSTIE_IMAP_LINE_MAX..65536. Default 4096. RAM: exactly
+ * this. */
+#ifndef POSTIE_IMAP_RX_BUFFER_SIZE
+#define POSTIE_IMAP_RX_BUFFER_SIZE 4096
+#endif
+
+/* Transmit buffer inside each postie_imap_t, in octets: a flight of
+ * pipelined commands, and LOGIN or AUTHENTICATE with the longest
+ * credentials. Range 1024..65536. Default 2048. RAM: exactly this. */
+#ifndef POSTIE_IMAP_TX_BUFFER_SIZE
+#define POSTIE_IMAP_TX_BUFFER_SIZE 2048
+#endif
+
+/* Longest response line accepted, in octets including CRLF (a literal
+ * splits a response into lines; each counts alone). Only an untagged
+ * SEARCH answer may be longer: it is read in parts. Range 1024..65536, at
+ * most POSTIE_IMAP_RX_BUFFER_SIZE. Default 2048 (long CAPABILITY lines).
+ * RAM: none by itself. */
+#ifndef POSTIE_IMAP_LINE_MAX
+#define POSTIE_IMAP_LINE_MAX 2048
+#endif
+
+/* Tagged commands awaiting completion at once (a remove is two with
+ * UIDPLUS). Range 2..255. Default 8. RAM: 48 octets each (x86-64). */
+#ifndef POSTIE_IMAP_PIPELINE_MAX
+#define POSTIE_IMAP_PIPELINE_MAX 8
+#endif
+
+/* Queued events per IMAP engine. Range 4..64. Default 8. RAM: 12 octets
+ * each. */
+#ifndef POSTIE_IMAP_EVENTS_MAX
+#define POSTIE_IMAP_EVENTS_MAX 8
+#endif
+
+/* UID ranges a list with sizes fetches at most (UID FETCH lo:hi
+ * (RFC822.SIZE), one command each). Range 1..255. Default 32. RAM: 4
+ * octets each. */
+#ifndef POSTIE_IMAP_LIST_WINDOWS
+#define POSTIE_IMAP_LIST_WINDOWS 32
+#endif
+
+/* Largest literal (message) accepted, in octets: the default of
+ * postie_imap_config_t.literal_max. Range 1 MiB..2^63. Default 100 MiB.
+ * RAM: none (literals stream). */
+#ifndef POSTIE_IMAP_LITERAL_MAX
+#define POSTIE_IMAP_LITERAL_MAX (100u * 1024u * 1024u)
+#endif
+
+/* Longest folder name, in octets of UTF-8. Range 64..512. Default 255.
+ * RAM: none (the encoded name is built in the transmit buffer). */
+#ifndef POSTIE_IMAP_FOLDER_MAX
+#define POSTIE_IMAP_FOLDER_MAX 255
+#endif
+
+/* Timeouts, in milliseconds (IMAP sets none; these are generous). The
+ * greeting and each response, all its lines, from when it was awaited;
+ * the data timeout is the silence allowed while a message literal streams. */
+#ifndef POSTIE_IMAP_TIMEOUT_GREETING_MS
+#define POSTIE_IMAP_TIMEOUT_GREETING_MS (60u * 1000u)
+#endif
+#ifndef POSTIE_IMAP_TIMEOUT_COMMAND_MS
+#define POSTIE_IMAP_TIMEOUT_COMMAND_MS (5u * 60u * 1000u)
+#endif
+#ifndef POSTIE_IMAP_TIMEOUT_DATA_MS
+#define POSTIE_IMAP_TIMEOUT_DATA_MS (2u * 60u * 1000u)
+#endif
+
 /* ---- Message writer ---------------------------------------------------- */
 
 /* Work area of each postie_mime_writer_t for one header token (an encoded
@@ -228,6 +351,45 @@
 #define POSTIE_QUEUE_RAM_ENTRIES 16
 #endif
 
+/* ---- Fetching (core/fetch) ------------------------------------------------ */
+
+/* Messages one round of a fetch run takes from a listing before it lists
+ * again from the next id. Range 1..4096. Default 32. RAM: 88 octets each in
+ * postie_fetch_t (a postie_mail_item_t and a flag). */
+#ifndef POSTIE_FETCH_BATCH
+#define POSTIE_FETCH_BATCH 32
+#endif
+
+/* IMAP: archived UIDs the fetch state holds above its watermark (those
+ * past a message that was not archived, e.g. one over the size limit).
+ * When full, a run stops before archiving more (POSTIE_E_FETCH_STATE).
+ * Range 16..65535. Default 1024. RAM: 4 octets each plus a bit, in
+ * postie_fetch_state_t. */
+#ifndef POSTIE_FETCH_UIDS_MAX
+#define POSTIE_FETCH_UIDS_MAX 1024
+#endif
+
+/* POP3: archived UIDLs the fetch state holds (in keep mode one per
+ * archived message still on the server; in delete mode only those whose
+ * delete is not final yet). Range 16..65535. Default 2048. RAM: 2 octets
+ * each plus a bit, in postie_fetch_state_t. */
+#ifndef POSTIE_FETCH_UIDLS_MAX
+#define POSTIE_FETCH_UIDLS_MAX 2048
+#endif
+
+/* POP3: octets for those UIDLs, each with a NUL (Dovecot's are 16 octets:
+ * 32768 holds about 1900). Range 1024..65535. Default 32768. RAM: as
+ * much, in postie_fetch_state_t. */
+#ifndef POSTIE_FETCH_UIDL_ARENA
+#define POSTIE_FETCH_UIDL_ARENA 32768
+#endif
+
+/* Longest key prefix of a fetch run (the account's name in the archive
+ * keys). Range 0..64. Default 48. RAM: as much, in postie_fetch_t. */
+#ifndef POSTIE_FETCH_KEY_PREFIX_MAX
+#define POSTIE_FETCH_KEY_PREFIX_MAX 48
+#endif
+
 /* ---- Host SMTP client (port/posix) --------------------------------------- */
 
 /* Octets the host client reads from a message body source at a time.
@@ -263,7 +425,9 @@
 /* Every size above that changes a public struct is pasted into the link
  * name of each function that sets such a struct up (postie_smtp_init,
  * postie_mime_init, postie_queue_init, postie_queue_ram_init,
- * postie_delivery_init, postie_registry_load, postie_smtp_client_open):
+ * postie_delivery_init, postie_registry_load, postie_smtp_client_open,
+ * postie_imap_init, which adds POSTIE_CONFIG_IMAP_TAG; postie_pop3_init, which
+ * adds the POP3 sizes; postie_fetch_init, which adds the fetch sizes):
  * the header says
  * `#define postie_smtp_init POSTIE_CONFIGURED(postie_smtp_init)`. An
  * application compiled with other sizes than its Postie library then fails
@@ -301,6 +465,38 @@
                                       POSTIE_CONFIG_QUEUE_TAG),                                  \
                      POSTIE_CFG_PASTE(POSTIE_CONFIG_REGISTRY_TAG, POSTIE_CLIENT_BODY_CHUNK))
 #define POSTIE_CONFIGURED(name) POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(name, cfg), POSTIE_CONFIG_TAG)
+/* The POP3 engine's sizes are pasted after the common ones, into
+ * postie_pop3_init only: `postie_pop3_init_cfg_<common>_pop3_<rx>_<tx>_...`. */
+#define POSTIE_CONFIG_POP3_TAG                                                          \
+    POSTIE_CFG_PASTE(                                                                   \
+        POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_POP3_RX_BUFFER_SIZE,  \
+                                                           POSTIE_POP3_TX_BUFFER_SIZE), \
+                                          POSTIE_POP3_PIPELINE_MAX),                    \
+                         POSTIE_POP3_EVENTS_MAX),                                       \
+        POSTIE_POP3_LINE_MAX)
+#define POSTIE_POP3_CONFIGURED(name) \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CONFIGURED(name), pop3), POSTIE_CONFIG_POP3_TAG)
+/* The fetch run's sizes are pasted after the common ones, into
+ * postie_fetch_init only: `postie_fetch_init_cfg_<common>_fetch_<batch>_...`. */
+#define POSTIE_CONFIG_FETCH_TAG                                                                 \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_FETCH_BATCH,     \
+                                                                        POSTIE_FETCH_UIDS_MAX), \
+                                                       POSTIE_FETCH_UIDLS_MAX),                 \
+                                      POSTIE_FETCH_UIDL_ARENA),                                 \
+                     POSTIE_FETCH_KEY_PREFIX_MAX)
+#define POSTIE_FETCH_CONFIGURED(name) \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CONFIGURED(name), fetch), POSTIE_CONFIG_FETCH_TAG)
+/* The IMAP engine's sizes, pasted after the common tag in postie_imap_init's
+ * link name (postie_imap_init_cfg_..._4096_2048_2048_8_8_32). */
+#define POSTIE_CONFIG_IMAP_TAG                                                              \
+    POSTIE_CFG_PASTE(                                                                       \
+        POSTIE_CFG_PASTE(                                                                   \
+            POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_IMAP_RX_BUFFER_SIZE,  \
+                                                               POSTIE_IMAP_TX_BUFFER_SIZE), \
+                                              POSTIE_IMAP_LINE_MAX),                        \
+                             POSTIE_IMAP_PIPELINE_MAX),                                     \
+            POSTIE_IMAP_EVENTS_MAX),                                                        \
+        POSTIE_IMAP_LIST_WINDOWS)
 
 /* The TLS layer (port/mbedtls) and whatever embeds its context (the host SMTP
  * client) also depend on the mbedTLS release: its structs change size and
@@ -326,7 +522,26 @@ _Static_assert(POSTIE_SMTP_TX_BUFFER_SIZE >= 16 + ((2 * POSTIE_AUTH_FIELD_MAX + 
                "the transmit buffer must hold AUTH PLAIN with the longest credentials");
 _Static_assert(POSTIE_SMTP_PIPELINE_MAX >= 1 && POSTIE_SMTP_PIPELINE_MAX <= 255,
                "pipeline depth 1..255");
+_Static_assert(POSTIE_POP3_LINE_MAX >= 512, "RFC 2449 4: POP3 response lines up to 512 octets");
+_Static_assert(POSTIE_POP3_RX_BUFFER_SIZE >= POSTIE_POP3_LINE_MAX,
+               "the POP3 receive buffer must hold one whole response line");
+_Static_assert(POSTIE_POP3_TX_BUFFER_SIZE >= 32 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
+               "the POP3 transmit buffer must hold AUTH PLAIN with the longest credentials");
+_Static_assert(POSTIE_POP3_PIPELINE_MAX >= 2 && POSTIE_POP3_PIPELINE_MAX <= 32,
+               "POP3 pipeline depth 2..32 (LIST and UIDL go together)");
+_Static_assert(POSTIE_POP3_EVENTS_MAX >= 4 && POSTIE_POP3_EVENTS_MAX <= 64, "POP3 events 4..64");
 _Static_assert(POSTIE_REPLY_TEXT_MAX >= 32, "keep enough reply text to be useful");
+_Static_assert(POSTIE_IMAP_LINE_MAX >= 1024 && POSTIE_IMAP_LINE_MAX <= POSTIE_IMAP_RX_BUFFER_SIZE,
+               "IMAP lines 1024..the receive buffer");
+_Static_assert(
+    POSTIE_IMAP_TX_BUFFER_SIZE >= 1024 &&
+        POSTIE_IMAP_TX_BUFFER_SIZE >= 64 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
+    "the IMAP transmit buffer must hold AUTHENTICATE PLAIN with the longest credentials");
+_Static_assert(POSTIE_IMAP_PIPELINE_MAX >= 2 && POSTIE_IMAP_PIPELINE_MAX <= 255,
+               "IMAP pipeline depth 2..255");
+_Static_assert(POSTIE_IMAP_EVENTS_MAX >= 4, "IMAP events: at least 4");
+_Static_assert(POSTIE_IMAP_LIST_WINDOWS >= 1 && POSTIE_IMAP_LIST_WINDOWS <= 255,
+               "IMAP list windows 1..255");
 _Static_assert(POSTIE_MIME_STAGE_SIZE >= 1024, "the writer's work area holds one header token");
 _Static_assert(POSTIE_MIME_FIELD_MAX >= 64 &&
                    2 * POSTIE_MIME_FIELD_MAX + 300 <= POSTIE_MIME_STAGE_SIZE,
@@ -341,5 +556,13 @@ _Static_assert(POSTIE_QUEUE_ENVELOPE_MAX >= 2 * 257, "hold a sender and a recipi
 _Static_assert(POSTIE_QUEUE_ERROR_TEXT_MAX >= 64 && POSTIE_QUEUE_ERROR_TEXT_MAX <= 255,
                "queue error text 64..255 octets");
 _Static_assert(POSTIE_QUEUE_IO_CHUNK >= 256, "queue copy chunk at least 256 octets");
+_Static_assert(POSTIE_FETCH_BATCH >= 1 && POSTIE_FETCH_BATCH <= 4096, "fetch batch 1..4096");
+_Static_assert(POSTIE_FETCH_UIDS_MAX >= 16 && POSTIE_FETCH_UIDS_MAX <= 65535,
+               "fetch state UIDs 16..65535");
+_Static_assert(POSTIE_FETCH_UIDLS_MAX >= 16 && POSTIE_FETCH_UIDLS_MAX <= 65535,
+               "fetch state UIDLs 16..65535");
+_Static_assert(POSTIE_FETCH_UIDL_ARENA >= 1024 && POSTIE_FETCH_UIDL_ARENA <= 65535,
+               "fetch state UIDL arena 1024..65535 (16-bit offsets)");
+_Static_assert(POSTIE_FETCH_KEY_PREFIX_MAX <= 64, "fetch key prefix 0..64");
 
 #endif /* POSTIE_CONFIG_DEFAULTS_H */

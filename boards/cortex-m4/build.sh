@@ -112,12 +112,17 @@ arm-none-eabi-size -t "${lwip_objs[@]}" | tail -n 1 | sed 's/(TOTALS)/lwIP (core
 
 # sizeof() of the objects, read from the compiler without running anything.
 cat > "$out/sizes.c" <<'C'
+#include "postie/fetch/fetch.h"
+#include "postie/imap/imap.h"
 #include "postie/mime/mime.h"
 #include "postie/queue/delivery.h"
 #include "postie/queue/queue.h"
+#include "postie/pop3/pop3.h"
 #include "postie/session/registry.h"
 #include "postie/smtp/smtp.h"
 char size_smtp_engine[sizeof(postie_smtp_t)];
+char size_pop3_engine[sizeof(postie_pop3_t)];
+char size_imap_engine[sizeof(postie_imap_t)];
 char size_mime_writer[sizeof(postie_mime_writer_t)];
 char size_smtp_rcpt[sizeof(postie_smtp_rcpt_t)];
 char size_line_reader[sizeof(postie_line_reader_t)];
@@ -127,6 +132,8 @@ char size_queue_entry[sizeof(postie_queue_entry_t)];
 char size_queue_ram_store[sizeof(postie_queue_ram_t)];
 char size_delivery_run[sizeof(postie_delivery_t)];
 char size_registry[sizeof(postie_registry_t)];
+char size_fetch_run[sizeof(postie_fetch_t)];
+char size_fetch_state[sizeof(postie_fetch_state_t)];
 C
 "$cc" "${flags[@]}" -c "$out/sizes.c" -o "$out/sizes.o"
 echo "code and data of core/ for Cortex-M4 (-Os):"

@@ -43,7 +43,10 @@ void postie_line_rx_commit(postie_line_reader_t *r, size_t n)
     r->len += n;
 }
 
-postie_status_t postie_line_next(postie_line_reader_t *r, const char **line, size_t *len)
+/* Find the end of the line that starts at r->start. With parts allowed,
+ * a line that reaches line_max comes out in pieces. */
+static postie_status_t next_line(postie_line_reader_t *r, bool parts, const char **line,
+                                 size_t *len, bool *complete)
 {
     size_t i = r->scan;
 
@@ -59,6 +62,7 @@ postie_status_t postie_line_next(postie_line_reader_t *r, const char **line, siz
             }
             *line = (const char *)r->buf + r->start;
             *len = i - r->start;
+            *complete = true;
             r->start = i + 2;
             r->scan = r->start;
             return POSTIE_OK;
@@ -73,14 +77,58 @@ postie_status_t postie_line_next(postie_line_reader_t *r, const char **line, siz
         }
         i++;
         if (i - r->start > r->line_max - 2) { /* no room left for the CRLF */
+            if (parts) {
+                break;
+            }
             r->why = "reply line exceeds the line limit";
             return POSTIE_E_REPLY_LINE_TOO_LONG;
         }
     }
     r->scan = i;
-    if (r->len - r->start >= r->line_max) {
-        r->why = "reply line exceeds the line limit";
-        return POSTIE_E_REPLY_LINE_TOO_LONG;
+    if (r->len - r->start >= r->line_max || (parts && i - r->start > r->line_max - 2)) {
+        if (parts && i > r->start) {
+            /* everything scanned so far: never a CR waiting for its LF */
+            *line = (const char *)r->buf + r->start;
+            *len = i - r->start;
+            *complete = false;
+            r->start = i;
+            return POSTIE_OK;
+        }
+        if (!parts) {
+            r->why = "reply line exceeds the line limit";
+            return POSTIE_E_REPLY_LINE_TOO_LONG;
+        }
     }
     return POSTIE_E_AGAIN;
+}
+
+postie_status_t postie_line_next(postie_line_reader_t *r, const char **line, size_t *len)
+{
+    bool complete;
+    return next_line(r, false, line, len, &complete);
+}
+
+postie_status_t postie_line_next_part(postie_line_reader_t *r, const char **part, size_t *len,
+                                      bool *complete)
+{
+    return next_line(r, true, part, len, complete);
+}
+
+postie_status_t postie_line_take(postie_line_reader_t *r, size_t max, const uint8_t **data,
+                                 size_t *len)
+{
+    size_t n = r->len - r->start;
+    if (n > max) {
+        n = max;
+    }
+    if (n == 0) {
+        return POSTIE_E_AGAIN;
+    }
+    *data = r->buf + r->start;
+    *len = n;
+    r->start += n;
+    if (r->scan < r->start) {
+        r->scan = r->start;
+    }
+    return POSTIE_OK;
 }

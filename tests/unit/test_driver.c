@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "postie/common/clock.h"
+#include "postie/common/driver_imap.h"
 #include "postie/common/driver_smtp.h"
 
 /* ---- The fake clock ------------------------------------------------------ */
@@ -1016,9 +1017,120 @@ static void test_transport_sends_nothing(void **state)
     assert_true(fake.calls < 10);
 }
 
+/* ---- The IMAP engine through the same driver ------------------------------ */
+
+static postie_imap_t imap;
+static char imap_body[256];
+static size_t imap_body_len;
+
+static postie_status_t imap_data(void *ctx, const uint8_t *data, size_t len)
+{
+    (void)ctx;
+    assert_true(len > 0 && imap_body_len + len <= sizeof(imap_body));
+    memcpy(imap_body + imap_body_len, data, len);
+    imap_body_len += len;
+    return POSTIE_OK;
+}
+
+#define IMAP_MESSAGE "Subject: x\r\n\r\nhello\r\n"
+
+/* STARTTLS, login, SELECT, a retrieve, then remove and finish (UIDPLUS):
+ * the exact bytes, the events in order, the message whole, with faults. */
+static void imap_session(void (*faults)(void))
+{
+    static const exchange_t script[] = {
+        {"", "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n"},
+        {"A0001 STARTTLS\r\n", "A0001 OK go\r\n"},
+        {"A0002 CAPABILITY\r\n", "* CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN\r\nA0002 OK\r\n"},
+        {"A0003 AUTHENTICATE PLAIN AGFsaWNlAHB3\r\n",
+         "A0003 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n"},
+        {"A0004 SELECT INBOX\r\n", "* 1 EXISTS\r\n* OK [UIDVALIDITY 9] x\r\nA0004 OK\r\n"},
+        {"A0005 UID FETCH 4 (BODY.PEEK[])\r\n",
+         "* 1 FETCH (UID 4 BODY[] {21}\r\n" IMAP_MESSAGE ")\r\nA0005 OK\r\n"},
+        {"A0006 UID STORE 4 +FLAGS.SILENT (\\Deleted)\r\nA0007 UID EXPUNGE 4\r\n",
+         "A0006 OK\r\n* 1 EXPUNGE\r\nA0007 OK\r\n"},
+        {"A0008 LOGOUT\r\n", "* BYE bye\r\nA0008 OK\r\n"},
+        {NULL, NULL},
+    };
+    static const char wire[] =
+        "A0001 STARTTLS\r\nA0002 CAPABILITY\r\nA0003 AUTHENTICATE PLAIN AGFsaWNlAHB3\r\n"
+        "A0004 SELECT INBOX\r\nA0005 UID FETCH 4 (BODY.PEEK[])\r\n"
+        "A0006 UID STORE 4 +FLAGS.SILENT (\\Deleted)\r\nA0007 UID EXPUNGE 4\r\nA0008 LOGOUT\r\n";
+    postie_imap_config_t cfg;
+    const postie_mailbox_ops_t *ops = &postie_imap_mailbox_ops;
+
+    fake_now = 1000;
+    memset(&seen, 0, sizeof(seen));
+    imap_body_len = 0;
+    fake_start(script);
+    postie_imap_config_defaults(&cfg);
+    cfg.username = "alice";
+    cfg.password = "pw";
+    assert_int_equal(postie_imap_init(&imap, &cfg), POSTIE_OK);
+    assert_int_equal(postie_imap_start(&imap, fake_now), POSTIE_OK);
+    postie_driver_init(&driver, &postie_driver_imap_ops, &imap, &fake.base, NULL, 0, &hooks);
+    faults();
+
+    assert_int_equal(postie_driver_run(&driver, 0, POSTIE_MAILBOX_EV_READY), POSTIE_OK);
+    assert_true(ops->info(&imap)->secure);
+    assert_int_equal(ops->info(&imap)->uidvalidity, 9);
+    assert_int_equal(ops->retrieve(&imap, 4, 0, imap_data, NULL, postie_clock_ms()), POSTIE_OK);
+    assert_int_equal(postie_driver_run(&driver, 0, POSTIE_MAILBOX_EV_RETRIEVED), POSTIE_OK);
+    assert_int_equal(imap_body_len, strlen(IMAP_MESSAGE));
+    assert_memory_equal(imap_body, IMAP_MESSAGE, imap_body_len);
+    assert_int_equal(ops->remove(&imap, 4, postie_clock_ms()), POSTIE_OK);
+    assert_int_equal(ops->finish(&imap, postie_clock_ms()), POSTIE_OK);
+    assert_int_equal(postie_driver_run(&driver, POSTIE_IMAP_CLOSED, 0), POSTIE_OK);
+
+    assert_wire(wire, strlen(wire));
+    assert_int_equal(seen.upgrades, 1);
+    assert_int_equal(seen.failures, 0);
+    assert_int_equal(seen.nevents, 4);
+    assert_int_equal(seen.events[0], POSTIE_MAILBOX_EV_READY);
+    assert_int_equal(seen.events[1], POSTIE_MAILBOX_EV_RETRIEVED);
+    assert_int_equal(seen.events[2], POSTIE_MAILBOX_EV_REMOVED);
+    assert_int_equal(seen.events[3], POSTIE_MAILBOX_EV_CLOSED);
+    assert_int_equal(fake.plain_after_upgrade, 0);
+}
+
+static void test_imap_session(void **state)
+{
+    (void)state;
+    imap_session(no_faults);
+}
+
+static void test_imap_session_all_faults(void **state)
+{
+    (void)state;
+    imap_session(everything_at_once);
+}
+
+/* A silent IMAP server: the driver's receive waits what the engine says,
+ * then the engine's poll ends the session on time. */
+static void test_imap_silent_server_times_out(void **state)
+{
+    static const exchange_t script[] = {{"", NULL}, {NULL, NULL}};
+    postie_imap_config_t cfg;
+    (void)state;
+    fake_now = 1000;
+    memset(&seen, 0, sizeof(seen));
+    fake_start(script);
+    postie_imap_config_defaults(&cfg);
+    cfg.timeout_greeting_ms = 4000;
+    assert_int_equal(postie_imap_init(&imap, &cfg), POSTIE_OK);
+    assert_int_equal(postie_imap_start(&imap, fake_now), POSTIE_OK);
+    postie_driver_init(&driver, &postie_driver_imap_ops, &imap, &fake.base, NULL, 0, &hooks);
+    assert_int_equal(postie_driver_run(&driver, 0, POSTIE_MAILBOX_EV_READY), POSTIE_E_TIMEOUT);
+    assert_int_equal(fake_now, 5000);
+    assert_string_equal(postie_imap_error(&imap)->phase, "greeting");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_imap_session),
+        cmocka_unit_test(test_imap_session_all_faults),
+        cmocka_unit_test(test_imap_silent_server_times_out),
         cmocka_unit_test(test_session_clean),
         cmocka_unit_test(test_session_partial_writes_1),
         cmocka_unit_test(test_session_partial_writes_7),

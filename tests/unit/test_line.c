@@ -7,6 +7,7 @@
  * exactly the expected ones.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -621,10 +622,122 @@ static void test_commit_never_overruns(void **state)
     assert_int_equal(avail, 0);
 }
 
+/* ---- IMAP: lines in parts, counted mode ------------------------------------ */
+
+/* A line longer than line_max comes out in parts, fed in pieces of every
+ * size; the parts put together are the line, the last says complete, and
+ * the line after it comes out whole. */
+static void test_next_part_long_line(void **state)
+{
+    static const char text[] =
+        "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20\r\nA1 OK\r\n";
+    (void)state;
+    for (size_t piece = 1; piece <= sizeof(text) - 1; piece++) {
+        uint8_t buf[16];
+        postie_line_reader_t r;
+        char joined[128];
+        size_t joined_len = 0;
+        size_t pos = 0;
+        bool seen_complete = false;
+        bool seen_ok = false;
+        postie_line_init(&r, buf, sizeof(buf), 12);
+        while (pos < sizeof(text) - 1 || postie_line_pending(&r) > 0) {
+            const char *part;
+            size_t len;
+            bool complete = false;
+            postie_status_t st;
+            if (pos < sizeof(text) - 1) {
+                size_t avail;
+                uint8_t *w = postie_line_rx_window(&r, &avail);
+                size_t n = sizeof(text) - 1 - pos < piece ? sizeof(text) - 1 - pos : piece;
+                if (n > avail) {
+                    n = avail;
+                }
+                memcpy(w, text + pos, n);
+                postie_line_rx_commit(&r, n);
+                pos += n;
+            }
+            while ((st = postie_line_next_part(&r, &part, &len, &complete)) == POSTIE_OK) {
+                assert_true(len <= 11);
+                if (!seen_complete) {
+                    memcpy(joined + joined_len, part, len);
+                    joined_len += len;
+                    seen_complete = complete;
+                } else {
+                    assert_true(complete);
+                    assert_int_equal(len, 5);
+                    assert_memory_equal(part, "A1 OK", 5);
+                    seen_ok = true;
+                }
+            }
+            assert_int_equal(st, POSTIE_E_AGAIN);
+            if (pos == sizeof(text) - 1 && st == POSTIE_E_AGAIN && seen_ok) {
+                break;
+            }
+        }
+        assert_true(seen_complete && seen_ok);
+        assert_int_equal(joined_len, sizeof(text) - 1 - 9);
+        assert_memory_equal(joined, text, joined_len);
+    }
+}
+
+/* Parts get the same framing checks: a bare CR, a bare LF, a NUL. */
+static void test_next_part_framing(void **state)
+{
+    static const char *const bad[] = {"abcdefghij\rk\r\n", "abcdefghijklmn\nop\r\n",
+                                      "abc\0def\r\n"};
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t buf[32];
+        postie_line_reader_t r;
+        const char *part;
+        size_t len;
+        bool complete;
+        postie_status_t st;
+        size_t n = strlen(bad[i]) + (i == 2 ? 6 : 0);
+        postie_line_init(&r, buf, sizeof(buf), 8);
+        feed(&r, bad[i], n);
+        while ((st = postie_line_next_part(&r, &part, &len, &complete)) == POSTIE_OK) {
+            assert_false(complete);
+        }
+        assert_int_equal(st, POSTIE_E_REPLY_MALFORMED);
+    }
+}
+
+/* Counted mode takes octets as they are, CR and LF included, then lines go
+ * on after them; postie_line_next still refuses a long line. */
+static void test_take_counted(void **state)
+{
+    uint8_t buf[32];
+    postie_line_reader_t r;
+    const uint8_t *data;
+    const char *line;
+    size_t len;
+    (void)state;
+    postie_line_init(&r, buf, sizeof(buf), 16);
+    feed(&r, "x {4}\r\na\r\nb)\r\n", 14);
+    assert_int_equal(postie_line_next(&r, &line, &len), POSTIE_OK);
+    assert_int_equal(len, 5);
+    assert_int_equal(postie_line_take(&r, 0, &data, &len), POSTIE_E_AGAIN);
+    assert_int_equal(postie_line_take(&r, 3, &data, &len), POSTIE_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(data, "a\r\n", 3);
+    assert_int_equal(postie_line_take(&r, 1, &data, &len), POSTIE_OK);
+    assert_memory_equal(data, "b", 1);
+    assert_int_equal(postie_line_next(&r, &line, &len), POSTIE_OK);
+    assert_memory_equal(line, ")", 1);
+    assert_int_equal(postie_line_take(&r, 10, &data, &len), POSTIE_E_AGAIN);
+    feed(&r, "0123456789abcdefgh", 18);
+    assert_int_equal(postie_line_next(&r, &line, &len), POSTIE_E_REPLY_LINE_TOO_LONG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_line),
+        cmocka_unit_test(test_next_part_long_line),
+        cmocka_unit_test(test_next_part_framing),
+        cmocka_unit_test(test_take_counted),
         cmocka_unit_test(test_multiple_lines_one_feed),
         cmocka_unit_test(test_empty_lines),
         cmocka_unit_test(test_split_at_every_boundary),

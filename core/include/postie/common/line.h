@@ -12,6 +12,12 @@
  * a malformed reply; a line longer than line_max (CRLF included) is refused
  * as soon as that many octets arrived without a line end.
  *
+ * Two more ways to take octets, for IMAP: counted mode
+ * (postie_line_take) hands out the next n octets as they are, whatever they
+ * hold (a literal {n}); and postie_line_next_part hands out a line longer
+ * than line_max in parts (an IMAP SEARCH answer listing every UID).
+ * postie_line_next behaves as it always has.
+ *
  * RAM: sizeof(postie_line_reader_t) (about 48 octets) plus the buffer.
  */
 #ifndef POSTIE_LINE_H
@@ -20,6 +26,7 @@
 /* NULL: pointer arguments are required unless their description says "may
  * be NULL" or gives NULL a meaning (the convention in postie/common/status.h). */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +60,21 @@ void postie_line_rx_commit(postie_line_reader_t *r, size_t n);
  * POSTIE_E_AGAIN when no complete line is buffered yet,
  * POSTIE_E_REPLY_LINE_TOO_LONG or POSTIE_E_REPLY_MALFORMED (see r->why). */
 postie_status_t postie_line_next(postie_line_reader_t *r, const char **line, size_t *len);
+
+/* Like postie_line_next, but a line that reaches line_max without its
+ * CRLF is not an error: what is buffered of it comes out as a part
+ * (*complete false; never a CR that may start the line end), and the
+ * following calls give the rest, the last part with *complete true (it may
+ * be empty). The same framing checks apply to every part. */
+postie_status_t postie_line_next_part(postie_line_reader_t *r, const char **part, size_t *len,
+                                      bool *complete);
+
+/* Counted mode: take up to max octets exactly as received (any octet, CR
+ * and LF included), from where the last line or take ended. POSTIE_OK with
+ * *len >= 1, POSTIE_E_AGAIN when nothing is buffered (or max is 0). The
+ * view is valid until the next call that changes the reader. */
+postie_status_t postie_line_take(postie_line_reader_t *r, size_t max, const uint8_t **data,
+                                 size_t *len);
 
 /* Octets received but not yet returned as lines. */
 static inline size_t postie_line_pending(const postie_line_reader_t *r)

@@ -42,7 +42,7 @@
     X(POSTIE_E_MESSAGE_TOO_LARGE, 0, "message larger than the server's SIZE limit")               \
     X(POSTIE_E_REPLY_LINE_TOO_LONG, 0, "server reply line longer than the configured limit")      \
     X(POSTIE_E_REPLY_TOO_MANY_LINES, 0, "server multi-line reply has too many lines")             \
-    X(POSTIE_E_REPLY_MALFORMED, 0, "server reply is not valid SMTP")                              \
+    X(POSTIE_E_REPLY_MALFORMED, 0, "server reply is not valid SMTP, POP3 or IMAP")                \
     X(POSTIE_E_REPLY_UNEXPECTED, 0, "server sent a reply nobody asked for")                       \
     X(POSTIE_E_REPLY_TRANSIENT, 1, "server answered with a temporary failure (4xx)")              \
     X(POSTIE_E_REPLY_PERMANENT, 0, "server answered with a permanent failure (5xx)")              \

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Maildir archive sink (postie/fetch/archive.h) for hosts.
+ *
+ * Each message is written to tmp/, flushed (fsync), linked into new/ under
+ * its final name (link, never overwriting; then the tmp/ name is removed)
+ * and the directory new/ is flushed (fsync): once commit returns POSTIE_OK
+ * the message survives a power cut. Names follow the Maildir convention
+ * plus the fetch key:
+ *
+ *   <seconds>.M<microseconds>P<pid>Q<counter>.<host>,K=<key>
+ *
+ * where <host> has '/' and ':' replaced (\057, \072) and <key> is the
+ * fetch key with every octet outside [A-Za-z0-9._-] written as %XX (a key
+ * whose encoding passes 160 octets is named by '#' and the 16 hex digits of
+ * its 64-bit FNV-1a hash instead, to keep names under 255 octets). A mail
+ * reader may move the file to cur/ and append ":2,<flags>"; contains(key)
+ * finds it in new/ or cur/ by the ",K=<key>" part followed by ':' or the
+ * end of the name. The first contains reads both directories once and
+ * keeps an index of the keys found (on the heap, freed by
+ * postie_maildir_close; messages this sink commits are added to it), so a
+ * run that must ask for every message costs one directory scan, not one
+ * per message. The fetch run asks only after a run that did not end
+ * cleanly, or when it has no saved state.
+ *
+ * postie_maildir_open creates the directory and its tmp/, new/ and cur/
+ * (mode 0700) when missing. abort removes the tmp/ file; a crash leaves at
+ * most a file in tmp/, which readers ignore (Maildir readers clean tmp/ of
+ * files older than 36 hours).
+ *
+ * RAM: sizeof(postie_maildir_t), 7 080 octets on x86-64 (paths and a write
+ * buffer of POSTIE_MAILDIR_BUFFER octets), plus the key index once built:
+ * about 40 octets per message in the Maildir. Thread model: one sink per thread at a
+ * time; several processes may write into one Maildir (names are unique).
+ */
+#ifndef POSTIE_MAILDIR_H
+#define POSTIE_MAILDIR_H
+
+/* NULL: pointer arguments are required unless their description says "may
+ * be NULL" or gives NULL a meaning (the convention in postie/common/status.h). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "postie/fetch/archive.h"
+
+#define POSTIE_MAILDIR_PATH_MAX 1024
+#define POSTIE_MAILDIR_BUFFER   4096
+
+/* Treat every field as private except octets (the message in progress). */
+typedef struct {
+    char dir[POSTIE_MAILDIR_PATH_MAX];
+    char tmp_path[POSTIE_MAILDIR_PATH_MAX]; /* the message in progress */
+    char name[POSTIE_MAILDIR_PATH_MAX / 2]; /* its final name (without new/) */
+    char host[64];
+    int fd; /* -1 when no message is in progress */
+    uint64_t octets;
+    uint32_t counter;
+    size_t buffered;
+    uint8_t buf[POSTIE_MAILDIR_BUFFER];
+    postie_error_t error; /* the last failure's detail (subject: the path) */
+    char **keys;          /* index of the encoded keys in new/ and cur/ (heap) */
+    size_t keys_n;
+    size_t keys_cap;
+    bool indexed; /* keys holds the index (built by the first contains) */
+    bool sorted;
+} postie_maildir_t;
+
+/* Open (and create when missing) the Maildir at path. *out is the sink;
+ * it points into md. POSTIE_E_ARCHIVE_FAILED (error says which path and
+ * why) when the directories cannot be made or used;
+ * POSTIE_E_FIELD_TOO_LONG for a path over the limit. */
+postie_status_t postie_maildir_open(postie_maildir_t *md, const char *path, postie_archive_t *out);
+
+/* Abort a message in progress, if any, and free the key index. Safe to
+ * call again. */
+void postie_maildir_close(postie_maildir_t *md);
+
+/* The last failure's detail. */
+const postie_error_t *postie_maildir_error(const postie_maildir_t *md);
+
+/* The file name (in new/ once committed) of the last message begun ("" none). */
+const char *postie_maildir_last_name(const postie_maildir_t *md);
+
+/* Encode key the way it appears in file names (",K=" not included).
+ * POSTIE_E_NO_SPACE when out is too small. */
+postie_status_t postie_maildir_key_encode(const char *key, char *out, size_t cap);
+
+#endif /* POSTIE_MAILDIR_H */

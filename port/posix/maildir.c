@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Maildir archive sink. See postie/posix/maildir.h.
+ */
+#define _DEFAULT_SOURCE /* gethostname */
+
+#include "postie/posix/maildir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "postie/common/text.h"
+
+/* Longest encoded key kept as it is in a file name; longer keys are named by
+ * a hash (file names stop at 255 octets). */
+#define KEY_NAME_MAX 160
+
+static postie_status_t fail(postie_maildir_t *md, postie_status_t st, const char *phase,
+                            const char *path, int err)
+{
+    char text[sizeof(md->error.subject)];
+    postie_error_clear(&md->error);
+    md->error.status = st;
+    md->error.phase = phase;
+    snprintf(text, sizeof(text), "%s: %s", path, err != 0 ? strerror(err) : "too long");
+    postie_text_copy_printable(md->error.subject, sizeof(md->error.subject), text, strlen(text));
+    return st;
+}
+
+postie_status_t postie_maildir_key_encode(const char *key, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char enc[3 * POSTIE_ARCHIVE_KEY_MAX + 1];
+    postie_text_t t;
+    postie_text_init_str(&t, enc, sizeof(enc));
+    for (const char *p = key; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '.' || c == '_' || c == '-') {
+            postie_text_put_char(&t, (char)c);
+        } else {
+            postie_text_put_char(&t, '%');
+            postie_text_put_char(&t, hex[c >> 4]);
+            postie_text_put_char(&t, hex[c & 0xFu]);
+        }
+    }
+    if (t.overflow || t.len > KEY_NAME_MAX) {
+        /* too long for a file name: "#" and the FNV-1a 64 hash of the key */
+        uint64_t h = 14695981039346656037u;
+        for (const char *p = key; *p != '\0'; p++) {
+            h ^= (unsigned char)*p;
+            h *= 1099511628211u;
+        }
+        postie_text_init_str(&t, enc, sizeof(enc));
+        postie_text_put_char(&t, '#');
+        for (int shift = 60; shift >= 0; shift -= 4) {
+            postie_text_put_char(&t, hex[(h >> shift) & 0xFu]);
+        }
+    }
+    return postie_text_copy(out, cap, enc) ? POSTIE_OK : POSTIE_E_NO_SPACE;
+}
+
+/* path/sub into out. */
+static bool join(char *out, size_t cap, const char *dir, const char *sub)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, sub);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* mkdir -p with mode 0700 for what is made. */
+static int make_dirs(char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+    }
+    for (char *p = path + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+                int err = errno;
+                *p = '/';
+                return err;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        return errno;
+    }
+    return 0;
+}
+
+static int sync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    int err = 0;
+    if (fd < 0) {
+        return errno;
+    }
+    if (fsync(fd) != 0) {
+        err = errno;
+    }
+    close(fd);
+    return err;
+}
+
+/* ---- the key index ----------------------------------------------------------- */
+
+static void index_free(postie_maildir_t *md)
+{
+    for (size_t i = 0; i < md->keys_n; i++) {
+        free(md->keys[i]);
+    }
+    free(md->keys);
+    md->keys = NULL;
+    md->keys_n = md->keys_cap = 0;
+    md->indexed = false;
+}
+
+/* Add the encoded key of a file name (after ",K=", up to ':' or the end). */
+static bool index_add(postie_maildir_t *md, const char *name)
+{
+    const char *k = strstr(name, ",K=");
+    size_t len;
+    char *copy;
+    if (k == NULL) {
+        return true;
+    }
+    k += 3;
+    len = strcspn(k, ":");
+    if (md->keys_n == md->keys_cap) {
+        size_t cap = md->keys_cap == 0 ? 256 : md->keys_cap * 2;
+        char **grown = realloc(md->keys, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return false;
+        }
+        md->keys = grown;
+        md->keys_cap = cap;
+    }
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        return false;
+    }
+    memcpy(copy, k, len);
+    copy[len] = '\0';
+    md->keys[md->keys_n++] = copy;
+    md->sorted = false;
+    return true;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read new/ and cur/ into the index. false: a directory could not be read
+ * (md->error says why) or memory ran out (index left unbuilt). */
+static postie_status_t index_build(postie_maildir_t *md)
+{
+    static const char *const subs[] = {"new", "cur"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[POSTIE_MAILDIR_PATH_MAX];
+        DIR *d;
+        struct dirent *de;
+        bool ok = true;
+        if (!join(path, sizeof(path), md->dir, subs[i])) {
+            index_free(md);
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "Maildir path", md->dir, 0);
+        }
+        d = opendir(path);
+        if (d == NULL) {
+            int err = errno;
+            index_free(md);
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "reading the Maildir", path, err);
+        }
+        while (ok && (de = readdir(d)) != NULL) {
+            ok = index_add(md, de->d_name);
+        }
+        closedir(d);
+        if (!ok) {
+            index_free(md);
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "indexing the Maildir", md->dir, ENOMEM);
+        }
+    }
+    md->indexed = true;
+    return POSTIE_OK;
+}
+
+static postie_status_t md_begin(void *ctx, const char *key, uint64_t size)
+{
+    postie_maildir_t *md = ctx;
+    char enc[KEY_NAME_MAX + 4];
+    struct timeval tv;
+    int n;
+    (void)size;
+    if (md->fd >= 0) {
+        return POSTIE_E_BAD_STATE;
+    }
+    if (postie_maildir_key_encode(key, enc, sizeof(enc)) != POSTIE_OK) {
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "Maildir file name", key, 0);
+    }
+    gettimeofday(&tv, NULL);
+    md->counter++;
+    n = snprintf(md->name, sizeof(md->name), "%lld.M%06ldP%ldQ%u.%s,K=%s", (long long)tv.tv_sec,
+                 (long)tv.tv_usec, (long)getpid(), (unsigned)md->counter, md->host, enc);
+    if (n <= 0 || (size_t)n >= sizeof(md->name) ||
+        snprintf(md->tmp_path, sizeof(md->tmp_path), "%s/tmp/%s", md->dir, md->name) >=
+            (int)sizeof(md->tmp_path)) {
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "Maildir file name", md->dir, 0);
+    }
+    md->fd = open(md->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (md->fd < 0) {
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "creating the message in tmp/", md->tmp_path,
+                    errno);
+    }
+    md->octets = 0;
+    md->buffered = 0;
+    return POSTIE_OK;
+}
+
+static postie_status_t flush(postie_maildir_t *md)
+{
+    size_t done = 0;
+    while (done < md->buffered) {
+        ssize_t w = write(md->fd, md->buf + done, md->buffered - done);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "writing the message", md->tmp_path,
+                        w < 0 ? errno : EIO);
+        }
+        done += (size_t)w;
+    }
+    md->buffered = 0;
+    return POSTIE_OK;
+}
+
+static postie_status_t md_write(void *ctx, const uint8_t *data, size_t len)
+{
+    postie_maildir_t *md = ctx;
+    if (md->fd < 0) {
+        return POSTIE_E_BAD_STATE;
+    }
+    while (len > 0) {
+        size_t room = sizeof(md->buf) - md->buffered;
+        size_t take = len < room ? len : room;
+        memcpy(md->buf + md->buffered, data, take);
+        md->buffered += take;
+        data += take;
+        len -= take;
+        md->octets += take;
+        if (md->buffered == sizeof(md->buf) && flush(md) != POSTIE_OK) {
+            return POSTIE_E_ARCHIVE_FAILED;
+        }
+    }
+    return POSTIE_OK;
+}
+
+static void md_abort(void *ctx)
+{
+    postie_maildir_t *md = ctx;
+    if (md->fd >= 0) {
+        close(md->fd);
+        md->fd = -1;
+        (void)unlink(md->tmp_path);
+    }
+    md->buffered = 0;
+}
+
+static postie_status_t md_commit(void *ctx)
+{
+    postie_maildir_t *md = ctx;
+    char final[POSTIE_MAILDIR_PATH_MAX];
+    char newdir[POSTIE_MAILDIR_PATH_MAX];
+    int err;
+    if (md->fd < 0) {
+        return POSTIE_E_BAD_STATE;
+    }
+    if (flush(md) != POSTIE_OK) {
+        return POSTIE_E_ARCHIVE_FAILED;
+    }
+    if (fsync(md->fd) != 0) {
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "flushing the message (fsync)", md->tmp_path,
+                    errno);
+    }
+    err = close(md->fd) != 0 ? errno : 0;
+    md->fd = -1;
+    if (err != 0) {
+        (void)unlink(md->tmp_path);
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "closing the message", md->tmp_path, err);
+    }
+    if (!join(newdir, sizeof(newdir), md->dir, "new") ||
+        snprintf(final, sizeof(final), "%s/%s", newdir, md->name) >= (int)sizeof(final)) {
+        (void)unlink(md->tmp_path);
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "Maildir file name", md->dir, 0);
+    }
+    /* link, never overwriting; a file system without hard links: rename */
+    if (link(md->tmp_path, final) == 0) {
+        (void)unlink(md->tmp_path);
+    } else if ((errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP) &&
+               access(final, F_OK) != 0 && rename(md->tmp_path, final) == 0) {
+        /* moved */
+    } else {
+        err = errno;
+        (void)unlink(md->tmp_path);
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "moving the message into new/", final, err);
+    }
+    if (md->indexed && !index_add(md, md->name)) {
+        index_free(md); /* rebuilt by the next contains */
+    }
+    err = sync_dir(newdir);
+    if (err != 0) {
+        /* the name may not be durable: say the commit failed (the run then
+         * leaves the message on the server; contains() may find it later) */
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "flushing new/ (fsync)", newdir, err);
+    }
+    return POSTIE_OK;
+}
+
+static postie_status_t md_contains(void *ctx, const char *key, bool *found)
+{
+    postie_maildir_t *md = ctx;
+    char enc[KEY_NAME_MAX + 8];
+    const char *want = enc;
+    postie_status_t rc;
+    *found = false;
+    if (postie_maildir_key_encode(key, enc, sizeof(enc)) != POSTIE_OK) {
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "Maildir file name", key, 0);
+    }
+    if (!md->indexed) {
+        rc = index_build(md);
+        if (rc != POSTIE_OK) {
+            return rc;
+        }
+    }
+    if (!md->sorted && md->keys_n > 1) {
+        qsort(md->keys, md->keys_n, sizeof(md->keys[0]), cmp_key);
+    }
+    md->sorted = true;
+    *found = md->keys_n > 0 &&
+             bsearch(&want, md->keys, md->keys_n, sizeof(md->keys[0]), cmp_key) != NULL;
+    return POSTIE_OK;
+}
+
+static const postie_archive_ops_t maildir_ops = {md_begin, md_write, md_commit, md_abort,
+                                                 md_contains};
+
+postie_status_t postie_maildir_open(postie_maildir_t *md, const char *path, postie_archive_t *out)
+{
+    static const char *const subs[] = {"tmp", "new", "cur"};
+    char host[sizeof(md->host)];
+    char sub[POSTIE_MAILDIR_PATH_MAX];
+    size_t j = 0;
+    int err;
+
+    memset(md, 0, sizeof(*md));
+    md->fd = -1;
+    postie_error_clear(&md->error);
+    out->ops = &maildir_ops;
+    out->ctx = md;
+    if (strlen(path) + 8 >= sizeof(md->dir) / 2) {
+        return fail(md, POSTIE_E_FIELD_TOO_LONG, "Maildir path", path, 0);
+    }
+    memcpy(md->dir, path, strlen(path) + 1);
+    err = make_dirs(md->dir);
+    if (err != 0) {
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "creating the Maildir", md->dir, err);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        if (!join(sub, sizeof(sub), md->dir, subs[i])) {
+            return fail(md, POSTIE_E_FIELD_TOO_LONG, "Maildir path", path, 0);
+        }
+        if (mkdir(sub, 0700) != 0 && errno != EEXIST) {
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "creating the Maildir", sub, errno);
+        }
+        if (access(sub, W_OK | X_OK) != 0) {
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "using the Maildir", sub, errno);
+        }
+    }
+    /* the host part of names: '/' and ':' escaped as the convention says */
+    if (gethostname(host, sizeof(host)) != 0) {
+        memcpy(host, "localhost", 10);
+    }
+    host[sizeof(host) - 1] = '\0';
+    for (size_t i = 0; host[i] != '\0' && j + 5 < sizeof(md->host); i++) {
+        if (host[i] == '/' || host[i] == ':') {
+            memcpy(md->host + j, host[i] == '/' ? "\\057" : "\\072", 4);
+            j += 4;
+        } else if (host[i] == ',' || (unsigned char)host[i] <= 0x20) {
+            md->host[j++] = '_';
+        } else {
+            md->host[j++] = host[i];
+        }
+    }
+    md->host[j] = '\0';
+    return POSTIE_OK;
+}
+
+void postie_maildir_close(postie_maildir_t *md)
+{
+    md_abort(md);
+    index_free(md);
+}
+
+const postie_error_t *postie_maildir_error(const postie_maildir_t *md)
+{
+    return &md->error;
+}
+
+const char *postie_maildir_last_name(const postie_maildir_t *md)
+{
+    return md->name;
+}
