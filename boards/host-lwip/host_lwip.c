@@ -56,6 +56,12 @@ bool host_lwip_parse(host_lwip_options_t *o, int argc, char **argv)
             o->size = number(v);
         } else if (strcmp(k, "--timeout-ms") == 0) {
             o->timeout_ms = (uint32_t)number(v);
+        } else if (strcmp(k, "--fetch") == 0) {
+            o->fetch = v;
+        } else if (strcmp(k, "--user") == 0) {
+            o->user = v;
+        } else if (strcmp(k, "--password") == 0) {
+            o->password = v;
         } else if (strcmp(k, "--tag") == 0) {
             o->tag = v;
         } else if (strcmp(k, "--scenario") == 0) {
@@ -66,7 +72,7 @@ bool host_lwip_parse(host_lwip_options_t *o, int argc, char **argv)
         }
     }
     if (i != argc || o->tap == NULL || o->ip == NULL || o->server == NULL || o->port == 0 ||
-        o->from == NULL || o->to == NULL) {
+        ((o->from == NULL || o->to == NULL) && o->fetch == NULL)) {
         fprintf(stderr, "usage: --tap T --ip A --server S --port N --from F --to T [...]\n");
         return false;
     }

@@ -16,6 +16,9 @@
  *   --from ADDR --to ADDR
  *   --size N             body size in octets (default 2000)
  *   --timeout-ms N       every reply and send deadline (default: RFC values)
+ *   --fetch pop3|imap    (RTOS only) instead of sending, fetch the message
+ *                        tagged --tag back (--mode smtps: implicit TLS, else
+ *                        STLS/STARTTLS), logging in as --user/--password
  *   --tag TEXT           put into the Subject, for the test to find the message
  *   --scenario NAME      what the program does to its own connection:
  *                        send (default), abort-in-callback, close-early,
@@ -51,6 +54,9 @@ typedef struct {
     uint32_t timeout_ms;
     const char *scenario;
     const char *tag;
+    const char *fetch;
+    const char *user;
+    const char *password;
 } host_lwip_options_t;
 
 /* Parse argv; false (after a message) on a usage error. */

@@ -8,7 +8,8 @@
  * blocking handshake for SMTPS and STARTTLS. The code below is
  * port/posix/smtp_client.c's sequence with another transport underneath.
  *
- * See host_lwip.h for the command line (scenario: send only).
+ * See host_lwip.h for the command line (scenario: send only). With --fetch
+ * it fetches the message back from Dovecot instead (rtos_fetch.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include "postie/smtp/smtp.h"
 
 #include "host_lwip.h"
+#include "rtos_fetch.h"
 
 typedef struct {
     host_lwip_options_t o;
@@ -242,12 +244,22 @@ int main(int argc, char **argv)
     c->tls_cfg.ca_file = c->o.ca;
     c->tls_cfg.verify_name = c->o.verify_name;
 
-    st = run(c, &err);
-    host_lwip_print_result(st, err, c->tls_version[0] != '\0' ? c->tls_version : NULL);
-    if (c->tls_init) {
-        postie_tls_free(&c->tls); /* close_notify, then closes the socket */
+    if (c->o.fetch != NULL) {
+        bool found = false;
+        st = rtos_fetch(&c->o, &found, c->tls_version, sizeof(c->tls_version), &err);
+        host_lwip_print_result(st, err, c->tls_version[0] != '\0' ? c->tls_version : NULL);
+        printf("fetched: %s\n", found ? "found" : "missing");
+        if (st == POSTIE_OK && !found) {
+            st = POSTIE_E_NOT_FOUND;
+        }
     } else {
-        postie_transport_close(&c->sock.base);
+        st = run(c, &err);
+        host_lwip_print_result(st, err, c->tls_version[0] != '\0' ? c->tls_version : NULL);
+        if (c->tls_init) {
+            postie_tls_free(&c->tls); /* close_notify, then closes the socket */
+        } else {
+            postie_transport_close(&c->sock.base);
+        }
     }
 
     start = postie_clock_ms();
