@@ -16,7 +16,7 @@
  *   --from ADDR --to ADDR
  *   --size N             body size in octets (default 2000)
  *   --timeout-ms N       every reply and send deadline (default: RFC values)
- *   --fetch pop3|imap    (RTOS only) instead of sending, fetch the message
+ *   --fetch pop3|imap    instead of sending, fetch the message
  *                        tagged --tag back (--mode smtps: implicit TLS, else
  *                        STLS/STARTTLS), logging in as --user/--password
  *   --tag TEXT           put into the Subject, for the test to find the message

@@ -8,12 +8,12 @@
  * over that transport for SMTPS and for STARTTLS. Nothing here blocks but
  * the main loop's select() on the tap device.
  *
- * See host_lwip.h for the command line. Scenarios besides "send" test the
- * transport's close and abort paths: "abort-in-callback" aborts from inside
- * the recv callback once the greeting arrived (the callback must return
- * ERR_ABRT), "close-early" closes from inside the recv callback mid-session,
- * "close-connecting" closes while TCP connects, "close-resolving" closes
- * while DNS resolves. Each must leave no pcb and no pbuf behind.
+ * See host_lwip.h for the command line. With --fetch the same runner drives
+ * the POP3 or IMAP engine instead, to fetch the message back from Dovecot. Scenarios besides "send"
+ * test the transport's close and abort paths: "abort-in-callback" aborts from inside the recv
+ * callback once the greeting arrived (the callback must return ERR_ABRT), "close-early" closes from
+ * inside the recv callback mid-session, "close-connecting" closes while TCP connects,
+ * "close-resolving" closes while DNS resolves. Each must leave no pcb and no pbuf behind.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +32,12 @@
 #include "netif/tapif.h"
 
 #include "postie/common/clock.h"
+#include "postie/common/driver_imap.h"
+#include "postie/common/driver_pop3.h"
 #include "postie/common/driver_smtp.h"
+#include "postie/common/mailbox.h"
+#include "postie/imap/imap.h"
+#include "postie/pop3/pop3.h"
 #include "postie/common/runner.h"
 #include "postie/lwip/tcp_raw.h"
 #include "postie/mbedtls/tls.h"
@@ -63,6 +68,19 @@ typedef struct {
     postie_error_t error;
     bool done;
     char tls_version_seen[16]; /* the TLS version negotiated, or "none" */
+    /* --fetch: the POP3 or IMAP engine on the same runner */
+    union {
+        postie_pop3_t pop3;
+        postie_imap_t imap;
+    } mbox;
+    const postie_engine_ops_t *glue; /* the runner's engine table */
+    const postie_mailbox_ops_t *mb;  /* NULL: SMTP */
+    uint32_t ids[64];
+    size_t nids;
+    size_t next_id;
+    char want[128]; /* "Subject: postie over lwIP TAG" */
+    size_t matched;
+    bool found;
 } job_t;
 
 static job_t job;
@@ -149,6 +167,82 @@ static void scenario_in_session(job_t *j)
     }
 }
 
+/* (Re)start the engine's clock once the connection (and implicit TLS) is up. */
+static void start_engine(job_t *j)
+{
+    if (j->mb == NULL) {
+        (void)postie_smtp_init(&j->smtp, &j->cfg, postie_clock_ms());
+    } else if (j->mb == &postie_imap_mailbox_ops) {
+        (void)postie_imap_start(&j->mbox.imap, postie_clock_ms());
+    } else {
+        (void)postie_pop3_start(&j->mbox.pop3, postie_clock_ms());
+    }
+}
+
+static postie_status_t on_item(void *ctx, const postie_mail_item_t *item)
+{
+    job_t *j = ctx;
+    if (j->nids < sizeof(j->ids) / sizeof(j->ids[0]) &&
+        (j->nids == 0 || j->ids[j->nids - 1] != item->id)) {
+        j->ids[j->nids++] = item->id;
+    }
+    return POSTIE_OK;
+}
+
+/* Look for want across chunks (it has no repeated prefix: a restart is exact). */
+static postie_status_t on_data(void *ctx, const uint8_t *data, size_t len)
+{
+    job_t *j = ctx;
+    size_t want_len = strlen(j->want);
+    for (size_t i = 0; i < len && !j->found; i++) {
+        if ((char)data[i] == j->want[j->matched]) {
+            j->found = ++j->matched == want_len;
+        } else {
+            j->matched = (char)data[i] == j->want[0] ? 1 : 0;
+        }
+    }
+    return POSTIE_OK;
+}
+
+/* --fetch: READY, list, retrieve until the tagged message is found, finish;
+ * each command run to its event by the same runner, from lwIP's callbacks. */
+static void fetch_steps(job_t *j)
+{
+    for (;;) {
+        postie_status_t st = postie_runner_step(&j->runner);
+        int next = 0;
+        if (st == POSTIE_E_AGAIN) {
+            return;
+        }
+        if (st == POSTIE_OK && j->goal == 0) { /* READY: list everything */
+            st = j->mb->list(&j->mbox, 1, 0, on_item, j, postie_clock_ms());
+            next = POSTIE_MAILBOX_EV_LISTED;
+        } else if (st == POSTIE_OK && j->goal == 1 && !j->found && j->next_id < j->nids) {
+            j->matched = 0; /* LISTED or RETRIEVED: the next message */
+            st = j->mb->retrieve(&j->mbox, j->ids[j->next_id++], 0, on_data, j, postie_clock_ms());
+            next = POSTIE_MAILBOX_EV_RETRIEVED;
+        } else if (st == POSTIE_OK && j->goal == 1) {
+            st = j->mb->finish(&j->mbox, postie_clock_ms());
+            next = POSTIE_MAILBOX_EV_CLOSED;
+            j->goal = 2;
+        } else if (st == POSTIE_OK) { /* CLOSED: logged out */
+            postie_error_t e;
+            postie_error_clear(&e);
+            e.phase = j->found ? "found" : "not found";
+            finish(j, j->found ? POSTIE_OK : POSTIE_E_NOT_FOUND, &e);
+            return;
+        }
+        if (st != POSTIE_OK) {
+            finish(j, st, j->glue->error(&j->mbox));
+            return;
+        }
+        if (j->goal == 0) {
+            j->goal = 1;
+        }
+        postie_runner_set_goal(&j->runner, 0, next);
+    }
+}
+
 /* Everything happens here, called from lwIP's callbacks. */
 static void wake(void *ctx)
 {
@@ -172,7 +266,7 @@ static void wake(void *ctx)
             return;
         }
         /* the greeting's clock starts now that the connection is up */
-        (void)postie_smtp_init(&j->smtp, &j->cfg, postie_clock_ms());
+        start_engine(j);
         j->phase = strcmp(j->o.mode, "smtps") == 0 ? J_TLS : J_SESSION;
     }
     if (j->phase == J_TLS) {
@@ -185,11 +279,15 @@ static void wake(void *ctx)
             return;
         }
         j->runner.io = postie_tls_transport(&j->tls);
-        (void)postie_smtp_init(&j->smtp, &j->cfg, postie_clock_ms());
+        start_engine(j);
         j->phase = J_SESSION;
     }
     scenario_in_session(j);
     if (j->done) {
+        return;
+    }
+    if (j->mb != NULL) {
+        fetch_steps(j);
         return;
     }
     for (;;) {
@@ -306,6 +404,37 @@ int main(int argc, char **argv)
     postie_runner_init(&j->runner, &postie_driver_smtp_ops, &j->smtp, &j->tcp.base, j->stage,
                        sizeof(j->stage), &hooks);
     postie_runner_set_goal(&j->runner, POSTIE_SMTP_READY, 0);
+    if (j->o.fetch != NULL) {
+        /* the same runner over the POP3 or IMAP engine */
+        postie_tls_mode_t mode =
+            strcmp(j->o.mode, "smtps") == 0 ? POSTIE_TLS_IMPLICIT : POSTIE_TLS_STARTTLS_REQUIRED;
+        (void)snprintf(j->want, sizeof(j->want), "Subject: postie over lwIP %s", j->o.tag);
+        if (strcmp(j->o.fetch, "imap") == 0) {
+            postie_imap_config_t c;
+            postie_imap_config_defaults(&c);
+            c.tls_mode = mode;
+            c.username = j->o.user;
+            c.password = j->o.password;
+            j->glue = &postie_driver_imap_ops;
+            j->mb = &postie_imap_mailbox_ops;
+            st = postie_imap_init(&j->mbox.imap, &c);
+        } else {
+            postie_pop3_config_t c;
+            postie_pop3_config_defaults(&c);
+            c.tls_mode = mode;
+            c.username = j->o.user;
+            c.password = j->o.password;
+            j->glue = &postie_driver_pop3_ops;
+            j->mb = &postie_pop3_mailbox_ops;
+            st = postie_pop3_init(&j->mbox.pop3, &c);
+        }
+        if (st != POSTIE_OK) {
+            host_lwip_print_result(st, j->glue->error(&j->mbox), NULL);
+            return 1;
+        }
+        postie_runner_init(&j->runner, j->glue, &j->mbox, &j->tcp.base, NULL, 0, &hooks);
+        postie_runner_set_goal(&j->runner, 0, POSTIE_MAILBOX_EV_READY);
+    }
 
     st = postie_lwip_tcp_start(&j->tcp, j->o.server, j->o.port, 20000);
     if (st != POSTIE_E_AGAIN) {
@@ -329,6 +458,9 @@ int main(int argc, char **argv)
     }
     host_lwip_print_result(j->done ? j->result : POSTIE_E_TIMEOUT, &j->error,
                            j->tls_version_seen[0] != '\0' ? j->tls_version_seen : NULL);
+    if (j->mb != NULL) {
+        printf("fetched: %s\n", j->found ? "found" : "missing");
+    }
     scenario_ok = j->done && j->result == POSTIE_OK;
 
     /* let lwIP finish: FINs answered, TIME_WAIT over (TCP_MSL is short
