@@ -337,6 +337,34 @@ static void wake(void *ctx)
     }
 }
 
+/* A board has no files: its CA certificates are a blob in flash. Here the
+ * blob is read from --ca once, before lwIP starts, and the TLS layer gets it
+ * as memory (postie_tls_config_t.ca_blob), as firmware would pass it. */
+static uint8_t ca_blob[16384];
+
+static bool load_ca_blob(job_t *j)
+{
+    FILE *f;
+    size_t n;
+    if (j->o.ca == NULL) {
+        return true; /* the system's trust store */
+    }
+    f = fopen(j->o.ca, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "cannot read %s\n", j->o.ca);
+        return false;
+    }
+    n = fread(ca_blob, 1, sizeof(ca_blob), f);
+    fclose(f);
+    if (n == 0 || n == sizeof(ca_blob)) {
+        fprintf(stderr, "%s: empty or over %zu octets\n", j->o.ca, sizeof(ca_blob));
+        return false;
+    }
+    j->tls_cfg.ca_blob = ca_blob;
+    j->tls_cfg.ca_blob_len = n;
+    return true;
+}
+
 static bool parse_ip(const char *s, ip4_addr_t *a)
 {
     return ip4addr_aton(s, a) != 0;
@@ -389,7 +417,9 @@ int main(int argc, char **argv)
         j->cfg.timeout_data_end_ms = j->o.timeout_ms;
     }
     memset(&j->tls_cfg, 0, sizeof(j->tls_cfg));
-    j->tls_cfg.ca_file = j->o.ca;
+    if (!load_ca_blob(j)) {
+        return 2;
+    }
     j->tls_cfg.verify_name = j->o.verify_name;
     j->rcpt.address = j->o.to;
     j->env.from = j->o.from;
