@@ -28,7 +28,7 @@
 
 /* ---- memory */
 #ifndef MEM_ALIGNMENT
-#define MEM_ALIGNMENT 4
+#define MEM_ALIGNMENT 4 /* a 32-bit MCU; a 64-bit host needs 8 (boards/host-lwip) */
 #endif
 #ifndef MEM_SIZE
 /* the heap: tcp_write copies what Postie sends into PBUF_RAM taken from
