@@ -410,13 +410,18 @@
 
 /* ---- TLS layer (port/mbedtls) -------------------------------------------- */
 
-/* Where the system trust store lives when a session names no CA file
- * (Debian's layout): a bundle file, else a directory of certificates. */
+/* Where the system trust store lives when a session names no CA blob and
+ * no CA file (Debian's layout): a bundle file, else a directory of
+ * certificates. POSIX hosts only: elsewhere (firmware) there is no default,
+ * and a session without a CA blob fails with POSTIE_E_TLS_CA_LOAD unless a
+ * board defines these. */
+#if defined(__unix__) || defined(__APPLE__)
 #ifndef POSTIE_TLS_CA_BUNDLE
 #define POSTIE_TLS_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 #endif
 #ifndef POSTIE_TLS_CA_DIR
 #define POSTIE_TLS_CA_DIR "/etc/ssl/certs"
+#endif
 #endif
 
 /* How long closing a TLS connection waits to send close_notify, in
@@ -502,6 +507,19 @@
                              POSTIE_IMAP_PIPELINE_MAX),                                     \
             POSTIE_IMAP_EVENTS_MAX),                                                        \
         POSTIE_IMAP_LIST_WINDOWS)
+
+/* The TLS layer (port/mbedtls) and whatever embeds its context (the host SMTP
+ * client) also depend on the mbedTLS release: its structs change size and
+ * layout between 2.28 and 3.6. Their link names carry the release too,
+ * e.g. postie_tls_init_cfg_..._mbedtls_3_6, so an application compiled
+ * against mbedTLS 2.28's headers fails to link with a Postie built against
+ * 3.6 (and the reverse) instead of corrupting memory. It is not in
+ * POSTIE_CONFIGURED itself because core/ must not depend on mbedTLS: the
+ * headers using this macro include <mbedtls/version.h> first. */
+#define POSTIE_TLS_CONFIGURED(name)                                                       \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CONFIGURED(name), mbedtls), \
+                                      MBEDTLS_VERSION_MAJOR),                             \
+                     MBEDTLS_VERSION_MINOR)
 
 /* ---- Checks against protocol minimums ---------------------------------- */
 

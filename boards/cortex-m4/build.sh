@@ -31,7 +31,7 @@ for src in "$root"/core/*/*.c; do
     "$cc" "${flags[@]}" -c "$src" -o "$obj"
     objs+=("$obj")
 done
-# port/common (the transport interface and the one driver) is portable too:
+# port/common (the transport interface, the one driver, the event-driven runner) is portable too:
 # firmware runs the engines with it, so it is built with the same warnings
 port_objs=()
 for src in "$root"/port/common/*.c; do
@@ -87,6 +87,28 @@ if [ -n "$heap" ]; then
 fi
 echo "registry image (registry + cJSON $(cat "$sources/cjson/.postie-unpacked")): no allocator linked"
 arm-none-eabi-size "$out/registry_image.elf" | sed "s#$out/##"
+
+# ---- port/lwip (bare metal, NO_SYS=1) against lwIP 2.2 from Debian trixie's
+# source package, with the smallest option header Postie runs on
+# (config/lwip/nosys/lwipopts.h): the raw-API transport and lwIP itself.
+"$root/boards/fetch-sources.sh" lwip
+lwip=$sources/lwip/src
+lwip_inc=(-I"$root/config/lwip/nosys" -I"$root/boards/cortex-m4/lwip" -I"$lwip/include")
+lwip_objs=()
+for src in "$lwip"/core/{init,def,dns,inet_chksum,ip,mem,memp,netif,pbuf,stats,sys,tcp,tcp_in,tcp_out,timeouts,udp}.c \
+    "$lwip"/core/ipv4/{etharp,icmp,ip4,ip4_addr,ip4_frag}.c "$lwip"/netif/ethernet.c; do
+    obj="$out/lwip_$(basename "${src%.c}").o"
+    "$cc" -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os \
+        -ffunction-sections -fdata-sections -w "${lwip_inc[@]}" -c "$src" -o "$obj"
+    lwip_objs+=("$obj")
+done
+rm -f "$out/liblwip.a"
+arm-none-eabi-ar rcs "$out/liblwip.a" "${lwip_objs[@]}"
+"$cc" "${flags[@]}" -I"$root/port/include" "${lwip_inc[@]}" -c "$root/port/lwip/tcp_raw.c" \
+    -o "$out/port_lwip_tcp_raw.o"
+echo "port/lwip on lwIP $(cat "$sources/lwip/.postie-unpacked") (NO_SYS=1, config/lwip/nosys/lwipopts.h):"
+arm-none-eabi-size "$out/port_lwip_tcp_raw.o" "$out/port_runner.o" | sed "s#$out/##"
+arm-none-eabi-size -t "${lwip_objs[@]}" | tail -n 1 | sed 's/(TOTALS)/lwIP (core, IPv4, ARP, DNS, TCP, UDP)/'
 
 # sizeof() of the objects, read from the compiler without running anything.
 cat > "$out/sizes.c" <<'C'

@@ -2,7 +2,9 @@
 /*
  * Terminal-safe output (see cli_output.h).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -111,4 +113,50 @@ const char *cli_tls_name(postie_tls_mode_t t)
     static const char *const names[] = {"STARTTLS required", "STARTTLS if offered", "none",
                                         "implicit TLS"};
     return (unsigned)t < 4u ? names[t] : "?";
+}
+
+void cli_tls_arena_from_env(void)
+{
+    const char *v = getenv("POSTIE_TLS_ARENA");
+    char *end = NULL;
+    unsigned long n;
+    void *arena;
+    postie_status_t st;
+
+    if (v == NULL || v[0] == '\0') {
+        return;
+    }
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || n < 16384ul || n > 268435456ul) {
+        fprintf(stderr, "postie: POSTIE_TLS_ARENA: \"");
+        cli_put_escaped_str(stderr, v);
+        fprintf(stderr, "\" is not a size in octets from 16384 to 268435456\n");
+        exit(EXIT_USAGE);
+    }
+    if (!POSTIE_TLS_HAVE_ARENA) {
+        fprintf(stderr,
+                "postie: POSTIE_TLS_ARENA: this build's mbedTLS (%s) has no static arena "
+                "(MBEDTLS_MEMORY_BUFFER_ALLOC_C); see the README, \"TLS\"\n",
+                MBEDTLS_VERSION_STRING);
+        exit(EXIT_USAGE);
+    }
+    arena = malloc(n); /* the process's lifetime: never freed */
+    st = arena == NULL ? POSTIE_E_NO_SPACE : postie_tls_arena_set(arena, n);
+    if (st != POSTIE_OK) {
+        fprintf(stderr, "postie: POSTIE_TLS_ARENA: %s\n", postie_status_str(st));
+        exit(EXIT_USAGE);
+    }
+}
+
+void cli_tls_arena_report(void)
+{
+    postie_tls_arena_stats_t a;
+    postie_tls_arena_stats(&a);
+    if (a.size == 0) {
+        return;
+    }
+    fprintf(stderr, "* TLS arena: high-water %lu octets (%lu blocks) of %lu\n",
+            (unsigned long)a.high_water, (unsigned long)a.blocks_high_water, (unsigned long)a.size);
+    postie_tls_arena_reset_high_water();
 }

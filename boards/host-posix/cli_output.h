@@ -34,4 +34,15 @@ int cli_report_session_failure(const postie_smtp_client_t *c, postie_status_t st
 /* "STARTTLS required", "STARTTLS if offered", "none", "implicit TLS". */
 const char *cli_tls_name(postie_tls_mode_t t);
 
+/* POSTIE_TLS_ARENA=OCTETS in the environment (16384..268435456): run mbedTLS
+ * from a static arena of that size, as firmware does, to see what a session
+ * needs. Called once, before any TLS use. Needs an mbedTLS with
+ * MBEDTLS_MEMORY_BUFFER_ALLOC_C (the 3.6 build of boards/build-mbedtls.sh);
+ * otherwise, or for a bad value, says why on stderr and exits 2. */
+void cli_tls_arena_from_env(void);
+
+/* With an arena: "* TLS arena: high-water N octets (B blocks) of M" on
+ * stderr (for --verbose, after a session), then a new measurement starts. */
+void cli_tls_arena_report(void);
+
 #endif /* POSTIE_CLI_OUTPUT_H */

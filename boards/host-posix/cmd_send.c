@@ -442,6 +442,9 @@ static int run_send(cli_send_options_t *op)
     }
     postie_smtp_client_quit(&client);
 out:
+    if (o.cfg.smtp.log != NULL) {
+        cli_tls_arena_report(); /* with POSTIE_TLS_ARENA: what the session needed */
+    }
     if (o.compose) {
         cli_compose_done(&c, &o);
         free(o.text);

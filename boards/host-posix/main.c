@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cli_commands.h"
 #include "cli_options.h"
+#include "cli_output.h"
 
 static const char overview[] =
     "usage: postie [--registry FILE] COMMAND [OPTIONS] [ARGUMENTS]\n"
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
     char *command;
     cli_args_t args;
 
+    cli_tls_arena_from_env(); /* before any TLS use */
     /* installed or linked as sendmail (cron, smartd, mdadm run it so) */
     {
         const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;

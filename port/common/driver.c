@@ -90,6 +90,46 @@ static bool feed_body(postie_driver_t *d)
     return d->ops->body_end(d->engine, now) == POSTIE_OK;
 }
 
+/* Take the replies that have already arrived, without waiting: while a
+ * long body goes out in pipelined chunks (BDAT), each chunk's reply would
+ * otherwise wait in the transport until the body ends. A host kernel
+ * buffers them; lwIP holds each in a pbuf of its small pool, and once the
+ * pool is empty it drops every incoming segment, the ACKs of the body
+ * too, and the session stalls. */
+static void drain(postie_driver_t *d)
+{
+    for (;;) {
+        size_t cap = 0;
+        size_t got = 0;
+        uint8_t *buf;
+        postie_status_t rc;
+
+        if ((d->ops->state(d->engine) & (POSTIE_ENGINE_WANT_RX | POSTIE_ENGINE_FAILED)) !=
+            POSTIE_ENGINE_WANT_RX) {
+            return;
+        }
+        buf = d->ops->rx_buf(d->engine, &cap);
+        if (cap == 0) {
+            return; /* the engine's window is full: the reply step reports it */
+        }
+        rc = postie_transport_recv(d->io, buf, cap, &got, 0);
+        if (rc == POSTIE_OK && (got == 0 || got > cap)) {
+            rc = POSTIE_E_IO;
+        }
+        if (rc == POSTIE_OK) {
+            d->ops->rx_ack(d->engine, got, postie_clock_ms());
+        } else if (rc == POSTIE_E_CONNECTION_CLOSED) {
+            d->ops->rx_eof(d->engine);
+            return;
+        } else if (rc != POSTIE_E_TIMEOUT) {
+            transport_failed(d, rc, WHAT_RECV);
+            return;
+        } else {
+            return; /* nothing more there */
+        }
+    }
+}
+
 /* Send everything the engine has queued, as one flight bounded by the
  * engine's send timeout. Each partial send is acknowledged as it goes, so
  * the engine knows exactly what has left (and starts reply clocks then). */
@@ -213,6 +253,12 @@ postie_status_t postie_driver_run(postie_driver_t *d, uint32_t until_state, int 
             st = d->ops->state(d->engine);
         }
         if (st & POSTIE_ENGINE_HAVE_TX) {
+            if (st & POSTIE_ENGINE_WANT_RX) {
+                drain(d); /* replies to earlier chunks, before the next flight */
+                if (d->ops->state(d->engine) & (POSTIE_ENGINE_FAILED | POSTIE_ENGINE_EVENT)) {
+                    continue;
+                }
+            }
             send_flight(d);
         } else if (st & POSTIE_ENGINE_NEED_TLS) {
             upgrade_tls(d);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * TLS layer on mbedTLS 2.28 over any postie transport (see
+ * TLS layer on mbedTLS 2.28 or 3.6 over any postie transport (see
  * postie/mbedtls/tls.h).
  *
  * mbedTLS talks to the lower transport through two bio callbacks. They run
@@ -11,35 +11,62 @@
  * reset) rather than mbedTLS's generic error.
  *
  * Worth knowing:
- *  - mbedTLS 2.28 skips the host name check when no name is set, so this
- *    layer refuses to handshake without one unless insecure_skip_verify.
+ *  - mbedTLS 2.28 skips the host name check when no name is set (3.6 fails
+ *    the handshake instead), so this layer refuses to handshake without one
+ *    unless insecure_skip_verify.
  *  - mbedTLS 2.28 matches only DNS names in subjectAltName, not IP
  *    addresses: to reach a server by IP, set verify_name to its DNS name.
- *    It also sends an IP literal as SNI when given one.
+ *    It also sends an IP literal as SNI when given one. 3.6 matches
+ *    iPAddress entries too.
  *  - mbedTLS 2.28 has no TLS 1.3 for clients (only an experimental build
- *    option Debian leaves off), so sessions are TLS 1.2.
+ *    option Debian leaves off), so sessions are TLS 1.2. 3.6 offers 1.3
+ *    and 1.2; a 1.3 server may send NewSessionTicket records after the
+ *    handshake, which reads skip.
  *  - A send that times out may leave half a record written; mbedTLS then
  *    expects the same data again, so the session can only be closed.
+ *  - No state is global but the DRBG and the arena (see the header's
+ *    thread model); no pthread: the global init is a flag, run once.
  */
 #include "postie/mbedtls/tls.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
-
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/platform.h>
+#if POSTIE_TLS_HAVE_ARENA
+#include <mbedtls/memory_buffer_alloc.h>
+#endif
+#if defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
 
 #include "postie/common/clock.h"
+#include "postie/common/entropy.h"
 #include "postie/common/text.h"
 
 /* Most WANT_READ/WANT_WRITE rounds one call accepts from mbedTLS. */
 #define TLS_MAX_ROUNDS 64
 
 static const char tls_personalization[] = "postie-tls-client";
+
+/* Whether mbedTLS asks to be called again: WANT_READ/WANT_WRITE, or (3.6,
+ * TLS 1.3) a NewSessionTicket it handled while we wanted data. */
+static int tls_again(int ret)
+{
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        return 1;
+    }
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+    if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+        return 1;
+    }
+#endif
+    return 0;
+}
 
 static uint32_t remaining_ms(uint32_t start, uint32_t timeout_ms)
 {
@@ -87,6 +114,9 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
         /* mbedTLS asks for at most one record (< 17 KiB) at a time. */
         return sent > (size_t)0x7fffffff ? 0x7fffffff : (int)sent;
     }
+    if (st == POSTIE_E_TIMEOUT && tls->io_timeout_ms == 0) {
+        return MBEDTLS_ERR_SSL_WANT_WRITE; /* a non-blocking call: no room now */
+    }
     tls->io_status = st == POSTIE_OK ? POSTIE_E_IO : st;
     return st == POSTIE_E_CONNECTION_RESET ? MBEDTLS_ERR_NET_CONN_RESET
                                            : MBEDTLS_ERR_NET_SEND_FAILED;
@@ -105,6 +135,9 @@ static int bio_recv_timeout(void *ctx, unsigned char *buf, size_t len, uint32_t 
     if (st == POSTIE_OK && got > 0) {
         return got > (size_t)0x7fffffff ? 0x7fffffff : (int)got;
     }
+    if (st == POSTIE_E_TIMEOUT && tls->io_timeout_ms == 0) {
+        return MBEDTLS_ERR_SSL_WANT_READ; /* a non-blocking call: nothing yet */
+    }
     tls->io_status = st == POSTIE_OK ? POSTIE_E_IO : st;
     switch (st) {
     case POSTIE_E_TIMEOUT:
@@ -120,25 +153,339 @@ static int bio_recv_timeout(void *ctx, unsigned char *buf, size_t len, uint32_t 
 
 /* ---- set-up ------------------------------------------------------------ */
 
-/* Load cfg.ca_file, else the system bundle, else every file of the system
- * directory. Succeeds when at least one certificate was parsed. */
-static postie_status_t load_ca(postie_tls_t *tls)
+/* ---- process-wide state: the DRBG and the arena ----------------------- */
+
+/* Seeded once (see the header's thread model), never freed. */
+static struct {
+    bool seeded;
+    bool entropy_failed; /* the hook failed during the last seed */
+    size_t arena_size;   /* 0: no arena */
+    mbedtls_ctr_drbg_context drbg;
+} shared;
+
+/* The DRBG's entropy callback: the port's hook, nothing else. */
+static int drbg_entropy(void *ctx, unsigned char *out, size_t len)
+{
+    (void)ctx;
+    if (postie_entropy_fill(out, len) != POSTIE_OK) {
+        shared.entropy_failed = true;
+        return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+    }
+    return 0;
+}
+
+#if defined(MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG)
+/* PSA's random generator (mbedTLS 3.x built with
+ * MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG): the same DRBG, so the port's hook is the
+ * only entropy source. mbedTLS locks the DRBG with MBEDTLS_THREADING_C. */
+psa_status_t mbedtls_psa_external_get_random(mbedtls_psa_external_random_context_t *context,
+                                             uint8_t *output, size_t output_size,
+                                             size_t *output_length)
+{
+    size_t done = 0;
+    (void)context;
+    *output_length = 0;
+    if (!shared.seeded) {
+        return PSA_ERROR_BAD_STATE;
+    }
+    while (done < output_size) {
+        size_t chunk = output_size - done;
+        if (chunk > MBEDTLS_CTR_DRBG_MAX_REQUEST) {
+            chunk = MBEDTLS_CTR_DRBG_MAX_REQUEST;
+        }
+        if (mbedtls_ctr_drbg_random(&shared.drbg, output + done, chunk) != 0) {
+            return PSA_ERROR_INSUFFICIENT_ENTROPY;
+        }
+        done += chunk;
+    }
+    *output_length = output_size;
+    return PSA_SUCCESS;
+}
+#endif
+
+/* Fill *err (when not NULL) for a failed global init. */
+static void global_error(postie_error_t *err, const char *subject, const char *text)
+{
+    if (err == NULL) {
+        return;
+    }
+    postie_error_clear(err);
+    err->status = POSTIE_E_TLS_SETUP;
+    err->phase = "TLS setup";
+    postie_text_copy_printable(err->subject, sizeof(err->subject), subject, strlen(subject));
+    postie_text_copy_printable(err->reply.text, sizeof(err->reply.text), text, strlen(text));
+}
+
+postie_status_t postie_tls_global_init(postie_error_t *err)
 {
     int ret;
-    if (tls->cfg.ca_file != NULL) {
-        ret = mbedtls_x509_crt_parse_file(&tls->ca, tls->cfg.ca_file);
-        /* ret > 0: that many certificates in the file failed to parse. */
-        return (ret >= 0 && tls->ca.version != 0) ? POSTIE_OK : POSTIE_E_TLS_CA_LOAD;
-    }
-    ret = mbedtls_x509_crt_parse_file(&tls->ca, POSTIE_TLS_CA_BUNDLE);
-    if (ret >= 0 && tls->ca.version != 0) {
+
+    if (shared.seeded) {
         return POSTIE_OK;
     }
-    mbedtls_x509_crt_free(&tls->ca);
-    mbedtls_x509_crt_init(&tls->ca);
-    ret = mbedtls_x509_crt_parse_path(&tls->ca, POSTIE_TLS_CA_DIR);
-    return (ret >= 0 && tls->ca.version != 0) ? POSTIE_OK : POSTIE_E_TLS_CA_LOAD;
+    shared.entropy_failed = false;
+    mbedtls_ctr_drbg_init(&shared.drbg);
+    ret = mbedtls_ctr_drbg_seed(&shared.drbg, drbg_entropy, NULL,
+                                (const unsigned char *)tls_personalization,
+                                sizeof(tls_personalization) - 1);
+    if (ret != 0) {
+        char text[POSTIE_REPLY_TEXT_MAX];
+        mbedtls_ctr_drbg_free(&shared.drbg);
+        if (shared.entropy_failed) {
+            global_error(err, "postie_entropy_fill",
+                         "entropy source failed: the port's postie_entropy_fill() returned an "
+                         "error, so the random generator cannot be seeded");
+        } else {
+            mbedtls_strerror(ret, text, sizeof(text));
+            global_error(err, "CTR-DRBG seed", text);
+        }
+        return POSTIE_E_TLS_SETUP;
+    }
+    shared.seeded = true; /* PSA's external RNG draws from it from here on */
+#if defined(MBEDTLS_PSA_CRYPTO_C)
+    {
+        psa_status_t ps = psa_crypto_init();
+        if (ps != PSA_SUCCESS) {
+            char text[64];
+            shared.seeded = false;
+            mbedtls_ctr_drbg_free(&shared.drbg);
+            (void)snprintf(text, sizeof(text), "psa_crypto_init failed (PSA status %d)", (int)ps);
+            global_error(err, "PSA crypto", text);
+            return POSTIE_E_TLS_SETUP;
+        }
+    }
+#endif
+    return POSTIE_OK;
 }
+
+postie_status_t postie_tls_arena_set(void *buf, size_t len)
+{
+    if (buf == NULL || len < 1024) {
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    if (shared.seeded || shared.arena_size != 0) {
+        return POSTIE_E_BAD_STATE;
+    }
+#if POSTIE_TLS_HAVE_ARENA
+    mbedtls_memory_buffer_alloc_init(buf, len);
+    shared.arena_size = len;
+    return POSTIE_OK;
+#else
+    return POSTIE_E_TLS_SETUP; /* no MBEDTLS_MEMORY_BUFFER_ALLOC_C in this mbedTLS */
+#endif
+}
+
+void postie_tls_arena_stats(postie_tls_arena_stats_t *stats)
+{
+    if (stats == NULL) {
+        return;
+    }
+    memset(stats, 0, sizeof(*stats));
+    stats->size = shared.arena_size;
+#if POSTIE_TLS_HAVE_ARENA && defined(MBEDTLS_MEMORY_DEBUG)
+    if (shared.arena_size != 0) {
+        size_t blocks = 0;
+        mbedtls_memory_buffer_alloc_cur_get(&stats->used, &blocks);
+        mbedtls_memory_buffer_alloc_max_get(&stats->high_water, &stats->blocks_high_water);
+    }
+#endif
+}
+
+size_t postie_tls_arena_high_water(void)
+{
+    postie_tls_arena_stats_t stats;
+    postie_tls_arena_stats(&stats);
+    return stats.high_water;
+}
+
+void postie_tls_arena_reset_high_water(void)
+{
+#if POSTIE_TLS_HAVE_ARENA && defined(MBEDTLS_MEMORY_DEBUG)
+    if (shared.arena_size != 0) {
+        mbedtls_memory_buffer_alloc_max_reset();
+    }
+#endif
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+/* Record a CA load failure; subject names the source. */
+static postie_status_t ca_error(postie_tls_t *tls, const char *subject, const char *text)
+{
+    set_error(tls, POSTIE_E_TLS_CA_LOAD, "TLS CA load", text);
+    postie_text_copy_printable(tls->last_error.subject, sizeof(tls->last_error.subject), subject,
+                               strlen(subject));
+    return POSTIE_E_TLS_CA_LOAD;
+}
+
+/* ca_error with mbedTLS's description of ret after prefix. */
+static postie_status_t ca_error_mbedtls(postie_tls_t *tls, const char *subject, const char *prefix,
+                                        int ret)
+{
+    char err[POSTIE_REPLY_TEXT_MAX];
+    char text[POSTIE_REPLY_TEXT_MAX];
+    mbedtls_strerror(ret, err, sizeof(err));
+    (void)snprintf(text, sizeof(text), "%s%s", prefix, err);
+    return ca_error(tls, subject, text);
+}
+
+/* Whether blob[0..len) contains needle. */
+static int blob_contains(const uint8_t *blob, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    size_t i;
+    for (i = 0; n <= len && i <= len - n; i++) {
+        if (blob[i] == (uint8_t)needle[0] && memcmp(blob + i, needle, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static postie_status_t load_ca_pem_blob(postie_tls_t *tls, const uint8_t *blob, size_t len)
+{
+    static const char subject[] = "CA blob (PEM)";
+    int ret;
+
+    if (blob[len - 1] == '\0') {
+        ret = mbedtls_x509_crt_parse(&tls->ca, blob, len);
+    } else {
+        /* mbedTLS parses PEM only as a C string: parse a terminated copy
+         * (from mbedTLS's own allocator, so from the arena if there is one). */
+        unsigned char *copy = mbedtls_calloc(1, len + 1);
+        if (copy == NULL) {
+            return ca_error(tls, subject, "no memory for a terminated copy of the PEM CA blob");
+        }
+        memcpy(copy, blob, len);
+        ret = mbedtls_x509_crt_parse(&tls->ca, copy, len + 1);
+        mbedtls_free(copy);
+    }
+    if (ret < 0) {
+        return ca_error_mbedtls(tls, subject, "", ret);
+    }
+    if (ret > 0) {
+        char text[96];
+        (void)snprintf(text, sizeof(text),
+                       "%d certificate(s) in the PEM CA blob could not be parsed", ret);
+        return ca_error(tls, subject, text);
+    }
+    return tls->ca.version != 0 ? POSTIE_OK
+                                : ca_error(tls, subject, "no certificate in the PEM CA blob");
+}
+
+/* One DER certificate, or several concatenated. */
+static postie_status_t load_ca_der_blob(postie_tls_t *tls, const uint8_t *blob, size_t len)
+{
+    static const char subject[] = "CA blob (DER)";
+    const unsigned char *end = blob + len;
+    const unsigned char *p = blob;
+    unsigned count = 0;
+
+    while (p < end) {
+        unsigned char *q = (unsigned char *)(uintptr_t)p; /* mbedTLS's API is not const */
+        size_t body = 0;
+        size_t whole;
+        char prefix[64];
+        int ret =
+            mbedtls_asn1_get_tag(&q, end, &body, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE);
+        if (ret != 0) {
+            char text[128];
+            (void)snprintf(text, sizeof(text),
+                           ret == MBEDTLS_ERR_ASN1_OUT_OF_DATA
+                               ? "octet %lu: a DER certificate cut short (its length runs past "
+                                 "the blob's end)"
+                               : "octet %lu: neither PEM (no -----BEGIN CERTIFICATE-----) nor a "
+                                 "DER certificate (ASN.1 SEQUENCE)",
+                           (unsigned long)(p - blob));
+            return ca_error(tls, subject, text);
+        }
+        whole = (size_t)(q - p) + body;
+        ret = mbedtls_x509_crt_parse_der(&tls->ca, p, whole);
+        if (ret != 0) {
+            (void)snprintf(prefix, sizeof(prefix), "certificate %u: ", count + 1);
+            return ca_error_mbedtls(tls, subject, prefix, ret);
+        }
+        count++;
+        p += whole;
+    }
+    return POSTIE_OK;
+}
+
+static postie_status_t load_ca_blob(postie_tls_t *tls)
+{
+    const uint8_t *blob = tls->cfg.ca_blob;
+    size_t len = tls->cfg.ca_blob_len;
+
+    if (len == 0) {
+        return ca_error(tls, "CA blob", "the CA blob is empty (ca_blob_len 0)");
+    }
+    if (blob[0] != 0x30 && blob_contains(blob, len, "-----BEGIN ")) {
+        return load_ca_pem_blob(tls, blob, len);
+    }
+    return load_ca_der_blob(tls, blob, len);
+}
+
+/* Load cfg.ca_blob, else cfg.ca_file, else the system bundle, else every
+ * file of the system directory. Succeeds when at least one certificate was
+ * parsed (and, for a blob, every one). */
+static postie_status_t load_ca(postie_tls_t *tls)
+{
+    if (tls->cfg.ca_blob != NULL) {
+        return load_ca_blob(tls);
+    }
+#if defined(MBEDTLS_FS_IO)
+    {
+        int ret;
+        if (tls->cfg.ca_file != NULL) {
+            ret = mbedtls_x509_crt_parse_file(&tls->ca, tls->cfg.ca_file);
+            /* ret > 0: that many certificates in the file failed to parse. */
+            if (ret >= 0 && tls->ca.version != 0) {
+                return POSTIE_OK;
+            }
+            return ca_error(tls, tls->cfg.ca_file, "could not load CA certificates");
+        }
+#if defined(POSTIE_TLS_CA_BUNDLE) && defined(POSTIE_TLS_CA_DIR)
+        ret = mbedtls_x509_crt_parse_file(&tls->ca, POSTIE_TLS_CA_BUNDLE);
+        if (ret >= 0 && tls->ca.version != 0) {
+            return POSTIE_OK;
+        }
+        mbedtls_x509_crt_free(&tls->ca);
+        mbedtls_x509_crt_init(&tls->ca);
+        ret = mbedtls_x509_crt_parse_path(&tls->ca, POSTIE_TLS_CA_DIR);
+        if (ret >= 0 && tls->ca.version != 0) {
+            return POSTIE_OK;
+        }
+        return ca_error(tls, POSTIE_TLS_CA_BUNDLE, "could not load CA certificates");
+#else
+        return ca_error(tls, "CA certificates",
+                        "no CA blob, no CA file and no system trust store in this build");
+#endif
+    }
+#else
+    return ca_error(tls, tls->cfg.ca_file != NULL ? tls->cfg.ca_file : "CA certificates",
+                    "this mbedTLS has no file system (MBEDTLS_FS_IO): give the CAs as ca_blob");
+#endif
+}
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_PROTO_TLS1_2) && \
+    defined(MBEDTLS_SSL_PROTO_TLS1_3)
+/* Signature algorithms offered when the ClientHello offers TLS 1.2 and 1.3:
+ * mbedTLS's defaults, but RSA PKCS#1 v1.5 before RSA-PSS. mbedTLS 3.6's TLS
+ * 1.2 code offers rsa_pss_rsae_* (for TLS 1.3) yet, up to at least 3.6.6,
+ * refuses a TLS 1.2 ServerKeyExchange signed with them ("illegal
+ * parameter"); OpenSSL servers limited to TLS 1.2 pick the first RSA scheme
+ * in the client's order, so with PSS first they could not be reached. TLS
+ * 1.3 servers still sign with PSS (PKCS#1 v1.5 is not allowed there).
+ * mbedTLS leaves out of the ClientHello whatever the build cannot do. */
+static const uint16_t tls_sig_algs[] = {
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,       MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256,    MBEDTLS_TLS1_3_SIG_NONE,
+};
+#define POSTIE_TLS_SIG_ALGS 1
+#endif
 
 static void free_mbedtls(postie_tls_t *tls)
 {
@@ -147,42 +494,19 @@ static void free_mbedtls(postie_tls_t *tls)
     mbedtls_x509_crt_free(&tls->ca);
 }
 
-/* One seeded DRBG for the process (see the header): seeded once, never
- * freed, locked by mbedTLS on every use. */
-static struct {
-    pthread_once_t once;
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-    int seed_result;
-} shared_rng = {PTHREAD_ONCE_INIT};
-
-static void seed_shared_rng(void)
-{
-    mbedtls_entropy_init(&shared_rng.entropy);
-    mbedtls_ctr_drbg_init(&shared_rng.drbg);
-    shared_rng.seed_result = mbedtls_ctr_drbg_seed(
-        &shared_rng.drbg, mbedtls_entropy_func, &shared_rng.entropy,
-        (const unsigned char *)tls_personalization, sizeof(tls_personalization) - 1);
-}
-
 /* The body of postie_tls_init once the mbedTLS contexts exist. */
 static postie_status_t setup(postie_tls_t *tls)
 {
     postie_status_t st;
     int ret;
 
-    ret = pthread_once(&shared_rng.once, seed_shared_rng) != 0 ? -1 : shared_rng.seed_result;
-    if (ret != 0) {
-        set_error_mbedtls(tls, POSTIE_E_TLS_SETUP, "TLS setup", ret);
-        return POSTIE_E_TLS_SETUP;
+    st = postie_tls_global_init(&tls->last_error);
+    if (st != POSTIE_OK) {
+        return st;
     }
     if (!tls->cfg.insecure_skip_verify) {
         st = load_ca(tls);
         if (st != POSTIE_OK) {
-            const char *file = tls->cfg.ca_file != NULL ? tls->cfg.ca_file : POSTIE_TLS_CA_BUNDLE;
-            set_error(tls, st, "TLS CA load", "could not load CA certificates");
-            postie_text_copy_printable(tls->last_error.subject, sizeof(tls->last_error.subject),
-                                       file, strlen(file));
             return st;
         }
     }
@@ -192,9 +516,18 @@ static postie_status_t setup(postie_tls_t *tls)
         set_error_mbedtls(tls, POSTIE_E_TLS_SETUP, "TLS setup", ret);
         return POSTIE_E_TLS_SETUP;
     }
+    /* TLS 1.2 minimum; the maximum is the newest this mbedTLS has (1.3 with
+     * 3.6 when MBEDTLS_SSL_PROTO_TLS1_3 is on). */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    mbedtls_ssl_conf_min_tls_version(&tls->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
     mbedtls_ssl_conf_min_version(&tls->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                  MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_rng(&tls->conf, mbedtls_ctr_drbg_random, &shared_rng.drbg);
+#endif
+#ifdef POSTIE_TLS_SIG_ALGS
+    mbedtls_ssl_conf_sig_algs(&tls->conf, tls_sig_algs);
+#endif
+    mbedtls_ssl_conf_rng(&tls->conf, mbedtls_ctr_drbg_random, &shared.drbg);
     if (tls->cfg.insecure_skip_verify) {
         mbedtls_ssl_conf_authmode(&tls->conf, MBEDTLS_SSL_VERIFY_NONE);
     } else {
@@ -343,11 +676,10 @@ static postie_status_t choose_name(postie_tls_t *tls, const char *host, const ch
     return POSTIE_OK;
 }
 
-postie_status_t postie_tls_handshake(postie_tls_t *tls, const char *host, uint32_t timeout_ms)
+postie_status_t postie_tls_handshake_begin(postie_tls_t *tls, const char *host)
 {
     postie_status_t st;
-    int ret = 0;
-    int round;
+    int ret;
 
     if (tls == NULL || !tls->initialised) {
         return POSTIE_E_BAD_STATE;
@@ -370,13 +702,44 @@ postie_status_t postie_tls_handshake(postie_tls_t *tls, const char *host, uint32
         set_error_mbedtls(tls, POSTIE_E_TLS_SETUP, "TLS handshake", ret);
         return POSTIE_E_TLS_SETUP;
     }
+    return POSTIE_OK;
+}
 
+postie_status_t postie_tls_handshake_step(postie_tls_t *tls)
+{
+    int ret;
+
+    if (tls == NULL || !tls->initialised || tls->active) {
+        return POSTIE_E_BAD_STATE;
+    }
+    begin_io(tls, 0); /* the bio callbacks turn a would-block into WANT_* */
+    ret = mbedtls_ssl_handshake(&tls->ssl);
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        return POSTIE_E_AGAIN;
+    }
+    if (ret != 0) {
+        return handshake_failed(tls, ret);
+    }
+    tls->active = true;
+    postie_error_clear(&tls->last_error);
+    return POSTIE_OK;
+}
+
+postie_status_t postie_tls_handshake(postie_tls_t *tls, const char *host, uint32_t timeout_ms)
+{
+    postie_status_t st = postie_tls_handshake_begin(tls, host);
+    int ret = 0;
+    int round;
+
+    if (st != POSTIE_OK) {
+        return st;
+    }
     begin_io(tls, timeout_ms);
     /* The bio callbacks never return WANT_*; the loop only guards against
      * mbedTLS asking to be called again. */
     for (round = 0; round < TLS_MAX_ROUNDS; round++) {
         ret = mbedtls_ssl_handshake(&tls->ssl);
-        if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+        if (!tls_again(ret)) {
             break;
         }
         if (remaining_ms(tls->io_start_ms, tls->io_timeout_ms) == 0) {
@@ -402,8 +765,7 @@ static void tls_close(postie_transport_t *t)
         begin_io(tls, POSTIE_TLS_CLOSE_TIMEOUT_MS);
         for (round = 0; round < TLS_MAX_ROUNDS; round++) {
             int ret = mbedtls_ssl_close_notify(&tls->ssl);
-            if ((ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) ||
-                remaining_ms(tls->io_start_ms, tls->io_timeout_ms) == 0) {
+            if (!tls_again(ret) || remaining_ms(tls->io_start_ms, tls->io_timeout_ms) == 0) {
                 break;
             }
         }
@@ -474,20 +836,20 @@ static postie_status_t tls_send(postie_transport_t *t, const uint8_t *buf, size_
             *sent = (size_t)ret;
             return POSTIE_OK;
         }
-        if ((ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) ||
-            remaining_ms(tls->io_start_ms, tls->io_timeout_ms) == 0) {
+        if (!tls_again(ret) || remaining_ms(tls->io_start_ms, tls->io_timeout_ms) == 0) {
             break;
         }
     }
     if (tls->io_status != POSTIE_OK) {
         st = tls->io_status;
-    } else if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE ||
-               ret == MBEDTLS_ERR_SSL_TIMEOUT) {
+    } else if (tls_again(ret) || ret == MBEDTLS_ERR_SSL_TIMEOUT) {
         st = POSTIE_E_TIMEOUT;
     } else {
         st = POSTIE_E_TLS_PROTOCOL;
     }
-    set_error_mbedtls(tls, st, "TLS send", ret);
+    if (st != POSTIE_E_TIMEOUT || timeout_ms != 0) {
+        set_error_mbedtls(tls, st, "TLS send", ret); /* not a non-blocking call's would-block */
+    }
     return st;
 }
 
@@ -515,8 +877,7 @@ static postie_status_t tls_recv(postie_transport_t *t, uint8_t *buf, size_t cap,
             *got = (size_t)ret;
             return POSTIE_OK;
         }
-        if ((ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) ||
-            remaining_ms(tls->io_start_ms, tls->io_timeout_ms) == 0) {
+        if (!tls_again(ret) || remaining_ms(tls->io_start_ms, tls->io_timeout_ms) == 0) {
             break;
         }
     }
@@ -524,8 +885,7 @@ static postie_status_t tls_recv(postie_transport_t *t, uint8_t *buf, size_t cap,
         st = POSTIE_E_CONNECTION_CLOSED;
     } else if (tls->io_status != POSTIE_OK) {
         st = tls->io_status;
-    } else if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE ||
-               ret == MBEDTLS_ERR_SSL_TIMEOUT) {
+    } else if (tls_again(ret) || ret == MBEDTLS_ERR_SSL_TIMEOUT) {
         st = POSTIE_E_TIMEOUT;
     } else if (ret == MBEDTLS_ERR_SSL_CONN_EOF) {
         st = POSTIE_E_CONNECTION_CLOSED;

@@ -63,7 +63,8 @@ expect_exit 0 "all recipients accepted" -- "${common[@]}" --user "$POSTIE_TEST_U
     --password-file "$work/pw" --verbose --to carol@example.test --message "$work/msg"
 if grep -q "^250" "$work/out"; then check "final reply printed"; else fail "no final reply on stdout"; fi
 expect_err "C: STARTTLS" "verbose log shows the dialogue"
-expect_err "* TLS TLSv1." "verbose log shows the TLS version"
+# POSTIE_EXPECT_TLS (tests/integration/CMakeLists.txt): TLSv1.3 with mbedTLS 3.6
+expect_err "* TLS ${POSTIE_EXPECT_TLS:-TLSv1.}" "verbose log shows the TLS version"
 if grep -qF -- "$POSTIE_TEST_PASSWORD" "$work/err" ||
     grep -qF -- "$(printf '\0%s\0%s' "$POSTIE_TEST_USER" "$POSTIE_TEST_PASSWORD" | base64 -w0)" "$work/err"; then
     fail "the password appears in the verbose log"
@@ -99,6 +100,23 @@ expect_exit 0 "SMTPS delivery" -- send --host localhost --connect-to 127.0.0.1 \
     --user "$POSTIE_TEST_USER" --password-env POSTIE_PW --from alice@example.test \
     --to bob@example.test
 if wait_for_token bob "$token2"; then check "SMTPS message delivered"; else fail "SMTPS message missing"; fi
+
+# 9. POSTIE_TLS_ARENA: mbedTLS from a static arena, the high-water mark in the
+# --verbose log (POSTIE_EXPECT_ARENA=1 from CMakeLists.txt when mbedTLS has
+# the buffer allocator: the 3.6 build); refused with a reason otherwise
+smtps=(send --host localhost --connect-to 127.0.0.1 --port "$POSTIE_TEST_SMTPS_PORT" --tls implicit
+    --ca-file "$POSTIE_TEST_CA" --user "$POSTIE_TEST_USER" --password-env POSTIE_PW
+    --from alice@example.test --to bob@example.test --verbose)
+if [ "${POSTIE_EXPECT_ARENA:-0}" = 1 ]; then
+    POSTIE_TLS_ARENA=262144 expect_exit 0 "SMTPS from a 256 KiB arena" -- "${smtps[@]}"
+    expect_err "* TLS arena: high-water " "--verbose reports the arena's high-water mark"
+    sed -n 's/^\* TLS arena: /    /p' "$work/err"
+    POSTIE_TLS_ARENA=4096 expect_exit 2 "an arena under 16 KiB is refused" -- "${smtps[@]}"
+    expect_err "POSTIE_TLS_ARENA: \"4096\" is not a size" "the refusal names the value"
+else
+    POSTIE_TLS_ARENA=262144 expect_exit 2 "no arena without MBEDTLS_MEMORY_BUFFER_ALLOC_C" -- "${smtps[@]}"
+    expect_err "has no static arena" "the refusal says why"
+fi
 
 if [ "$failures" -ne 0 ]; then
     echo "cli_send.sh: $failures check(s) failed" >&2

@@ -16,7 +16,7 @@
 # 127.0.0.1 only, on ports picked free at start.
 #
 # DIR/env (shell-sourceable) exports:
-#   POSTIE_TEST_HOST              127.0.0.1
+#   POSTIE_TEST_HOST              127.0.0.1 (or $POSTIE_TEST_LISTEN when set)
 #   POSTIE_TEST_SMTP_PORT         Postfix, plain + STARTTLS (may), AUTH only
 #                                 after STARTTLS; PIPELINING CHUNKING 8BITMIME
 #                                 SMTPUTF8 DSN SIZE ENHANCEDSTATUSCODES
@@ -60,6 +60,10 @@ USERS=(alice bob carol)
 DOMAIN=example.test
 POSTFIX_DAEMONS=/usr/lib/postfix/sbin
 PY=/usr/bin/python3
+# The one address every listener binds: 127.0.0.1, or an address of a
+# network namespace the caller made (POSTIE_TEST_LISTEN, for the lwIP tests
+# that run the servers inside one).
+LISTEN=${POSTIE_TEST_LISTEN:-127.0.0.1}
 [ -x "$PY" ] || PY=python3
 
 die() {
@@ -161,7 +165,7 @@ show_logs() {
 # of other programs do not grab them meanwhile), in random order; each is
 # checked by binding it, all held until the set is complete.
 pick_ports() {
-    "$PY" - "$1" << 'PY'
+    "$PY" - "$1" "$LISTEN" << 'PY'
 import random, socket, sys
 n = int(sys.argv[1])
 try:
@@ -177,7 +181,7 @@ held = []
 for port in cand:
     s = socket.socket()
     try:
-        s.bind(("127.0.0.1", port))
+        s.bind((sys.argv[2], port))
     except OSError:
         s.close()
         continue
@@ -232,7 +236,7 @@ alias_database =
 append_dot_mydomain = no
 biff = no
 # Listen on IPv4 loopback only (master.cf also names 127.0.0.1 explicitly).
-inet_interfaces = 127.0.0.1
+inet_interfaces = $LISTEN
 inet_protocols = ipv4
 # Loopback is "mynetworks" only so that anvil's rate limits exempt the tests;
 # relaying is NOT granted by it (see smtpd_relay_restrictions).
@@ -290,21 +294,21 @@ EOF
 # No chroot anywhere (column 5 = n): paths under DIR are used as-is.
 # service                type  private unpriv chroot wakeup maxproc command
 # Main port: plain SMTP, STARTTLS optional, AUTH after STARTTLS.
-127.0.0.1:$P_SMTP        inet  n       -      n      -      -       smtpd
+$LISTEN:$P_SMTP        inet  n       -      n      -      -       smtpd
 # Submission-like port: STARTTLS mandatory before MAIL FROM / AUTH.
-127.0.0.1:$P_SUBMISSION  inet  n       -      n      -      -       smtpd
+$LISTEN:$P_SUBMISSION  inet  n       -      n      -      -       smtpd
   -o syslog_name=postfix-postie/submission -o smtpd_tls_security_level=encrypt
 # Implicit TLS (SMTPS) with the good certificate; AUTH offered.
-127.0.0.1:$P_SMTPS       inet  n       -      n      -      -       smtpd
+$LISTEN:$P_SMTPS       inet  n       -      n      -      -       smtpd
   -o syslog_name=postfix-postie/smtps $tls_opts
 # Implicit TLS with certificates a verifying client must refuse.
-127.0.0.1:$P_SELFSIGNED  inet  n       -      n      -      -       smtpd
+$LISTEN:$P_SELFSIGNED  inet  n       -      n      -      -       smtpd
   -o syslog_name=postfix-postie/selfsigned $tls_opts
   -o smtpd_tls_cert_file=$D/certs/selfsigned.pem -o smtpd_tls_key_file=$D/certs/selfsigned.key
-127.0.0.1:$P_WRONGHOST   inet  n       -      n      -      -       smtpd
+$LISTEN:$P_WRONGHOST   inet  n       -      n      -      -       smtpd
   -o syslog_name=postfix-postie/wronghost $tls_opts
   -o smtpd_tls_cert_file=$D/certs/wronghost.pem -o smtpd_tls_key_file=$D/certs/wronghost.key
-127.0.0.1:$P_EXPIRED     inet  n       -      n      -      -       smtpd
+$LISTEN:$P_EXPIRED     inet  n       -      n      -      -       smtpd
   -o syslog_name=postfix-postie/expired $tls_opts
   -o smtpd_tls_cert_file=$D/certs/expired.pem -o smtpd_tls_key_file=$D/certs/expired.key
 # Internal services (the usual set, minus local(8), lmtp and postscreen).
@@ -368,7 +372,7 @@ instance_name = postie-$(basename "$D")
 log_path = $dv/dovecot.log
 verbose_proctitle = yes
 # IPv4 loopback only.
-listen = 127.0.0.1
+listen = $LISTEN
 protocols = imap pop3
 # TLS with the good certificate; STARTTLS/STLS offered on the plain ports.
 ssl = yes
@@ -426,11 +430,11 @@ service imap-urlauth-login {
 service imap-login {
   chroot =
   inet_listener imap {
-    address = 127.0.0.1
+    address = $LISTEN
     port = $P_IMAP
   }
   inet_listener imaps {
-    address = 127.0.0.1
+    address = $LISTEN
     port = $P_IMAPS
     ssl = yes
   }
@@ -438,11 +442,11 @@ service imap-login {
 service pop3-login {
   chroot =
   inet_listener pop3 {
-    address = 127.0.0.1
+    address = $LISTEN
     port = $P_POP3
   }
   inet_listener pop3s {
-    address = 127.0.0.1
+    address = $LISTEN
     port = $P_POP3S
     ssl = yes
   }
@@ -460,18 +464,19 @@ EOF
 # wait_ready: every port answers with its greeting (TLS ports after a
 # handshake; the good ones are also verified against the CA) within 15 s.
 wait_ready() {
-    "$PY" - "$D/certs/ca.pem" \
+    "$PY" - "$LISTEN" "$D/certs/ca.pem" \
         "smtp:$P_SMTP" "smtp:$P_SUBMISSION" "smtp+tls:$P_SMTPS" \
         "smtp+tlsbad:$P_SELFSIGNED" "smtp+tlsbad:$P_WRONGHOST" "smtp+tlsbad:$P_EXPIRED" \
         "imap:$P_IMAP" "imap+tls:$P_IMAPS" "pop3:$P_POP3" "pop3+tls:$P_POP3S" << 'PY'
 import socket, ssl, sys, time
-ca = sys.argv[1]
+listen = sys.argv[1]
+ca = sys.argv[2]
 greet = {"smtp": b"220 ", "imap": b"* OK", "pop3": b"+OK"}
 good = ssl.create_default_context(cafile=ca)
 bad = ssl.create_default_context()
 bad.check_hostname = False
 bad.verify_mode = ssl.CERT_NONE
-pending = list(sys.argv[2:])
+pending = list(sys.argv[3:])
 deadline = time.monotonic() + 15
 last = {}
 while pending and time.monotonic() < deadline:
@@ -479,7 +484,7 @@ while pending and time.monotonic() < deadline:
         kind, port = item.split(":")
         proto, _, tls = kind.partition("+")
         try:
-            s = socket.create_connection(("127.0.0.1", int(port)), timeout=2)
+            s = socket.create_connection((listen, int(port)), timeout=2)
             if tls:
                 ctx = good if tls == "tls" else bad
                 s = ctx.wrap_socket(s, server_hostname="localhost")
@@ -620,7 +625,7 @@ cmd_start() {
     [ $rc -eq 0 ] || exit 1
 
     cat > "$D/env.tmp" << EOF
-export POSTIE_TEST_HOST=127.0.0.1
+export POSTIE_TEST_HOST=$LISTEN
 export POSTIE_TEST_SMTP_PORT=$P_SMTP
 export POSTIE_TEST_SUBMISSION_PORT=$P_SUBMISSION
 export POSTIE_TEST_SMTPS_PORT=$P_SMTPS

@@ -274,6 +274,10 @@ static void test_starttls_auth_several_recipients_one_refused(void **state)
     assert_true(postie_smtp_caps(&client.engine)->authenticated);
     assert_true(postie_smtp_client_tls_info(&client, &info));
     assert_int_equal(info.verify_flags, 0);
+    /* Postfix (OpenSSL 3) offers TLS 1.3: taken when this mbedTLS has it */
+    print_message("  STARTTLS: %s %s (mbedTLS %s)\n", info.version, info.cipher,
+                  MBEDTLS_VERSION_STRING);
+    assert_string_equal(info.version, POSTIE_TLS_HAVE_TLS13 ? "TLSv1.3" : "TLSv1.2");
 
     st = send_one(msg, to, 3, rcpt, true);
     assert_int_equal(st, POSTIE_OK);
@@ -330,6 +334,58 @@ static void test_smtps_large_message_and_reuse(void **state)
     }
     postie_smtp_client_quit(&client);
     free(big);
+}
+
+/* One SMTPS session (connect, TLS, EHLO, AUTH, one message, QUIT) with
+ * mbedTLS running from the static arena and the CA from a memory blob, as
+ * on a board: the high-water mark is what a board needs for a session
+ * (README, "TLS"). Skipped without an arena. */
+static void test_smtps_session_arena_high_water(void **state)
+{
+    static const char *const to[] = {"bob@example.test"};
+    postie_smtp_rcpt_t rcpt[1];
+    char token[96];
+    postie_smtp_client_config_t cfg =
+        base_config(env_port("POSTIE_TEST_SMTPS_PORT"), POSTIE_TLS_IMPLICIT, true);
+    postie_tls_arena_stats_t before;
+    postie_tls_arena_stats_t after;
+    postie_tls_info_t info;
+    char *msg;
+
+    (void)state;
+    postie_tls_arena_stats(&before);
+    if (before.size == 0) {
+        print_message("  mbedTLS %s has no static arena; skipping\n", MBEDTLS_VERSION_STRING);
+        skip();
+    }
+    /* the CA as a board holds it: a blob in memory, not a file */
+    {
+        static uint8_t ca_blob[16384];
+        FILE *f = fopen(env_str("POSTIE_TEST_CA"), "rb");
+        assert_non_null(f);
+        cfg.tls.ca_blob_len = fread(ca_blob, 1, sizeof(ca_blob), f);
+        fclose(f);
+        assert_true(cfg.tls.ca_blob_len > 0 && cfg.tls.ca_blob_len < sizeof(ca_blob));
+        cfg.tls.ca_blob = ca_blob;
+        cfg.tls.ca_file = NULL;
+    }
+    postie_tls_arena_reset_high_water();
+    make_token(token, sizeof(token), "smtps-arena");
+    msg = make_message(token, "one session from the arena\r\n");
+    assert_int_equal(postie_smtp_client_open(&client, &cfg), POSTIE_OK);
+    assert_true(postie_smtp_client_tls_info(&client, &info));
+    assert_int_equal(send_one(msg, to, 1, rcpt, true), POSTIE_OK);
+    postie_smtp_client_quit(&client);
+    postie_tls_arena_stats(&after);
+    print_message("  SMTPS session (%s %s) to Postfix: arena high-water %lu octets in %lu "
+                  "blocks, of %lu\n",
+                  info.version, info.cipher, (unsigned long)after.high_water,
+                  (unsigned long)after.blocks_high_water, (unsigned long)after.size);
+    assert_true(after.high_water > before.used);
+    assert_true(after.high_water <= after.size);
+    assert_int_equal(after.used, before.used); /* nothing left behind */
+    assert_delivered_exactly("bob", token, msg);
+    free(msg);
 }
 
 static void test_without_pipelining_or_chunking(void **state)
@@ -471,7 +527,9 @@ static void test_undeclared_8bit_body_is_refused_with_its_reason(void **state)
 }
 
 /* Four clients in four threads at once: engines share nothing, and the TLS
- * layers share only the process-wide DRBG, which mbedTLS locks. */
+ * layers share only the process-wide DRBG (and the arena, with 3.6), which
+ * mbedTLS locks. main() ran postie_tls_global_init() before any thread, as
+ * the thread model in postie/mbedtls/tls.h asks. */
 typedef struct {
     int index;
     char token[96];
@@ -535,6 +593,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_starttls_auth_several_recipients_one_refused),
         cmocka_unit_test(test_smtps_large_message_and_reuse),
+        cmocka_unit_test(test_smtps_session_arena_high_water),
         cmocka_unit_test(test_without_pipelining_or_chunking),
         cmocka_unit_test(test_all_recipients_refused_then_next_message),
         cmocka_unit_test(test_relay_refused_without_auth),
@@ -545,5 +604,20 @@ int main(void)
         cmocka_unit_test(test_undeclared_8bit_body_is_refused_with_its_reason),
         cmocka_unit_test(test_parallel_sessions),
     };
+    postie_error_t err;
+#if POSTIE_TLS_HAVE_ARENA
+    /* mbedTLS from a static arena, as on a board (3.6 build); large enough
+     * for four parallel sessions */
+    static unsigned char arena[1024 * 1024];
+    if (postie_tls_arena_set(arena, sizeof(arena)) != POSTIE_OK) {
+        fprintf(stderr, "smtp_delivery_test: postie_tls_arena_set failed\n");
+        return 1;
+    }
+#endif
+    /* before any thread (test_parallel_sessions) */
+    if (postie_tls_global_init(&err) != POSTIE_OK) {
+        fprintf(stderr, "smtp_delivery_test: TLS init: %s\n", err.reply.text);
+        return 1;
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,6 +73,10 @@ start_server POSTIE_PORT_WRONGHOST wronghost
 start_server POSTIE_PORT_EXPIRED expired
 start_server POSTIE_PORT_TLS11 good -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' ||
     echo "no TLS 1.1 server; its test will be skipped"
+# One server per protocol version, to see what the client negotiates:
+# TLSv1.3 with an mbedTLS that has it (3.6), TLSv1.2 otherwise.
+start_server POSTIE_PORT_TLS13 good -tls1_3
+start_server POSTIE_PORT_TLS12 good -tls1_2
 export POSTIE_CERTS="$work/certs"
 
 rc=0

@@ -11,6 +11,11 @@
  *   POSTIE_PORT_WRONGHOST     wronghost.pem
  *   POSTIE_PORT_EXPIRED       expired.pem
  *   POSTIE_PORT_TLS11         good.pem, TLS 1.1 only (unset: that test is skipped)
+ *   POSTIE_PORT_TLS13         good.pem, TLS 1.3 only
+ *   POSTIE_PORT_TLS12         good.pem, TLS 1.2 only
+ * With an mbedTLS that has a static arena (POSTIE_TLS_HAVE_ARENA: the 3.6
+ * build of boards/build-mbedtls.sh), every test runs from one, as firmware
+ * would, and test_arena_high_water reports what a handshake needed.
  * The plain TCP cases (refused, silent, closing peers, IPv6) use listeners
  * this program opens itself on 127.0.0.1 / ::1, so they need no server.
  */
@@ -254,7 +259,7 @@ static postie_status_t tls_open(const char *host, uint16_t port, const postie_tl
 static void assert_cert_failure(uint16_t port, const char *ca_file, postie_status_t want,
                                 const char *text_part)
 {
-    postie_tls_config_t cfg = {ca_file, NULL, false};
+    postie_tls_config_t cfg = {ca_file, NULL, false, NULL, 0};
     postie_status_t st = tls_open("localhost", port, &cfg);
 
     assert_string_equal(postie_status_name(st), postie_status_name(want));
@@ -274,7 +279,7 @@ static void assert_cert_failure(uint16_t port, const char *ca_file, postie_statu
 
 static void test_good_cert_round_trip(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
     postie_tls_info_t info;
     char long_line[5001];
     size_t i;
@@ -289,7 +294,8 @@ static void test_good_cert_round_trip(void **state)
     print_message("  %s %s subject \"%s\" not after %s (TCP connect %u ms)\n", info.version,
                   info.cipher, info.peer_subject, info.peer_not_after,
                   (unsigned)conn.tcp.connect_ms);
-    assert_true(strcmp(info.version, "TLSv1.2") == 0 || strcmp(info.version, "TLSv1.3") == 0);
+    /* s_server offers TLS 1.3: the client takes it when it can */
+    assert_string_equal(info.version, POSTIE_TLS_HAVE_TLS13 ? "TLSv1.3" : "TLSv1.2");
     assert_true(info.cipher[0] != '\0');
     assert_non_null(strstr(info.peer_subject, "CN=localhost"));
     assert_int_equal(strlen(info.peer_not_after), 19);
@@ -314,7 +320,7 @@ static void test_good_cert_round_trip(void **state)
 /* Connect to 127.0.0.1 but verify "localhost" (curl --connect-to style). */
 static void test_connect_ip_verify_name(void **state)
 {
-    postie_tls_config_t cfg = {NULL, "localhost", false};
+    postie_tls_config_t cfg = {NULL, "localhost", false, NULL, 0};
 
     (void)state;
     cfg.ca_file = cert_path("ca.pem");
@@ -325,10 +331,43 @@ static void test_connect_ip_verify_name(void **state)
     assert_int_equal(conn.tcp.fd, -1);
 }
 
+/* The whole of a file in POSTIE_CERTS, in memory as a flash blob would be. */
+static const uint8_t *cert_blob(const char *file, size_t *len)
+{
+    static uint8_t blob[16384];
+    FILE *f = fopen(cert_path(file), "rb");
+    assert_non_null(f);
+    *len = fread(blob, 1, sizeof(blob), f);
+    fclose(f);
+    assert_true(*len > 0 && *len < sizeof(blob));
+    return blob;
+}
+
+/* Trust anchors from memory: the test CA as a PEM blob verifies the good
+ * server; another certificate as the only anchor does not. */
+static void test_ca_blob_verifies(void **state)
+{
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
+
+    (void)state;
+    cfg.ca_blob = cert_blob("ca.pem", &cfg.ca_blob_len);
+    assert_int_equal(tls_open("localhost", env_port("POSTIE_PORT_GOOD"), &cfg), POSTIE_OK);
+    assert_reversed_echo(postie_tls_transport(&conn.tls), "ca blob\n");
+    postie_tls_free(&conn.tls);
+
+    cfg.ca_blob = cert_blob("selfsigned.pem", &cfg.ca_blob_len);
+    assert_int_equal(conn_tls_init(&cfg), POSTIE_OK);
+    assert_string_equal(
+        postie_status_name(postie_transport_connect(postie_tls_transport(&conn.tls), "localhost",
+                                                    env_port("POSTIE_PORT_GOOD"), TIMEOUT_MS)),
+        "POSTIE_E_TLS_CERT_UNTRUSTED");
+    postie_tls_free(&conn.tls);
+}
+
 /* STARTTLS shape: TCP first, then the handshake over the open transport. */
 static void test_starttls_over_connected_tcp(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
 
     (void)state;
     cfg.ca_file = cert_path("ca.pem");
@@ -354,7 +393,7 @@ static void test_starttls_over_connected_tcp(void **state)
 /* The test switch really switches verification off (and only when asked). */
 static void test_insecure_skip_verify(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, true};
+    postie_tls_config_t cfg = {NULL, NULL, true, NULL, 0};
     postie_tls_info_t info;
 
     (void)state;
@@ -396,7 +435,7 @@ static void test_system_bundle_rejects_test_ca(void **state)
 
 static void test_missing_ca_file(void **state)
 {
-    postie_tls_config_t cfg = {"/nonexistent/postie/ca.pem", NULL, false};
+    postie_tls_config_t cfg = {"/nonexistent/postie/ca.pem", NULL, false, NULL, 0};
 
     (void)state;
     assert_int_equal(conn_tls_init(&cfg), POSTIE_E_TLS_CA_LOAD);
@@ -412,7 +451,7 @@ static void test_missing_ca_file(void **state)
 /* No name to verify: refuse rather than let mbedTLS skip the name check. */
 static void test_no_name_refused(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
 
     (void)state;
     cfg.ca_file = cert_path("ca.pem");
@@ -427,7 +466,7 @@ static void test_no_name_refused(void **state)
 /* TLS 1.2 is the minimum, although this mbedTLS build still has TLS 1.1. */
 static void test_tls11_refused(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
     const char *p = getenv("POSTIE_PORT_TLS11");
 
     (void)state;
@@ -448,7 +487,7 @@ static void test_tls11_refused(void **state)
  * reaching a server by address set verify_name. */
 static void test_ip_address_name(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
     postie_status_t st;
 
     (void)state;
@@ -467,7 +506,7 @@ static void test_ip_address_name(void **state)
 /* A server that accepts (in the kernel backlog) but never speaks. */
 static void test_handshake_timeout(void **state)
 {
-    postie_tls_config_t cfg = {NULL, NULL, false};
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
     uint16_t port = 0;
     int lfd = track_fd(loopback_socket(AF_INET, 4, &port));
     uint32_t t0;
@@ -488,10 +527,102 @@ static void test_handshake_timeout(void **state)
     postie_tls_free(&conn.tls);
 }
 
+/* ---- TLS: protocol versions ------------------------------------------- */
+
+/* A TLS 1.3-only server: 3.6 negotiates TLS 1.3; 2.28 (no TLS 1.3) cannot
+ * and fails the handshake rather than fall below what both sides allow. */
+static void test_tls13_server(void **state)
+{
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
+    postie_tls_info_t info;
+    postie_status_t st;
+
+    (void)state;
+    cfg.ca_file = cert_path("ca.pem");
+    st = tls_open("localhost", env_port("POSTIE_PORT_TLS13"), &cfg);
+    print_message("  mbedTLS %s against a TLS 1.3-only server: %s\n", MBEDTLS_VERSION_STRING,
+                  postie_status_name(st));
+#if POSTIE_TLS_HAVE_TLS13
+    assert_string_equal(postie_status_name(st), "POSTIE_OK");
+    postie_tls_get_info(&conn.tls, &info);
+    print_message("  %s %s\n", info.version, info.cipher);
+    assert_string_equal(info.version, "TLSv1.3");
+    assert_int_equal(info.verify_flags, 0);
+    assert_reversed_echo(postie_tls_transport(&conn.tls), "tls 1.3\n");
+#else
+    (void)info;
+    assert_string_equal(postie_status_name(st), "POSTIE_E_TLS_HANDSHAKE");
+#endif
+    postie_tls_free(&conn.tls);
+}
+
+/* A TLS 1.2-only server: every build negotiates TLS 1.2. */
+static void test_tls12_server(void **state)
+{
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
+    postie_tls_info_t info;
+    postie_status_t st;
+
+    (void)state;
+    cfg.ca_file = cert_path("ca.pem");
+    st = tls_open("localhost", env_port("POSTIE_PORT_TLS12"), &cfg);
+    if (st != POSTIE_OK) {
+        fail_msg("%s: %s", postie_status_name(st), conn.tls.last_error.reply.text);
+    }
+    postie_tls_get_info(&conn.tls, &info);
+    print_message("  %s %s\n", info.version, info.cipher);
+    assert_string_equal(info.version, "TLSv1.2");
+    assert_reversed_echo(postie_tls_transport(&conn.tls), "tls 1.2\n");
+    postie_tls_free(&conn.tls);
+}
+
+/* ---- the static arena --------------------------------------------------- */
+
+#if POSTIE_TLS_HAVE_ARENA
+/* Room for the system CA bundle (test_system_bundle_rejects_test_ca parses
+ * all of it) besides the sessions. */
+static unsigned char arena[4 * 1024 * 1024];
+#endif
+
+/* One verified handshake and a round trip from the arena: the high-water
+ * mark is nonzero, within the arena, and everything comes back at free. */
+static void test_arena_high_water(void **state)
+{
+    postie_tls_config_t cfg = {NULL, NULL, false, NULL, 0};
+    postie_tls_arena_stats_t before;
+    postie_tls_arena_stats_t after;
+    postie_tls_info_t info;
+
+    (void)state;
+    postie_tls_arena_stats(&before);
+    if (before.size == 0) {
+        print_message("  mbedTLS %s has no static arena (MBEDTLS_MEMORY_BUFFER_ALLOC_C); "
+                      "skipping\n",
+                      MBEDTLS_VERSION_STRING);
+        skip();
+    }
+    postie_tls_arena_reset_high_water();
+    cfg.ca_blob = cert_blob("ca.pem", &cfg.ca_blob_len);
+    assert_int_equal(tls_open("localhost", env_port("POSTIE_PORT_GOOD"), &cfg), POSTIE_OK);
+    postie_tls_get_info(&conn.tls, &info);
+    assert_reversed_echo(postie_tls_transport(&conn.tls), "arena\n");
+    postie_tls_free(&conn.tls);
+    postie_tls_arena_stats(&after);
+    print_message("  %s session from the arena: high-water %lu octets (%lu blocks) of %lu; "
+                  "%lu in use before and %lu after\n",
+                  info.version, (unsigned long)after.high_water,
+                  (unsigned long)after.blocks_high_water, (unsigned long)after.size,
+                  (unsigned long)before.used, (unsigned long)after.used);
+    assert_true(after.high_water > before.used);
+    assert_true(after.high_water <= after.size);
+    assert_int_equal(postie_tls_arena_high_water(), after.high_water);
+    assert_int_equal(after.used, before.used);
+}
+
 /* The server closes (FIN) instead of answering the ClientHello. */
 static void test_handshake_peer_closes(void **state)
 {
-    postie_tls_config_t cfg = {NULL, "localhost", false};
+    postie_tls_config_t cfg = {NULL, "localhost", false, NULL, 0};
     uint16_t port = 0;
     int lfd = track_fd(loopback_socket(AF_INET, 4, &port));
     int afd;
@@ -781,6 +912,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_good_cert_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_ip_verify_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_starttls_over_connected_tcp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ca_blob_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insecure_skip_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selfsigned_untrusted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
@@ -790,6 +922,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls11_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ip_address_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls13_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls12_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arena_high_water, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_peer_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_refused, setup, teardown),
@@ -800,5 +935,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_all_partial_sends, setup, teardown),
     };
+#if POSTIE_TLS_HAVE_ARENA
+    if (postie_tls_arena_set(arena, sizeof(arena)) != POSTIE_OK) {
+        fprintf(stderr, "tls_verify_test: postie_tls_arena_set failed\n");
+        return 1;
+    }
+#endif
     return cmocka_run_group_tests_name("tls_verify", tests, NULL, NULL);
 }

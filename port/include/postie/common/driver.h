@@ -12,9 +12,12 @@
  *   WANT_BODY  read the body source into the staging buffer and give the
  *              engine what it takes, before sending (so commands and the
  *              first body octets leave in one write)
- *   HAVE_TX    send the engine's bytes, acknowledging each partial send, until
- *              none are left; the whole flight within the engine's send
- *              timeout (send_timeout_ms, taken when the flight starts)
+ *   HAVE_TX    first, when the engine also waits for replies (pipelined
+ *              commands, BDAT chunks), take those already received without
+ *              waiting (a receive with timeout 0); then send the engine's
+ *              bytes, acknowledging each partial send, until none are left;
+ *              the whole flight within the engine's send timeout
+ *              (send_timeout_ms, taken when the flight starts)
  *   NEED_TLS   (once HAVE_TX is clear) the TLS hook wraps the connected
  *              transport and handshakes; the driver then runs over what the
  *              hook returned and tells the engine (tls_done)

@@ -24,14 +24,17 @@
  * handshake"...). Failure details (the server reply, or the TLS
  * verification result) are in postie_smtp_client_error().
  *
- * RAM: sizeof(postie_smtp_client_t), 144 880 octets on x86-64 with Debian's
- * mbedTLS 2.28: the engine (133 672, of which 128 KiB transmit buffer), the
- * TLS layer (2 376), the driver
+ * RAM: sizeof(postie_smtp_client_t), @SIZE@ octets on x86-64 with Debian's
+ * mbedTLS 2.28: the engine (@ENGINE@, of which 128 KiB transmit buffer on
+ * hosts), the TLS layer (2 392), the driver
  * (112), the body staging buffer (POSTIE_CLIENT_BODY_CHUNK) and small
- * fields; plus the process-wide DRBG (38 352, once) and mbedTLS's record
+ * fields; plus the process-wide DRBG (392, once) and mbedTLS's record
  * buffers (about 2 x 16 KiB) on the heap during a TLS session.
  *
- * Thread model: one client per thread at a time; clients share nothing.
+ * Thread model: one client per thread at a time; clients share only the TLS
+ * layer's DRBG (and arena), which mbedTLS locks. Before starting threads
+ * that open clients, call postie_tls_global_init() once (see the thread
+ * model in postie/mbedtls/tls.h).
  */
 #ifndef POSTIE_SMTP_CLIENT_H
 #define POSTIE_SMTP_CLIENT_H
@@ -77,7 +80,7 @@ typedef struct {
  * before any connection for an empty host, a bad EHLO name or credentials
  * over POSTIE_AUTH_FIELD_MAX octets; else the transport's or the server's
  * error. Call postie_smtp_client_quit() afterwards whatever it returned. */
-#define postie_smtp_client_open POSTIE_CONFIGURED(postie_smtp_client_open)
+#define postie_smtp_client_open POSTIE_TLS_CONFIGURED(postie_smtp_client_open)
 postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
                                         const postie_smtp_client_config_t *cfg);
 
