@@ -57,7 +57,6 @@ int main(int argc, char **argv)
     char *command;
     cli_args_t args;
 
-    cli_tls_arena_from_env(); /* before any TLS use */
     /* the global options, up to the command */
     cli_args_init(&args, NULL, overview, no_options, argc - 1, argv + 1);
     if (cli_args_next(&args, &command, &name) == CLI_ARGS_END) {
@@ -66,6 +65,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(command, commands[i].name) == 0) {
+            cli_tls_arena_from_env(); /* POSTIE_TLS_ARENA, before any TLS use */
             return commands[i].run(args.argc - args.next, args.argv + args.next);
         }
     }
