@@ -12,10 +12,11 @@
 #                  cmake -S . -B build-mbedtls36 -DPOSTIE_MBEDTLS_ROOT=$PWD/build-mbedtls/host/install
 #   --firmware   the firmware configuration, config/mbedtls_config_firmware.h
 #                (TLS 1.2 + 1.3 client, X.509, static arena, small records),
-#                default OUTDIR build-mbedtls/firmware; on the host it proves
-#                the configuration and port/mbedtls/tls.c build together.
-#   --toolchain FILE  a CMake toolchain file, for a cross build (e.g. a
-#                Cortex-M toolchain file); implies no host check.
+#                default OUTDIR build-mbedtls/firmware; then compiles
+#                port/mbedtls/tls.c against it with the same compiler and
+#                -Werror, and prints the code size.
+#   --toolchain FILE  a CMake toolchain file, for a cross build, e.g.
+#                boards/cortex-m4/toolchain.cmake (arm-none-eabi-gcc).
 #
 # The host configuration is mbedTLS's default (TLS 1.2 and 1.3, every
 # usual algorithm) plus what Postie's layer uses on firmware too, so the
@@ -113,13 +114,24 @@ echo "build-mbedtls.sh: building mbedTLS $version into $out (log: $out/build.log
 # Consumers of the install tree see the configuration the library has.
 cp "$config" "$out/install/include/mbedtls/mbedtls_config.h"
 
-if [ "$firmware" = 1 ] && [ -z "$toolchain" ]; then
-    # The firmware configuration and Postie's TLS layer build together.
-    cc -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-        -I"$out/install/include" -I"$root/port/include" -I"$root/core/include" -I"$root/config" \
-        -c "$root/port/mbedtls/tls.c" -o "$out/tls.o" ||
+if [ "$firmware" = 1 ]; then
+    # The firmware configuration and Postie's TLS layer build together, with
+    # the compiler and flags of this build (cross with --toolchain).
+    cc=$(sed -n 's/^set(CMAKE_C_COMPILER "\(.*\)")$/\1/p' "$out"/build/CMakeFiles/*/CMakeCCompiler.cmake |
+        head -n 1)
+    [ -n "$cc" ] || die "no C compiler recorded in $out/build/CMakeFiles"
+    read -r -a cflags <<< "$(sed -n 's/^CMAKE_C_FLAGS:[A-Z]*=//p' "$out/build/CMakeCache.txt") -Os"
+    "$cc" "${cflags[@]}" -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -I"$out/install/include" -I"$root/port/include" \
+        -I"$root/core/include" -I"$root/config" -c "$root/port/mbedtls/tls.c" -o "$out/tls.o" ||
         die "port/mbedtls/tls.c does not build with the firmware configuration"
-    size "$out/tls.o" "$out"/install/lib/libmbed*.a | awk 'NR==1 || /\.o|tls\.o/ {t+=$1; d+=$2; b+=$3} END {printf "build-mbedtls.sh: firmware config: text %d, data %d, bss %d octets (x86-64, all objects)\n", t, d, b}'
+    size=size # arm-none-eabi-gcc -> arm-none-eabi-size
+    case "$cc" in *-gcc) size=${cc%gcc}size ;; esac
+    command -v "$size" > /dev/null || size=size
+    "$size" -t "$out/tls.o" "$out"/install/lib/libmbed*.a | awk '
+        /TOTALS/ {t += $1; d += $2; b += $3}
+        /tls\.o$/ {t += $1; d += $2; b += $3}
+        END {printf "build-mbedtls.sh: tls.o and the three libraries (an upper bound: a linked image keeps what it uses): text %d, data %d, bss %d octets\n", t, d, b}'
 fi
 echo "$stamp_want" > "$out/install/.postie-stamp"
 echo "build-mbedtls.sh: mbedTLS $version in $out/install"

@@ -17,7 +17,9 @@
  *  - the time of day for certificate validity (MBEDTLS_HAVE_TIME_DATE:
  *    time() and gmtime_r() from the C library, set from SNTP or an RTC
  *    before the first handshake; without it every certificate reads as
- *    not yet valid);
+ *    not yet valid); mbedTLS's millisecond clock (mbedtls_ms_time(), TLS
+ *    1.3 ticket ages) comes from postie_clock_ms(), through
+ *    MBEDTLS_PLATFORM_MS_TIME_ALT, as a bare-metal C library has none;
  *  - an arena for postie_tls_arena_set() (see the README for the measured
  *    high-water mark of one session);
  *  - the trust anchors as a blob (postie_tls_config_t.ca_blob).
@@ -44,6 +46,8 @@
 #define MBEDTLS_HAVE_ASM
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
+#define MBEDTLS_PLATFORM_MS_TIME_ALT    /* mbedtls_ms_time(): port/mbedtls/tls.c, on \
+                                           postie_clock_ms() */
 #define MBEDTLS_PLATFORM_C
 #define MBEDTLS_PLATFORM_MEMORY       /* mbedtls_calloc goes to the arena */
 #define MBEDTLS_MEMORY_BUFFER_ALLOC_C /* postie_tls_arena_set() */

@@ -69,12 +69,12 @@ int main(int argc, char **argv)
     char *command;
     cli_args_t args;
 
-    cli_tls_arena_from_env(); /* before any TLS use */
     /* installed or linked as sendmail (cron, smartd, mdadm run it so) */
     {
         const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
         base = base != NULL ? base + 1 : (argc > 0 ? argv[0] : "");
         if (strcmp(base, "sendmail") == 0) {
+            cli_tls_arena_from_env(); /* POSTIE_TLS_ARENA, before any TLS use */
             return cmd_sendmail(argc - 1, argv + 1);
         }
     }
@@ -86,6 +86,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(command, commands[i].name) == 0) {
+            cli_tls_arena_from_env(); /* POSTIE_TLS_ARENA, before any TLS use */
             return commands[i].run(args.argc - args.next, args.argv + args.next);
         }
     }

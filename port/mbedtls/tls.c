@@ -37,6 +37,9 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/platform.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#include <mbedtls/platform_time.h>
+#endif
 #if POSTIE_TLS_HAVE_ARENA
 #include <mbedtls/memory_buffer_alloc.h>
 #endif
@@ -203,6 +206,17 @@ psa_status_t mbedtls_psa_external_get_random(mbedtls_psa_external_random_context
 }
 #endif
 
+#if defined(MBEDTLS_HAVE_TIME) && defined(MBEDTLS_PLATFORM_MS_TIME_ALT)
+/* mbedTLS 3.x's millisecond clock where the C library has none (bare metal,
+ * config/mbedtls_config_firmware.h): the port's. It wraps after 49.7 days;
+ * mbedTLS uses it for TLS 1.3 ticket ages, which Postie never relies on (no
+ * session resumption). */
+mbedtls_ms_time_t mbedtls_ms_time(void)
+{
+    return (mbedtls_ms_time_t)postie_clock_ms();
+}
+#endif
+
 /* Fill *err (when not NULL) for a failed global init. */
 static void global_error(postie_error_t *err, const char *subject, const char *text)
 {
@@ -322,10 +336,13 @@ static postie_status_t ca_error(postie_tls_t *tls, const char *subject, const ch
 static postie_status_t ca_error_mbedtls(postie_tls_t *tls, const char *subject, const char *prefix,
                                         int ret)
 {
-    char err[POSTIE_REPLY_TEXT_MAX];
     char text[POSTIE_REPLY_TEXT_MAX];
-    mbedtls_strerror(ret, err, sizeof(err));
-    (void)snprintf(text, sizeof(text), "%s%s", prefix, err);
+    size_t n = strlen(prefix);
+    if (n > sizeof(text) / 2) {
+        n = sizeof(text) / 2; /* room for mbedTLS's text */
+    }
+    memcpy(text, prefix, n);
+    mbedtls_strerror(ret, text + n, sizeof(text) - n);
     return ca_error(tls, subject, text);
 }
 

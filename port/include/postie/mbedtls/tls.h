@@ -84,8 +84,6 @@
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
-#include "postie/common/transport.h"
-
 /* 1 when this mbedTLS can run from a static arena (postie_tls_arena_set). */
 #if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C) && defined(MBEDTLS_PLATFORM_MEMORY)
 #define POSTIE_TLS_HAVE_ARENA 1
@@ -99,6 +97,8 @@
 #else
 #define POSTIE_TLS_HAVE_TLS13 0
 #endif
+
+#include "postie/common/transport.h"
 
 #ifdef __cplusplus
 extern "C" {
