@@ -116,8 +116,8 @@ static uint64_t account_jitter(const postie_account_t *a, long jitter_s)
 /* Load the registry into registries[which]; problems on stderr. */
 static bool load(int which, const char **used)
 {
-    postie_status_t st = postie_registry_load_file(&registries[which], cli_registry_path(),
-                                                   arena, sizeof(arena), used);
+    postie_status_t st = postie_registry_load_file(&registries[which], cli_registry_path(), arena,
+                                                   sizeof(arena), used);
     const postie_registry_t *r = &registries[which];
     for (size_t i = 0; i < r->problem_count; i++) {
         stamp(stderr);
