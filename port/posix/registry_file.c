@@ -239,18 +239,22 @@ postie_status_t postie_secret_read(const postie_secret_t *s, char *out, size_t c
 
 void postie_secret_describe(const postie_secret_t *s, char *out, size_t cap)
 {
+    postie_text_t t; /* cut to cap (snprintf would trip -Wformat-truncation in Release) */
+    postie_text_init_str(&t, out, cap);
     switch (s->kind) {
     case POSTIE_SECRET_ENV:
-        snprintf(out, cap, "password variable %s", s->value);
+        postie_text_put_cut(&t, "password variable ");
+        postie_text_put_cut(&t, s->value);
         break;
     case POSTIE_SECRET_FILE:
-        snprintf(out, cap, "password file %s", s->value);
+        postie_text_put_cut(&t, "password file ");
+        postie_text_put_cut(&t, s->value);
         break;
     case POSTIE_SECRET_INLINE:
-        snprintf(out, cap, "inline password");
+        postie_text_put_cut(&t, "inline password");
         break;
     default:
-        snprintf(out, cap, "password");
+        postie_text_put_cut(&t, "password");
         break;
     }
 }
