@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "postie/common/base64.h"
+#include "postie/common/text.h"
 
 postie_status_t postie_sasl_plain(const char *user, const char *password, char *out, size_t cap,
                                   size_t *out_len)
@@ -25,4 +26,22 @@ postie_status_t postie_sasl_plain(const char *user, const char *password, char *
     postie_status_t st = postie_base64_encode(raw, n, out, cap, out_len);
     memset(raw, 0, sizeof(raw));
     return st;
+}
+
+uint32_t postie_sasl_mechanism(const char *w, size_t n)
+{
+    static const struct {
+        const char *name;
+        uint32_t bit;
+    } known[] = {{"PLAIN", POSTIE_SASL_PLAIN},
+                 {"LOGIN", POSTIE_SASL_LOGIN},
+                 {"XOAUTH2", POSTIE_SASL_XOAUTH2},
+                 {"OAUTHBEARER", POSTIE_SASL_OAUTHBEARER},
+                 {"CRAM-MD5", POSTIE_SASL_CRAM_MD5}};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (postie_ascii_ieq(w, n, known[i].name)) {
+            return known[i].bit;
+        }
+    }
+    return 0;
 }

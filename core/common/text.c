@@ -143,3 +143,44 @@ size_t postie_text_format_u64(uint64_t v, char *out)
     }
     return n;
 }
+
+bool postie_ascii_ieq(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    if (alen != blen) {
+        return false;
+    }
+    for (size_t i = 0; i < alen; i++) {
+        char x = a[i];
+        char y = b[i];
+        if (x >= 'a' && x <= 'z') {
+            x = (char)(x - 'a' + 'A');
+        }
+        if (y >= 'a' && y <= 'z') {
+            y = (char)(y - 'a' + 'A');
+        }
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool postie_next_word(const char *s, size_t n, size_t *pos, const char **w, size_t *wlen)
+{
+    size_t i = *pos;
+    while (i < n && s[i] == ' ') {
+        i++;
+    }
+    if (i >= n) {
+        *pos = i;
+        return false;
+    }
+    *w = s + i;
+    while (i < n && s[i] != ' ') {
+        i++;
+    }
+    *wlen = (size_t)(s + i - *w);
+    *pos = i;
+    return true;
+}

@@ -342,37 +342,27 @@ static void parse_capabilities(postie_imap_t *m, const char *s, size_t n)
     m->caps.sasl = 0;
     m->caps.known = true;
     postie_text_copy_printable(m->info.capabilities, sizeof(m->info.capabilities), s, n);
-    while (postie_imapx_next_word(s, n, &pos, &w, &wlen)) {
-        if (postie_imapx_ascii_ieq(w, wlen, "IMAP4rev1")) {
+    while (postie_next_word(s, n, &pos, &w, &wlen)) {
+        if (postie_ascii_ieq(w, wlen, "IMAP4rev1")) {
             m->caps.flags |= POSTIE_IMAP_CAP_IMAP4REV1;
-        } else if (postie_imapx_ascii_ieq(w, wlen, "IMAP4rev2")) {
+        } else if (postie_ascii_ieq(w, wlen, "IMAP4rev2")) {
             m->caps.flags |= POSTIE_IMAP_CAP_IMAP4REV2;
-        } else if (postie_imapx_ascii_ieq(w, wlen, "STARTTLS")) {
+        } else if (postie_ascii_ieq(w, wlen, "STARTTLS")) {
             m->caps.flags |= POSTIE_IMAP_CAP_STARTTLS;
-        } else if (postie_imapx_ascii_ieq(w, wlen, "LOGINDISABLED")) {
+        } else if (postie_ascii_ieq(w, wlen, "LOGINDISABLED")) {
             m->caps.flags |= POSTIE_IMAP_CAP_LOGINDISABLED;
-        } else if (postie_imapx_ascii_ieq(w, wlen, "SASL-IR")) {
+        } else if (postie_ascii_ieq(w, wlen, "SASL-IR")) {
             m->caps.flags |= POSTIE_IMAP_CAP_SASL_IR;
-        } else if (postie_imapx_ascii_ieq(w, wlen, "LITERAL+")) {
+        } else if (postie_ascii_ieq(w, wlen, "LITERAL+")) {
             m->caps.flags |= POSTIE_IMAP_CAP_LITERAL_PLUS;
-        } else if (postie_imapx_ascii_ieq(w, wlen, "LITERAL-")) {
+        } else if (postie_ascii_ieq(w, wlen, "LITERAL-")) {
             m->caps.flags |= POSTIE_IMAP_CAP_LITERAL_MINUS;
-        } else if (postie_imapx_ascii_ieq(w, wlen, "UIDPLUS")) {
+        } else if (postie_ascii_ieq(w, wlen, "UIDPLUS")) {
             m->caps.flags |= POSTIE_IMAP_CAP_UIDPLUS;
-        } else if (postie_imapx_ascii_ieq(w, wlen, "IDLE")) {
+        } else if (postie_ascii_ieq(w, wlen, "IDLE")) {
             m->caps.flags |= POSTIE_IMAP_CAP_IDLE;
-        } else if (wlen > 5 && postie_imapx_ascii_ieq(w, 5, "AUTH=")) {
-            if (postie_imapx_ascii_ieq(w + 5, wlen - 5, "PLAIN")) {
-                m->caps.sasl |= POSTIE_SASL_PLAIN;
-            } else if (postie_imapx_ascii_ieq(w + 5, wlen - 5, "LOGIN")) {
-                m->caps.sasl |= POSTIE_SASL_LOGIN;
-            } else if (postie_imapx_ascii_ieq(w + 5, wlen - 5, "XOAUTH2")) {
-                m->caps.sasl |= POSTIE_SASL_XOAUTH2;
-            } else if (postie_imapx_ascii_ieq(w + 5, wlen - 5, "OAUTHBEARER")) {
-                m->caps.sasl |= POSTIE_SASL_OAUTHBEARER;
-            } else if (postie_imapx_ascii_ieq(w + 5, wlen - 5, "CRAM-MD5")) {
-                m->caps.sasl |= POSTIE_SASL_CRAM_MD5;
-            }
+        } else if (wlen > 5 && postie_ascii_ieq(w, 5, "AUTH=")) {
+            m->caps.sasl |= postie_sasl_mechanism(w + 5, wlen - 5);
         }
     }
 }
@@ -612,16 +602,16 @@ static void on_code(postie_imap_t *m, const char *code, size_t code_len, const c
     if (code == NULL) {
         return;
     }
-    if (postie_imapx_ascii_ieq(code, code_len, "CAPABILITY")) {
+    if (postie_ascii_ieq(code, code_len, "CAPABILITY")) {
         parse_capabilities(m, args != NULL ? args : "", args_len);
-    } else if (postie_imapx_ascii_ieq(code, code_len, "UIDVALIDITY") && args != NULL &&
+    } else if (postie_ascii_ieq(code, code_len, "UIDVALIDITY") && args != NULL &&
                postie_imapx_parse_u32(args, args_len, true, &v)) {
         m->info.uidvalidity = v;
         m->have_uidvalidity = true;
-    } else if (postie_imapx_ascii_ieq(code, code_len, "UIDNEXT") && args != NULL &&
+    } else if (postie_ascii_ieq(code, code_len, "UIDNEXT") && args != NULL &&
                postie_imapx_parse_u32(args, args_len, true, &v)) {
         m->info.uidnext = v;
-    } else if (postie_imapx_ascii_ieq(code, code_len, "ALERT")) {
+    } else if (postie_ascii_ieq(code, code_len, "ALERT")) {
         size_t skip = code_len + 2 < text_len ? code_len + 2 : text_len;
         while (skip < text_len && text[skip] == ' ') {
             skip++;
@@ -636,7 +626,7 @@ static void on_code(postie_imap_t *m, const char *code, size_t code_len, const c
 
 static bool code_is(const char *code, size_t code_len, const char *name)
 {
-    return code != NULL && postie_imapx_ascii_ieq(code, code_len, name);
+    return code != NULL && postie_ascii_ieq(code, code_len, name);
 }
 
 /* The status a refusal (tagged NO or BAD) of command p means. */
@@ -787,7 +777,7 @@ static void on_tagged(postie_imap_t *m, const char *line, size_t len, uint32_t n
     uint32_t num = 0;
     postie_imap_pending_t *p = NULL;
 
-    if (!postie_imapx_next_word(line, len, &pos, &tag, &tag_len) || tag_len < 2 || tag[0] != 'A' ||
+    if (!postie_next_word(line, len, &pos, &tag, &tag_len) || tag_len < 2 || tag[0] != 'A' ||
         !postie_imapx_parse_u32(tag + 1, tag_len - 1, false, &num)) {
         postie_imapx_fail_here(m, POSTIE_E_REPLY_MALFORMED, line, len, "not an IMAP response");
         return;
@@ -803,7 +793,7 @@ static void on_tagged(postie_imap_t *m, const char *line, size_t len, uint32_t n
         postie_imapx_fail_here(m, POSTIE_E_REPLY_UNEXPECTED, line, len, "a tag nobody sent");
         return;
     }
-    if (!postie_imapx_next_word(line, len, &pos, &word, &word_len)) {
+    if (!postie_next_word(line, len, &pos, &word, &word_len)) {
         postie_imapx_fail_here(m, POSTIE_E_REPLY_MALFORMED, line, len,
                                "tagged response without status");
         return;
@@ -818,7 +808,7 @@ static void on_tagged(postie_imap_t *m, const char *line, size_t len, uint32_t n
         postie_imapx_response_code(line + t, len - t, &code, &code_len, &args, &args_len);
         on_code(m, code, code_len, args, args_len, line + t, len - t);
     }
-    if (postie_imapx_ascii_ieq(word, word_len, "OK")) {
+    if (postie_ascii_ieq(word, word_len, "OK")) {
         if (p->kind == CMD_LOGIN && p->step != LOGIN_SENT) {
             postie_imap_pending_t copy = *p;
             postie_imapx_fail_cmd(m, POSTIE_E_REPLY_UNEXPECTED, &copy, text, text_len,
@@ -829,10 +819,9 @@ static void on_tagged(postie_imap_t *m, const char *line, size_t len, uint32_t n
         drain_done(m, now);
         return;
     }
-    if (postie_imapx_ascii_ieq(word, word_len, "NO") ||
-        postie_imapx_ascii_ieq(word, word_len, "BAD")) {
+    if (postie_ascii_ieq(word, word_len, "NO") || postie_ascii_ieq(word, word_len, "BAD")) {
         postie_imap_pending_t copy = *p;
-        bool bad = postie_imapx_ascii_ieq(word, word_len, "BAD");
+        bool bad = postie_ascii_ieq(word, word_len, "BAD");
         if (copy.kind == CMD_STARTTLS && !bad &&
             m->cfg.tls_mode == POSTIE_TLS_STARTTLS_OPPORTUNISTIC) {
             log_note(m, "STARTTLS refused; continuing without TLS (opportunistic mode)");
@@ -860,7 +849,7 @@ static void on_greeting(postie_imap_t *m, const char *word, size_t word_len, con
     m->pending_head = (uint16_t)((m->pending_head + 1) % POSTIE_IMAP_PIPELINE_MAX);
     m->pending_count--;
     m->wait_since = now;
-    if (postie_imapx_ascii_ieq(word, word_len, "PREAUTH")) {
+    if (postie_ascii_ieq(word, word_len, "PREAUTH")) {
         if (!m->caps.secure && m->cfg.tls_mode == POSTIE_TLS_STARTTLS_REQUIRED) {
             postie_imapx_fail(m, POSTIE_E_PREAUTH_REFUSED, command_names[CMD_GREETING], text,
                               text_len, "PREAUTH on a clear channel");
@@ -870,7 +859,7 @@ static void on_greeting(postie_imap_t *m, const char *word, size_t word_len, con
             log_note(m, "PREAUTH: no STARTTLS possible; continuing without TLS");
         }
         m->caps.authenticated = true;
-    } else if (!postie_imapx_ascii_ieq(word, word_len, "OK")) {
+    } else if (!postie_ascii_ieq(word, word_len, "OK")) {
         postie_imapx_fail(m, POSTIE_E_REPLY_MALFORMED, command_names[CMD_GREETING], text, text_len,
                           "greeting is not OK, PREAUTH or BYE");
         return;
@@ -894,7 +883,7 @@ static void on_untagged(postie_imap_t *m, const char *line, size_t len, uint32_t
     size_t args_len;
     bool greeting = m->pending_count > 0 && head_c(m)->kind == CMD_GREETING;
 
-    if (!postie_imapx_next_word(line, len, &pos, &word, &word_len)) {
+    if (!postie_next_word(line, len, &pos, &word, &word_len)) {
         postie_imapx_fail_here(m, POSTIE_E_REPLY_MALFORMED, line, len, "empty untagged response");
         return;
     }
@@ -903,7 +892,7 @@ static void on_untagged(postie_imap_t *m, const char *line, size_t len, uint32_t
         const char *what;
         size_t what_len;
         if (!postie_imapx_parse_u32(word, word_len, false, &num) ||
-            !postie_imapx_next_word(line, len, &pos, &what, &what_len)) {
+            !postie_next_word(line, len, &pos, &what, &what_len)) {
             postie_imapx_fail_here(m, POSTIE_E_REPLY_MALFORMED, line, len, "bad untagged response");
             return;
         }
@@ -912,13 +901,13 @@ static void on_untagged(postie_imap_t *m, const char *line, size_t len, uint32_t
                               "greeting is not OK, PREAUTH or BYE");
             return;
         }
-        if (postie_imapx_ascii_ieq(what, what_len, "EXISTS")) {
+        if (postie_ascii_ieq(what, what_len, "EXISTS")) {
             m->info.messages = num;
-        } else if (postie_imapx_ascii_ieq(what, what_len, "EXPUNGE")) {
+        } else if (postie_ascii_ieq(what, what_len, "EXPUNGE")) {
             if (m->info.messages > 0) {
                 m->info.messages--;
             }
-        } else if (postie_imapx_ascii_ieq(what, what_len, "FETCH")) {
+        } else if (postie_ascii_ieq(what, what_len, "FETCH")) {
             m->fx_state = FX_OPEN;
             m->fx_depth = 0;
             m->fx_have = 0;
@@ -940,14 +929,13 @@ static void on_untagged(postie_imap_t *m, const char *line, size_t len, uint32_t
         while (t < len && line[t] == ' ') {
             t++;
         }
-        if (postie_imapx_ascii_ieq(word, word_len, "OK") ||
-            postie_imapx_ascii_ieq(word, word_len, "NO") ||
-            postie_imapx_ascii_ieq(word, word_len, "BAD") ||
-            postie_imapx_ascii_ieq(word, word_len, "PREAUTH") ||
-            postie_imapx_ascii_ieq(word, word_len, "BYE")) {
+        if (postie_ascii_ieq(word, word_len, "OK") || postie_ascii_ieq(word, word_len, "NO") ||
+            postie_ascii_ieq(word, word_len, "BAD") ||
+            postie_ascii_ieq(word, word_len, "PREAUTH") ||
+            postie_ascii_ieq(word, word_len, "BYE")) {
             postie_imapx_response_code(line + t, len - t, &code, &code_len, &args, &args_len);
             on_code(m, code, code_len, args, args_len, line + t, len - t);
-            if (postie_imapx_ascii_ieq(word, word_len, "BYE")) {
+            if (postie_ascii_ieq(word, word_len, "BYE")) {
                 if (m->pending_count > 0 &&
                     postie_imapx_pending_at(m, (uint16_t)(m->pending_count - 1))->kind ==
                         CMD_LOGOUT) {
@@ -968,11 +956,11 @@ static void on_untagged(postie_imap_t *m, const char *line, size_t len, uint32_t
                               "greeting is not OK, PREAUTH or BYE");
             return;
         }
-        if (postie_imapx_ascii_ieq(word, word_len, "CAPABILITY")) {
+        if (postie_ascii_ieq(word, word_len, "CAPABILITY")) {
             parse_capabilities(m, line + t, len - t);
             return;
         }
-        if (postie_imapx_ascii_ieq(word, word_len, "SEARCH")) {
+        if (postie_ascii_ieq(word, word_len, "SEARCH")) {
             if (m->state != POSTIE_IMAP_STATE_LIST_SEARCH) {
                 return; /* nobody asked */
             }
@@ -1084,7 +1072,7 @@ static void on_part(postie_imap_t *m, const char *part, size_t len, bool complet
     static const char prefix[] = "* SEARCH ";
     if (!m->line_part) {
         if (m->resp != RESP_NONE || m->state != POSTIE_IMAP_STATE_LIST_SEARCH ||
-            len < sizeof(prefix) - 1 || !postie_imapx_ascii_ieq(part, sizeof(prefix) - 1, prefix)) {
+            len < sizeof(prefix) - 1 || !postie_ascii_ieq(part, sizeof(prefix) - 1, prefix)) {
             postie_imapx_fail_here(m, POSTIE_E_REPLY_LINE_TOO_LONG, part, len,
                                    "response line exceeds POSTIE_IMAP_LINE_MAX");
             return;

@@ -364,11 +364,11 @@ void postie_imapx_fetch_segment(postie_imap_t *m, const char *s, size_t n, bool 
                 postie_imapx_fail_here(m, fx_malformed(m), s, n, "FETCH item without a value");
                 return;
             }
-            if (postie_imapx_ascii_ieq(s + start, i - start, "UID")) {
+            if (postie_ascii_ieq(s + start, i - start, "UID")) {
                 m->fx_item = IT_UID;
-            } else if (postie_imapx_ascii_ieq(s + start, i - start, "RFC822.SIZE")) {
+            } else if (postie_ascii_ieq(s + start, i - start, "RFC822.SIZE")) {
                 m->fx_item = IT_SIZE;
-            } else if (postie_imapx_ascii_ieq(s + start, i - start, "BODY[]")) {
+            } else if (postie_ascii_ieq(s + start, i - start, "BODY[]")) {
                 m->fx_item = IT_BODY;
             } else {
                 m->fx_item = IT_OTHER;

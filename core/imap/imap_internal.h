@@ -88,9 +88,7 @@ void postie_imapx_fetch_segment(postie_imap_t *m, const char *s, size_t n, bool 
 
 /* ---- imap_syntax.c ----------------------------------------------------------- */
 
-bool postie_imapx_ascii_ieq(const char *a, size_t alen, const char *b);
 bool postie_imapx_is_digit(char c);
-bool postie_imapx_next_word(const char *s, size_t n, size_t *pos, const char **w, size_t *wlen);
 bool postie_imapx_parse_u64(const char *s, size_t n, uint64_t *out);
 bool postie_imapx_parse_u32(const char *s, size_t n, bool nonzero, uint32_t *out);
 void postie_imapx_put_mutf7(postie_text_t *b, const char *name);

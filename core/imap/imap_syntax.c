@@ -11,48 +11,9 @@
 
 #include "imap_internal.h"
 
-static char upper(char c)
-{
-    return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
-bool postie_imapx_ascii_ieq(const char *a, size_t alen, const char *b)
-{
-    size_t blen = strlen(b);
-    if (alen != blen) {
-        return false;
-    }
-    for (size_t i = 0; i < alen; i++) {
-        if (upper(a[i]) != upper(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool postie_imapx_is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-/* Next space-separated word of s[*pos..n). */
-bool postie_imapx_next_word(const char *s, size_t n, size_t *pos, const char **w, size_t *wlen)
-{
-    size_t i = *pos;
-    while (i < n && s[i] == ' ') {
-        i++;
-    }
-    if (i >= n) {
-        *pos = i;
-        return false;
-    }
-    *w = s + i;
-    while (i < n && s[i] != ' ') {
-        i++;
-    }
-    *wlen = (size_t)(s + i - *w);
-    *pos = i;
-    return true;
 }
 
 /* A decimal number of 1..19 digits (no sign), or false. */

@@ -86,48 +86,6 @@ void postie_pop3_config_defaults(postie_pop3_config_t *cfg)
 
 /* ---- small helpers --------------------------------------------------------- */
 
-static bool ascii_ieq(const char *a, size_t alen, const char *b)
-{
-    size_t blen = strlen(b);
-    if (alen != blen) {
-        return false;
-    }
-    for (size_t i = 0; i < alen; i++) {
-        char x = a[i];
-        char y = b[i];
-        if (x >= 'a' && x <= 'z') {
-            x = (char)(x - 'a' + 'A');
-        }
-        if (y >= 'a' && y <= 'z') {
-            y = (char)(y - 'a' + 'A');
-        }
-        if (x != y) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Next space-separated word of s[*pos..n). */
-static bool next_word(const char *s, size_t n, size_t *pos, const char **w, size_t *wlen)
-{
-    size_t i = *pos;
-    while (i < n && s[i] == ' ') {
-        i++;
-    }
-    if (i >= n) {
-        *pos = i;
-        return false;
-    }
-    *w = s + i;
-    while (i < n && s[i] != ' ') {
-        i++;
-    }
-    *wlen = (size_t)(s + i - *w);
-    *pos = i;
-    return true;
-}
-
 /* Decimal digits s[0..n) into *out, refusing an empty string, anything but
  * digits, and values over max. */
 static bool parse_number(const char *s, size_t n, uint64_t max, uint64_t *out)
@@ -329,26 +287,6 @@ static postie_pop3_pending_t *send_simple(postie_pop3_t *p, uint8_t kind, const 
 
 /* ---- capabilities ------------------------------------------------------------ */
 
-static uint32_t sasl_bit(const char *w, size_t n)
-{
-    if (ascii_ieq(w, n, "PLAIN")) {
-        return POSTIE_SASL_PLAIN;
-    }
-    if (ascii_ieq(w, n, "LOGIN")) {
-        return POSTIE_SASL_LOGIN;
-    }
-    if (ascii_ieq(w, n, "XOAUTH2")) {
-        return POSTIE_SASL_XOAUTH2;
-    }
-    if (ascii_ieq(w, n, "OAUTHBEARER")) {
-        return POSTIE_SASL_OAUTHBEARER;
-    }
-    if (ascii_ieq(w, n, "CRAM-MD5")) {
-        return POSTIE_SASL_CRAM_MD5;
-    }
-    return 0;
-}
-
 /* One CAPA line: "STLS", "SASL PLAIN LOGIN", "PIPELINING", ... */
 static void parse_capability(postie_pop3_t *p, const char *text, size_t n)
 {
@@ -372,7 +310,7 @@ static void parse_capability(postie_pop3_t *p, const char *text, size_t n)
     size_t used = strlen(p->info.capabilities);
     postie_text_t b;
 
-    if (!next_word(text, n, &pos, &kw, &kwlen)) {
+    if (!postie_next_word(text, n, &pos, &kw, &kwlen)) {
         return;
     }
     /* the one-line summary for "account test" */
@@ -384,15 +322,15 @@ static void parse_capability(postie_pop3_t *p, const char *text, size_t n)
     postie_text_copy_printable(p->info.capabilities, sizeof(p->info.capabilities),
                                p->info.capabilities, strlen(p->info.capabilities));
 
-    if (ascii_ieq(kw, kwlen, "SASL")) {
+    if (postie_ascii_ieq(kw, kwlen, "SASL")) {
         p->caps_next.flags |= POSTIE_POP3_CAP_SASL;
-        while (next_word(text, n, &pos, &w, &wlen)) {
-            p->caps_next.sasl |= sasl_bit(w, wlen);
+        while (postie_next_word(text, n, &pos, &w, &wlen)) {
+            p->caps_next.sasl |= postie_sasl_mechanism(w, wlen);
         }
         return;
     }
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        if (ascii_ieq(kw, kwlen, words[i].name)) {
+        if (postie_ascii_ieq(kw, kwlen, words[i].name)) {
             p->caps_next.flags |= words[i].bit;
         }
     }
@@ -593,8 +531,8 @@ static postie_status_t status_for_err(const postie_pop3_pending_t *h, const char
     }
     len = (size_t)(end - text) - 1;
     postie_text_copy_printable(code, code_cap, text + 1, len);
-#define CODE_IS(name)                                                          \
-    (len >= sizeof(name) - 1 && ascii_ieq(text + 1, sizeof(name) - 1, name) && \
+#define CODE_IS(name)                                                                 \
+    (len >= sizeof(name) - 1 && postie_ascii_ieq(text + 1, sizeof(name) - 1, name) && \
      (len == sizeof(name) - 1 || text[sizeof(name)] == '/'))
     if (CODE_IS("IN-USE") || CODE_IS("SYS/TEMP")) {
         return POSTIE_E_MAILBOX_IN_USE;
@@ -729,7 +667,7 @@ static void on_status(postie_pop3_t *p, bool ok, const char *text, size_t n, con
 
     /* C: RETR 3   S: +OK 120 octets / <message, dot-stuffed> / . */
     case CMD_RETR:
-        if (h.size_max != 0 && next_word(text, n, &pos, &w, &wlen) &&
+        if (h.size_max != 0 && postie_next_word(text, n, &pos, &w, &wlen) &&
             parse_number(w, wlen, UINT64_MAX, &v) && v > h.size_max) {
             char why[80];
             postie_text_t b;
@@ -776,8 +714,9 @@ static void on_status(postie_pop3_t *p, bool ok, const char *text, size_t n, con
         uint64_t octets;
         const char *w2;
         size_t w2len;
-        if (!next_word(text, n, &pos, &w, &wlen) || !parse_number(w, wlen, UINT32_MAX, &count) ||
-            !next_word(text, n, &pos, &w2, &w2len) ||
+        if (!postie_next_word(text, n, &pos, &w, &wlen) ||
+            !parse_number(w, wlen, UINT32_MAX, &count) ||
+            !postie_next_word(text, n, &pos, &w2, &w2len) ||
             !parse_number(w2, w2len, UINT64_MAX, &octets)) {
             fail_text(p, POSTIE_E_REPLY_MALFORMED, line, len, NULL,
                       "STAT answer is not \"+OK count octets\"");

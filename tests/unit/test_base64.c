@@ -279,6 +279,21 @@ static void test_sasl_plain(void **state)
                      POSTIE_E_FIELD_TOO_LONG);
 }
 
+/* Mechanism names as servers list them, in any case; unknown ones are 0. */
+static void test_sasl_mechanism_names(void **state)
+{
+    (void)state;
+    assert_int_equal(postie_sasl_mechanism("PLAIN", 5), POSTIE_SASL_PLAIN);
+    assert_int_equal(postie_sasl_mechanism("login", 5), POSTIE_SASL_LOGIN);
+    assert_int_equal(postie_sasl_mechanism("XOAUTH2", 7), POSTIE_SASL_XOAUTH2);
+    assert_int_equal(postie_sasl_mechanism("OAuthBearer", 11), POSTIE_SASL_OAUTHBEARER);
+    assert_int_equal(postie_sasl_mechanism("CRAM-MD5", 8), POSTIE_SASL_CRAM_MD5);
+    assert_int_equal(postie_sasl_mechanism("PLAINX", 6), 0);
+    assert_int_equal(postie_sasl_mechanism("PLAINX", 4), 0);
+    assert_int_equal(postie_sasl_mechanism("GSSAPI", 6), 0);
+    assert_int_equal(postie_sasl_mechanism("", 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_decode_bad_padding),
         cmocka_unit_test(test_roundtrip_all_octets),
         cmocka_unit_test(test_sasl_plain),
+        cmocka_unit_test(test_sasl_mechanism_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

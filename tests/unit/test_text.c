@@ -272,9 +272,34 @@ static void test_format_u64(void **state)
     expect_u64(UINT64_MAX, "18446744073709551615");
 }
 
+/* The keyword helpers the capability parsers share. */
+static void test_ascii_words(void **state)
+{
+    (void)state;
+    assert_true(postie_ascii_ieq("Pipelining", 10, "PIPELINING"));
+    assert_false(postie_ascii_ieq("PIPELINING", 9, "PIPELINING"));
+    assert_false(postie_ascii_ieq("STLS", 4, "STARTTLS"));
+    assert_false(postie_ascii_ieq("\xe9", 1, "\xc9")); /* ASCII case only */
+
+    const char *line = "  SASL PLAIN  LOGIN ";
+    size_t n = strlen(line), pos = 0, wlen = 0;
+    const char *w = NULL;
+    assert_true(postie_next_word(line, n, &pos, &w, &wlen));
+    assert_int_equal(wlen, 4);
+    assert_memory_equal(w, "SASL", 4);
+    assert_true(postie_next_word(line, n, &pos, &w, &wlen));
+    assert_memory_equal(w, "PLAIN", 5);
+    assert_true(postie_next_word(line, n, &pos, &w, &wlen));
+    assert_int_equal(wlen, 5);
+    assert_memory_equal(w, "LOGIN", 5);
+    assert_false(postie_next_word(line, n, &pos, &w, &wlen));
+    assert_int_equal(pos, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ascii_words),
         cmocka_unit_test(test_raw_mode_writes_no_terminator),
         cmocka_unit_test(test_string_mode_keeps_a_c_string),
         cmocka_unit_test(test_put_is_whole_or_nothing_and_sticky),

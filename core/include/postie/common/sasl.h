@@ -34,6 +34,10 @@ typedef enum { POSTIE_LOG_SENT, POSTIE_LOG_RECEIVED, POSTIE_LOG_INFO } postie_lo
  * for a few notes. Credentials are replaced by "<redacted>" before the call. */
 typedef void (*postie_log_fn)(void *ctx, postie_log_dir_t dir, const char *line, size_t len);
 
+/* The POSTIE_SASL_* bit of a mechanism's name (w[0..n), any case) as a
+ * server lists it ("PLAIN", "XOAUTH2", ...); 0 for one Postie does not know. */
+uint32_t postie_sasl_mechanism(const char *w, size_t n);
+
 /* The PLAIN response "\0user\0password", base64-encoded into out and
  * NUL-terminated; *out_len (may be NULL) gets its length. The clear text
  * never leaves this call (its stack copy is wiped). POSTIE_E_NO_SPACE when

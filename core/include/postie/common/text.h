@@ -116,6 +116,15 @@ void postie_text_copy_printable(char *dst, size_t cap, const char *src, size_t l
 #define POSTIE_TEXT_U64_DIGITS 20
 size_t postie_text_format_u64(uint64_t v, char *out);
 
+/* Protocol keywords, shared by the engines' capability parsers. */
+
+/* Whether a[0..alen) equals the C string b, ignoring ASCII case. */
+bool postie_ascii_ieq(const char *a, size_t alen, const char *b);
+
+/* The next space-separated word of s[*pos..n): *w and *wlen view it and
+ * *pos moves past it; false (and *pos = n) when only spaces are left. */
+bool postie_next_word(const char *s, size_t n, size_t *pos, const char **w, size_t *wlen);
+
 #ifdef __cplusplus
 }
 #endif
