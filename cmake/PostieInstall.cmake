@@ -87,9 +87,13 @@ install(TARGETS postie_shared postie_static postie_core
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS postie RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The lwIP port's headers need lwIP's own and belong to firmware builds,
+# which compile port/lwip from the source tree; the host package has no
+# lwIP code, so it installs none of them.
 install(DIRECTORY core/include/ port/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        FILES_MATCHING PATTERN "*.h")
+        FILES_MATCHING PATTERN "*.h"
+        PATTERN "lwip" EXCLUDE)
 install(FILES config/postie_config_defaults.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set(postie_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/Postie)

@@ -22,6 +22,10 @@
 
 #include "postie/common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Fill buf[0..len) with octets from the board's entropy source, each counted
  * as full entropy. Returns POSTIE_OK when all len octets were written (block
  * until they are; len is at most 384), anything else when the source failed
@@ -29,5 +33,9 @@
  * layer, but never from two at once for the same source unless the source
  * allows it (the TLS layer calls it under mbedTLS's DRBG lock). */
 postie_status_t postie_entropy_fill(uint8_t *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_ENTROPY_H */

@@ -68,6 +68,10 @@
 #include "postie/common/status.h"
 #include "postie/common/transport.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* STARTTLS, one step at a time: start or continue a TLS handshake over the
  * connected transport lower, without blocking. Return POSTIE_E_AGAIN while
  * it waits for the peer (the runner calls again on its next step), POSTIE_OK
@@ -140,5 +144,9 @@ postie_status_t postie_runner_step(postie_runner_t *r);
 
 /* Whether the goal was reached (also when the engine failed right after). */
 bool postie_runner_reached(const postie_runner_t *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* POSTIE_RUNNER_H */
