@@ -173,7 +173,10 @@ typedef struct {
 /* One message of the current batch. Private. */
 typedef struct {
     postie_mail_item_t item;
-    uint8_t flags;
+    void *run;       /* the run (the retrieve's data callback context is the slot) */
+    uint64_t got;    /* octets received */
+    uint32_t rt_pos; /* the retrieve's position among the run's retrieves */
+    uint8_t flags;   /* POSTIE_FETCH_SLOT_* (private, fetch.c) */
 } postie_fetch_slot_t;
 
 /* Private: where the run is. */
@@ -181,8 +184,7 @@ typedef enum {
     POSTIE_FETCH_ST_START = 0,  /* load the state, check UIDVALIDITY */
     POSTIE_FETCH_ST_LIST_START, /* start a listing */
     POSTIE_FETCH_ST_LISTING,    /* awaiting LISTED */
-    POSTIE_FETCH_ST_PICK,       /* the next message of the batch */
-    POSTIE_FETCH_ST_RETRIEVING, /* awaiting RETRIEVED */
+    POSTIE_FETCH_ST_PICK,       /* the batch: retrieve ahead, commit, remove */
     POSTIE_FETCH_ST_FINISH,     /* drain, save, start finish */
     POSTIE_FETCH_ST_FINISHING,  /* awaiting CLOSED */
     POSTIE_FETCH_ST_DONE
@@ -212,16 +214,25 @@ typedef struct {
     uint32_t listed_top;  /* the highest id any listing gave (for report.listed) */
     size_t n;             /* messages in the batch */
     size_t next;          /* the next one to look at */
-    size_t cur;           /* the one being retrieved */
     size_t removes;       /* removes started, their events not yet taken */
-    size_t retrieves;     /* retrieves started (0 or 1) */
+    size_t retrieves;     /* retrieves started, their events not yet taken */
     char key[POSTIE_ARCHIVE_KEY_MAX];
-    uint64_t got;  /* octets of the message being retrieved */
     bool no_save;  /* the saved state could not be read: never overwrite it */
     bool more;     /* the listing went past the batch */
     bool complete; /* every listing was worked through */
     bool finish_started;
-    bool remove_due; /* batch[cur] is recorded; its remove is not started yet */
+    bool stopping;       /* a stop request: commit what is in hand, then finish */
+    uint8_t phase;       /* of the batch: picking, committing, removing (fetch.c) */
+    size_t sink_slot;    /* the batch slot open in the sink (sink_open) */
+    size_t rm_next;      /* removing: the next slot to look at */
+    size_t pend;         /* slots to record at the group commit */
+    size_t pend_octets;  /* POP3: arena octets they need */
+    size_t unflushed;    /* committed to the sink since its last flush */
+    size_t work;         /* slots with something for the group commit or remove */
+    uint32_t rt_started; /* retrieves started (running count) */
+    uint32_t rt_events;  /* RETRIEVED events taken */
+    uint32_t rt_stored;  /* retrieved messages committed to the sink */
+    uint16_t rt_ring[POSTIE_FETCH_BATCH]; /* batch slots of the retrieves, by position */
     uint16_t rm_ring[POSTIE_FETCH_BATCH]; /* batch slots of the removes started */
     size_t rm_head;
     postie_fetch_slot_t batch[POSTIE_FETCH_BATCH];
