@@ -15,9 +15,13 @@
  *   3. after a run that did not end cleanly, or with no saved state: ask the
  *      sink whether it holds the message's key (committed, then the crash
  *      came before the state was saved): if so record it, then as in 1;
- *   4. otherwise: sink begin; retrieve into the sink; commit (durable);
- *      record in the state and save it (atomic); then, in delete mode,
- *      remove it on the server.
+ *   4. otherwise: sink begin; retrieve into the sink; commit.
+ * Group commit: the messages of a batch (POSTIE_FETCH_BATCH) are one
+ * durability unit. Once the batch's retrieves are in: the sink's flush
+ * (when it has one) makes them all durable; every message of the batch is
+ * recorded in the state and the state saved once (atomic); only then, in
+ * delete mode, are the batch's messages removed on the server (those of 1
+ * and 3 too).
  * At the end (or on a stop request, after the message in hand) the state
  * is saved clean and the session finished (POP3 QUIT, when the server's
  * deletes become final; IMAP EXPUNGE without UIDPLUS, LOGOUT).
@@ -25,10 +29,12 @@
  * Keep mode (delete_after_archive false): nothing is ever removed; the
  * state remembers what was archived.
  *
- * Exactly once: the delete comes only after commit and state save; a crash
- * anywhere leaves each message either on the server and unrecorded (archived
- * again, the sink's contains() finds a committed copy) or recorded (never
- * archived again; deleted by a later run in delete mode). A failure of the
+ * Exactly once: the delete comes only after commit, flush and state save;
+ * a crash anywhere leaves each message either on the server and unrecorded
+ * (archived again, or the sink's contains() finds a flushed copy) or
+ * recorded (never archived again; deleted by a later run in delete mode).
+ * Messages committed and not flushed when the run fails are dropped
+ * (abort); they were never recorded. A failure of the
  * sink or the state store stops the run before anything else is removed;
  * the session is still finished so earlier POP3 deletes become final.
  *
@@ -46,9 +52,13 @@
  * POSTIE_FETCH_BATCH messages; rounds repeat until a list gives nothing new,
  * so any mailbox size runs in fixed RAM.
  *
- * Pipelining: after a message is recorded, its remove and the next
- * message's retrieve are started together when the engine accepts both
- * (postie/common/mailbox.h); completions come in order.
+ * Pipelining (postie/common/mailbox.h): POP3 retrieves ahead, the next
+ * messages' RETR on the wire while one is stored, and sends a batch's
+ * removes together, as many as the engine accepts; completions come in
+ * order. IMAP keeps one retrieve and one remove in flight (fetch.c,
+ * in_flight_max, says why). A stop request is honoured between messages:
+ * the retrieves in flight are stored, the batch committed and removed,
+ * then the session finished.
  *
  * Driving it:
  *
