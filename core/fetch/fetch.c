@@ -282,13 +282,14 @@ static void on_listed(postie_fetch_t *f)
 static bool stop_requested(postie_fetch_t *f);
 
 /* Commands of one kind in flight. POP3: as many as the engine takes (its
- * pipeline depth). IMAP: one retrieve and one remove at a time, as before
- * the group commit: with several UID FETCH in flight the IMAP engine was
- * seen to hand one message's literal to the next retrieve's callback
- * (Dovecot, mixed sizes), and several UID STORE / UID EXPUNGE pairs in
- * flight left messages flagged \Deleted and not expunged; until the engine
- * is fixed, IMAP keeps the group commit (one flush, one state save per
- * batch) without retrieving ahead. */
+ * pipeline depth): a POP3 server answers in order. IMAP: one retrieve and
+ * one remove at a time. RFC 9051 (5.5) lets a server run pipelined
+ * commands concurrently, and Dovecot does: with several UID FETCH in flight
+ * their FETCH responses came out of order (an older message's literal after
+ * a newer one's; the engine routes each by its UID, but the sink takes one
+ * message at a time, in order), and several UID STORE / UID EXPUNGE pairs
+ * in flight left messages flagged \Deleted and not expunged (the expunge
+ * ran before the flag was set). */
 static size_t in_flight_max(const postie_fetch_t *f)
 {
     return f->opt.protocol == POSTIE_FETCH_IMAP ? 1u : POSTIE_FETCH_BATCH;

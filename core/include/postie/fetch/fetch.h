@@ -56,7 +56,8 @@
  * messages' RETR on the wire while one is stored, and sends a batch's
  * removes together, as many as the engine accepts; completions come in
  * order. IMAP keeps one retrieve and one remove in flight (fetch.c,
- * in_flight_max, says why). A stop request is honoured between messages:
+ * in_flight_max, says why: servers may answer pipelined IMAP commands out
+ * of order). A stop request is honoured between messages:
  * the retrieves in flight are stored, the batch committed and removed,
  * then the session finished.
  *
