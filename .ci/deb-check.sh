@@ -46,7 +46,8 @@ trap purge EXIT
 /usr/bin/postie --version
 update-alternatives --query sendmail | grep -q '^Alternative: /usr/bin/postie$' ||
     { echo "deb-check: postie is not a sendmail alternative"; exit 1; }
-[ -f /usr/share/man/man1/postie-sendmail.1.gz ] && [ -f /lib/systemd/system/postie-queue.timer ]
+[ -f /usr/share/man/man1/postie-sendmail.1.gz ] && [ -f /lib/systemd/system/postie-queue.timer ] &&
+    [ -f /lib/systemd/system/postie-poll.service ] && [ -f /lib/systemd/system/postie-poll-once.timer ]
 
 echo "deb-check: the installed files"
 bash tests/integration/with_mailserver.sh bash tests/install/install_check.sh --prefix /usr

@@ -16,11 +16,15 @@ install(DIRECTORY ${postie_docs_dir}/man1 DESTINATION ${CMAKE_INSTALL_MANDIR})
 install(FILES ${postie_docs_dir}/bash-completion/postie
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 
-# systemd: the queue's service and timer (POSTIE_SYSTEMD_UNITDIR to move them)
+# systemd: the queue's service and timer, the poll service and the poll timer
+# (POSTIE_SYSTEMD_UNITDIR to move them; installed, not enabled)
 set(POSTIE_SYSTEMD_UNITDIR lib/systemd/system CACHE STRING "Where the systemd units go")
 set(POSTIE_BINDIR ${CMAKE_INSTALL_FULL_BINDIR})
 configure_file(boards/host-posix/systemd/postie-queue.service.in
                ${PROJECT_BINARY_DIR}/systemd/postie-queue.service @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/systemd/postie-queue.service
               boards/host-posix/systemd/postie-queue.timer
+              boards/host-posix/postie-poll.service
+              boards/host-posix/postie-poll-once.service
+              boards/host-posix/postie-poll-once.timer
         DESTINATION ${POSTIE_SYSTEMD_UNITDIR})

@@ -25,9 +25,11 @@
 #include "cli_options.h"
 #include "cli_output.h"
 #include "cli_registry.h"
+#include "cli_syslog.h"
 
 static const char poll_usage[] =
-    "usage: postie poll [--once] [--jitter SECONDS] [--verbose] [--registry FILE]\n"
+    "usage: postie poll [--once] [--jitter SECONDS] [--verbose] [--no-syslog]\n"
+    "                   [--registry FILE]\n"
     "Fetch every enabled account of the registry on its poll_interval (default 1800 s),\n"
     "each run starting up to --jitter SECONDS later at random (default: a tenth of\n"
     "the interval, at most 60 s); the first runs start within the jitter of the start.\n"
@@ -37,18 +39,18 @@ static const char poll_usage[] =
     "load); SIGTERM and SIGINT finish the message in hand, save the state and exit 0.\n"
     "--once runs each enabled account once, then exits (for a systemd timer or cron):\n"
     "exit 0 when every run succeeded, else the worst of 3 and 4 as for fetch.\n"
-    "One line per run on stdout: the time, the account, what was archived.\n"
+    "One line per run on stdout: the time, the account, what was archived; and one\n"
+    "line per run to syslog (ident postie-poll, facility mail: account, messages,\n"
+    "octets, deleted, outcome) unless --no-syslog.\n"
     "The registry is --registry FILE, else $POSTIE_REGISTRY, else\n"
     "" POSTIE_REGISTRY_DEFAULT_PATH ". A systemd unit ships as\n"
     "boards/host-posix/postie-poll.service (see README, 'The poll service').\n";
 
-enum { P_ONCE = 1, P_JITTER, P_VERBOSE };
+enum { P_ONCE = 1, P_JITTER, P_VERBOSE, P_SYSLOG, P_NO_SYSLOG };
 
 static const cli_option_t poll_options[] = {
-    {"--once", P_ONCE, false},
-    {"--jitter", P_JITTER, true},
-    {"--verbose", P_VERBOSE, false},
-    {"-v", P_VERBOSE, false},
+    {"--once", P_ONCE, false}, {"--jitter", P_JITTER, true},  {"--verbose", P_VERBOSE, false},
+    {"-v", P_VERBOSE, false},  {"--syslog", P_SYSLOG, false}, {"--no-syslog", P_NO_SYSLOG, false},
     CLI_OPTIONS_END,
 };
 
@@ -171,6 +173,7 @@ static int run_account(const postie_account_t *a, bool verbose, uint64_t *next_m
     postie_status_t st;
     uint64_t retry_s = a->poll_interval_s;
 
+    memset(&report, 0, sizeof(report));
     snprintf(who, sizeof(who), "poll %s", a->name);
     st = cli_account_mailbox_config(who, a, &cfg, password);
     if (st == POSTIE_OK) {
@@ -181,6 +184,18 @@ static int run_account(const postie_account_t *a, bool verbose, uint64_t *next_m
                          &stop_requested, false, &report);
     }
     memset(password, 0, sizeof(password));
+    /* one line per account run: names and counts only, never a secret */
+    cli_syslog_line(
+        st == POSTIE_OK                  ? CLI_SYSLOG_INFO
+        : postie_status_is_transient(st) ? CLI_SYSLOG_WARNING
+                                         : CLI_SYSLOG_ERROR,
+        "fetch account=%s messages=%lu octets=%llu deleted=%lu outcome=%s%s%s", a->name,
+        (unsigned long)report.run.archived, (unsigned long long)report.run.octets,
+        (unsigned long)report.run.deleted,
+        st == POSTIE_OK                  ? "ok"
+        : postie_status_is_transient(st) ? "deferred"
+                                         : "failed",
+        st == POSTIE_OK ? "" : " status=", st == POSTIE_OK ? "" : postie_status_name(st));
     if (st != POSTIE_OK && postie_status_is_transient(st) && retry_s > 60u) {
         retry_s = 60u;
     }
@@ -204,6 +219,8 @@ int cmd_poll(int argc, char **argv)
     char *v;
     int id;
 
+    cli_syslog_open("postie-poll");
+    cli_syslog_enable(true); /* a daemon's default (issue #17) */
     cli_args_init(&args, "poll", poll_usage, tables, argc, argv);
     while ((id = cli_args_next(&args, &v, &typed)) != CLI_ARGS_END) {
         if (id == CLI_ARGS_OPERAND) {
@@ -212,6 +229,8 @@ int cmd_poll(int argc, char **argv)
             once = true;
         } else if (id == P_VERBOSE) {
             verbose = true;
+        } else if (id == P_SYSLOG || id == P_NO_SYSLOG) {
+            cli_syslog_enable(id == P_SYSLOG);
         } else {
             jitter_s = (long)cli_parse_number("poll", "bad --jitter (seconds, 0..3600)", v, 3600);
         }

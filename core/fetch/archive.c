@@ -77,10 +77,10 @@ static postie_status_t cb_contains(void *ctx, const char *key, bool *found)
 }
 
 static const postie_archive_ops_t cb_ops = {
-    cb_begin, cb_write, cb_commit, cb_abort, cb_contains,
+    cb_begin, cb_write, cb_commit, cb_abort, cb_contains, NULL,
 };
 static const postie_archive_ops_t cb_ops_no_contains = {
-    cb_begin, cb_write, cb_commit, cb_abort, NULL,
+    cb_begin, cb_write, cb_commit, cb_abort, NULL, NULL,
 };
 
 void postie_archive_cb_init(postie_archive_cb_t *cs, const postie_archive_callbacks_t *cb,

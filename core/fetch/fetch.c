@@ -4,12 +4,20 @@
  *
  * Shape: START loads the state and checks UIDVALIDITY; LIST_START lists
  * from the next id, keeping the first POSTIE_FETCH_BATCH messages; PICK
- * walks the batch, starting removes and one retrieve at a time; RETRIEVING
- * waits for the message's end, then commits, records and saves; FINISH
- * saves the state clean and sends finish; DONE. Commands whose events are
- * outstanding are always the removes first, then at most one retrieve, so
- * the event awaited next is known: REMOVED while removes are outstanding,
- * then RETRIEVED.
+ * works the batch in three phases: picking (look at each message, start
+ * its retrieve as long as the engine takes more: retrieve ahead), commit
+ * (once the retrieves are in: one sink flush, every message recorded, one
+ * state save: the group commit) and remove (the batch's removes, as many
+ * in one flight as the engine takes); FINISH saves the state clean and
+ * sends finish; DONE. Commands whose events are outstanding are always the
+ * removes first, then the retrieves, so the event awaited next is known:
+ * REMOVED while removes are outstanding, then RETRIEVED.
+ *
+ * Retrieving ahead: the data of retrieve k+1 may arrive (inside the same
+ * rx_ack) before the run took the RETRIEVED event of retrieve k. Each
+ * retrieve's data callback context is its batch slot, so the data say
+ * whose they are: when message k+1's first octets come, every message
+ * before it is complete and is committed then (sink_advance).
  */
 #include "postie/fetch/fetch.h"
 
@@ -75,11 +83,14 @@ static void local_fail(postie_fetch_t *f, postie_status_t status, const char *ph
     }
 }
 
+/* Drop the message in progress and the commits not flushed (never
+ * recorded: a later run archives them again). */
 static void sink_abort(postie_fetch_t *f)
 {
-    if (f->sink_open) {
+    if (f->sink_open || f->unflushed > 0) {
         f->sink.ops->abort(f->sink.ctx);
         f->sink_open = false;
+        f->unflushed = 0;
     }
 }
 
@@ -254,20 +265,132 @@ static void on_listed(postie_fetch_t *f)
 
 /* ---- the data ---------------------------------------------------------------- */
 
+/* Slot flags. */
+#define SLOT_COUNTED 0x01u /* counted in the report (already) */
+#define SLOT_RETR    0x02u /* retrieve started: stored at its event, recorded at the commit */
+#define SLOT_STORED  0x04u /* committed to the sink */
+#define SLOT_RECORD  0x08u /* record at the group commit (found in the sink, or stored) */
+#define SLOT_ALREADY 0x10u /* recorded before: move the IMAP watermark at the commit */
+#define SLOT_CHAIN   0x20u /* IMAP: the chain held when it was picked */
+#define SLOT_REMOVE  0x40u /* remove after the group commit */
+
+/* Batch phases (f->phase). */
+#define PHASE_PICK   0u /* look at messages, start retrieves ahead */
+#define PHASE_COMMIT 1u /* await the retrieves, flush, record and save once */
+#define PHASE_REMOVE 2u /* start the removes of the batch */
+
+static bool stop_requested(postie_fetch_t *f);
+
+/* Commands of one kind in flight. POP3: as many as the engine takes (its
+ * pipeline depth): a POP3 server answers in order. IMAP: one retrieve and
+ * one remove at a time. RFC 9051 (5.5) lets a server run pipelined
+ * commands concurrently, and Dovecot does: with several UID FETCH in flight
+ * their FETCH responses came out of order (an older message's literal after
+ * a newer one's; the engine routes each by its UID, but the sink takes one
+ * message at a time, in order), and several UID STORE / UID EXPUNGE pairs
+ * in flight left messages flagged \Deleted and not expunged (the expunge
+ * ran before the flag was set). */
+static size_t in_flight_max(const postie_fetch_t *f)
+{
+    return f->opt.protocol == POSTIE_FETCH_IMAP ? 1u : POSTIE_FETCH_BATCH;
+}
+
+static size_t slot_index(const postie_fetch_t *f, const postie_fetch_slot_t *s)
+{
+    return (size_t)(s - f->batch);
+}
+
+static postie_status_t slot_key(const postie_fetch_t *f, size_t i, char *out, size_t cap)
+{
+    return postie_fetch_key(f->opt.protocol, f->prefix, f->st.uidvalidity, &f->batch[i].item, out,
+                            cap);
+}
+
+/* Commit the message open in the sink. */
+static postie_status_t sink_commit(postie_fetch_t *f)
+{
+    size_t i = f->sink_slot;
+    char key[POSTIE_ARCHIVE_KEY_MAX];
+    postie_status_t rc = f->sink.ops->commit(f->sink.ctx);
+    (void)slot_key(f, i, key, sizeof(key));
+    if (rc != POSTIE_OK) {
+        sink_abort(f);
+        local_fail(f, rc, "committing the message to the archive", key);
+        return rc;
+    }
+    f->sink_open = false;
+    f->unflushed++;
+    f->batch[i].flags |= SLOT_STORED | SLOT_RECORD;
+    trace(f, "committed", key);
+    return POSTIE_OK;
+}
+
+static postie_status_t sink_begin(postie_fetch_t *f, size_t i)
+{
+    char key[POSTIE_ARCHIVE_KEY_MAX];
+    postie_status_t rc;
+    (void)slot_key(f, i, key, sizeof(key));
+    rc = f->sink.ops->begin(f->sink.ctx, key, f->batch[i].item.size);
+    if (rc != POSTIE_OK) {
+        local_fail(f, rc, "starting a message in the archive", key);
+        return rc;
+    }
+    f->sink_open = true;
+    f->sink_slot = i;
+    trace(f, "begin", key);
+    return POSTIE_OK;
+}
+
+/* Commit every retrieved message before position upto (their data are
+ * complete: the engine gives a message's data only after the one before
+ * it ended). An empty message never opened the sink: it is begun here. */
+static postie_status_t sink_advance(postie_fetch_t *f, uint32_t upto)
+{
+    while ((int32_t)(upto - f->rt_stored) > 0) { /* stored may be ahead: the data came first */
+        size_t i = f->rt_ring[f->rt_stored % POSTIE_FETCH_BATCH];
+        postie_status_t rc;
+        if (f->local_failed) {
+            return POSTIE_E_ARCHIVE_FAILED;
+        }
+        if (!f->sink_open && (rc = sink_begin(f, i)) != POSTIE_OK) {
+            return rc;
+        }
+        rc = sink_commit(f);
+        if (rc != POSTIE_OK) {
+            return rc;
+        }
+        f->rt_stored++;
+    }
+    return POSTIE_OK;
+}
+
+/* ctx is the slot of the message the data belong to. */
 static postie_status_t on_data(void *ctx, const uint8_t *data, size_t len)
 {
-    postie_fetch_t *f = ctx;
+    postie_fetch_slot_t *s = ctx;
+    postie_fetch_t *f = s->run;
     postie_status_t rc;
-    if (!f->sink_open) {
-        return POSTIE_E_ARCHIVE_FAILED;
+    if (f->local_failed) {
+        /* the sink failed: the retrieves still on the wire are read and
+         * dropped, so the session can be finished (earlier deletes final) */
+        return POSTIE_OK;
+    }
+    rc = sink_advance(f, s->rt_pos);
+    if (rc == POSTIE_OK && !f->sink_open) {
+        rc = sink_begin(f, slot_index(f, s));
+    }
+    if (rc != POSTIE_OK) {
+        return POSTIE_OK; /* local_fail: dropped, as above */
     }
     rc = f->sink.ops->write(f->sink.ctx, data, len);
     if (rc != POSTIE_OK) {
-        f->local_failed = true;
-        set_error(f, rc, "storing the message", f->key);
-        return rc;
+        char key[POSTIE_ARCHIVE_KEY_MAX];
+        (void)slot_key(f, slot_index(f, s), key, sizeof(key));
+        sink_abort(f);
+        local_fail(f, rc, "storing the message", key);
+        return POSTIE_OK;
     }
-    f->got += len;
+    s->got += len;
     return POSTIE_OK;
 }
 
@@ -278,15 +401,15 @@ static bool stop_requested(postie_fetch_t *f)
     return f->opt.stop != NULL && f->opt.stop(f->opt.stop_ctx);
 }
 
-/* Whether the state can record item (checked before it is archived: a
- * message committed must be recordable). */
+/* Whether the state can record item besides what the batch will record
+ * (checked before it is archived: a message committed must be recordable). */
 static bool state_has_room(const postie_fetch_t *f, const postie_mail_item_t *item)
 {
     if (f->opt.protocol == POSTIE_FETCH_IMAP) {
-        return f->chain || f->st.count < POSTIE_FETCH_UIDS_MAX;
+        return f->chain || f->st.count + f->pend < POSTIE_FETCH_UIDS_MAX;
     }
-    return f->st.count < POSTIE_FETCH_UIDLS_MAX &&
-           strlen(item->uidl) + 1u <= sizeof(f->st.arena) - f->st.arena_used;
+    return f->st.count + f->pend < POSTIE_FETCH_UIDLS_MAX &&
+           strlen(item->uidl) + 1u + f->pend_octets <= sizeof(f->st.arena) - f->st.arena_used;
 }
 
 static bool recorded(const postie_fetch_t *f, const postie_mail_item_t *item)
@@ -297,30 +420,8 @@ static bool recorded(const postie_fetch_t *f, const postie_mail_item_t *item)
     return postie_fetch_state_has_uidl(&f->st, item->uidl);
 }
 
-/* Record item in the state and save it. */
-static postie_status_t record(postie_fetch_t *f, const postie_mail_item_t *item)
-{
-    postie_status_t rc;
-    if (f->opt.protocol == POSTIE_FETCH_IMAP) {
-        rc = postie_fetch_state_add_uid(&f->st, item->id, f->chain);
-    } else {
-        rc = postie_fetch_state_add_uidl(&f->st, item->uidl);
-    }
-    if (rc != POSTIE_OK) {
-        local_fail(f, POSTIE_E_FETCH_STATE, "recording the message", f->key);
-        return rc;
-    }
-    f->state_dirty = true;
-    rc = save_state(f);
-    if (rc != POSTIE_OK) {
-        local_fail(f, POSTIE_E_FETCH_STATE, "saving the fetch state", f->key);
-        return rc;
-    }
-    trace(f, "recorded", f->key);
-    return POSTIE_OK;
-}
-
-/* The event the oldest outstanding command completes with. */
+/* The event the oldest outstanding command completes with (removes and
+ * retrieves are never started in the other order while both are out). */
 static postie_fetch_action_t wait_oldest(postie_fetch_t *f)
 {
     postie_fetch_action_t act = {POSTIE_FETCH_WAIT, 0, POSTIE_OK};
@@ -340,41 +441,135 @@ static postie_fetch_action_t wait_oldest(postie_fetch_t *f)
  * engine is busy (wait for an outstanding command), else a failure. */
 static postie_status_t start_remove(postie_fetch_t *f, size_t i, uint32_t now)
 {
+    char key[POSTIE_ARCHIVE_KEY_MAX];
     postie_status_t rc = f->mb->remove(f->engine, f->batch[i].item.id, now);
+    (void)slot_key(f, i, key, sizeof(key));
     if (rc == POSTIE_E_BAD_STATE && (f->removes > 0 || f->retrieves > 0)) {
         return POSTIE_E_AGAIN;
     }
     if (rc != POSTIE_OK) {
-        local_fail(f, rc, "starting a remove", f->key);
+        local_fail(f, rc, "starting a remove", key);
         return rc;
     }
     f->rm_ring[(f->rm_head + f->removes) % POSTIE_FETCH_BATCH] = (uint16_t)i;
     f->removes++;
-    trace(f, "remove", f->key);
+    trace(f, "remove", key);
     return POSTIE_OK;
 }
 
-/* The already-archived path: count, move the IMAP watermark, remove in
- * delete mode. Returns false when the engine is busy (try again). */
-static bool handle_recorded(postie_fetch_t *f, size_t i, bool counted, uint32_t now)
+/* The group commit: make the batch's messages durable (one flush), record
+ * every message of it in the state and save the state once. Only then may
+ * they be removed. A failure records nothing new (the state stays unclean:
+ * the next run asks the sink). */
+static void commit_batch(postie_fetch_t *f)
 {
-    postie_fetch_slot_t *s = &f->batch[i];
-    if (!counted) {
-        f->report.already++;
-        progress(f, POSTIE_FETCH_MSG_ALREADY, &s->item);
-        s->flags = 1;
+    bool records = false;
+    postie_status_t rc;
+    if (f->unflushed > 0 && f->sink.ops->flush != NULL) {
+        rc = f->sink.ops->flush(f->sink.ctx);
+        if (rc != POSTIE_OK) {
+            f->unflushed = 0; /* the sink dropped or kept them: not recorded either way */
+            local_fail(f, rc, "making the messages durable in the archive", NULL);
+            return;
+        }
+        trace(f, "flushed", "");
     }
-    if (f->opt.protocol == POSTIE_FETCH_IMAP && f->chain) {
-        uint32_t w = f->st.watermark;
-        postie_fetch_state_raise_watermark(&f->st, s->item.id);
-        f->state_dirty = f->state_dirty || f->st.watermark != w;
-    }
-    if (f->opt.delete_after_archive) {
-        postie_status_t rc = start_remove(f, i, now);
-        if (rc == POSTIE_E_AGAIN) {
-            return false;
+    f->unflushed = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        postie_fetch_slot_t *s = &f->batch[i];
+        bool chain = (s->flags & SLOT_CHAIN) != 0;
+        if ((s->flags & SLOT_ALREADY) != 0 && f->opt.protocol == POSTIE_FETCH_IMAP && chain) {
+            uint32_t w = f->st.watermark;
+            postie_fetch_state_raise_watermark(&f->st, s->item.id);
+            f->state_dirty = f->state_dirty || f->st.watermark != w;
+        }
+        if ((s->flags & SLOT_RECORD) != 0) {
+            if (f->opt.protocol == POSTIE_FETCH_IMAP) {
+                rc = postie_fetch_state_add_uid(&f->st, s->item.id, chain);
+            } else {
+                rc = postie_fetch_state_add_uidl(&f->st, s->item.uidl);
+            }
+            if (rc != POSTIE_OK) {
+                (void)slot_key(f, i, f->key, sizeof(f->key));
+                local_fail(f, POSTIE_E_FETCH_STATE, "recording the message", f->key);
+                return;
+            }
+            records = true;
         }
     }
+    if (records) {
+        f->state_dirty = true;
+        rc = save_state(f);
+        if (rc != POSTIE_OK) {
+            local_fail(f, POSTIE_E_FETCH_STATE, "saving the fetch state", NULL);
+            return;
+        }
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        postie_fetch_slot_t *s = &f->batch[i];
+        if ((s->flags & SLOT_RECORD) != 0) {
+            char key[POSTIE_ARCHIVE_KEY_MAX];
+            (void)slot_key(f, i, key, sizeof(key));
+            trace(f, "recorded", key);
+            if ((s->flags & SLOT_STORED) != 0) {
+                f->report.archived++;
+                f->report.octets += s->got;
+                progress(f, POSTIE_FETCH_MSG_ARCHIVED, &s->item);
+            }
+        }
+        s->flags &= (uint8_t) ~(SLOT_RETR | SLOT_STORED | SLOT_RECORD | SLOT_ALREADY);
+    }
+    f->pend = 0;
+    f->pend_octets = 0;
+}
+
+/* Start the removes the group commit allowed. false: wait (engine busy). */
+static bool remove_batch(postie_fetch_t *f, uint32_t now)
+{
+    while (f->rm_next < f->n) {
+        postie_fetch_slot_t *s = &f->batch[f->rm_next];
+        if ((s->flags & SLOT_REMOVE) != 0) {
+            postie_status_t rc;
+            if (f->removes >= in_flight_max(f)) {
+                return false;
+            }
+            rc = start_remove(f, f->rm_next, now);
+            if (rc == POSTIE_E_AGAIN) {
+                return false;
+            }
+            if (rc != POSTIE_OK) {
+                return true;
+            }
+            s->flags &= (uint8_t)~SLOT_REMOVE;
+        }
+        f->rm_next++;
+    }
+    f->work = 0;
+    f->phase = PHASE_PICK;
+    if (f->stopping) {
+        f->state = POSTIE_FETCH_ST_FINISH;
+    }
+    return true;
+}
+
+/* Mark slot i done with (flags); remove it after the commit in delete mode. */
+static void slot_done(postie_fetch_t *f, size_t i, uint8_t flags)
+{
+    postie_fetch_slot_t *s = &f->batch[i];
+    s->flags |= flags;
+    if (f->chain) {
+        s->flags |= SLOT_CHAIN;
+    }
+    if (f->opt.delete_after_archive) {
+        s->flags |= SLOT_REMOVE;
+    }
+    f->work++;
+}
+
+/* The batch is picked (or must pause): commit what is in hand first. */
+static bool to_commit(postie_fetch_t *f)
+{
+    f->phase = PHASE_COMMIT;
     return true;
 }
 
@@ -387,14 +582,25 @@ static bool pick(postie_fetch_t *f, uint32_t now)
     postie_status_t rc;
     bool found = false;
 
-    if (f->remove_due) {
-        if (start_remove(f, f->cur, now) == POSTIE_E_AGAIN) {
+    if (f->phase == PHASE_COMMIT) {
+        if (f->retrieves > 0) {
             return false;
         }
-        f->remove_due = false;
+        commit_batch(f);
+        if (f->local_failed) {
+            return true; /* FINISH */
+        }
+        f->phase = PHASE_REMOVE;
+        f->rm_next = 0;
         return true;
     }
+    if (f->phase == PHASE_REMOVE) {
+        return remove_batch(f, now);
+    }
     if (f->next >= f->n) {
+        if (f->work > 0 || f->retrieves > 0) {
+            return to_commit(f);
+        }
         if (f->removes > 0) {
             return false; /* a listing runs alone */
         }
@@ -409,6 +615,10 @@ static bool pick(postie_fetch_t *f, uint32_t now)
     }
     if (stop_requested(f)) {
         f->report.stopped = true;
+        if (f->work > 0 || f->retrieves > 0) {
+            f->stopping = true;
+            return to_commit(f);
+        }
         f->state = POSTIE_FETCH_ST_FINISH;
         return true;
     }
@@ -424,9 +634,11 @@ static bool pick(postie_fetch_t *f, uint32_t now)
         return true;
     }
     if (recorded(f, item)) {
-        if (!handle_recorded(f, f->next, s->flags != 0, now)) {
-            return false;
+        if ((s->flags & SLOT_COUNTED) == 0) {
+            f->report.already++;
+            progress(f, POSTIE_FETCH_MSG_ALREADY, item);
         }
+        slot_done(f, f->next, SLOT_COUNTED | SLOT_ALREADY);
         f->next++;
         return true;
     }
@@ -439,6 +651,9 @@ static bool pick(postie_fetch_t *f, uint32_t now)
         return true;
     }
     if (!state_has_room(f, item)) {
+        if (f->work > 0 || f->retrieves > 0) {
+            return to_commit(f); /* record what is in hand, then look again */
+        }
         if (f->opt.delete_after_archive && f->report.deleted + f->removes > 0) {
             /* entries of messages removed in this session: once finish
              * makes that final, the next session's listing drops them
@@ -454,19 +669,18 @@ static bool pick(postie_fetch_t *f, uint32_t now)
                    f->key);
         return true;
     }
-    if (f->check_sink && f->sink.ops->contains != NULL) {
+    if (f->check_sink && f->sink.ops->contains != NULL && (s->flags & SLOT_COUNTED) == 0) {
         rc = f->sink.ops->contains(f->sink.ctx, f->key, &found);
         if (rc != POSTIE_OK) {
             local_fail(f, rc, "asking the archive", f->key);
             return true;
         }
         if (found) {
-            if (record(f, item) != POSTIE_OK) {
-                return true;
-            }
-            if (!handle_recorded(f, f->next, false, now)) {
-                return false;
-            }
+            f->report.already++;
+            progress(f, POSTIE_FETCH_MSG_ALREADY, item);
+            slot_done(f, f->next, SLOT_COUNTED | SLOT_RECORD);
+            f->pend++;
+            f->pend_octets += strlen(item->uidl) + 1u;
             f->next++;
             return true;
         }
@@ -481,62 +695,46 @@ static bool pick(postie_fetch_t *f, uint32_t now)
         }
         f->saved_dirty = true;
     }
-    rc = f->mb->retrieve(f->engine, item->id, f->opt.size_max, on_data, f, now);
-    if (rc == POSTIE_E_BAD_STATE && f->removes > 0) {
-        return false; /* wait for a remove, then try again */
+    if (f->retrieves >= in_flight_max(f)) {
+        return false; /* wait for the one in flight */
+    }
+    s->run = f;
+    s->got = 0;
+    s->rt_pos = f->rt_started;
+    rc = f->mb->retrieve(f->engine, item->id, f->opt.size_max, on_data, s, now);
+    if (rc == POSTIE_E_BAD_STATE && (f->removes > 0 || f->retrieves > 0)) {
+        return false; /* the pipeline is full: wait for a completion, then try again */
     }
     if (rc != POSTIE_OK) {
         local_fail(f, rc, "starting a retrieve", f->key);
         return true;
     }
-    f->retrieves = 1;
-    f->cur = f->next;
-    f->got = 0;
-    f->state = POSTIE_FETCH_ST_RETRIEVING;
+    f->rt_ring[f->rt_started % POSTIE_FETCH_BATCH] = (uint16_t)f->next;
+    f->rt_started++;
+    f->retrieves++;
+    f->pend++;
+    f->pend_octets += strlen(item->uidl) + 1u;
+    slot_done(f, f->next, SLOT_RETR);
     progress(f, POSTIE_FETCH_MSG_RETRIEVING, item);
-    rc = f->sink.ops->begin(f->sink.ctx, f->key, item->size);
-    if (rc != POSTIE_OK) {
-        /* the retrieve is on its way; on_data refuses its data, which ends
-         * the session: nothing is stored, nothing removed */
-        local_fail(f, rc, "starting a message in the archive", f->key);
-        return false;
-    }
-    f->sink_open = true;
-    trace(f, "begin", f->key);
-    return false;
+    f->next++;
+    return true;
 }
 
 static void on_retrieved(postie_fetch_t *f)
 {
-    postie_fetch_slot_t *s = &f->batch[f->cur];
-    postie_status_t rc;
-
-    f->retrieves = 0;
-    if (f->state != POSTIE_FETCH_ST_RETRIEVING || !f->sink_open) {
+    if (f->retrieves == 0) {
+        return;
+    }
+    f->retrieves--;
+    f->rt_events++;
+    if (f->local_failed || f->state != POSTIE_FETCH_ST_PICK) {
         sink_abort(f);
-        if (f->state == POSTIE_FETCH_ST_RETRIEVING) {
-            f->state = POSTIE_FETCH_ST_FINISH;
+        if (f->rt_stored < f->rt_events) {
+            f->rt_stored = f->rt_events; /* not stored: never recorded */
         }
         return;
     }
-    rc = f->sink.ops->commit(f->sink.ctx);
-    if (rc != POSTIE_OK) {
-        sink_abort(f);
-        local_fail(f, rc, "committing the message to the archive", f->key);
-        return;
-    }
-    f->sink_open = false;
-    trace(f, "committed", f->key);
-    if (record(f, &s->item) != POSTIE_OK) {
-        return;
-    }
-    f->report.archived++;
-    f->report.octets += f->got;
-    progress(f, POSTIE_FETCH_MSG_ARCHIVED, &s->item);
-    s->flags = 1;
-    f->next = f->cur + 1u;
-    f->state = POSTIE_FETCH_ST_PICK;
-    f->remove_due = f->opt.delete_after_archive;
+    (void)sink_advance(f, f->rt_events);
 }
 
 static void on_removed(postie_fetch_t *f)
@@ -671,6 +869,7 @@ static bool finish(postie_fetch_t *f, uint32_t now)
     if (f->removes > 0 || f->retrieves > 0) {
         return false;
     }
+    sink_abort(f); /* after a failure: what was not recorded is not kept */
     if (!f->no_save) {
         bool clean = !f->local_failed && (f->complete || !f->check_sink);
         if (f->st.clean != clean) {

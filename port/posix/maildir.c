@@ -2,7 +2,7 @@
 /*
  * The Maildir archive sink. See postie/posix/maildir.h.
  */
-#define _DEFAULT_SOURCE /* gethostname */
+#define _GNU_SOURCE /* gethostname, sync_file_range */
 
 #include "postie/posix/maildir.h"
 
@@ -17,6 +17,12 @@
 #include <unistd.h>
 
 #include "postie/common/text.h"
+
+/* A message committed and not yet flushed: its open tmp/ file. */
+struct postie_maildir_pending {
+    int fd;
+    char *name; /* the final name (heap) */
+};
 
 /* Longest encoded key kept as it is in a file name; longer keys are named by
  * a hash (file names stop at 255 octets). */
@@ -165,6 +171,41 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Add a name committed now, keeping a sorted index sorted (no re-sort per
+ * message). */
+static bool index_insert(postie_maildir_t *md, const char *name)
+{
+    size_t lo = 0;
+    size_t hi;
+    char *last;
+    bool was_sorted = md->sorted || md->keys_n < 2;
+    if (!index_add(md, name)) {
+        return false;
+    }
+    if (!was_sorted) {
+        return true; /* sorted by the next contains */
+    }
+    if (md->keys_n < 2) {
+        md->sorted = true;
+        return true;
+    }
+    /* the index was sorted before this key: move the key into place */
+    last = md->keys[md->keys_n - 1];
+    hi = md->keys_n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(md->keys[mid], last) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    memmove(md->keys + lo + 1, md->keys + lo, (md->keys_n - 1 - lo) * sizeof(md->keys[0]));
+    md->keys[lo] = last;
+    md->sorted = true;
+    return true;
+}
+
 /* Read new/ and cur/ into the index. false: a directory could not be read
  * (md->error says why) or memory ran out (index left unbuilt). */
 static postie_status_t index_build(postie_maildir_t *md)
@@ -269,6 +310,24 @@ static postie_status_t md_write(void *ctx, const uint8_t *data, size_t len)
     return POSTIE_OK;
 }
 
+/* Forget the pending messages: close and (unless kept) remove their tmp/
+ * files. */
+static void pend_drop(postie_maildir_t *md)
+{
+    for (size_t i = 0; i < md->pend_n; i++) {
+        char path[POSTIE_MAILDIR_PATH_MAX];
+        if (md->pend[i].fd >= 0) {
+            close(md->pend[i].fd);
+        }
+        if (snprintf(path, sizeof(path), "%s/tmp/%s", md->dir, md->pend[i].name) <
+            (int)sizeof(path)) {
+            (void)unlink(path);
+        }
+        free(md->pend[i].name);
+    }
+    md->pend_n = 0;
+}
+
 static void md_abort(void *ctx)
 {
     postie_maildir_t *md = ctx;
@@ -278,53 +337,120 @@ static void md_abort(void *ctx)
         (void)unlink(md->tmp_path);
     }
     md->buffered = 0;
+    pend_drop(md);
 }
 
+/* Commit: the message's octets are written (not yet durable); it joins the
+ * pending list until flush. */
 static postie_status_t md_commit(void *ctx)
 {
     postie_maildir_t *md = ctx;
-    char final[POSTIE_MAILDIR_PATH_MAX];
-    char newdir[POSTIE_MAILDIR_PATH_MAX];
-    int err;
+    size_t len;
+    char *name;
     if (md->fd < 0) {
         return POSTIE_E_BAD_STATE;
     }
     if (flush(md) != POSTIE_OK) {
         return POSTIE_E_ARCHIVE_FAILED;
     }
-    if (fsync(md->fd) != 0) {
-        return fail(md, POSTIE_E_ARCHIVE_FAILED, "flushing the message (fsync)", md->tmp_path,
-                    errno);
+    if (md->pend_n == md->pend_cap) {
+        size_t cap = md->pend_cap == 0 ? 32 : md->pend_cap * 2;
+        struct postie_maildir_pending *grown = realloc(md->pend, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "committing the message", md->tmp_path,
+                        ENOMEM);
+        }
+        md->pend = grown;
+        md->pend_cap = cap;
     }
-    err = close(md->fd) != 0 ? errno : 0;
+    len = strlen(md->name);
+    name = malloc(len + 1);
+    if (name == NULL) {
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "committing the message", md->tmp_path, ENOMEM);
+    }
+    memcpy(name, md->name, len + 1);
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* start the write-back now: the flush then waits, it does not start it */
+    (void)sync_file_range(md->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+    md->pend[md->pend_n].fd = md->fd;
+    md->pend[md->pend_n].name = name;
+    md->pend_n++;
     md->fd = -1;
-    if (err != 0) {
-        (void)unlink(md->tmp_path);
-        return fail(md, POSTIE_E_ARCHIVE_FAILED, "closing the message", md->tmp_path, err);
+    return POSTIE_OK;
+}
+
+/* Flush: every pending message durable, then visible in new/, then new/
+ * durable. On a failure the pending messages not yet moved are dropped;
+ * those moved are complete and durable (contains may find them). */
+static postie_status_t md_flush(void *ctx)
+{
+    postie_maildir_t *md = ctx;
+    char newdir[POSTIE_MAILDIR_PATH_MAX];
+    size_t moved = 0;
+    int err;
+    if (md->pend_n == 0) {
+        return POSTIE_OK;
     }
-    if (!join(newdir, sizeof(newdir), md->dir, "new") ||
-        snprintf(final, sizeof(final), "%s/%s", newdir, md->name) >= (int)sizeof(final)) {
-        (void)unlink(md->tmp_path);
+    if (!join(newdir, sizeof(newdir), md->dir, "new")) {
+        pend_drop(md);
         return fail(md, POSTIE_E_ARCHIVE_FAILED, "Maildir file name", md->dir, 0);
     }
-    /* link, never overwriting; a file system without hard links: rename */
-    if (link(md->tmp_path, final) == 0) {
-        (void)unlink(md->tmp_path);
-    } else if ((errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP) &&
-               access(final, F_OK) != 0 && rename(md->tmp_path, final) == 0) {
-        /* moved */
-    } else {
-        err = errno;
-        (void)unlink(md->tmp_path);
-        return fail(md, POSTIE_E_ARCHIVE_FAILED, "moving the message into new/", final, err);
+    /* 1. the data: each file durable (their write-back runs together) */
+    for (size_t i = 0; i < md->pend_n; i++) {
+        struct postie_maildir_pending *p = &md->pend[i];
+        err = fdatasync(p->fd) != 0 ? errno : 0;
+        if (err == 0 && close(p->fd) != 0) {
+            err = errno;
+        }
+        p->fd = -1;
+        if (err != 0) {
+            pend_drop(md);
+            return fail(md, POSTIE_E_ARCHIVE_FAILED, "flushing the message (fdatasync)", md->dir,
+                        err);
+        }
     }
-    if (md->indexed && !index_add(md, md->name)) {
-        index_free(md); /* rebuilt by the next contains */
+    /* 2. the names: link into new/, never overwriting; a file system
+     * without hard links: rename */
+    for (; moved < md->pend_n; moved++) {
+        char tmp[POSTIE_MAILDIR_PATH_MAX];
+        char final[POSTIE_MAILDIR_PATH_MAX];
+        const char *name = md->pend[moved].name;
+        if (snprintf(tmp, sizeof(tmp), "%s/tmp/%s", md->dir, name) >= (int)sizeof(tmp) ||
+            snprintf(final, sizeof(final), "%s/%s", newdir, name) >= (int)sizeof(final)) {
+            err = ENAMETOOLONG;
+            break;
+        }
+        if (link(tmp, final) == 0) {
+            (void)unlink(tmp);
+        } else if ((errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP) &&
+                   access(final, F_OK) != 0 && rename(tmp, final) == 0) {
+            /* moved */
+        } else {
+            err = errno;
+            (void)snprintf(md->tmp_path, sizeof(md->tmp_path), "%s", final);
+            break;
+        }
+        if (md->indexed && !index_insert(md, name)) {
+            index_free(md); /* rebuilt by the next contains */
+        }
+        free(md->pend[moved].name);
+        md->pend[moved].name = NULL;
     }
+    if (moved < md->pend_n) {
+        /* the rest stays out of new/ (their tmp/ files are removed) */
+        memmove(md->pend, md->pend + moved, (md->pend_n - moved) * sizeof(md->pend[0]));
+        md->pend_n -= moved;
+        pend_drop(md);
+        (void)sync_dir(newdir);
+        return fail(md, POSTIE_E_ARCHIVE_FAILED, "moving the message into new/", md->tmp_path, err);
+    }
+    md->pend_n = 0;
+    /* 3. new/ once for the batch */
     err = sync_dir(newdir);
     if (err != 0) {
-        /* the name may not be durable: say the commit failed (the run then
-         * leaves the message on the server; contains() may find it later) */
+        /* the names may not be durable: say the flush failed (the run then
+         * leaves the messages on the server; contains() may find them later) */
         return fail(md, POSTIE_E_ARCHIVE_FAILED, "flushing new/ (fsync)", newdir, err);
     }
     return POSTIE_OK;
@@ -355,8 +481,8 @@ static postie_status_t md_contains(void *ctx, const char *key, bool *found)
     return POSTIE_OK;
 }
 
-static const postie_archive_ops_t maildir_ops = {md_begin, md_write, md_commit, md_abort,
-                                                 md_contains};
+static const postie_archive_ops_t maildir_ops = {md_begin, md_write,    md_commit,
+                                                 md_abort, md_contains, md_flush};
 
 postie_status_t postie_maildir_open(postie_maildir_t *md, const char *path, postie_archive_t *out)
 {
@@ -412,6 +538,9 @@ postie_status_t postie_maildir_open(postie_maildir_t *md, const char *path, post
 void postie_maildir_close(postie_maildir_t *md)
 {
     md_abort(md);
+    free(md->pend);
+    md->pend = NULL;
+    md->pend_cap = 0;
     index_free(md);
 }
 

@@ -23,6 +23,7 @@ Usage: account_cli.py PATH/TO/postie
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -176,8 +177,9 @@ check(rc == 2 and "no account" in err, "fetch of an unknown account: exit 2", (r
 # ---- poll ---------------------------------------------------------------------------------
 
 log = open(os.path.join(work, "poll.log"), "w+")
+syslog_file = os.path.join(work, "poll-syslog.log")
 poll = subprocess.Popen([postie, "poll", "--jitter", "0"], stdout=log, stderr=subprocess.STDOUT,
-                        env=env)
+                        env=dict(env, POSTIE_LOG_FILE=syslog_file))
 
 
 def wait_for(cond, secs=20):
@@ -201,6 +203,23 @@ check(wait_for(lambda: len(ml.maildir_messages(md_pop)) == 7 and not ml.server_m
 ml.seed("carol", [ml.make_message(9, 800, "poll")])
 check(wait_for(lambda: len(ml.maildir_messages(md_imap)) == 3),
       "poll: the keep account too, nothing twice", poll_log())
+
+
+def syslog_text():
+    try:
+        with open(syslog_file) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+# syslog by default (issue #17): one line per account run, counts, no secret
+check(wait_for(lambda: re.search(r"postie-poll.*fetch account=\S+ messages=[1-9]\d* octets=\d+ "
+                                 r"deleted=\d+ outcome=ok", syslog_text()) is not None),
+      "poll: one syslog line per account run (account, messages, octets, deleted, outcome)",
+      syslog_text())
+check(PASSWORD not in syslog_text() and "password" not in syslog_text().lower(),
+      "poll: no secret in the syslog lines", syslog_text())
 
 md_bob = os.path.join(work, "bob")
 rc, out, err = run(["account", "add", "Bob", "--protocol", "imap", "--host", "localhost",

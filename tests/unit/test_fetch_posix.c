@@ -74,6 +74,53 @@ static void store(postie_archive_t *s, const char *key, const char *data)
         assert_int_equal(s->ops->write(s->ctx, (const uint8_t *)data + i, n), POSTIE_OK);
     }
     assert_int_equal(s->ops->commit(s->ctx), POSTIE_OK);
+    assert_int_equal(s->ops->flush(s->ctx), POSTIE_OK);
+}
+
+/* Group commit: committed messages stay in tmp/ (invisible) until flush
+ * moves them all into new/; abort drops the ones not flushed. */
+static void test_maildir_group_commit(void **state)
+{
+    postie_maildir_t md;
+    postie_archive_t sink;
+    char dir[600];
+    char path[1200];
+    bool found = true;
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/group/Maildir", base);
+    assert_int_equal(postie_maildir_open(&md, dir, &sink), POSTIE_OK);
+    assert_non_null(sink.ops->flush);
+    for (int i = 0; i < 3; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "imap-1-%d", i + 1);
+        assert_int_equal(sink.ops->begin(sink.ctx, key, 3), POSTIE_OK);
+        assert_int_equal(sink.ops->write(sink.ctx, (const uint8_t *)"x\r\n", 3), POSTIE_OK);
+        assert_int_equal(sink.ops->commit(sink.ctx), POSTIE_OK);
+    }
+    snprintf(path, sizeof(path), "%s/new", dir);
+    assert_int_equal(files_in(path, NULL, 0), 0);
+    assert_int_equal(sink.ops->contains(sink.ctx, "imap-1-2", &found), POSTIE_OK);
+    assert_false(found);
+    snprintf(path, sizeof(path), "%s/tmp", dir);
+    assert_int_equal(files_in(path, NULL, 0), 3);
+    assert_int_equal(sink.ops->flush(sink.ctx), POSTIE_OK);
+    snprintf(path, sizeof(path), "%s/new", dir);
+    assert_int_equal(files_in(path, NULL, 0), 3);
+    snprintf(path, sizeof(path), "%s/tmp", dir);
+    assert_int_equal(files_in(path, NULL, 0), 0);
+    assert_int_equal(sink.ops->contains(sink.ctx, "imap-1-2", &found), POSTIE_OK);
+    assert_true(found);
+    /* committed, then aborted before a flush: nothing kept */
+    assert_int_equal(sink.ops->begin(sink.ctx, "imap-1-9", 3), POSTIE_OK);
+    assert_int_equal(sink.ops->write(sink.ctx, (const uint8_t *)"x\r\n", 3), POSTIE_OK);
+    assert_int_equal(sink.ops->commit(sink.ctx), POSTIE_OK);
+    sink.ops->abort(sink.ctx);
+    assert_int_equal(files_in(path, NULL, 0), 0);
+    snprintf(path, sizeof(path), "%s/new", dir);
+    assert_int_equal(files_in(path, NULL, 0), 3);
+    assert_int_equal(sink.ops->contains(sink.ctx, "imap-1-9", &found), POSTIE_OK);
+    assert_false(found);
+    postie_maildir_close(&md);
 }
 
 static void test_maildir(void **state)
@@ -300,6 +347,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_maildir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_maildir_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
         cmocka_unit_test(test_optional_arguments),
     };

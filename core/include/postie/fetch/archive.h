@@ -5,21 +5,40 @@
  *
  *   begin(key, size)   a new message; nothing of it is visible yet
  *   write(data, len)   its octets, in order, in chunks of any size (> 0)
- *   commit()           the message is durable when this returns POSTIE_OK:
- *                      a power cut from then on keeps it whole
+ *   commit()           the message is complete. Without flush (NULL) it is
+ *                      durable when this returns POSTIE_OK: a power cut from
+ *                      then on keeps it whole. With flush, it may stay
+ *                      invisible (and not durable) until the next flush.
+ *   flush()            may be NULL. Make every message committed since the
+ *                      last flush durable and visible under its key: when it
+ *                      returns POSTIE_OK a power cut keeps them all. At any
+ *                      moment before, each of them is either absent or
+ *                      complete and durable (never a partial or not yet
+ *                      durable message under its key): the data reach
+ *                      stable storage before the name does.
  *   abort()            drop the message in progress (after begin, before a
- *                      successful commit); leaves nothing behind
- *   contains(key)      whether a message was committed under key
+ *                      successful commit) and every message committed since
+ *                      the last flush; leaves nothing visible behind
+ *   contains(key)      whether a message was committed (and, with flush,
+ *                      flushed) under key
  *
- * The fetch run (postie/fetch/fetch.h) deletes a message on the server only
- * after commit returned POSTIE_OK and the fetch state recording it was
- * saved. contains() closes the window between those two: a crash after the
- * commit and before the state was saved leaves a message in the archive that
+ * Group commit: the fetch run (postie/fetch/fetch.h) works a batch of
+ * messages as one durability unit: it commits each message of the batch,
+ * flushes once, records the whole batch in the fetch state and saves it
+ * once, and only then removes the batch's messages on the server. A sink
+ * that can make many messages durable at once (one pass of fsyncs and one
+ * directory sync for a Maildir) gains most from a flush op; a sink without
+ * one pays its durability per commit, as before.
+ *
+ * The run deletes a message on the server only after commit (and flush)
+ * returned POSTIE_OK and the fetch state recording it was saved.
+ * contains() closes the window between those two: a crash after the
+ * flush and before the state was saved leaves messages in the archive that
  * the state does not know; the next run asks contains() before archiving a
  * message the state does not know (only after a run that did not end
  * cleanly, or with no saved state), and records it instead of archiving it
  * again. A sink without contains() (NULL) cannot close that window: a crash
- * exactly there archives that one message twice (never loses it).
+ * exactly there archives those messages twice (never loses one).
  *
  * Keys are built by the fetch run: printable ASCII 0x21..0x7E (no space),
  * at most POSTIE_ARCHIVE_KEY_MAX - 1 octets, unique per account and message:
@@ -31,8 +50,9 @@
  * encodes them.
  *
  * Calls come one message at a time from one thread (the run's): begin,
- * write..., then exactly one of commit or abort; contains only between
- * messages. Data arrive inside the mailbox engine's receive path: write must
+ * write..., then exactly one of commit or abort; flush and contains only
+ * between messages; abort also when no message is in progress but commits
+ * await a flush. Data arrive inside the mailbox engine's receive path: write must
  * not block for long (it may do file I/O; the engine's reply deadline keeps
  * running).
  */
@@ -64,15 +84,23 @@ typedef struct {
      * differ. */
     postie_status_t (*begin)(void *ctx, const char *key, uint64_t size);
     postie_status_t (*write)(void *ctx, const uint8_t *data, size_t len);
-    /* Make the message durable. On failure the message must not be
-     * considered stored (the run calls abort next). */
+    /* The message is complete: durable now (flush NULL) or at the next
+     * flush. On failure the message must not be considered stored (the run
+     * calls abort next). */
     postie_status_t (*commit)(void *ctx);
-    /* Drop the message in progress. Never fails (a sink that cannot clean
-     * up leaves a stray temporary, never a message under key). */
+    /* Drop the message in progress and the commits not yet flushed. Never
+     * fails (a sink that cannot clean up leaves a stray temporary, never a
+     * message under key). */
     void (*abort)(void *ctx);
     /* *found = whether a message was committed under key. May be NULL (see
      * above). A failure stops the run. */
     postie_status_t (*contains)(void *ctx, const char *key, bool *found);
+    /* Make the commits since the last flush durable and visible (see
+     * above). May be NULL: commit is durable by itself. On failure some of
+     * them may be visible (each complete and durable), others not; the run
+     * records none of them and stops (the next run's contains() sorts them
+     * out). */
+    postie_status_t (*flush)(void *ctx);
 } postie_archive_ops_t;
 
 /* A sink: ops plus the sink's context. */
@@ -107,6 +135,10 @@ typedef struct {
  *                            an earlier boot. May be NULL (then the crash
  *                            window above is not closed). Return false when
  *                            the answer is not known (the run stops).
+ *
+ * This sink has no flush op: each persist() is its own durability unit
+ * (the group commit of the run still saves the fetch state once per batch
+ * and pipelines the retrieves and removes).
  */
 typedef struct {
     bool (*open)(void *ctx, const char *key, uint64_t size);

@@ -15,9 +15,13 @@
  *   3. after a run that did not end cleanly, or with no saved state: ask the
  *      sink whether it holds the message's key (committed, then the crash
  *      came before the state was saved): if so record it, then as in 1;
- *   4. otherwise: sink begin; retrieve into the sink; commit (durable);
- *      record in the state and save it (atomic); then, in delete mode,
- *      remove it on the server.
+ *   4. otherwise: sink begin; retrieve into the sink; commit.
+ * Group commit: the messages of a batch (POSTIE_FETCH_BATCH) are one
+ * durability unit. Once the batch's retrieves are in: the sink's flush
+ * (when it has one) makes them all durable; every message of the batch is
+ * recorded in the state and the state saved once (atomic); only then, in
+ * delete mode, are the batch's messages removed on the server (those of 1
+ * and 3 too).
  * At the end (or on a stop request, after the message in hand) the state
  * is saved clean and the session finished (POP3 QUIT, when the server's
  * deletes become final; IMAP EXPUNGE without UIDPLUS, LOGOUT).
@@ -25,10 +29,12 @@
  * Keep mode (delete_after_archive false): nothing is ever removed; the
  * state remembers what was archived.
  *
- * Exactly once: the delete comes only after commit and state save; a crash
- * anywhere leaves each message either on the server and unrecorded (archived
- * again, the sink's contains() finds a committed copy) or recorded (never
- * archived again; deleted by a later run in delete mode). A failure of the
+ * Exactly once: the delete comes only after commit, flush and state save;
+ * a crash anywhere leaves each message either on the server and unrecorded
+ * (archived again, or the sink's contains() finds a flushed copy) or
+ * recorded (never archived again; deleted by a later run in delete mode).
+ * Messages committed and not flushed when the run fails are dropped
+ * (abort); they were never recorded. A failure of the
  * sink or the state store stops the run before anything else is removed;
  * the session is still finished so earlier POP3 deletes become final.
  *
@@ -46,9 +52,14 @@
  * POSTIE_FETCH_BATCH messages; rounds repeat until a list gives nothing new,
  * so any mailbox size runs in fixed RAM.
  *
- * Pipelining: after a message is recorded, its remove and the next
- * message's retrieve are started together when the engine accepts both
- * (postie/common/mailbox.h); completions come in order.
+ * Pipelining (postie/common/mailbox.h): POP3 retrieves ahead, the next
+ * messages' RETR on the wire while one is stored, and sends a batch's
+ * removes together, as many as the engine accepts; completions come in
+ * order. IMAP keeps one retrieve and one remove in flight (fetch.c,
+ * in_flight_max, says why: servers may answer pipelined IMAP commands out
+ * of order). A stop request is honoured between messages:
+ * the retrieves in flight are stored, the batch committed and removed,
+ * then the session finished.
  *
  * Driving it:
  *
@@ -173,7 +184,10 @@ typedef struct {
 /* One message of the current batch. Private. */
 typedef struct {
     postie_mail_item_t item;
-    uint8_t flags;
+    void *run;       /* the run (the retrieve's data callback context is the slot) */
+    uint64_t got;    /* octets received */
+    uint32_t rt_pos; /* the retrieve's position among the run's retrieves */
+    uint8_t flags;   /* POSTIE_FETCH_SLOT_* (private, fetch.c) */
 } postie_fetch_slot_t;
 
 /* Private: where the run is. */
@@ -181,8 +195,7 @@ typedef enum {
     POSTIE_FETCH_ST_START = 0,  /* load the state, check UIDVALIDITY */
     POSTIE_FETCH_ST_LIST_START, /* start a listing */
     POSTIE_FETCH_ST_LISTING,    /* awaiting LISTED */
-    POSTIE_FETCH_ST_PICK,       /* the next message of the batch */
-    POSTIE_FETCH_ST_RETRIEVING, /* awaiting RETRIEVED */
+    POSTIE_FETCH_ST_PICK,       /* the batch: retrieve ahead, commit, remove */
     POSTIE_FETCH_ST_FINISH,     /* drain, save, start finish */
     POSTIE_FETCH_ST_FINISHING,  /* awaiting CLOSED */
     POSTIE_FETCH_ST_DONE
@@ -212,16 +225,25 @@ typedef struct {
     uint32_t listed_top;  /* the highest id any listing gave (for report.listed) */
     size_t n;             /* messages in the batch */
     size_t next;          /* the next one to look at */
-    size_t cur;           /* the one being retrieved */
     size_t removes;       /* removes started, their events not yet taken */
-    size_t retrieves;     /* retrieves started (0 or 1) */
+    size_t retrieves;     /* retrieves started, their events not yet taken */
     char key[POSTIE_ARCHIVE_KEY_MAX];
-    uint64_t got;  /* octets of the message being retrieved */
     bool no_save;  /* the saved state could not be read: never overwrite it */
     bool more;     /* the listing went past the batch */
     bool complete; /* every listing was worked through */
     bool finish_started;
-    bool remove_due; /* batch[cur] is recorded; its remove is not started yet */
+    bool stopping;       /* a stop request: commit what is in hand, then finish */
+    uint8_t phase;       /* of the batch: picking, committing, removing (fetch.c) */
+    size_t sink_slot;    /* the batch slot open in the sink (sink_open) */
+    size_t rm_next;      /* removing: the next slot to look at */
+    size_t pend;         /* slots to record at the group commit */
+    size_t pend_octets;  /* POP3: arena octets they need */
+    size_t unflushed;    /* committed to the sink since its last flush */
+    size_t work;         /* slots with something for the group commit or remove */
+    uint32_t rt_started; /* retrieves started (running count) */
+    uint32_t rt_events;  /* RETRIEVED events taken */
+    uint32_t rt_stored;  /* retrieved messages committed to the sink */
+    uint16_t rt_ring[POSTIE_FETCH_BATCH]; /* batch slots of the retrieves, by position */
     uint16_t rm_ring[POSTIE_FETCH_BATCH]; /* batch slots of the removes started */
     size_t rm_head;
     postie_fetch_slot_t batch[POSTIE_FETCH_BATCH];

@@ -2,11 +2,17 @@
 /*
  * The Maildir archive sink (postie/fetch/archive.h) for hosts.
  *
- * Each message is written to tmp/, flushed (fsync), linked into new/ under
- * its final name (link, never overwriting; then the tmp/ name is removed)
- * and the directory new/ is flushed (fsync): once commit returns POSTIE_OK
- * the message survives a power cut. Names follow the Maildir convention
- * plus the fetch key:
+ * Group commit: each message is written to tmp/; commit only completes its
+ * writes (the file stays open in tmp/, invisible). flush makes the batch
+ * durable: it starts the write-back of every pending file at once (Linux:
+ * sync_file_range), waits for each (fdatasync), then links each into new/
+ * under its final name (link, never overwriting; then the tmp/ name is
+ * removed) and flushes new/ once (fsync). Data reach the disk before any
+ * name in new/ does, so a power cut at any moment leaves each message
+ * either complete in new/ or only in tmp/. Once flush returns POSTIE_OK
+ * the batch survives a power cut. abort drops the message in progress and
+ * the pending ones (their tmp/ files are removed). Names follow the Maildir
+ * convention plus the fetch key:
  *
  *   <seconds>.M<microseconds>P<pid>Q<counter>.<host>,K=<key>
  *
@@ -28,9 +34,11 @@
  * most a file in tmp/, which readers ignore (Maildir readers clean tmp/ of
  * files older than 36 hours).
  *
- * RAM: sizeof(postie_maildir_t), 7 080 octets on x86-64 (paths and a write
+ * RAM: sizeof(postie_maildir_t), 7 104 octets on x86-64 (paths and a write
  * buffer of POSTIE_MAILDIR_BUFFER octets), plus the key index once built:
- * about 40 octets per message in the Maildir. Thread model: one sink per thread at a
+ * about 40 octets per message in the Maildir, plus the pending list (one
+ * open descriptor and name per message committed and not yet flushed:
+ * POSTIE_FETCH_BATCH at most under the fetch run). Thread model: one sink per thread at a
  * time; several processes may write into one Maildir (names are unique).
  */
 #ifndef POSTIE_MAILDIR_H
@@ -69,6 +77,9 @@ typedef struct {
     size_t keys_cap;
     bool indexed; /* keys holds the index (built by the first contains) */
     bool sorted;
+    struct postie_maildir_pending *pend; /* committed, not flushed (heap) */
+    size_t pend_n;
+    size_t pend_cap;
 } postie_maildir_t;
 
 /* Open (and create when missing) the Maildir at path. *out is the sink;
