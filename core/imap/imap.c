@@ -659,6 +659,29 @@ static postie_status_t refusal_status(const postie_imap_pending_t *p, bool bad, 
 }
 
 /* A command completed OK, in order: act on it. */
+/* The UID EXPUNGE of a removed message, once its UID STORE was answered;
+ * then the LOGOUT of a finish that waited for the last one. */
+static void send_uid_expunge(postie_imap_t *m, uint32_t uid, uint32_t now)
+{
+    postie_text_t b = postie_imapx_tx_builder(m);
+    postie_imapx_put_tag(&b, m->next_tag);
+    postie_text_put(&b, "UID EXPUNGE ");
+    postie_text_put_u64(&b, uid);
+    postie_text_put(&b, "\r\n");
+    postie_imap_pending_t *p = postie_imapx_commit_command(m, &b, CMD_UID_EXPUNGE, 0, NULL, now);
+    if (p == NULL) {
+        return; /* the session failed; the error says why */
+    }
+    p->uid = uid;
+    if (m->expunges_owed > 0) {
+        m->expunges_owed--;
+    }
+    if (m->expunges_owed == 0 && m->finish_waiting) {
+        m->finish_waiting = false;
+        (void)send_simple(m, CMD_LOGOUT, "LOGOUT", now);
+    }
+}
+
 static void complete(postie_imap_t *m, const postie_imap_pending_t *p, uint32_t now)
 {
     switch (p->kind) {
@@ -720,9 +743,13 @@ static void complete(postie_imap_t *m, const postie_imap_pending_t *p, uint32_t 
         break;
 
     /* C: A0007 UID STORE 43 +FLAGS.SILENT (\Deleted)   S: A0007 OK */
+    /* then, with UIDPLUS, C: A0008 UID EXPUNGE 43, only now (RFC 9051 5.5:
+     * the expunge depends on the flag the store sets) */
     case CMD_STORE:
         if (p->step == 0) { /* no UID EXPUNGE follows */
             postie_imapx_push_event(m, POSTIE_MAILBOX_EV_REMOVED, p->uid, POSTIE_OK);
+        } else {
+            send_uid_expunge(m, p->uid, now);
         }
         break;
 
@@ -1517,15 +1544,7 @@ postie_status_t postie_imap_remove(void *e, uint32_t uid, uint32_t now)
     }
     p->uid = uid;
     if (uidplus) {
-        b = postie_imapx_tx_builder(m);
-        postie_imapx_put_tag(&b, m->next_tag);
-        postie_text_put(&b, "UID EXPUNGE ");
-        postie_text_put_u64(&b, uid);
-        postie_text_put(&b, "\r\n");
-        p = postie_imapx_commit_command(m, &b, CMD_UID_EXPUNGE, 0, NULL, now);
-        if (p != NULL) {
-            p->uid = uid;
-        }
+        m->expunges_owed++; /* UID EXPUNGE goes when the store is answered */
     }
     return POSTIE_OK;
 }
@@ -1537,7 +1556,9 @@ postie_status_t postie_imap_finish(void *e, uint32_t now)
         return POSTIE_E_BAD_STATE;
     }
     postie_imapx_set_state(m, POSTIE_IMAP_STATE_FINISH);
-    if (m->caps.flags & POSTIE_IMAP_CAP_UIDPLUS) {
+    if (m->expunges_owed > 0) {
+        m->finish_waiting = true; /* LOGOUT follows the last UID EXPUNGE */
+    } else if (m->caps.flags & POSTIE_IMAP_CAP_UIDPLUS) {
         (void)send_simple(m, CMD_LOGOUT, "LOGOUT", now);
     } else {
         (void)send_simple(m, CMD_EXPUNGE, "EXPUNGE", now);

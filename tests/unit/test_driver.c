@@ -1047,9 +1047,10 @@ static void imap_session(void (*faults)(void))
         {"A0004 SELECT INBOX\r\n", "* 1 EXISTS\r\n* OK [UIDVALIDITY 9] x\r\nA0004 OK\r\n"},
         {"A0005 UID FETCH 4 (BODY.PEEK[])\r\n",
          "* 1 FETCH (UID 4 BODY[] {21}\r\n" IMAP_MESSAGE ")\r\nA0005 OK\r\n"},
-        {"A0006 UID STORE 4 +FLAGS.SILENT (\\Deleted)\r\nA0007 UID EXPUNGE 4\r\n",
-         "A0006 OK\r\n* 1 EXPUNGE\r\nA0007 OK\r\n"},
-        {"A0008 LOGOUT\r\n", "* BYE bye\r\nA0008 OK\r\n"},
+        /* the UID EXPUNGE (and the LOGOUT behind it) wait for the store's OK */
+        {"A0006 UID STORE 4 +FLAGS.SILENT (\\Deleted)\r\n", "A0006 OK\r\n"},
+        {"A0007 UID EXPUNGE 4\r\nA0008 LOGOUT\r\n",
+         "* 1 EXPUNGE\r\nA0007 OK\r\n* BYE bye\r\nA0008 OK\r\n"},
         {NULL, NULL},
     };
     static const char wire[] =

@@ -1341,16 +1341,19 @@ static void test_retrieve_remove_finish_uidplus(void **state)
         EVENT(POSTIE_MAILBOX_EV_RETRIEVED),
         BODY("Subject: hi\r\n\r\nbody\r\n.\r\n"),
         REMOVE(43),
-        C("A0004 UID STORE 43 +FLAGS.SILENT (\\Deleted)\r\nA0005 UID EXPUNGE 43\r\n"),
+        /* the UID EXPUNGE waits for the store's answer (RFC 9051 5.5) */
+        C("A0004 UID STORE 43 +FLAGS.SILENT (\\Deleted)\r\n"),
         RETRIEVE(44),
-        C("A0006 UID FETCH 44 (BODY.PEEK[])\r\n"),
-        S("A0004 OK Store completed.\r\n* 1 EXPUNGE\r\nA0005 OK Expunge completed.\r\n"),
-        EVENT(POSTIE_MAILBOX_EV_REMOVED),
-        S("* 1 FETCH (BODY[] {3}\r\nabc UID 44)\r\nA0006 OK\r\n"),
+        C("A0005 UID FETCH 44 (BODY.PEEK[])\r\n"),
+        S("A0004 OK Store completed.\r\n"),
+        C("A0006 UID EXPUNGE 43\r\n"),
+        S("* 1 FETCH (BODY[] {3}\r\nabc UID 44)\r\nA0005 OK\r\n"),
         EVENT(POSTIE_MAILBOX_EV_RETRIEVED),
         BODY("abc"),
-        FINISH,
+        FINISH, /* LOGOUT waits for the last UID EXPUNGE to have left: it has */
         C("A0007 LOGOUT\r\n"),
+        S("* 1 EXPUNGE\r\nA0006 OK Expunge completed.\r\n"),
+        EVENT(POSTIE_MAILBOX_EV_REMOVED),
         NOT_READY,
         S("* BYE Logging out\r\nA0007 OK Logout completed.\r\n"),
         EVENT(POSTIE_MAILBOX_EV_CLOSED),
@@ -1635,7 +1638,7 @@ static void test_retrieve_refused_and_store_refused(void **state)
     static const step_t store_no[] = {
         OPEN_UIDPLUS,
         REMOVE(42),
-        C("A0003 UID STORE 42 +FLAGS.SILENT (\\Deleted)\r\nA0004 UID EXPUNGE 42\r\n"),
+        C("A0003 UID STORE 42 +FLAGS.SILENT (\\Deleted)\r\n"),
         S("A0003 NO [READ-ONLY] Mailbox is read-only\r\n"),
         FAILED(POSTIE_E_COMMAND_REFUSED),
         END,
@@ -1651,9 +1654,10 @@ static void test_retrieve_refused_and_store_refused(void **state)
     static const step_t logout_eof[] = {
         OPEN_UIDPLUS,
         REMOVE(42),
-        FINISH,
-        C("A0003 UID STORE 42 +FLAGS.SILENT (\\Deleted)\r\nA0004 UID EXPUNGE 42\r\n"
-          "A0005 LOGOUT\r\n"),
+        FINISH, /* LOGOUT waits for the store's answer and the UID EXPUNGE */
+        C("A0003 UID STORE 42 +FLAGS.SILENT (\\Deleted)\r\n"),
+        S("A0003 OK Store completed.\r\n"),
+        C("A0004 UID EXPUNGE 42\r\nA0005 LOGOUT\r\n"),
         SERVER_EOF, /* before the removal completed: a failure */
         FAILED(POSTIE_E_CONNECTION_CLOSED),
         END,

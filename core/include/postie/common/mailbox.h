@@ -32,8 +32,11 @@
  * always, RFC 9051 section 5.5), the engine may report READY again while
  * earlier commands still await their replies, up to its pipeline depth, so
  * the fetch run can put "remove N" and "retrieve N+1" in one flight.
- * Completion events then come in the order the commands were started; a
- * retrieve's data callback runs only for the message being received. Without
+ * Completion events of one kind come in the order those commands were
+ * started (an IMAP remove with UIDPLUS completes only when its UID EXPUNGE,
+ * sent after the store was answered, is answered, so it may complete after
+ * a retrieve started later); a retrieve's data callback runs only for the
+ * message being received. Without
  * pipelining READY means no command is outstanding.
  *
  * A failure ends the session: FAILED is set, POSTIE_MAILBOX_EV_FAILED is

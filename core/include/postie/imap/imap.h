@@ -302,6 +302,12 @@ typedef struct {
     bool search_stop;      /* rest of the SEARCH line is not numbers */
     uint32_t last_data_ms; /* when literal octets last arrived */
 
+    /* removes: with UIDPLUS each UID EXPUNGE waits for its UID STORE's OK
+     * (sent together, a server may run them concurrently and leave the
+     * message flagged but not expunged); finish waits for the last one */
+    uint16_t expunges_owed;
+    bool finish_waiting;
+
     /* list in progress */
     postie_mailbox_item_fn item_fn;
     void *item_ctx;
