@@ -63,16 +63,36 @@ def seed(user, messages):
     return names
 
 
-def _read_dir(path):
-    out = []
+def _names(path):
+    found = []
     for sub in ("new", "cur"):
         d = os.path.join(path, sub)
-        if not os.path.isdir(d):
+        if os.path.isdir(d):
+            found += [os.path.join(d, n) for n in sorted(os.listdir(d))]
+    return found
+
+
+def _read_dir(path):
+    """The messages in new/ and cur/, read as one consistent snapshot.
+
+    A Dovecot session can outlive its client (a test kills the client) and
+    still move a file from new/ to cur/, rename it for a flag or expunge it
+    while we read; then the listing is taken again, a bounded number of
+    times, until it stays the same while every file is read."""
+    for _ in range(100):
+        names = _names(path)
+        out = []
+        try:
+            for name in names:
+                with open(name, "rb") as f:
+                    out.append(f.read())
+        except FileNotFoundError:
+            time.sleep(0.02)
             continue
-        for name in sorted(os.listdir(d)):
-            with open(os.path.join(d, name), "rb") as f:
-                out.append(f.read())
-    return out
+        if _names(path) == names:
+            return out
+        time.sleep(0.02)
+    raise RuntimeError("%s kept changing while it was read" % path)
 
 
 def server_messages(user):
