@@ -48,6 +48,8 @@ update-alternatives --query sendmail | grep -q '^Alternative: /usr/bin/postie$' 
     { echo "deb-check: postie is not a sendmail alternative"; exit 1; }
 [ -f /usr/share/man/man1/postie-sendmail.1.gz ] && [ -f /lib/systemd/system/postie-queue.timer ] &&
     [ -f /lib/systemd/system/postie-poll.service ] && [ -f /lib/systemd/system/postie-poll-once.timer ]
+getent passwd postie > /dev/null ||
+    { echo "deb-check: the postie user the poll units run as was not created"; exit 1; }
 
 echo "deb-check: the installed files"
 bash tests/integration/with_mailserver.sh bash tests/install/install_check.sh --prefix /usr

@@ -10,7 +10,7 @@ libmbedtls-dev libcjson-dev libcmocka-dev liblwip-dev
 postfix dovecot-core dovecot-imapd dovecot-pop3d
 openssl swaks libnet-ssleay-perl msmtp curl libcurl4-openssl-dev python3
 gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
-g++ groff-base man-db debhelper lintian doxygen"
+g++ groff-base man-db debhelper lintian doxygen adduser"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

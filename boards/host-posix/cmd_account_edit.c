@@ -388,8 +388,10 @@ static char *write_temp(const char *path, const char *text, const struct stat *o
         return NULL;
     }
     if (orig != NULL) {
-        if (geteuid() == 0) {
-            (void)fchown(fd, orig->st_uid, orig->st_gid); /* best effort: keep the owner */
+        /* keep the owner (root can); the mode below is kept in any case */
+        if (geteuid() == 0 && fchown(fd, orig->st_uid, orig->st_gid) != 0) {
+            fprintf(stderr, "postie: warning: %s keeps its mode but not its owner: %s\n", path,
+                    strerror(errno));
         }
         (void)fchmod(fd, orig->st_mode & 07777);
     }
