@@ -70,6 +70,15 @@
 #define POSTIE_AUTH_FIELD_MAX 255
 #endif
 
+/* Longest OAuth 2.0 access token accepted from a token provider, in
+ * octets (Microsoft's run to about 2.5 KiB, Google's to a few hundred).
+ * Range 256..8192. Default 4096. RAM: the caller's token buffer; engines
+ * that send it need room for its SASL response in base64 (the OAuth 2.0
+ * work checks their buffers against it). */
+#ifndef POSTIE_OAUTH_TOKEN_MAX
+#define POSTIE_OAUTH_TOKEN_MAX 4096
+#endif
+
 /* Octets of server reply text kept in an error or recipient result.
  * Range 32..512. Default 160. RAM: this much per postie_reply_info_t. */
 #ifndef POSTIE_REPLY_TEXT_MAX

@@ -109,6 +109,7 @@ static const char *const field_names[POSTIE_F_COUNT] = {
     "delete_after_archive",
     "maildir",
     "state_file",
+    "oauth2",
 };
 
 const char *postie_registry_field_name(postie_field_t f)

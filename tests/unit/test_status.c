@@ -60,7 +60,7 @@ static void test_names_match_enum(void **state)
     assert_string_equal(postie_status_name(POSTIE_E_FETCH_STATE), "POSTIE_E_FETCH_STATE");
     assert_string_equal(postie_status_name(POSTIE_E_DEFERRED), "POSTIE_E_DEFERRED");
     assert_string_equal(postie_status_name(POSTIE_E_DELIVERY_FAILED), "POSTIE_E_DELIVERY_FAILED");
-    assert_int_equal(POSTIE_E_DELIVERY_FAILED + 1, POSTIE_STATUS_COUNT);
+    assert_int_equal(POSTIE_E_HTTP + 1, POSTIE_STATUS_COUNT);
 }
 
 static void test_messages_match_enum(void **state)

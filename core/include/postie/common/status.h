@@ -102,7 +102,11 @@ extern "C" {
     X(POSTIE_E_ARCHIVE_FAILED, 1, "the archive could not store the message")                      \
     X(POSTIE_E_FETCH_STATE, 0, "the fetch state could not be read or written")                    \
     X(POSTIE_E_DEFERRED, 1, "not delivered yet; the message waits in the queue for a retry")      \
-    X(POSTIE_E_DELIVERY_FAILED, 0, "delivery failed; the message was moved to the error queue")
+    X(POSTIE_E_DELIVERY_FAILED, 0, "delivery failed; the message was moved to the error queue")   \
+    X(POSTIE_E_TOKEN_REJECTED, 0, "the server refused the OAuth 2.0 access token")                \
+    X(POSTIE_E_TOKEN_UNAVAILABLE, 0, "no OAuth 2.0 access token (not authorized yet, or lost)")   \
+    X(POSTIE_E_OAUTH_GRANT, 0, "the token endpoint refused the grant")                            \
+    X(POSTIE_E_HTTP, 1, "the HTTP exchange failed (no reply, malformed reply or error status)")
 
 typedef enum {
 #define POSTIE_STATUS_ENUM(name, transient, message) name,

@@ -57,7 +57,7 @@ typedef enum {
 typedef enum {
     POSTIE_AUTH_NONE = 0,
     POSTIE_AUTH_BASIC, /* username + password: AUTH PLAIN/LOGIN */
-    POSTIE_AUTH_OAUTH2 /* fields reserved for the OAuth 2.0 work */
+    POSTIE_AUTH_OAUTH2 /* an access token from the endpoint's oauth2 settings */
 } postie_auth_kind_t;
 
 typedef enum {
@@ -71,6 +71,27 @@ typedef struct {
     postie_secret_kind_t kind;
     char value[POSTIE_REGISTRY_TEXT_MAX];
 } postie_secret_t;
+
+/* Who issues the access tokens. The presets fill in the endpoints and the
+ * scopes an entry leaves empty. */
+typedef enum {
+    POSTIE_OAUTH2_CUSTOM = 0, /* endpoints and scopes from the registry */
+    POSTIE_OAUTH2_MICROSOFT,
+    POSTIE_OAUTH2_GOOGLE
+} postie_oauth2_provider_t;
+
+/* The "oauth2" object of a session or account ("auth": "oauth2"). */
+typedef struct {
+    postie_oauth2_provider_t provider;
+    uint32_t mechanism; /* POSTIE_SASL_XOAUTH2 (default) or POSTIE_SASL_OAUTHBEARER
+                           (postie/common/sasl.h); chosen here, never swapped */
+    char client_id[POSTIE_REGISTRY_TEXT_MAX];
+    postie_secret_t client_secret;                 /* kind NONE: a public client */
+    char token_endpoint[POSTIE_REGISTRY_TEXT_MAX]; /* https URL; "" : the preset's */
+    char device_endpoint[POSTIE_REGISTRY_TEXT_MAX];
+    char scopes[POSTIE_REGISTRY_TEXT_MAX];      /* space-separated; "" : the preset's */
+    char token_store[POSTIE_REGISTRY_TEXT_MAX]; /* file of the refresh token (0600) */
+} postie_oauth2_t;
 
 /* Where a resolved value came from, for "session show". */
 typedef struct {
@@ -104,6 +125,7 @@ typedef enum {
     POSTIE_F_DELETE,     /* accounts: delete_after_archive / keep_on_server */
     POSTIE_F_MAILDIR,    /* accounts: the archive Maildir */
     POSTIE_F_STATE_FILE, /* accounts: the fetch state file */
+    POSTIE_F_OAUTH2,     /* the oauth2 object */
     POSTIE_F_COUNT
 } postie_field_t;
 
@@ -118,6 +140,7 @@ typedef struct {
     postie_auth_kind_t auth;
     char username[POSTIE_REGISTRY_TEXT_MAX];
     postie_secret_t password;
+    postie_oauth2_t oauth2;              /* read when auth is POSTIE_AUTH_OAUTH2 */
     bool allow_plaintext_auth;           /* log in without TLS (default false) */
     char ehlo[POSTIE_REGISTRY_NAME_MAX]; /* "" : the engine's default, "localhost" */
     uint32_t connect_timeout_ms;         /* 0: the library default */
