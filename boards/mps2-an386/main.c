@@ -164,6 +164,9 @@ typedef struct {
     postie_runner_t runner;
     uint8_t stage[1024];
     bool data_sent;
+    bool rset;                   /* a failed message's RSET is being answered */
+    postie_status_t sent_status; /* the message's outcome, kept across the RSET */
+    postie_error_t sent_why;
     unsigned sessions;
     size_t arena_max; /* the highest high-water mark of any session */
     bool ok;
@@ -187,15 +190,16 @@ static uint32_t random32(void)
 
 static void log_error(const char *what, postie_status_t st, const postie_error_t *e)
 {
-    if (e != NULL && e->reply.code != 0) {
+    if (e == NULL) {
+        board_log("%s: %s", what, postie_status_str(st));
+    } else if (e->reply.code != 0) {
         board_log("%s: %s (%s): %u %s%s%s", what, postie_status_str(st),
                   e->phase != NULL ? e->phase : "", e->reply.code, e->reply.enhanced,
                   e->reply.enhanced[0] != '\0' ? " " : "", e->reply.text);
-    } else if (e != NULL) {
-        board_log("%s: %s (%s%s%s)", what, postie_status_str(st), e->phase != NULL ? e->phase : "",
-                  e->subject[0] != '\0' ? ": " : "", e->subject);
     } else {
-        board_log("%s: %s", what, postie_status_str(st));
+        board_log("%s: %s (%s%s%s%s%s)", what, postie_status_str(st),
+                  e->phase != NULL ? e->phase : "", e->subject[0] != '\0' ? ": " : "", e->subject,
+                  e->reply.text[0] != '\0' ? ": " : "", e->reply.text);
     }
 }
 
@@ -398,6 +402,7 @@ static postie_status_t tls_step(postie_transport_t *lower, uint32_t now)
         st = postie_tls_init(&app.tls, lower, &app.tls_cfg);
         app.tls_init = true;
         if (st != POSTIE_OK) {
+            log_error("tls", st, &app.tls.last_error);
             return st;
         }
     }
@@ -569,6 +574,7 @@ static void start_send(const postie_delivery_action_t *act)
     postie_queue_id_format(act->id, id_text);
     board_log("send: %s from the RAM queue", id_text);
     app.data_sent = false;
+    app.rset = false;
     st = postie_smtp_send(&app.smtp, act->envelope, postie_clock_ms());
     if (st != POSTIE_OK) {
         postie_delivery_result_t res;
@@ -596,14 +602,23 @@ static void step_send(void)
     if (st == POSTIE_E_AGAIN) {
         return;
     }
-    why = postie_smtp_message_result(&app.smtp);
-    memset(&res, 0, sizeof(res));
-    if (st == POSTIE_OK || postie_runner_reached(&app.runner)) {
-        res.status = why->status;
-    } else {
-        res.status = st;
-        why = postie_smtp_error(&app.smtp);
+    if (!app.rset && (st == POSTIE_OK || postie_runner_reached(&app.runner))) {
+        app.sent_status = postie_smtp_message_result(&app.smtp)->status;
+        app.sent_why = *postie_smtp_message_result(&app.smtp);
+        if (st == POSTIE_OK && postie_smtp_phase(&app.smtp) == POSTIE_SMTP_PHASE_RSET) {
+            /* a failed message: let its RSET finish so the session stays usable */
+            app.rset = true;
+            postie_runner_set_goal(&app.runner, POSTIE_SMTP_READY, 0);
+            return;
+        }
+    } else if (!app.rset) {
+        app.sent_status = st;
+        app.sent_why = *postie_smtp_error(&app.smtp);
     }
+    app.rset = false;
+    why = &app.sent_why;
+    memset(&res, 0, sizeof(res));
+    res.status = app.sent_status;
     res.why = why;
     res.data_sent = app.data_sent;
     res.session_ended = postie_smtp_phase(&app.smtp) != POSTIE_SMTP_PHASE_READY;
