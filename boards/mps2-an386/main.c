@@ -79,7 +79,7 @@ extern const size_t board_ca_blob_size;
 #define POSTIE_BOARD_DEADLINE_S 120u /* give up on the queue after this long */
 #endif
 #ifndef POSTIE_BOARD_TLS_ARENA
-#define POSTIE_BOARD_TLS_ARENA (96u * 1024u)
+#define POSTIE_BOARD_TLS_ARENA (48u * 1024u)
 #endif
 #ifndef POSTIE_BOARD_QUEUE_RAM
 #define POSTIE_BOARD_QUEUE_RAM (32u * 1024u)
