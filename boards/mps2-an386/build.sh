@@ -93,12 +93,26 @@ mbed=$out/mbedtls/install
 lwip=$sources/lwip/src
 lwip_inc=(-I"$root/config/lwip/nosys" -I"$root/boards/cortex-m4/lwip" -I"$lwip/include")
 
-# compile SRC OBJ FLAGS...: in the background, two at a time
+# compile SRC OBJ FLAGS...: in the background, two at a time; skipped when
+# OBJ is newer than everything it was made from (the compiler's -MMD list)
+# and was made with the same flags
+up_to_date() {
+    local d
+    [ -f "$1" ] && [ -f "$1.d" ] || return 1
+    for d in $(sed -e 's/\\$//' -e 's/^[^:]*://' "$1.d"); do
+        [ "$d" -nt "$1" ] && return 1
+    done
+    return 0
+}
 compile() {
-    local src=$1 o=$2
+    local src=$1 o=$2 sig
     shift 2
+    sig=$(printf '%s\n' "$cc" "$src" "$@" | sha256sum | cut -c1-16)
+    if [ "$(cat "$o.sig" 2> /dev/null)" = "$sig" ] && up_to_date "$o"; then
+        return 0
+    fi
     while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done
-    "$cc" "$@" -c "$src" -o "$o" &
+    { rm -f "$o.sig" && "$cc" "$@" -MMD -MF "$o.d" -c "$src" -o "$o" && echo "$sig" > "$o.sig"; } &
 }
 
 mkdir -p "$out/include/cjson"
