@@ -131,6 +131,7 @@ static postie_queue_ram_t queue_ram;
 static postie_queue_t queue;
 static postie_mime_writer_t writer;
 static postie_message_t message;
+static postie_queue_entry_t scratch_entry; /* an entry looked at outside a run */
 
 #define RUN_CAP 8u
 
@@ -363,17 +364,17 @@ static void log_queued_digest(void)
 {
     postie_queue_id_t ids[4];
     size_t total = 0;
-    static postie_queue_entry_t e;
+    postie_queue_entry_t *e = &scratch_entry;
     postie_queue_body_reader_t r;
     mbedtls_sha256_context sha;
     uint8_t buf[256], digest[32];
     char hex[65];
     size_t got;
     if (postie_queue_list(&queue, ids, 4, &total) != POSTIE_OK || total == 0 ||
-        postie_queue_load(&queue, ids[0], false, &e, NULL) != POSTIE_OK) {
+        postie_queue_load(&queue, ids[0], false, e, NULL) != POSTIE_OK) {
         return;
     }
-    postie_queue_body_reader_init(&r, &queue, &e);
+    postie_queue_body_reader_init(&r, &queue, e);
     mbedtls_sha256_init(&sha);
     (void)mbedtls_sha256_starts(&sha, 0);
     while (postie_queue_body_read(&r, buf, sizeof(buf), &got) == POSTIE_OK && got > 0) {
@@ -381,7 +382,7 @@ static void log_queued_digest(void)
     }
     (void)mbedtls_sha256_finish(&sha, digest);
     mbedtls_sha256_free(&sha);
-    postie_queue_release(&queue, &e);
+    postie_queue_release(&queue, e);
     for (size_t i = 0; i < 32; i++) {
         (void)snprintf(hex + 2 * i, 3, "%02x", digest[i]);
     }
@@ -692,7 +693,8 @@ static void run_over(const postie_delivery_action_t *act)
     const postie_run_summary_t *sum = postie_delivery_summary(&app.run);
     postie_queue_id_t ids[RUN_CAP];
     size_t total = 0;
-    static postie_queue_entry_t e;
+    postie_queue_entry_t *e = &scratch_entry;
+    uint32_t attempts = 0;
     int64_t next = 0;
     board_log("run %u: over (%s): %u delivered, %u to retry, %u failed", app.runs,
               postie_status_str(act->status), (unsigned)sum->delivered, (unsigned)sum->retry,
@@ -701,13 +703,14 @@ static void run_over(const postie_delivery_action_t *act)
         total = 0;
     }
     for (size_t i = 0; i < total && i < RUN_CAP; i++) {
-        if (postie_queue_load(&queue, ids[i], false, &e, NULL) != POSTIE_OK) {
+        if (postie_queue_load(&queue, ids[i], false, e, NULL) != POSTIE_OK) {
             continue;
         }
-        if (e.slot.state == POSTIE_QSTATE_QUEUED && (next == 0 || e.slot.next_attempt < next)) {
-            next = e.slot.next_attempt;
+        if (e->slot.state == POSTIE_QSTATE_QUEUED && (next == 0 || e->slot.next_attempt < next)) {
+            next = e->slot.next_attempt;
+            attempts = e->slot.attempts;
         }
-        postie_queue_release(&queue, &e);
+        postie_queue_release(&queue, e);
     }
     if (next == 0) {
         app.ok = sum->failed == 0 && act->status == POSTIE_OK;
@@ -716,7 +719,7 @@ static void run_over(const postie_delivery_action_t *act)
         return;
     }
     board_log("queue: next attempt in %d s (attempt %u, backoff from the queue policy)",
-              (int)(next - now_s()), (unsigned)(e.slot.attempts + 1u));
+              (int)(next - now_s()), (unsigned)(attempts + 1u));
     app.wait_until = next;
     app.phase = P_WAIT;
 }
