@@ -336,3 +336,23 @@ postie_status_t postie_sasl_oauth_error(const char *b64, size_t n, char *status,
     memset(kept, 0, sizeof(kept));
     return bad ? POSTIE_E_REPLY_MALFORMED : POSTIE_OK;
 }
+
+void postie_sasl_oauth_error_subject(const char *b64, size_t n, char *out, size_t cap)
+{
+    char status[POSTIE_SASL_STATUS_MAX];
+    char text[160];
+    postie_text_t t;
+
+    postie_text_init_str(&t, out, cap);
+    if (postie_sasl_oauth_error(b64, n, status, sizeof(status), text, sizeof(text)) != POSTIE_OK) {
+        postie_text_put_cut(&t, "undecodable error challenge: ");
+        postie_text_copy_printable(text, sizeof(text), b64, n);
+        postie_text_put_cut(&t, text);
+        return;
+    }
+    if (status[0] != '\0') {
+        postie_text_put_cut(&t, status);
+        postie_text_put_cut(&t, ": ");
+    }
+    postie_text_put_cut(&t, text);
+}

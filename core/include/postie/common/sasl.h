@@ -116,6 +116,14 @@ size_t postie_sasl_oauth_len(uint32_t mech, const char *user, const char *host, 
 postie_status_t postie_sasl_oauth_error(const char *b64, size_t n, char *status, size_t status_cap,
                                         char *text, size_t text_cap);
 
+/* What the engines keep of a refused token's error for the error record's
+ * subject: "<status>: <JSON text>" ("invalid_token: {\"status\":...}"), the
+ * JSON text alone when it has no status, or "undecodable error challenge:
+ * <the challenge>" when it is not base64 JSON; cut to cap - 1 octets,
+ * printable, NUL-terminated. The error never holds the token (the server
+ * sends only status, schemes, scope and openid-configuration). */
+void postie_sasl_oauth_error_subject(const char *b64, size_t n, char *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
