@@ -237,6 +237,35 @@ postie_status_t postie_sasl_oauth(uint32_t mech, const char *user, const char *h
     return POSTIE_OK;
 }
 
+postie_status_t postie_sasl_oauth_check(uint32_t mech, const char *user, const char *host,
+                                        uint16_t port, const char *token, const char **why)
+{
+    char probe[8];
+    postie_status_t st;
+    *why = NULL;
+    if (user == NULL || token == NULL) {
+        *why = "an OAuth 2.0 token needs a user name";
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    if (mech != POSTIE_SASL_XOAUTH2 && mech != POSTIE_SASL_OAUTHBEARER) {
+        *why = "the OAuth 2.0 mechanism is neither XOAUTH2 nor OAUTHBEARER";
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    /* every check runs before the room is looked at: a tiny buffer makes a
+     * good configuration stop at NO_SPACE, and nothing is written */
+    st =
+        postie_sasl_oauth(mech, user, host, port, token, strlen(token), probe, sizeof(probe), NULL);
+    if (st == POSTIE_E_FIELD_TOO_LONG) {
+        *why = "user name, OAuth 2.0 token or host too long";
+        return st;
+    }
+    if (st != POSTIE_OK && st != POSTIE_E_NO_SPACE) {
+        *why = "user name or OAuth 2.0 token empty, or a bad octet in them or the host";
+        return st;
+    }
+    return POSTIE_OK;
+}
+
 /* ---- the error of a refused token ---------------------------------------- */
 
 static bool json_space(char c)

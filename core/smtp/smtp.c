@@ -1034,28 +1034,10 @@ postie_status_t postie_smtp_init(postie_smtp_t *s, const postie_smtp_config_t *c
     }
     if (s->cfg.oauth_token != NULL) {
         const char *why = NULL;
-        postie_status_t st = POSTIE_E_INVALID_ARGUMENT;
-        char probe[8];
-        if (s->cfg.username == NULL) {
-            why = "an OAuth 2.0 token without a user name";
-        } else if (s->cfg.oauth_mechanism != POSTIE_SASL_XOAUTH2 &&
-                   s->cfg.oauth_mechanism != POSTIE_SASL_OAUTHBEARER) {
-            why = "oauth_mechanism is neither XOAUTH2 nor OAUTHBEARER";
-        } else {
-            /* the encoder checks lengths and octets; a tiny buffer only
-             * makes it stop at NO_SPACE once they pass */
-            st = postie_sasl_oauth(s->cfg.oauth_mechanism, s->cfg.username, s->cfg.oauth_host,
-                                   s->cfg.oauth_port, s->cfg.oauth_token,
-                                   strlen(s->cfg.oauth_token), probe, sizeof(probe), NULL);
-            if (st == POSTIE_E_FIELD_TOO_LONG) {
-                why = "user name, OAuth 2.0 token or host too long";
-            } else if (st != POSTIE_OK && st != POSTIE_E_NO_SPACE) {
-                why = "user name, OAuth 2.0 token or host empty or holding a bad octet";
-            } else {
-                st = POSTIE_OK;
-            }
-        }
-        if (why != NULL) {
+        postie_status_t st =
+            postie_sasl_oauth_check(s->cfg.oauth_mechanism, s->cfg.username, s->cfg.oauth_host,
+                                    s->cfg.oauth_port, s->cfg.oauth_token, &why);
+        if (st != POSTIE_OK) {
             set_error(&s->error, st, "AUTH", NULL, why);
             s->phase = POSTIE_SMTP_PHASE_FAILED;
             return st;

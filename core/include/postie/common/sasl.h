@@ -81,6 +81,12 @@ postie_status_t postie_sasl_oauth(uint32_t mech, const char *user, const char *h
                                   const char *token, size_t token_len, char *out, size_t cap,
                                   size_t *out_len);
 
+/* The engines' configuration check for an OAuth 2.0 login: POSTIE_OK, or the
+ * status postie_sasl_oauth would give (POSTIE_E_INVALID_ARGUMENT also for a
+ * NULL user or token) with *why (a static text) saying what is wrong. */
+postie_status_t postie_sasl_oauth_check(uint32_t mech, const char *user, const char *host,
+                                        uint16_t port, const char *token, const char **why);
+
 /* The length (without terminator) of what postie_sasl_oauth would write for
  * these arguments: lets an engine decide whether the response fits on the
  * command line (an initial response) or goes on a line of its own. */
