@@ -32,17 +32,17 @@
  * (when CAPA failed or lists USER). Then STAT, and POSTIE_MAILBOX_EV_READY.
  * No username: no login and no STAT (CAPA only; for a capability probe).
  *
- * OAuth 2.0: with cfg.oauth_token the login is AUTH <oauth_mechanism>
+ * OAuth 2.0: with cfg.oauth_token the login is AUTH with oauth_mechanism
  * (XOAUTH2 or OAUTHBEARER) and nothing else, only when CAPA's SASL line
  * lists that mechanism (otherwise POSTIE_E_AUTH_NO_MECHANISM naming it). The
  * initial response rides on the AUTH line when the line fits 255 octets
  * (RFC 5034 4), else follows the server's "+ ". A server refusing the token
- * sends "+ <base64 JSON>"; the engine answers it (XOAUTH2: an empty line;
+ * sends "+ " and base64 JSON; the engine answers it (XOAUTH2: an empty line;
  * OAUTHBEARER: "AQ==", RFC 7628 3.2.3) and the -ERR that follows ends the
  * session with POSTIE_E_TOKEN_REJECTED, the error's subject the decoded
  * JSON ("invalid_token: {...}"; "" without a challenge), its phase
  * "AUTH XOAUTH2" or "AUTH OAUTHBEARER". -ERR [LOGIN-DELAY], [IN-USE] and
- * [SYS/TEMP] keep their statuses below. The log shows "<redacted>".
+ * [SYS/TEMP] keep their statuses below. The log shows the response redacted.
  *
  * Commands (postie/common/mailbox.h): list sends LIST (want SIZE) and UIDL
  * (want UIDL), in one flight when the server offers PIPELINING; retrieve

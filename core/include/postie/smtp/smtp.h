@@ -57,7 +57,7 @@
  * refused over an unencrypted channel unless allow_plaintext_auth is set.
  * The log callback never sees a credential.
  *
- * OAuth 2.0: with cfg.oauth_token the engine sends AUTH <oauth_mechanism>
+ * OAuth 2.0: with cfg.oauth_token the engine sends AUTH with oauth_mechanism
  * only if the server offers that mechanism (otherwise
  * POSTIE_E_AUTH_NO_MECHANISM naming it: the engine never falls back to
  * another mechanism or to the password). The response goes on the AUTH line
@@ -71,7 +71,7 @@
  * "" when the server refused without a challenge). A 4xx there is
  * POSTIE_E_AUTH_TEMPORARY. The session is over then; a client that wants to
  * try a fresh token starts another (port/posix/smtp_client.c does, once).
- * The log callback shows "AUTH XOAUTH2 <redacted>" and "<redacted>".
+ * The log callback shows the response redacted.
  *
  * RAM: sizeof(postie_smtp_t) = POSTIE_SMTP_RX_BUFFER_SIZE +
  * POSTIE_SMTP_TX_BUFFER_SIZE + about 1.5 KiB (8 * POSTIE_SMTP_PIPELINE_MAX
