@@ -143,8 +143,12 @@
  * RAM: sizeof(postie_imap_t) = POSTIE_IMAP_RX_BUFFER_SIZE +
  * POSTIE_IMAP_TX_BUFFER_SIZE + about 1.3 KiB (the configuration, the
  * pipeline of POSTIE_IMAP_PIPELINE_MAX commands, the event ring, the list
- * windows, info, error and alert text). With the defaults: 7 704 octets on
- * x86-64, 7 552 on Cortex-M4 (boards/cortex-m4/build.sh prints it).
+ * windows, info, error and alert text, the error of a refused OAuth token).
+ * With the defaults: 13 984 octets on x86-64, 13 816 on Cortex-M4
+ * (boards/cortex-m4/build.sh prints it), of which an 8 KiB transmit
+ * buffer sized for AUTHENTICATE with the longest OAuth 2.0 token
+ * (POSTIE_OAUTH_TOKEN_MAX 4096; 7 712 and 7 552 with the 2 KiB buffer a
+ * build without OAuth may set).
  *
  * Thread model: an engine belongs to one thread at a time; engines share
  * nothing, so any number may run in parallel.

@@ -76,9 +76,13 @@
  * RAM: sizeof(postie_smtp_t) = POSTIE_SMTP_RX_BUFFER_SIZE +
  * POSTIE_SMTP_TX_BUFFER_SIZE + about 1.5 KiB (8 * POSTIE_SMTP_PIPELINE_MAX
  * for the pipeline, 8 * POSTIE_SMTP_EVENTS_MAX for events, capability,
- * error and reply records). With the defaults: 10 624 octets on Cortex-M4
- * (8 KiB transmit buffer); 133 672 on x86-64 hosts, whose default transmit
- * buffer is 128 KiB (10 792 with -DPOSTIE_SMTP_TX_BUFFER_SIZE=8192). The
+ * error and reply records, the 96-octet error of a refused OAuth token).
+ * With the defaults: 10 736 octets on Cortex-M4 (8 KiB transmit buffer);
+ * 133 792 on x86-64 hosts, whose default transmit buffer is 128 KiB
+ * (10 912 with -DPOSTIE_SMTP_TX_BUFFER_SIZE=8192). The transmit buffer
+ * must also hold the longest OAuth 2.0 response (POSTIE_SASL_OAUTH_B64_MAX
+ * + 64, 6 936 octets with POSTIE_OAUTH_TOKEN_MAX 4096; checked at build
+ * time). The
  * caller also owns the
  * envelope and one postie_smtp_rcpt_t (about 170 octets) per recipient.
  *
