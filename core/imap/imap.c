@@ -664,7 +664,10 @@ static postie_status_t refusal_status(const postie_imap_pending_t *p, bool bad, 
         if (code_is(code, code_len, "UNAVAILABLE")) {
             return POSTIE_E_AUTH_TEMPORARY;
         }
-        if (p->kind == CMD_AUTHENTICATE && oauth && (!bad || p->step == AUTH_ERROR_ANSWERED)) {
+        if (p->kind == CMD_AUTHENTICATE && oauth && p->step != AUTH_WAIT_PLUS &&
+            (!bad || p->step == AUTH_ERROR_ANSWERED)) {
+            /* the token left and was refused (a refusal before it left is
+             * AUTH_FAILED below: a fresh token would not change it) */
             return POSTIE_E_TOKEN_REJECTED;
         }
         if (!bad || p->step == AUTH_CANCELLED) {

@@ -685,7 +685,9 @@ static void on_status(postie_pop3_t *p, bool ok, const char *text, size_t n, con
             start_login(p, now);
             return;
         }
-        if (h.kind == CMD_AUTH && p->cfg.oauth_token != NULL && st == POSTIE_E_AUTH_FAILED) {
+        if (h.kind == CMD_AUTH && p->cfg.oauth_token != NULL && st == POSTIE_E_AUTH_FAILED &&
+            h.step > 0) {
+            /* the token left (step 0: refused before it did, AUTH_FAILED) */
             /* the subject is the server's JSON error */
             fail_text(p, POSTIE_E_TOKEN_REJECTED, text, n, code, p->oauth_error);
             return;

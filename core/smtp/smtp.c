@@ -424,6 +424,10 @@ static void on_oauth_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uin
         fail(s, POSTIE_E_SERVER_SHUTDOWN, phase, &s->cur, s->oauth_error);
     } else if (code >= 400 && code < 500) {
         fail(s, POSTIE_E_AUTH_TEMPORARY, phase, &s->cur, s->oauth_error);
+    } else if (code >= 500 && p->step == OAUTH_WAIT_334) {
+        /* refused before the token left ("504 Unrecognized authentication
+         * type"): nothing a fresh token would change */
+        fail(s, POSTIE_E_AUTH_FAILED, phase, &s->cur, NULL);
     } else if (code >= 500) {
         fail(s, POSTIE_E_TOKEN_REJECTED, phase, &s->cur, s->oauth_error);
     } else {

@@ -933,9 +933,18 @@ static void test_oauth_continuation(void **state)
         IS_READY,
         END,
     };
+    static const step_t refused_early[] = {
+        S("* OK [CAPABILITY IMAP4rev1 AUTH=OAUTHBEARER] ready\r\n"),
+        C("A0001 AUTHENTICATE OAUTHBEARER\r\n"),
+        S("A0001 NO mechanism disabled\r\n"),
+        FAILED(POSTIE_E_AUTH_FAILED), /* the token never left: not TOKEN_REJECTED */
+        END,
+    };
     make_bearer();
     snprintf(line, sizeof(line), "%s\r\n", bearer_b64);
     transcript_t t = oauth(steps, POSTIE_SASL_OAUTHBEARER);
+    play(&t);
+    t.steps = refused_early;
     play(&t);
     assert_null(strstr(run.log, OAUTH_TOKEN));
     assert_null(strstr(run.log, bearer_b64));

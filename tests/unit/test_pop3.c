@@ -487,10 +487,22 @@ static void test_oauth_after_continuation(void **state)
     (void)state;
     memset(token, 'z', 300);
     t.cfg.oauth_token = token;
+    static const pstep_t refused_early[] = {
+        S("+OK ready\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nSASL XOAUTH2\r\n.\r\n"),
+        C("AUTH XOAUTH2\r\n"),
+        S("-ERR [AUTH] not now\r\n"),
+        /* the token never left: not TOKEN_REJECTED */
+        FAILED(POSTIE_E_AUTH_FAILED, "AUTH XOAUTH2", NULL),
+        END,
+    };
     oauth_expect(NULL, POSTIE_SASL_XOAUTH2, token);
     play(&t);
     assert_non_null(strstr(run.log, "AUTH XOAUTH2\n<redacted>\n"));
     assert_null(strstr(run.log, "zzzz"));
+    t.steps = refused_early;
+    play(&t);
 }
 
 static void test_oauth_refused(void **state)

@@ -1951,8 +1951,20 @@ static void test_oauth_long_token_after_334(void **state)
                                        strlen(token), response, sizeof(response), &n),
                      POSTIE_OK);
     memcpy(response + n, "\r\n", 3);
+    static const step_t refused_early[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH XOAUTH2\r\n"),
+        CLIENT("AUTH XOAUTH2\r\n"),
+        SERVER("504 5.5.4 Unrecognized authentication type\r\n"),
+        FAILED(POSTIE_E_AUTH_FAILED), /* the token never left: not TOKEN_REJECTED */
+        NOTHING_SENT,
+        END,
+    };
     transcript_t t = oauth(steps, POSTIE_SASL_XOAUTH2);
     t.cfg.oauth_token = token;
+    transcript_play(&t);
+    t.steps = refused_early;
     transcript_play(&t);
 }
 
