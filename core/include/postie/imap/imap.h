@@ -123,7 +123,9 @@
  * the error's reply text the NO's and its subject the decoded JSON
  * ("invalid_token: {...}", postie_sasl_oauth_error_subject; "" when the
  * server refused without a challenge). NO [UNAVAILABLE] is
- * POSTIE_E_AUTH_TEMPORARY. The log shows the response redacted.
+ * POSTIE_E_AUTH_TEMPORARY; a NO before the token left (to AUTHENTICATE
+ * without SASL-IR, before the "+") is POSTIE_E_AUTH_FAILED. The log shows
+ * the response redacted.
  *
  * Folder: NULL or "" selects INBOX. Other names are sent as an atom when
  * they are plain ASCII atom characters, else as a quoted string; non-ASCII

@@ -42,7 +42,9 @@
  * session with POSTIE_E_TOKEN_REJECTED, the error's subject the decoded
  * JSON ("invalid_token: {...}"; "" without a challenge), its phase
  * "AUTH XOAUTH2" or "AUTH OAUTHBEARER". -ERR [LOGIN-DELAY], [IN-USE] and
- * [SYS/TEMP] keep their statuses below. The log shows the response redacted.
+ * [SYS/TEMP] keep their statuses below; an -ERR before the token left (to
+ * AUTH without an initial response) is POSTIE_E_AUTH_FAILED. The log shows
+ * the response redacted.
  *
  * Commands (postie/common/mailbox.h): list sends LIST (want SIZE) and UIDL
  * (want UIDL), in one flight when the server offers PIPELINING; retrieve
