@@ -40,7 +40,7 @@
  * most a file in tmp/, which readers ignore (Maildir readers clean tmp/ of
  * files older than 36 hours).
  *
- * RAM: sizeof(postie_maildir_t), 7 104 octets on x86-64 (paths and a write
+ * RAM: sizeof(postie_maildir_t), 7 120 octets on x86-64 (paths and a write
  * buffer of POSTIE_MAILDIR_BUFFER octets), plus the key index once built:
  * about 40 octets per message in the Maildir, plus the pending list (one
  * open descriptor and name per message committed and not yet flushed:
