@@ -142,6 +142,13 @@ typedef struct {
     const postie_mailbox_info_t *(*info)(const void *e);
     /* The text of the last POSTIE_MAILBOX_EV_ALERT, NUL-terminated. */
     const char *(*alert_text)(const void *e);
+    /* May be NULL. As list, but only the count (>= 1) lowest ids from
+     * from_id up, for a caller that works a bounded window per round: an
+     * engine offers it when it can answer that without listing the whole
+     * mailbox (POP3: LIST n and UIDL n per message, pipelined, instead of a
+     * LIST and a UIDL of every message each round). */
+    postie_status_t (*list_range)(void *e, uint32_t from_id, uint32_t count, uint32_t want,
+                                  postie_mailbox_item_fn fn, void *ctx, uint32_t now);
 } postie_mailbox_ops_t;
 
 #ifdef __cplusplus
