@@ -855,7 +855,14 @@ static bool list_start(postie_fetch_t *f, uint32_t now)
         f->state = POSTIE_FETCH_ST_FINISH;
         return true;
     }
-    rc = f->mb->list(f->engine, f->from, want, on_item, f, now);
+    if (f->round > 0 && f->mb->list_range != NULL) {
+        /* a later round needs the batch and one more (is there more?); the
+         * first lists everything (the state drops what is gone) */
+        rc = f->mb->list_range(f->engine, f->from, (uint32_t)POSTIE_FETCH_BATCH + 1u, want, on_item,
+                               f, now);
+    } else {
+        rc = f->mb->list(f->engine, f->from, want, on_item, f, now);
+    }
     if (rc != POSTIE_OK) {
         local_fail(f, rc, "starting a listing", NULL);
         return true;
