@@ -700,8 +700,8 @@ static void on_status(postie_pop3_t *p, bool ok, const char *text, size_t n, con
     /* C: LIST 33   S: +OK 33 4096      C: UIDL 33   S: +OK 33 whqtswO00WBw418f9t5JxYwZ */
     case CMD_LIST_ONE:
     case CMD_UIDL_ONE:
-        if (!postie_next_word(text, n, &pos, &w, &wlen) ||
-            !parse_number(w, wlen, UINT32_MAX, &v) || v != h.id) {
+        if (!postie_next_word(text, n, &pos, &w, &wlen) || !parse_number(w, wlen, UINT32_MAX, &v) ||
+            v != h.id) {
             fail_text(p, POSTIE_E_REPLY_MALFORMED, line, len, NULL,
                       "the answer is not for the message asked for");
             return;
