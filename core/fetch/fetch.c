@@ -281,18 +281,19 @@ static void on_listed(postie_fetch_t *f)
 
 static bool stop_requested(postie_fetch_t *f);
 
-/* Commands of one kind in flight. POP3: as many as the engine takes (its
- * pipeline depth): a POP3 server answers in order. IMAP: one retrieve and
- * one remove at a time. RFC 9051 (5.5) lets a server run pipelined
- * commands concurrently, and Dovecot does: with several UID FETCH in flight
- * their FETCH responses came out of order (an older message's literal after
- * a newer one's; the engine routes each by its UID, but the sink takes one
- * message at a time, in order), and several UID STORE / UID EXPUNGE pairs
- * in flight left messages flagged \Deleted and not expunged (the expunge
- * ran before the flag was set). */
+/* Commands of one kind in flight: as many as the engine takes. A POP3
+ * server answers in order (the engine's pipeline depth bounds them). The
+ * IMAP engine puts the retrieves started one after the other into one
+ * UID FETCH over a UID set (and the removes into one UID STORE, then one
+ * UID EXPUNGE), and refuses another while a set is out: RFC 9051 (5.5)
+ * lets a server run pipelined commands concurrently, and Dovecot does
+ * (several UID FETCH in flight came back out of order; several UID STORE /
+ * UID EXPUNGE pairs left messages flagged \Deleted and not expunged),
+ * while the answer to one UID set comes in one ordered stream. */
 static size_t in_flight_max(const postie_fetch_t *f)
 {
-    return f->opt.protocol == POSTIE_FETCH_IMAP ? 1u : POSTIE_FETCH_BATCH;
+    (void)f;
+    return POSTIE_FETCH_BATCH;
 }
 
 static size_t slot_index(const postie_fetch_t *f, const postie_fetch_slot_t *s)
@@ -854,7 +855,14 @@ static bool list_start(postie_fetch_t *f, uint32_t now)
         f->state = POSTIE_FETCH_ST_FINISH;
         return true;
     }
-    rc = f->mb->list(f->engine, f->from, want, on_item, f, now);
+    if (f->round > 0 && f->mb->list_range != NULL) {
+        /* a later round needs the batch and one more (is there more?); the
+         * first lists everything (the state drops what is gone) */
+        rc = f->mb->list_range(f->engine, f->from, (uint32_t)POSTIE_FETCH_BATCH + 1u, want, on_item,
+                               f, now);
+    } else {
+        rc = f->mb->list(f->engine, f->from, want, on_item, f, now);
+    }
     if (rc != POSTIE_OK) {
         local_fail(f, rc, "starting a listing", NULL);
         return true;

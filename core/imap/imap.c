@@ -172,18 +172,30 @@ void postie_imapx_describe(const postie_imap_t *m, const postie_imap_pending_t *
         postie_text_put(&b, " (UID RFC822.SIZE)");
         break;
     case CMD_FETCH_BODY:
+        /* one message of the set (its body was being read), the whole set,
+         * or the range of a set whose bodies all came */
         postie_text_put(&b, "UID FETCH ");
-        postie_text_put_u64(&b, p->uid);
+        if (p->step == SET_CURRENT && p->uid != 0) {
+            postie_text_put_u64(&b, p->uid);
+        } else if (p->step == SET_CURRENT) {
+            postie_imapx_put_uid_set(&b, m->fetch_uid, m->fetch_n);
+        } else {
+            postie_text_put_u64(&b, p->uid);
+            if (p->uid_hi != p->uid) {
+                postie_text_put_char(&b, ':');
+                postie_text_put_u64(&b, p->uid_hi);
+            }
+        }
         postie_text_put(&b, " (BODY.PEEK[])");
         break;
     case CMD_STORE:
         postie_text_put(&b, "UID STORE ");
-        postie_text_put_u64(&b, p->uid);
+        postie_imapx_put_uid_set(&b, m->rm_uid, m->rm_n);
         postie_text_put(&b, " +FLAGS.SILENT (\\Deleted)");
         break;
     case CMD_UID_EXPUNGE:
         postie_text_put(&b, "UID EXPUNGE ");
-        postie_text_put_u64(&b, p->uid);
+        postie_imapx_put_uid_set(&b, m->rm_uid, m->rm_n);
         break;
     default:
         postie_text_put(&b, command_names[p->kind]);
@@ -214,6 +226,7 @@ void postie_imapx_fail(postie_imap_t *m, postie_status_t st, const char *phase, 
     }
     postie_imapx_set_state(m, POSTIE_IMAP_STATE_FAILED);
     m->pending_count = 0;
+    m->open_kind = 0;
     m->tx_start = m->tx_len = 0;
     m->in_literal = false;
     postie_imapx_push_event(m, POSTIE_MAILBOX_EV_FAILED, 0, st);
@@ -275,6 +288,39 @@ void postie_imapx_put_tag(postie_text_t *b, uint32_t tag)
     postie_text_put_char(b, ' ');
 }
 
+/* A UID set, ascending runs as ranges: "43:47,50,52:53". */
+void postie_imapx_put_uid_set(postie_text_t *b, const uint32_t *uids, uint16_t n)
+{
+    uint16_t i = 0;
+    while (i < n) {
+        uint16_t j = i;
+        while (j + 1u < n && uids[j + 1u] == uids[j] + 1u) {
+            j++;
+        }
+        if (i > 0) {
+            postie_text_put_char(b, ',');
+        }
+        postie_text_put_u64(b, uids[i]);
+        if (j > i) {
+            postie_text_put_char(b, ':');
+            postie_text_put_u64(b, uids[j]);
+        }
+        i = (uint16_t)(j + 1u);
+    }
+}
+
+/* The growing set command (the newest in tx_buf, not yet sent) stops
+ * growing: it is logged as it will leave. */
+static void close_open(postie_imap_t *m)
+{
+    if (m->open_kind != 0 && !m->open_logged && m->tx_len >= m->open_at + 2u) {
+        log_line(m, POSTIE_LOG_SENT, (const char *)m->tx_buf + m->open_at,
+                 m->tx_len - m->open_at - 2u);
+    }
+    m->open_kind = 0;
+    m->open_logged = false;
+}
+
 static bool head_sent(const postie_imap_t *m)
 {
     return m->pending_count > 0 && m->tx_sent - head_c(m)->tx_end < UINT32_C(0x80000000);
@@ -292,7 +338,10 @@ postie_imap_pending_t *postie_imapx_commit_command(postie_imap_t *m, postie_text
                           "command does not fit");
         return NULL;
     }
-    if (shown != NULL) {
+    close_open(m); /* a set command before this one stops growing (b starts after it) */
+    if (kind == CMD_FETCH_BODY || kind == CMD_STORE) {
+        /* logged when it stops growing (close_open) */
+    } else if (shown != NULL) {
         log_line(m, POSTIE_LOG_SENT, shown, strlen(shown));
     } else {
         log_line(m, POSTIE_LOG_SENT, b->buf, b->len >= 2 ? b->len - 2 : b->len);
@@ -690,21 +739,20 @@ static postie_status_t refusal_status(const postie_imap_pending_t *p, bool bad, 
     return POSTIE_E_COMMAND_REFUSED;
 }
 
-/* A command completed OK, in order: act on it. */
-/* The UID EXPUNGE of a removed message, once its UID STORE was answered;
+/* The UID EXPUNGE of the removed set, once its UID STORE was answered;
  * then the LOGOUT of a finish that waited for the last one. */
-static void send_uid_expunge(postie_imap_t *m, uint32_t uid, uint32_t now)
+static void send_uid_expunge(postie_imap_t *m, uint32_t now)
 {
     postie_text_t b = postie_imapx_tx_builder(m);
     postie_imapx_put_tag(&b, m->next_tag);
     postie_text_put(&b, "UID EXPUNGE ");
-    postie_text_put_u64(&b, uid);
+    postie_imapx_put_uid_set(&b, m->rm_uid, m->rm_n);
     postie_text_put(&b, "\r\n");
     postie_imap_pending_t *p = postie_imapx_commit_command(m, &b, CMD_UID_EXPUNGE, 0, NULL, now);
     if (p == NULL) {
         return; /* the session failed; the error says why */
     }
-    p->uid = uid;
+    p->uid = m->rm_uid[0];
     if (m->expunges_owed > 0) {
         m->expunges_owed--;
     }
@@ -764,30 +812,33 @@ static void complete(postie_imap_t *m, const postie_imap_pending_t *p, uint32_t 
         postie_imapx_list_next(m, now);
         break;
 
-    /* C: A0006 UID FETCH 43 (BODY.PEEK[])   S: * 1 FETCH (UID 43 BODY[] {n} ...)   S: OK */
+    /* C: A0006 UID FETCH 43:45 (BODY.PEEK[])
+     * S: * 1 FETCH (UID 43 BODY[] {n} ...)   (each message's RETRIEVED went
+     * S: * 2 FETCH (UID 44 BODY[] {n} ...)    out as its response ended)
+     * S: A0006 OK: a message of the set without its BODY[] is missing */
     case CMD_FETCH_BODY:
-        if (!p->got_body) {
-            postie_imapx_fail_cmd(m, POSTIE_E_NOT_FOUND, p, NULL, 0,
+        if (p->step == SET_CURRENT) {
+            postie_imap_pending_t copy = *p;
+            copy.uid = m->fetch_next < m->fetch_n ? m->fetch_uid[m->fetch_next] : 0;
+            postie_imapx_fail_cmd(m, POSTIE_E_NOT_FOUND, &copy, NULL, 0,
                                   "the server returned no message");
             return;
         }
-        postie_imapx_push_event(m, POSTIE_MAILBOX_EV_RETRIEVED, p->uid, POSTIE_OK);
         break;
 
-    /* C: A0007 UID STORE 43 +FLAGS.SILENT (\Deleted)   S: A0007 OK */
-    /* then, with UIDPLUS, C: A0008 UID EXPUNGE 43, only now (RFC 9051 5.5:
-     * the expunge depends on the flag the store sets) */
+    /* C: A0007 UID STORE 43:45 +FLAGS.SILENT (\Deleted)   S: A0007 OK */
+    /* then, with UIDPLUS, C: A0008 UID EXPUNGE 43:45, only now (RFC 9051
+     * 5.5: the expunge depends on the flags the store sets); without, the
+     * REMOVED events went out before this (drain_done) */
     case CMD_STORE:
-        if (p->step == 0) { /* no UID EXPUNGE follows */
-            postie_imapx_push_event(m, POSTIE_MAILBOX_EV_REMOVED, p->uid, POSTIE_OK);
-        } else {
-            send_uid_expunge(m, p->uid, now);
+        if (p->step != 0) {
+            send_uid_expunge(m, now);
         }
         break;
 
-    /* C: A0008 UID EXPUNGE 43   S: * 1 EXPUNGE   S: A0008 OK */
+    /* C: A0008 UID EXPUNGE 43:45   S: * 1 EXPUNGE ...   S: A0008 OK (events:
+     * drain_done) */
     case CMD_UID_EXPUNGE:
-        postie_imapx_push_event(m, POSTIE_MAILBOX_EV_REMOVED, p->uid, POSTIE_OK);
         break;
 
     /* C: A0009 EXPUNGE   S: A0009 OK   then LOGOUT */
@@ -806,11 +857,32 @@ static void complete(postie_imap_t *m, const postie_imap_pending_t *p, uint32_t 
     }
 }
 
-/* Pop completed commands off the head, in order, while events have room. */
+/* Whether command p completing ends the remove set (one REMOVED event per
+ * UID): a UID EXPUNGE, or a UID STORE that no UID EXPUNGE follows. */
+static bool ends_removes(const postie_imap_pending_t *p)
+{
+    return p->kind == CMD_UID_EXPUNGE || (p->kind == CMD_STORE && p->step == 0);
+}
+
+/* Pop completed commands off the head, in order, while events have room.
+ * A command that ends the remove set stays at the head until each of its
+ * UIDs had its REMOVED event (as many per call as the ring takes). */
 static void drain_done(postie_imap_t *m, uint32_t now)
 {
     while (m->pending_count > 0 && head_c(m)->done && events_room(m) &&
            m->state != POSTIE_IMAP_STATE_FAILED && m->state != POSTIE_IMAP_STATE_CLOSED) {
+        if (ends_removes(head_c(m))) {
+            while (m->rm_reported < m->rm_n && events_room(m)) {
+                postie_imapx_push_event(m, POSTIE_MAILBOX_EV_REMOVED, m->rm_uid[m->rm_reported],
+                                        POSTIE_OK);
+                m->rm_reported++;
+            }
+            if (m->rm_reported < m->rm_n) {
+                return; /* the rest once events were taken */
+            }
+            m->rm_n = 0;
+            m->rm_reported = 0;
+        }
         postie_imap_pending_t p = *head_c(m);
         m->pending_head = (uint16_t)((m->pending_head + 1) % POSTIE_IMAP_PIPELINE_MAX);
         m->pending_count--;
@@ -1335,6 +1407,7 @@ const uint8_t *postie_imap_tx_buf(const postie_imap_t *m, size_t *len)
 void postie_imap_tx_ack(postie_imap_t *m, size_t sent, uint32_t now)
 {
     bool was_sent = head_sent(m);
+    close_open(m); /* a set command that began to leave no longer grows */
     m->last_now = now;
     if (sent > m->tx_len - m->tx_start) {
         sent = m->tx_len - m->tx_start;
@@ -1550,30 +1623,83 @@ postie_status_t postie_imap_list(void *e, uint32_t from_id, uint32_t want,
     return POSTIE_OK;
 }
 
+/* Write the growing set command (kind CMD_FETCH_BODY or CMD_STORE, the
+ * newest pending entry) again at open_at, with the set as it is now. */
+static void rewrite_open(postie_imap_t *m)
+{
+    postie_imap_pending_t *p = postie_imapx_pending_at(m, (uint16_t)(m->pending_count - 1u));
+    postie_text_t b;
+    m->tx_len = m->open_at;
+    b = postie_imapx_tx_builder(m);
+    postie_imapx_put_tag(&b, p->tag);
+    if (m->open_kind == CMD_FETCH_BODY) {
+        postie_text_put(&b, "UID FETCH ");
+        postie_imapx_put_uid_set(&b, m->fetch_uid, m->fetch_n);
+        postie_text_put(&b, " (BODY.PEEK[])\r\n");
+    } else {
+        postie_text_put(&b, "UID STORE ");
+        postie_imapx_put_uid_set(&b, m->rm_uid, m->rm_n);
+        postie_text_put(&b, " +FLAGS.SILENT (\\Deleted)\r\n");
+    }
+    if (b.overflow) {
+        postie_imapx_fail_cmd(m, POSTIE_E_NO_SPACE, p, NULL, 0, "command does not fit");
+        return;
+    }
+    m->tx_len += b.len;
+    p->tx_end = m->tx_sent + (uint32_t)(m->tx_len - m->tx_start);
+}
+
+/* Room for one more UID in the growing set command of kind (the longest
+ * addition is ",4294967295"). */
+static bool can_grow(const postie_imap_t *m, uint8_t kind, uint16_t n, uint32_t last, uint32_t uid)
+{
+    return m->state == POSTIE_IMAP_STATE_READY && m->open_kind == kind && n > 0 &&
+           n < POSTIE_IMAP_SET_MAX && uid > last && tx_room(m) >= 16u;
+}
+
 postie_status_t postie_imap_retrieve(void *e, uint32_t uid, uint64_t size_max,
                                      postie_mailbox_data_fn fn, void *ctx, uint32_t now)
 {
     postie_imap_t *m = e;
-    postie_text_t b;
     postie_imap_pending_t *p;
+    size_t at;
 
-    if (!can_start(m)) {
-        return POSTIE_E_BAD_STATE;
-    }
     if (uid == 0 || fn == NULL) {
-        return POSTIE_E_INVALID_ARGUMENT;
+        return m->state == POSTIE_IMAP_STATE_READY ? POSTIE_E_INVALID_ARGUMENT : POSTIE_E_BAD_STATE;
     }
-    b = postie_imapx_tx_builder(m);
-    postie_imapx_put_tag(&b, m->next_tag);
-    postie_text_put(&b, "UID FETCH ");
-    postie_text_put_u64(&b, uid);
-    postie_text_put(&b, " (BODY.PEEK[])\r\n");
-    p = postie_imapx_commit_command(m, &b, CMD_FETCH_BODY, 0, NULL, now);
+    if (can_grow(m, CMD_FETCH_BODY, m->fetch_n, m->fetch_uid[m->fetch_n > 0 ? m->fetch_n - 1u : 0],
+                 uid) &&
+        fn == m->fetch_fn && size_max == m->fetch_size_max) {
+        /* C: A0006 UID FETCH 43:44 (BODY.PEEK[]), still unsent: one more */
+        m->fetch_uid[m->fetch_n] = uid;
+        m->fetch_ctx[m->fetch_n] = ctx;
+        m->fetch_n++;
+        m->last_now = now;
+        rewrite_open(m);
+        return POSTIE_OK;
+    }
+    if (!can_start(m) || m->fetch_next < m->fetch_n) {
+        return POSTIE_E_BAD_STATE; /* a set still awaits bodies: one at a time */
+    }
+    at = m->tx_len;
+    m->fetch_n = 1;
+    m->fetch_next = 0;
+    m->fetch_uid[0] = uid;
+    m->fetch_ctx[0] = ctx;
+    m->fetch_fn = fn;
+    m->fetch_size_max = size_max;
+    {
+        postie_text_t b = postie_imapx_tx_builder(m);
+        postie_imapx_put_tag(&b, m->next_tag);
+        postie_text_put(&b, "UID FETCH ");
+        postie_text_put_u64(&b, uid);
+        postie_text_put(&b, " (BODY.PEEK[])\r\n");
+        p = postie_imapx_commit_command(m, &b, CMD_FETCH_BODY, SET_CURRENT, NULL, now);
+    }
     if (p != NULL) {
-        p->uid = uid;
-        p->size_max = size_max;
-        p->data = fn;
-        p->data_ctx = ctx;
+        m->open_kind = CMD_FETCH_BODY;
+        m->open_at = at;
+        m->open_logged = false;
     }
     return POSTIE_OK;
 }
@@ -1581,26 +1707,42 @@ postie_status_t postie_imap_retrieve(void *e, uint32_t uid, uint64_t size_max,
 postie_status_t postie_imap_remove(void *e, uint32_t uid, uint32_t now)
 {
     postie_imap_t *m = e;
-    postie_text_t b;
     postie_imap_pending_t *p;
     bool uidplus = (m->caps.flags & POSTIE_IMAP_CAP_UIDPLUS) != 0;
+    size_t at;
 
-    if (!can_start(m)) {
-        return POSTIE_E_BAD_STATE;
-    }
     if (uid == 0) {
-        return POSTIE_E_INVALID_ARGUMENT;
+        return m->state == POSTIE_IMAP_STATE_READY ? POSTIE_E_INVALID_ARGUMENT : POSTIE_E_BAD_STATE;
     }
-    b = postie_imapx_tx_builder(m);
-    postie_imapx_put_tag(&b, m->next_tag);
-    postie_text_put(&b, "UID STORE ");
-    postie_text_put_u64(&b, uid);
-    postie_text_put(&b, " +FLAGS.SILENT (\\Deleted)\r\n");
-    p = postie_imapx_commit_command(m, &b, CMD_STORE, uidplus ? 1u : 0u, NULL, now);
+    if (can_grow(m, CMD_STORE, m->rm_n, m->rm_uid[m->rm_n > 0 ? m->rm_n - 1u : 0], uid)) {
+        /* C: A0007 UID STORE 43:44 +FLAGS.SILENT (\Deleted), unsent: one more */
+        m->rm_uid[m->rm_n++] = uid;
+        m->last_now = now;
+        rewrite_open(m);
+        return POSTIE_OK;
+    }
+    if (!can_start(m) || m->rm_n > 0) {
+        return POSTIE_E_BAD_STATE; /* a remove set is still out: one at a time */
+    }
+    at = m->tx_len;
+    m->rm_n = 1;
+    m->rm_reported = 0;
+    m->rm_uid[0] = uid;
+    {
+        postie_text_t b = postie_imapx_tx_builder(m);
+        postie_imapx_put_tag(&b, m->next_tag);
+        postie_text_put(&b, "UID STORE ");
+        postie_text_put_u64(&b, uid);
+        postie_text_put(&b, " +FLAGS.SILENT (\\Deleted)\r\n");
+        p = postie_imapx_commit_command(m, &b, CMD_STORE, uidplus ? 1u : 0u, NULL, now);
+    }
     if (p == NULL) {
         return POSTIE_OK; /* the session failed; the error says why */
     }
     p->uid = uid;
+    m->open_kind = CMD_STORE;
+    m->open_at = at;
+    m->open_logged = false;
     if (uidplus) {
         m->expunges_owed++; /* UID EXPUNGE goes when the store is answered */
     }

@@ -228,23 +228,57 @@ void postie_imapx_start_literal(postie_imap_t *m, uint64_t size, bool body, uint
 
 /* ---- FETCH responses --------------------------------------------------------- */
 
-/* The retrieve a BODY[] belongs to: the one with the UID when it was seen,
- * else the oldest without its body. 0: none; else pending index + 1. */
-static uint16_t body_target(postie_imap_t *m)
+/* The retrieve set a BODY[] belongs to: the UID FETCH whose set still
+ * awaits bodies (one at a time). 0: none; else its tag. The
+ * body is the set's next message: a server answers a UID set in message
+ * order, which is UID order. */
+static uint32_t body_target(postie_imap_t *m)
 {
+    if (m->fetch_next >= m->fetch_n) {
+        return 0;
+    }
     for (uint16_t i = 0; i < m->pending_count; i++) {
         postie_imap_pending_t *p = postie_imapx_pending_at(m, i);
-        if (p->kind == CMD_FETCH_BODY && !p->got_body && !p->done &&
-            (!(m->fx_have & FX_HAVE_UID) || p->uid == m->fx_uid)) {
-            return (uint16_t)(i + 1u);
+        if (p->kind == CMD_FETCH_BODY && p->step == SET_CURRENT && !p->done) {
+            p->uid = m->fetch_uid[m->fetch_next]; /* errors name this message */
+            return p->tag;
         }
     }
     return 0;
 }
 
+/* By tag: older commands may leave the ring while a FETCH response is read. */
 postie_imap_pending_t *postie_imapx_body_pending(postie_imap_t *m)
 {
-    return m->fx_body == 0 ? NULL : postie_imapx_pending_at(m, (uint16_t)(m->fx_body - 1u));
+    for (uint16_t i = 0; m->fx_body != 0 && i < m->pending_count; i++) {
+        postie_imap_pending_t *p = postie_imapx_pending_at(m, i);
+        if (p->tag == m->fx_body && p->kind == CMD_FETCH_BODY) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* A BODY[] whose UID came first must be the set's next message: a UID of
+ * the set further on means the server skipped one (expunged meanwhile);
+ * false when the session failed on it. */
+static bool body_uid_ok(postie_imap_t *m, const char *s, size_t n)
+{
+    postie_imap_pending_t *p = postie_imapx_body_pending(m);
+    postie_imap_pending_t copy;
+    if (p == NULL || !(m->fx_have & FX_HAVE_UID) || m->fx_uid == m->fetch_uid[m->fetch_next]) {
+        return true;
+    }
+    copy = *p;
+    for (uint16_t i = m->fetch_next; i < m->fetch_n; i++) {
+        if (m->fetch_uid[i] == m->fx_uid) {
+            postie_imapx_fail_cmd(m, POSTIE_E_NOT_FOUND, &copy, s, n,
+                                  "the server returned no message");
+            return false;
+        }
+    }
+    postie_imapx_fail_cmd(m, POSTIE_E_REPLY_UNEXPECTED, &copy, s, n, "BODY[] came for another UID");
+    return false;
 }
 
 void postie_imapx_deliver(postie_imap_t *m, const uint8_t *data, size_t len)
@@ -254,7 +288,7 @@ void postie_imapx_deliver(postie_imap_t *m, const uint8_t *data, size_t len)
     if (len == 0 || p == NULL) {
         return;
     }
-    st = p->data(p->data_ctx, data, len);
+    st = m->fetch_fn(m->fetch_ctx[m->fetch_next], data, len);
     if (st != POSTIE_OK) {
         postie_imap_pending_t copy = *p;
         char subject[sizeof(m->error.subject)];
@@ -274,7 +308,17 @@ static void fetch_done(postie_imap_t *m)
                                   "BODY[] came for another UID");
             return;
         }
-        p->got_body = true;
+        /* the message is complete: its event now, not at the tagged OK
+         * (the process loop keeps room for it) */
+        postie_imapx_push_event(m, POSTIE_MAILBOX_EV_RETRIEVED, p->uid, POSTIE_OK);
+        m->fetch_next++;
+        p->uid = 0; /* errors from here on are about the set */
+        if (m->fetch_next >= m->fetch_n) {
+            p->step = SET_DELIVERED; /* a next set may start; errors name the range */
+            p->uid = m->fetch_uid[0];
+            p->uid_hi = m->fetch_uid[m->fetch_n - 1u];
+        }
+        m->fx_body = 0;
         return;
     }
     if (m->state == POSTIE_IMAP_STATE_LIST_FETCH && m->item_fn != NULL &&
@@ -403,7 +447,10 @@ void postie_imapx_fetch_segment(postie_imap_t *m, const char *s, size_t n, bool 
                                                "BODY[] nobody asked for");
                         return;
                     }
-                    if (p->size_max != 0 && size > p->size_max) {
+                    if (!body_uid_ok(m, s, n)) {
+                        return;
+                    }
+                    if (m->fetch_size_max != 0 && size > m->fetch_size_max) {
                         postie_imap_pending_t copy = *p;
                         postie_imapx_fail_cmd(m, POSTIE_E_MESSAGE_TOO_LARGE, &copy, s, n,
                                               "the message is larger than size_max");
@@ -424,6 +471,9 @@ void postie_imapx_fetch_segment(postie_imap_t *m, const char *s, size_t n, bool 
                     if (postie_imapx_body_pending(m) == NULL) {
                         postie_imapx_fail_here(m, POSTIE_E_REPLY_UNEXPECTED, s, n,
                                                "BODY[] nobody asked for");
+                        return;
+                    }
+                    if (!body_uid_ok(m, s, n)) {
                         return;
                     }
                 }

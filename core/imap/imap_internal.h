@@ -52,6 +52,10 @@ enum { FX_OPEN, FX_NAME, FX_VALUE, FX_LIST, FX_END };
 /* FETCH items the engine reads (fx_item). */
 enum { IT_OTHER, IT_UID, IT_SIZE, IT_BODY };
 
+/* A UID FETCH (BODY.PEEK[]) entry's step: its set still awaits bodies, or
+ * every body came (only the tagged OK is due; a next set may start). */
+enum { SET_CURRENT, SET_DELIVERED };
+
 #define FX_HAVE_UID  0x1u
 #define FX_HAVE_SIZE 0x2u
 
@@ -73,6 +77,7 @@ postie_text_t postie_imapx_tx_builder(postie_imap_t *m);
 void postie_imapx_put_tag(postie_text_t *b, uint32_t tag);
 postie_imap_pending_t *postie_imapx_commit_command(postie_imap_t *m, postie_text_t *b, uint8_t kind,
                                                    uint8_t step, const char *shown, uint32_t now);
+void postie_imapx_put_uid_set(postie_text_t *b, const uint32_t *uids, uint16_t n);
 
 /* ---- imap_fetch.c ------------------------------------------------------------ */
 

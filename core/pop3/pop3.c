@@ -45,12 +45,14 @@ enum {
     CMD_UIDL,
     CMD_RETR,
     CMD_DELE,
-    CMD_QUIT
+    CMD_QUIT,
+    CMD_LIST_ONE,
+    CMD_UIDL_ONE
 };
 
 static const char *const command_names[] = {
-    "greeting", "CAPA", "STLS", "AUTH PLAIN", "APOP", "USER", "PASS",
-    "STAT",     "LIST", "UIDL", "RETR",       "DELE", "QUIT",
+    "greeting", "CAPA", "STLS", "AUTH PLAIN", "APOP", "USER", "PASS", "STAT",
+    "LIST",     "UIDL", "RETR", "DELE",       "QUIT", "LIST", "UIDL",
 };
 
 /* LIST's pending step: what follows it for the same list() call. */
@@ -656,6 +658,36 @@ static void on_done(postie_pop3_t *p, const postie_pop3_pending_t *h, uint32_t n
     }
 }
 
+static void on_listing(postie_pop3_t *p, const char *line, size_t len, uint32_t now);
+
+/* A ranged listing: send what the pipeline takes; LISTED once every
+ * answer came. */
+static void range_fill(postie_pop3_t *p, uint32_t now)
+{
+    while (p->ranging && p->rng_next <= p->rng_end && p->pending_count < p->pipeline_limit &&
+           sizeof(p->tx_buf) - p->tx_len >= COMMAND_ROOM) {
+        bool uidl = p->rng_uidl_next || !(p->rng_want & POSTIE_MAIL_ITEM_SIZE);
+        postie_pop3_pending_t *e = send_simple(p, uidl ? CMD_UIDL_ONE : CMD_LIST_ONE,
+                                               uidl ? "UIDL" : "LIST", true, p->rng_next, now);
+        if (e == NULL) {
+            return;
+        }
+        e->item_fn = p->rng_fn;
+        e->ctx = p->rng_ctx;
+        if (!uidl && (p->rng_want & POSTIE_MAIL_ITEM_UIDL)) {
+            p->rng_uidl_next = true;
+        } else {
+            p->rng_uidl_next = false;
+            p->rng_next++;
+        }
+    }
+    if (p->ranging && p->rng_next > p->rng_end && p->pending_count == 0) {
+        p->ranging = false;
+        p->list_open = false;
+        push_event(p, POSTIE_MAILBOX_EV_LISTED, 0, POSTIE_OK);
+    }
+}
+
 /* The status line of the command at the head: "+OK ..." or "-ERR ...". */
 static void on_status(postie_pop3_t *p, bool ok, const char *text, size_t n, const char *line,
                       size_t len, uint32_t now)
@@ -711,6 +743,24 @@ static void on_status(postie_pop3_t *p, bool ok, const char *text, size_t n, con
     /* C: UIDL   S: +OK / 1 whqtswO00WBw418f9t5JxYwZ / 2 QhdPYR:00WBw1Ph7x7 / . */
     case CMD_UIDL:
         start_multi(p, now);
+        break;
+
+    /* C: LIST 33   S: +OK 33 4096      C: UIDL 33   S: +OK 33 whqtswO00WBw418f9t5JxYwZ */
+    case CMD_LIST_ONE:
+    case CMD_UIDL_ONE:
+        if (!postie_next_word(text, n, &pos, &w, &wlen) || !parse_number(w, wlen, UINT32_MAX, &v) ||
+            v != h.id) {
+            fail_text(p, POSTIE_E_REPLY_MALFORMED, line, len, NULL,
+                      "the answer is not for the message asked for");
+            return;
+        }
+        p->last_id = h.id - 1u;
+        on_listing(p, text, n, now);
+        if (p->phase == POSTIE_POP3_PHASE_FAILED) {
+            return;
+        }
+        pop_pending(p, now);
+        range_fill(p, now);
         break;
 
     /* C: RETR 3   S: +OK 120 octets / <message, dot-stuffed> / . */
@@ -847,7 +897,7 @@ static void on_listing(postie_pop3_t *p, const char *line, size_t len, uint32_t 
         why = "message number beyond the STAT count";
     } else if (sp == NULL) {
         why = "no space after the message number";
-    } else if (h->kind == CMD_LIST) {
+    } else if (h->kind == CMD_LIST || h->kind == CMD_LIST_ONE) {
         /* RFC 1939: more may follow the size, after a space */
         const char *sp2 = memchr(rest, ' ', restlen);
         size_t slen = sp2 != NULL ? (size_t)(sp2 - rest) : restlen;
@@ -1300,6 +1350,42 @@ postie_status_t postie_pop3_list(postie_pop3_t *p, uint32_t from_id, uint32_t wa
     return POSTIE_OK;
 }
 
+postie_status_t postie_pop3_list_range(postie_pop3_t *p, uint32_t from_id, uint32_t count,
+                                       uint32_t want, postie_mailbox_item_fn fn, void *ctx,
+                                       uint32_t now)
+{
+    postie_status_t st = command_check(p, 0, false);
+    if (st != POSTIE_OK) {
+        return st;
+    }
+    if (fn == NULL) {
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    if (count == 0) {
+        return postie_pop3_list(p, from_id, want, fn, ctx, now);
+    }
+    if (from_id == 0) {
+        from_id = 1;
+    }
+    if ((want & (POSTIE_MAIL_ITEM_SIZE | POSTIE_MAIL_ITEM_UIDL)) == 0) {
+        want = POSTIE_MAIL_ITEM_SIZE;
+    }
+    p->ranging = true;
+    p->list_open = true; /* nothing else until the range is listed */
+    p->rng_uidl_next = false;
+    p->rng_next = from_id;
+    p->rng_end =
+        count - 1u > p->info.messages - from_id ? p->info.messages : from_id + (count - 1u);
+    if (from_id > p->info.messages) {
+        p->rng_end = 0; /* nothing to list */
+    }
+    p->rng_want = want;
+    p->rng_fn = fn;
+    p->rng_ctx = ctx;
+    range_fill(p, now);
+    return POSTIE_OK;
+}
+
 postie_status_t postie_pop3_retrieve(postie_pop3_t *p, uint32_t id, uint64_t size_max,
                                      postie_mailbox_data_fn fn, void *ctx, uint32_t now)
 {
@@ -1434,6 +1520,12 @@ static postie_status_t ops_list(void *e, uint32_t from_id, uint32_t want, postie
     return postie_pop3_list(e, from_id, want, fn, ctx, now);
 }
 
+static postie_status_t ops_list_range(void *e, uint32_t from_id, uint32_t count, uint32_t want,
+                                      postie_mailbox_item_fn fn, void *ctx, uint32_t now)
+{
+    return postie_pop3_list_range(e, from_id, count, want, fn, ctx, now);
+}
+
 static postie_status_t ops_retrieve(void *e, uint32_t id, uint64_t size_max,
                                     postie_mailbox_data_fn fn, void *ctx, uint32_t now)
 {
@@ -1467,4 +1559,5 @@ const postie_mailbox_ops_t postie_pop3_mailbox_ops = {
     .finish = ops_finish,
     .info = ops_info,
     .alert_text = ops_alert_text,
+    .list_range = ops_list_range,
 };

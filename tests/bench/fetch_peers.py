@@ -4,12 +4,15 @@
 POP3 and over IMAP (STLS / STARTTLS, certificate verified, one login),
 with Postie, curl and Python's poplib/imaplib, in one run.
 
-  postie   postie fetch --maildir DIR --keep: each message written to a
-           Maildir with fsync of the file and the directory, and the fetch
-           state saved (fsync) after each one: durable, as in production.
-           Twice: the Maildir on the disk (ext4 here: every message waits
-           for four fsyncs), and on tmpfs (/dev/shm: fsync costs nothing,
-           so what is left is the protocol and Postie's own work)
+  postie   postie fetch --maildir DIR --keep: each batch of messages
+           written to a Maildir and made durable (one syncfs, one fsync of
+           new/), the fetch state saved (fsync, rename, fsync) once per
+           batch: durable, as in production. Twice: the Maildir on the disk
+           (ext4 here, the same file system as curl's and Python's files),
+           and on tmpfs (/dev/shm: syncs cost nothing, so what is left is
+           the protocol and Postie's own work). Then delete mode (the
+           mailbox seeded again before each run; the server's deletes
+           included), for Postie only
   curl     one curl process for all N URLs (pop3://host/N or
            imap://host/INBOX;UID=N), so it reuses its connection; each
            message to a file (no fsync)
@@ -73,11 +76,11 @@ def count_files(d):
     return total
 
 
-def postie_run(proto, tag, base=None):
+def postie_run(proto, tag, base=None, keep=True):
     d = os.path.join(base or work, "postie-%s-%s-%d" % (proto, tag, os.getpid()))
     argv = [postie, "fetch", "--protocol", proto, "--host", "localhost", "--port", PORTS[proto],
             "--tls", "starttls", "--ca-file", CA, "--user", USER, "--password-env", "BENCH_PW",
-            "--maildir", d, "--keep"]
+            "--maildir", d] + (["--keep"] if keep else [])
     wall, cpu, rc, err = timed(argv)
     ok = rc == 0 and count_files(d) == n
     if base is not None:
@@ -199,6 +202,23 @@ for proto in ("pop3", "imap"):
     if len(ml.server_messages(BOX)) != n:
         print("fetch bench: the mailbox changed (keep mode expected)", file=sys.stderr)
 
+# delete mode (Postie only: the peers have no equivalent run here)
+del_rows = []
+for proto in ("pop3", "imap"):
+    for name, base in (("postie delete (disk)", None), ("postie delete (tmpfs)", "/dev/shm")):
+        if base is not None and not os.path.isdir(base):
+            continue
+        ml.clear(BOX)
+        ml.seed(BOX, [ml.make_message(i, 4096, "bench") for i in range(n)])
+        warm_pop()
+        imap_uids()
+        wall, cpu, ok, err = postie_run(proto, "del", base, keep=False)
+        ok = ok and not ml.server_messages(BOX)
+        if not ok:
+            print("fetch bench: %s over %s FAILED: %s" % (name, proto, err.decode(errors="replace")),
+                  file=sys.stderr)
+        del_rows.append((proto.upper(), name, n / wall, cpu / n * 1000.0, ok))
+
 print("fetch: %d messages x 4 KiB from Dovecot, STLS/STARTTLS, one login per client" % n)
 print("| protocol | client | messages/s | CPU ms/message | time / postie (tmpfs) | CPU / postie (tmpfs) |")
 print("|---|---|---:|---:|---:|---:|")
@@ -207,4 +227,9 @@ for proto, name, rate, cpu_ms, tr, cr, ok in rows:
                                                           "" if ok else " (FAILED)"))
 for line in summary:
     print(line)
-sys.exit(0 if all(r[6] for r in rows) else 1)
+print("delete mode (the server's deletes included):")
+print("| protocol | client | messages/s | CPU ms/message |")
+print("|---|---|---:|---:|")
+for proto, name, rate, cpu_ms, ok in del_rows:
+    print("| %s | %s | %.0f | %.3f |%s" % (proto, name, rate, cpu_ms, "" if ok else " (FAILED)"))
+sys.exit(0 if all(r[6] for r in rows) and all(r[4] for r in del_rows) else 1)

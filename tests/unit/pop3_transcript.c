@@ -279,6 +279,14 @@ static void play_once(const transcript_t *t, mode_t_ mode, uint32_t seed)
                      st->st);
             drain_tx();
             break;
+        case P_RANGE:
+            drain_tx();
+            check_rc("list_range",
+                     postie_pop3_list_range(&run.p, st->id, (uint32_t)st->n, st->want, on_item,
+                                            NULL, run.now),
+                     st->st);
+            drain_tx();
+            break;
         case P_RETR:
             drain_tx();
             check_rc("retrieve",

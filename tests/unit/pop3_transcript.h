@@ -34,7 +34,8 @@ typedef enum {
     P_DATA,         /* data: what the data callback saw since the last check */
     P_FAILED,       /* failed with st; step (may be NULL) the error's phase; data (may
                        be NULL) a part of its subject; the only unchecked event is FAILED */
-    P_CLOSED        /* QUIT answered; the only unchecked event is CLOSED */
+    P_CLOSED,       /* QUIT answered; the only unchecked event is CLOSED */
+    P_RANGE         /* list_range(id = from, n = count, want) must return st */
 } pop_t;
 
 typedef struct {
@@ -48,6 +49,7 @@ typedef struct {
     int err_st;           /* the failure when this response is "-ERR" (0: not a failure) */
     const char *err_step; /* the step the error names */
     int cut_st;           /* the failure when the last octet never comes (0: CONNECTION_CLOSED) */
+    uint32_t want;        /* P_RANGE: POSTIE_MAIL_ITEM_* */
 } pstep_t;
 
 #define S(x)                        \
@@ -97,6 +99,10 @@ typedef struct {
 #define LIST_RC(from, want, rc)                             \
     {                                                       \
         .op = P_LIST, .id = (from), .n = (want), .st = (rc) \
+    }
+#define RANGE(from, count, w)                                  \
+    {                                                          \
+        .op = P_RANGE, .id = (from), .n = (count), .want = (w) \
     }
 #define RETR(i, max)                        \
     {                                       \

@@ -86,6 +86,7 @@ typedef struct {
     postie_mailbox_item_fn item_fn;
     postie_mailbox_data_fn data_fn;
     void *ctx;
+    uint32_t count; /* CMD_LIST: at most this many (0: all) */
 } cmd_t;
 
 typedef struct {
@@ -105,6 +106,8 @@ typedef struct {
     postie_status_t fail_status;
     uint32_t fail_retr_id; /* RETR of this id fails after half the data (0: none) */
     size_t retrieves, removes, lists, max_outstanding;
+    size_t range_lists;   /* lists through list_range (counted in lists too) */
+    uint32_t range_max;   /* the largest count asked for */
     bool list_while_busy; /* a list was started while commands were outstanding */
 } server_t;
 
@@ -197,7 +200,7 @@ static postie_status_t srv_push(cmd_t c)
 static postie_status_t op_list(void *e, uint32_t from, uint32_t want, postie_mailbox_item_fn fn,
                                void *ctx, uint32_t now)
 {
-    cmd_t c = {CMD_LIST, from, want, fn, NULL, ctx};
+    cmd_t c = {CMD_LIST, from, want, fn, NULL, ctx, 0};
     (void)e;
     (void)now;
     if (from == 0) {
@@ -213,7 +216,7 @@ static postie_status_t op_list(void *e, uint32_t from, uint32_t want, postie_mai
 static postie_status_t op_retrieve(void *e, uint32_t id, uint64_t size_max,
                                    postie_mailbox_data_fn fn, void *ctx, uint32_t now)
 {
-    cmd_t c = {CMD_RETR, id, 0, NULL, fn, ctx};
+    cmd_t c = {CMD_RETR, id, 0, NULL, fn, ctx, 0};
     (void)e;
     (void)now;
     (void)size_max;
@@ -226,7 +229,7 @@ static postie_status_t op_retrieve(void *e, uint32_t id, uint64_t size_max,
 
 static postie_status_t op_remove(void *e, uint32_t id, uint32_t now)
 {
-    cmd_t c = {CMD_DELE, id, 0, NULL, NULL, NULL};
+    cmd_t c = {CMD_DELE, id, 0, NULL, NULL, NULL, 0};
     (void)e;
     (void)now;
     if (srv_find(id) == NULL) {
@@ -238,7 +241,7 @@ static postie_status_t op_remove(void *e, uint32_t id, uint32_t now)
 
 static postie_status_t op_finish(void *e, uint32_t now)
 {
-    cmd_t c = {CMD_FINISH, 0, 0, NULL, NULL, NULL};
+    cmd_t c = {CMD_FINISH, 0, 0, NULL, NULL, NULL, 0};
     (void)e;
     (void)now;
     return srv_push(c);
@@ -256,8 +259,29 @@ static const char *op_alert(const void *e)
     return "";
 }
 
-static const postie_mailbox_ops_t fake_ops = {op_list,   op_retrieve, op_remove,
-                                              op_finish, op_info,     op_alert};
+static postie_status_t op_list_range(void *e, uint32_t from, uint32_t count, uint32_t want,
+                                     postie_mailbox_item_fn fn, void *ctx, uint32_t now)
+{
+    cmd_t c = {CMD_LIST, from, want, fn, NULL, ctx, count};
+    (void)e;
+    (void)now;
+    if (from == 0 || count == 0) {
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    srv.lists++;
+    srv.range_lists++;
+    if (count > srv.range_max) {
+        srv.range_max = count;
+    }
+    return srv_push(c);
+}
+
+/* With list_range (as the POP3 engine) and without (as the IMAP engine). */
+static const postie_mailbox_ops_t fake_ops = {op_list, op_retrieve, op_remove,    op_finish,
+                                              op_info, op_alert,    op_list_range};
+static const postie_mailbox_ops_t fake_ops_full = {op_list, op_retrieve, op_remove, op_finish,
+                                                   op_info, op_alert,    NULL};
+static bool no_range; /* run with fake_ops_full */
 
 /* Run the oldest command; its events go to *ev (at most 1). */
 static bool srv_step(int *ev, postie_status_t *ev_status)
@@ -273,13 +297,17 @@ static bool srv_step(int *ev, postie_status_t *ev_status)
     srv.q_head = (srv.q_head + 1u) % 16u;
     srv.q_n--;
     switch (c.kind) {
-    case CMD_LIST:
+    case CMD_LIST: {
+        uint32_t listed = 0;
         for (size_t i = 0; i < (srv.protocol == POSTIE_FETCH_POP3 ? srv.view_n : srv.n); i++) {
             postie_mail_item_t item;
             srv_msg_t *m = srv.protocol == POSTIE_FETCH_POP3 ? &srv.msg[srv.view[i]] : &srv.msg[i];
             uint32_t id = srv.protocol == POSTIE_FETCH_POP3 ? (uint32_t)(i + 1u) : m->uid;
             if (m->gone || m->pending || id < c.id) {
                 continue;
+            }
+            if (c.count != 0 && listed++ >= c.count) {
+                break;
             }
             memset(&item, 0, sizeof(item));
             item.id = id;
@@ -301,6 +329,7 @@ static bool srv_step(int *ev, postie_status_t *ev_status)
         }
         *ev = POSTIE_MAILBOX_EV_LISTED;
         break;
+    }
     case CMD_RETR: {
         srv_msg_t *m = srv_find(c.id);
         size_t len = strlen(m->data);
@@ -643,7 +672,8 @@ static postie_status_t fetch_once(const postie_fetch_options_t *o)
     arc.open = false;
     trace_text[0] = '\0';
     arc.open = false;
-    if (postie_fetch_init(&run, o, &fake_ops, NULL, &store, &sink) != POSTIE_OK) {
+    if (postie_fetch_init(&run, o, no_range ? &fake_ops_full : &fake_ops, NULL, &store, &sink) !=
+        POSTIE_OK) {
         return run.report.status;
     }
     for (;;) {
@@ -807,10 +837,35 @@ static void test_many_rounds(void **state)
     (void)state;
     plain_run(POSTIE_FETCH_POP3, true, MSG_MAX);
     assert_true(srv.lists >= (MSG_MAX + POSTIE_FETCH_BATCH - 1) / POSTIE_FETCH_BATCH);
+    no_range = true; /* an engine without list_range: every round lists everything */
+    plain_run(POSTIE_FETCH_POP3, true, MSG_MAX);
+    plain_run(POSTIE_FETCH_POP3, false,
+              MSG_MAX < POSTIE_FETCH_UIDLS_MAX ? MSG_MAX : POSTIE_FETCH_UIDLS_MAX);
+    assert_int_equal(srv.range_lists, 0);
+    no_range = false;
     plain_run(POSTIE_FETCH_IMAP, false, MSG_MAX);
     plain_run(POSTIE_FETCH_IMAP, true, MSG_MAX);
     plain_run(POSTIE_FETCH_POP3, false,
               MSG_MAX < POSTIE_FETCH_UIDLS_MAX ? MSG_MAX : POSTIE_FETCH_UIDLS_MAX);
+}
+
+/* Rounds after the first list only the next batch and one more (whether
+ * more follow) through list_range when the engine offers it: not the
+ * whole mailbox again each round. The first lists everything. */
+static void test_later_rounds_list_a_range(void **state)
+{
+    postie_fetch_options_t o = opts(POSTIE_FETCH_POP3, false);
+    size_t n = MSG_MAX < POSTIE_FETCH_UIDLS_MAX ? MSG_MAX : POSTIE_FETCH_UIDLS_MAX;
+    size_t rounds = (n + POSTIE_FETCH_BATCH - 1u) / POSTIE_FETCH_BATCH;
+    (void)state;
+    reset(POSTIE_FETCH_POP3, n);
+    assert_int_equal(fetch_once(&o), POSTIE_OK);
+    assert_int_equal(run.report.archived, n);
+    assert_int_equal(run.report.listed, n);
+    assert_int_equal(srv.lists - srv.range_lists, 1);
+    assert_true(srv.range_lists >= rounds - 1u);
+    assert_int_equal(srv.range_max, POSTIE_FETCH_BATCH + 1u);
+    assert_exactly_once(POSTIE_FETCH_POP3, false);
 }
 
 /* Keep mode with more messages than the state holds: the run stops with
@@ -839,10 +894,12 @@ static void test_pipelining(void **state)
 {
     postie_fetch_options_t o = opts(POSTIE_FETCH_IMAP, true);
     (void)state;
-    /* IMAP: one command of a kind in flight (see in_flight_max in fetch.c) */
+    /* IMAP: as many as the engine takes too (the IMAP engine joins them
+     * into one UID set per command; see in_flight_max in fetch.c) */
     reset(POSTIE_FETCH_IMAP, 6);
+    srv.depth = 4;
     assert_int_equal(fetch_once(&o), POSTIE_OK);
-    assert_int_equal(srv.max_outstanding, 1);
+    assert_int_equal(srv.max_outstanding, POSTIE_FETCH_BATCH < 4u ? POSTIE_FETCH_BATCH : 4u);
     assert_exactly_once(POSTIE_FETCH_IMAP, true);
 
     /* POP3 retrieves ahead up to the engine's depth */
@@ -871,8 +928,8 @@ static void test_order(void **state)
     assert_string_equal(trace_text, "begin imap-777-1|committed imap-777-1|"
                                     "begin imap-777-2|committed imap-777-2|"
                                     "recorded imap-777-1|recorded imap-777-2|"
-                                    "remove imap-777-1|removed imap-777-1|"
-                                    "remove imap-777-2|removed imap-777-2|finish |");
+                                    "remove imap-777-1|remove imap-777-2|"
+                                    "removed imap-777-1|removed imap-777-2|finish |");
     /* with a flushing sink: one flush for the batch, before the records */
     reset(POSTIE_FETCH_IMAP, 2);
     arc.with_flush = true;
@@ -880,8 +937,8 @@ static void test_order(void **state)
     assert_string_equal(trace_text, "begin imap-777-1|committed imap-777-1|"
                                     "begin imap-777-2|committed imap-777-2|flushed |"
                                     "recorded imap-777-1|recorded imap-777-2|"
-                                    "remove imap-777-1|removed imap-777-1|"
-                                    "remove imap-777-2|removed imap-777-2|finish |");
+                                    "remove imap-777-1|remove imap-777-2|"
+                                    "removed imap-777-1|removed imap-777-2|finish |");
 }
 
 /* Group commit: a batch costs one flush and one state save, and the
@@ -1418,6 +1475,7 @@ int main(void)
         cmocka_unit_test(test_pop3_keep),
         cmocka_unit_test(test_imap_keep),
         cmocka_unit_test(test_many_rounds),
+        cmocka_unit_test(test_later_rounds_list_a_range),
         cmocka_unit_test(test_state_full),
         cmocka_unit_test(test_pipelining),
         cmocka_unit_test(test_order),

@@ -38,7 +38,15 @@ typedef enum {
     OP_ITEMS,        /* data: the items listed so far ("43:120 44:7" or "43 44") */
     OP_BODY,         /* data: the octets retrieved so far (then cleared) */
     OP_FAILED,       /* the session must have failed with status arg */
-    OP_CLOSED        /* LOGOUT must have completed */
+    OP_CLOSED,       /* LOGOUT must have completed */
+    OP_RETRIEVE_SET, /* data: UIDs ("43 44 47"), each retrieved (callback context: the
+                        UID) with no send in between */
+    OP_REMOVE_SET,   /* data: UIDs, each removed with no send in between */
+    OP_REFUSED,      /* a retrieve of UID arg must be refused (POSTIE_E_BAD_STATE) */
+    OP_WHO,          /* data: the UIDs whose data callbacks ran, in order ("43 44") */
+    OP_EVENT_UID,    /* the next event must be of type arg for the UID in data */
+    OP_SUBJECT,      /* data: the error's subject */
+    OP_LOGGED        /* data: a line the log must hold ('>' sent, '<' received) */
 } op_t;
 
 typedef struct {
@@ -127,6 +135,34 @@ typedef struct {
     {                   \
         OP_END, NULL, 0 \
     }
+#define RETRIEVE_SET(s)         \
+    {                           \
+        OP_RETRIEVE_SET, (s), 0 \
+    }
+#define REMOVE_SET(s)         \
+    {                         \
+        OP_REMOVE_SET, (s), 0 \
+    }
+#define REFUSED(uid)            \
+    {                           \
+        OP_REFUSED, NULL, (uid) \
+    }
+#define WHO(s)         \
+    {                  \
+        OP_WHO, (s), 0 \
+    }
+#define EVENT_UID(t, s)        \
+    {                          \
+        OP_EVENT_UID, (s), (t) \
+    }
+#define SUBJECT(s)         \
+    {                      \
+        OP_SUBJECT, (s), 0 \
+    }
+#define LOGGED(s)         \
+    {                     \
+        OP_LOGGED, (s), 0 \
+    }
 
 typedef struct {
     postie_imap_config_t cfg;
@@ -156,6 +192,9 @@ typedef struct {
     char body[1 << 16];
     size_t body_len;
     size_t body_calls;
+    char who[512];
+    size_t who_len;
+    uintptr_t who_last;
     char where[96];
     char log[1 << 15];
     size_t log_len;
@@ -300,6 +339,12 @@ static postie_status_t on_data(void *ctx, const uint8_t *data, size_t len)
         fail_msg("%s: data callback with 0 octets", run.where);
     }
     run.body_calls++;
+    if (ctx != NULL && (uintptr_t)ctx != run.who_last && run.who_len + 16 < sizeof(run.who)) {
+        int n = snprintf(run.who + run.who_len, sizeof(run.who) - run.who_len, "%s%u",
+                         run.who_len ? " " : "", (unsigned)(uintptr_t)ctx);
+        run.who_len += (size_t)n;
+        run.who_last = (uintptr_t)ctx;
+    }
     if (run.body_len + len < sizeof(run.body)) {
         memcpy(run.body + run.body_len, data, len);
         run.body_len += len;
@@ -506,6 +551,66 @@ static void play_once(const transcript_t *t, mode_t_ mode, uint32_t seed)
                          postie_imap_state_name(postie_imap_current_state(&run.m)),
                          postie_status_name(postie_imap_error(&run.m)->status),
                          postie_imap_error(&run.m)->subject);
+            }
+            break;
+        case OP_RETRIEVE_SET:
+        case OP_REMOVE_SET: {
+            const char *u = st->data;
+            take_events();
+            while (*u != '\0') {
+                char *end;
+                bool refuse = *u == '!'; /* "!44": this one must be refused */
+                unsigned long uid = strtoul(refuse ? u + 1 : u, &end, 10);
+                if (st->op == OP_RETRIEVE_SET) {
+                    rc = postie_imap_mailbox_ops.retrieve(&run.m, (uint32_t)uid, t->size_max,
+                                                          on_data, (void *)(uintptr_t)uid, run.now);
+                } else {
+                    rc = postie_imap_mailbox_ops.remove(&run.m, (uint32_t)uid, run.now);
+                }
+                if (rc != (refuse ? POSTIE_E_BAD_STATE : POSTIE_OK)) {
+                    fail_msg("%s: UID %lu: %s", run.where, uid, postie_status_name(rc));
+                }
+                u = *end == ' ' ? end + 1 : end;
+            }
+            drain_tx();
+            break;
+        }
+        case OP_REFUSED:
+            take_events();
+            rc = postie_imap_mailbox_ops.retrieve(&run.m, (uint32_t)st->arg, t->size_max, on_data,
+                                                  NULL, run.now);
+            if (rc != POSTIE_E_BAD_STATE) {
+                fail_msg("%s: retrieve of %lld: %s, expected POSTIE_E_BAD_STATE", run.where,
+                         st->arg, postie_status_name(rc));
+            }
+            break;
+        case OP_WHO:
+            if (strcmp(run.who, st->data) != 0) {
+                fail_msg("%s: data for \"%s\", expected \"%s\"", run.where, run.who, st->data);
+            }
+            break;
+        case OP_EVENT_UID:
+            drain_tx();
+            if (run.nevents == 0 || (long long)run.events[0].type != st->arg ||
+                run.events[0].id != (uint32_t)strtoul(st->data, NULL, 10)) {
+                fail_msg("%s: event %s for %u, expected %s for %s (error %s: %s)", run.where,
+                         run.nevents ? event_name(run.events[0].type) : "none",
+                         run.nevents ? (unsigned)run.events[0].id : 0u, event_name((int)st->arg),
+                         st->data, postie_status_name(postie_imap_error(&run.m)->status),
+                         postie_imap_error(&run.m)->subject);
+            }
+            memmove(&run.events[0], &run.events[1], (run.nevents - 1) * sizeof(run.events[0]));
+            run.nevents--;
+            break;
+        case OP_SUBJECT:
+            if (strcmp(postie_imap_error(&run.m)->subject, st->data) != 0) {
+                fail_msg("%s: subject \"%s\", expected \"%s\"", run.where,
+                         postie_imap_error(&run.m)->subject, st->data);
+            }
+            break;
+        case OP_LOGGED:
+            if (strstr(run.log, st->data) == NULL) {
+                fail_msg("%s: log lacks \"%s\":\n%s", run.where, st->data, run.log);
             }
             break;
         case OP_END:
@@ -1595,14 +1700,275 @@ static void test_remove_then_retrieve_in_one_flight_completes_in_order(void **st
         REMOVE(43),
         RETRIEVE(44),
         C("A0003 UID STORE 43 +FLAGS.SILENT (\\Deleted)\r\nA0004 UID FETCH 44 (BODY.PEEK[])\r\n"),
-        /* the server completes the FETCH first: REMOVED still comes first */
+        /* the server completes the FETCH first: the message is complete at
+         * the end of its FETCH response, so RETRIEVED comes then (events of
+         * one kind keep their order; across kinds, mailbox.h promises none) */
         S("* 2 FETCH (UID 44 BODY[] {2}\r\nhi)\r\nA0004 OK\r\nA0003 OK\r\n"),
-        EVENT(POSTIE_MAILBOX_EV_REMOVED),
         EVENT(POSTIE_MAILBOX_EV_RETRIEVED),
+        EVENT(POSTIE_MAILBOX_EV_REMOVED),
         BODY("hi"),
         END,
     };
     transcript_t t = plain(steps);
+    play(&t);
+}
+
+/* ---- UID sets: one UID FETCH / UID STORE / UID EXPUNGE per batch ---------------- */
+
+static char big[6001];
+static char set_server[8192];
+
+/* Retrieves started before the command leaves go as one UID FETCH over a
+ * UID set (runs as ranges); the answers are routed to each retrieve's own
+ * callback context, each RETRIEVED as its FETCH response ends, with
+ * untagged EXISTS, EXPUNGE and FLAGS updates between them, a BODY[] before
+ * its UID, an empty message and one larger than the receive buffer (so
+ * split across reads in every mode); the log shows the command once, as
+ * sent. */
+static void test_retrieve_set_one_command(void **state)
+{
+    char want[sizeof(big) + 16];
+    (void)state;
+    memset(big, 'x', sizeof(big) - 1);
+    for (size_t i = 98; i + 1 < sizeof(big) - 1; i += 100) {
+        big[i] = '\r';
+        big[i + 1] = '\n';
+    }
+    snprintf(set_server, sizeof(set_server),
+             "* 1 FETCH (UID 43 BODY[] {2}\r\nab)\r\n"
+             "* 4 EXISTS\r\n"
+             "* 2 FETCH (BODY[] {3}\r\ncde UID 44)\r\n"
+             "* 9 FETCH (FLAGS (\\Seen))\r\n"
+             "* 3 FETCH (UID 45 FLAGS (\\Seen) BODY[] {0}\r\n)\r\n"
+             "* 1 EXPUNGE\r\n"
+             "* 3 FETCH (UID 47 BODY[] {%zu}\r\n%s)\r\n"
+             "* 4 FETCH (UID 48 BODY[] {4}\r\nfg\r\n)\r\n"
+             "A0003 OK Fetch completed.\r\n",
+             strlen(big), big);
+    snprintf(want, sizeof(want), "abcde%sfg\r\n", big);
+    const step_t steps2[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE_SET("43 44 45 47 48"),
+        C("A0003 UID FETCH 43:45,47:48 (BODY.PEEK[])\r\n"),
+        S(set_server),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "43"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "44"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "45"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "47"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "48"),
+        WHO("43 44 47 48"),
+        BODY(want),
+        LOGGED(">A0003 UID FETCH 43:45,47:48 (BODY.PEEK[])\n"),
+        IS_READY,
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = plain(steps2);
+    const postie_imap_t *m = play(&t);
+    assert_int_equal(postie_imap_mailbox_ops.info(m)->messages, 3);
+    assert_null(strstr(run.log, ">A0003 UID FETCH 43 ")); /* logged once, as it left */
+}
+
+/* One set at a time: a retrieve is refused while the set's bodies are due
+ * (or when it cannot join: a lower UID, the set full), and a next set may
+ * start once every body came, before the first set's tagged OK. */
+static void test_retrieve_set_one_at_a_time(void **state)
+{
+    static char full[16 * POSTIE_IMAP_SET_MAX + 16];
+    static char full_cmd[64];
+    size_t n = 0;
+    (void)state;
+    for (unsigned i = 1; i <= POSTIE_IMAP_SET_MAX; i++) {
+        n += (size_t)snprintf(full + n, sizeof(full) - n, "%u ", i);
+    }
+    snprintf(full + n, sizeof(full) - n, "!%u", (unsigned)POSTIE_IMAP_SET_MAX + 1u);
+    snprintf(full_cmd, sizeof(full_cmd), "A0003 UID FETCH %s%u (BODY.PEEK[])\r\n",
+             POSTIE_IMAP_SET_MAX > 1 ? "1:" : "", (unsigned)POSTIE_IMAP_SET_MAX);
+    static const step_t steps[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE_SET("50 51 !49"),
+        C("A0003 UID FETCH 50:51 (BODY.PEEK[])\r\n"),
+        REFUSED(52),
+        S("* 1 FETCH (UID 50 BODY[] {1}\r\na)\r\n"),
+        REFUSED(52),
+        S("* 2 FETCH (UID 51 BODY[] {1}\r\nb)\r\n"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "50"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "51"),
+        RETRIEVE_SET("52"), /* every body came; A0003's OK is still due */
+        C("A0004 UID FETCH 52 (BODY.PEEK[])\r\n"),
+        S("A0003 OK done\r\n* 3 FETCH (UID 52 BODY[] {1}\r\nc)\r\nA0004 OK done\r\n"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "52"),
+        WHO("50 51 52"),
+        BODY("abc"),
+        IS_READY,
+        END,
+    };
+    transcript_t t = plain(steps);
+    play(&t);
+    const step_t steps_full[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE_SET(full),
+        C(full_cmd),
+        END,
+    };
+    t = plain(steps_full);
+    play(&t);
+}
+
+/* A server that answers fewer messages than asked: the first missing one
+ * is POSTIE_E_NOT_FOUND, at the tagged OK or as soon as a later message of
+ * the set comes instead (it was expunged meanwhile); what came before was
+ * delivered, nothing of what came after. */
+static void test_retrieve_set_fewer_messages(void **state)
+{
+    (void)state;
+    static const step_t at_ok[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE_SET("43 44 45"),
+        C("A0003 UID FETCH 43:45 (BODY.PEEK[])\r\n"),
+        S("* 1 FETCH (UID 43 BODY[] {2}\r\nab)\r\n* 2 FETCH (UID 44 BODY[] {2}\r\ncd)\r\n"
+          "A0003 OK Fetch completed.\r\n"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "43"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "44"),
+        FAILED(POSTIE_E_NOT_FOUND),
+        SUBJECT("UID FETCH 45 (BODY.PEEK[]): the server returned no message"),
+        WHO("43 44"),
+        END,
+    };
+    transcript_t t = plain(at_ok);
+    play(&t);
+    static const step_t skipped[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE_SET("43 44 45"),
+        C("A0003 UID FETCH 43:45 (BODY.PEEK[])\r\n"),
+        S("* 1 FETCH (UID 43 BODY[] {2}\r\nab)\r\n* 2 FETCH (UID 45 BODY[] {2}\r\nef)\r\n"
+          "A0003 OK Fetch completed.\r\n"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "43"),
+        FAILED(POSTIE_E_NOT_FOUND),
+        SUBJECT("UID FETCH 44 (BODY.PEEK[]): the server returned no message"),
+        WHO("43"),
+        BODY("ab"),
+        END,
+    };
+    t = plain(skipped);
+    play(&t);
+    static const step_t stranger[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE_SET("43 44"),
+        C("A0003 UID FETCH 43:44 (BODY.PEEK[])\r\n"),
+        S("* 1 FETCH (UID 40 BODY[] {2}\r\nab)\r\n"),
+        FAILED(POSTIE_E_REPLY_UNEXPECTED),
+        WHO(""),
+        END,
+    };
+    t = plain(stranger);
+    play(&t);
+}
+
+/* A NO for the set names the whole set, also after some messages came. */
+static void test_retrieve_set_refused(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE_SET("43 44 45 50"),
+        C("A0003 UID FETCH 43:45,50 (BODY.PEEK[])\r\n"),
+        S("A0003 NO [SERVERBUG] Internal error\r\n"),
+        FAILED(POSTIE_E_COMMAND_REFUSED),
+        SUBJECT("UID FETCH 43:45,50 (BODY.PEEK[])"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    play(&t);
+    static const step_t after_one[] = {
+        OPEN_UIDPLUS,
+        RETRIEVE_SET("43 44"),
+        C("A0003 UID FETCH 43:44 (BODY.PEEK[])\r\n"),
+        S("* 1 FETCH (UID 43 BODY[] {2}\r\nab)\r\nA0003 NO [UNAVAILABLE] try later\r\n"),
+        EVENT_UID(POSTIE_MAILBOX_EV_RETRIEVED, "43"),
+        FAILED(POSTIE_E_MAILBOX_IN_USE),
+        SUBJECT("UID FETCH 43:44 (BODY.PEEK[])"),
+        END,
+    };
+    t = plain(after_one);
+    play(&t);
+}
+
+/* Removes started before the command leaves go as one UID STORE over the
+ * set; with UIDPLUS one UID EXPUNGE of the same set follows once the store
+ * is answered (never in its flight); one REMOVED per UID (more than the
+ * event ring holds at once) when the expunge is answered; another remove
+ * is refused until then. */
+static void test_remove_set_uidplus(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        OPEN_UIDPLUS,
+        REMOVE_SET("43 44 45 47 48 49 50 51 52 53"),
+        C("A0003 UID STORE 43:45,47:53 +FLAGS.SILENT (\\Deleted)\r\n"),
+        NOTHING_SENT,
+        REMOVE_SET("!60"),
+        S("* 1 FETCH (FLAGS (\\Deleted))\r\nA0003 OK Store completed.\r\n"),
+        C("A0004 UID EXPUNGE 43:45,47:53\r\n"),
+        REMOVE_SET("!60"),
+        S("* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 1 EXPUNGE\r\nA0004 OK Expunge completed.\r\n"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "43"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "44"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "45"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "47"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "48"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "49"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "50"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "51"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "52"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "53"),
+        REMOVE_SET("60"),
+        C("A0005 UID STORE 60 +FLAGS.SILENT (\\Deleted)\r\n"),
+        FINISH, /* LOGOUT waits for the UID EXPUNGE */
+        NOTHING_SENT,
+        S("A0005 OK\r\n"),
+        C("A0006 UID EXPUNGE 60\r\nA0007 LOGOUT\r\n"),
+        S("* 1 EXPUNGE\r\nA0006 OK\r\n* BYE\r\nA0007 OK\r\n"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "60"),
+        EVENT(POSTIE_MAILBOX_EV_CLOSED),
+        LOGGED(">A0003 UID STORE 43:45,47:53 +FLAGS.SILENT (\\Deleted)\n"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    play(&t);
+}
+
+/* Without UIDPLUS: one UID STORE for the set, its REMOVED events at its
+ * answer, EXPUNGE at finish. A NO for the store names the set and sends no
+ * expunge. */
+static void test_remove_set_plain_and_refused(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        OPEN_PLAIN,
+        REMOVE_SET("5 6 9"),
+        C("A0003 UID STORE 5:6,9 +FLAGS.SILENT (\\Deleted)\r\n"),
+        S("A0003 OK\r\n"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "5"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "6"),
+        EVENT_UID(POSTIE_MAILBOX_EV_REMOVED, "9"),
+        FINISH,
+        C("A0004 EXPUNGE\r\n"),
+        END,
+    };
+    transcript_t t = plain(steps);
+    play(&t);
+    static const step_t refused[] = {
+        OPEN_UIDPLUS,
+        REMOVE_SET("43 44"),
+        C("A0003 UID STORE 43:44 +FLAGS.SILENT (\\Deleted)\r\n"),
+        S("A0003 NO [CANNOT] read-only\r\n"),
+        FAILED(POSTIE_E_COMMAND_REFUSED),
+        SUBJECT("UID STORE 43:44 +FLAGS.SILENT (\\Deleted)"),
+        NOTHING_SENT,
+        END,
+    };
+    t = plain(refused);
     play(&t);
 }
 
@@ -2324,6 +2690,12 @@ int main(void)
         cmocka_unit_test(test_retrieve_remove_finish_uidplus),
         cmocka_unit_test(test_remove_and_finish_without_uidplus),
         cmocka_unit_test(test_remove_then_retrieve_in_one_flight_completes_in_order),
+        cmocka_unit_test(test_retrieve_set_one_command),
+        cmocka_unit_test(test_retrieve_set_one_at_a_time),
+        cmocka_unit_test(test_retrieve_set_fewer_messages),
+        cmocka_unit_test(test_retrieve_set_refused),
+        cmocka_unit_test(test_remove_set_uidplus),
+        cmocka_unit_test(test_remove_set_plain_and_refused),
         cmocka_unit_test(test_untagged_in_the_middle_of_fetch),
         cmocka_unit_test(test_alert_text),
         cmocka_unit_test(test_bye_in_the_middle_of_fetch),

@@ -74,6 +74,99 @@ static void test_pipelined_session(void **state)
     assert_true(postie_pop3_caps(&run.p)->flags & POSTIE_POP3_CAP_PIPELINING);
 }
 
+/* A ranged listing: LIST n and UIDL n per message, as many in flight as the
+ * pipeline takes, the next ones as answers come; clamped to the STAT
+ * count; LISTED once all came; READY clear meanwhile. */
+static void test_list_range_pipelined(void **state)
+{
+    static const pstep_t steps[] = {
+        LOGGED_IN("40"),
+        RANGE(37, 10, POSTIE_MAIL_ITEM_SIZE | POSTIE_MAIL_ITEM_UIDL),
+        C("LIST 37\r\nUIDL 37\r\nLIST 38\r\nUIDL 38\r\nLIST 39\r\nUIDL 39\r\nLIST 40\r\n"
+          "UIDL 40\r\n"),
+        NOT_READY,
+        S("+OK 37 4096\r\n+OK 37 u37\r\n+OK 38 4000\r\n+OK 38 u38\r\n+OK 39 10\r\n"
+          "+OK 39 u39\r\n+OK 40 7\r\n+OK 40 u:/40\r\n"),
+        LISTED,
+        ITEMS("37:4096;37=u37;38:4000;38=u38;39:10;39=u39;40:7;40=u:/40;"),
+        READY,
+        /* more than the pipeline: the rest as answers come */
+        RANGE(1, 6, POSTIE_MAIL_ITEM_SIZE | POSTIE_MAIL_ITEM_UIDL),
+        C("LIST 1\r\nUIDL 1\r\nLIST 2\r\nUIDL 2\r\nLIST 3\r\nUIDL 3\r\nLIST 4\r\nUIDL 4\r\n"),
+        S("+OK 1 11\r\n+OK 1 a\r\n"),
+        C("LIST 5\r\nUIDL 5\r\n"),
+        S("+OK 2 12\r\n+OK 2 b\r\n+OK 3 13\r\n+OK 3 c\r\n+OK 4 14\r\n+OK 4 d\r\n"),
+        C("LIST 6\r\nUIDL 6\r\n"),
+        NOT_READY,
+        S("+OK 5 15\r\n+OK 5 e\r\n+OK 6 16\r\n+OK 6 f\r\n"),
+        LISTED,
+        ITEMS("1:11;1=a;2:12;2=b;3:13;3=c;4:14;4=d;5:15;5=e;6:16;6=f;"),
+        /* beyond the STAT count: nothing to ask */
+        RANGE(41, 5, POSTIE_MAIL_ITEM_SIZE | POSTIE_MAIL_ITEM_UIDL),
+        NOTHING_SENT,
+        LISTED,
+        ITEMS(""),
+        /* sizes only */
+        RANGE(40, 1, POSTIE_MAIL_ITEM_SIZE),
+        C("LIST 40\r\n"),
+        S("+OK 40 7\r\n"),
+        LISTED,
+        ITEMS("40:7;"),
+        READY,
+        END,
+    };
+    transcript_t t = {.cfg = config(), .steps = steps};
+    (void)state;
+    play(&t);
+}
+
+/* Without PIPELINING a ranged listing goes one command at a time; an
+ * answer for another message, or -ERR, ends the session. */
+static void test_list_range_plain_and_bad(void **state)
+{
+    static const pstep_t steps[] = {
+        S("+OK ready\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nSASL PLAIN\r\nUIDL\r\n.\r\n"),
+        C(AUTH_ALICE),
+        S("+OK\r\n"),
+        C("STAT\r\n"),
+        S("+OK 3 300\r\n"),
+        READY_EV,
+        RANGE(2, 5, POSTIE_MAIL_ITEM_SIZE | POSTIE_MAIL_ITEM_UIDL),
+        C("LIST 2\r\n"),
+        NOT_READY,
+        S("+OK 2 200\r\n"),
+        C("UIDL 2\r\n"),
+        S("+OK 2 bbb\r\n"),
+        C("LIST 3\r\n"),
+        S("+OK 3 300\r\n"),
+        C("UIDL 3\r\n"),
+        S("+OK 3 ccc\r\n"),
+        LISTED,
+        ITEMS("2:200;2=bbb;3:300;3=ccc;"),
+        READY,
+        RANGE(1, 1, POSTIE_MAIL_ITEM_UIDL),
+        C("UIDL 1\r\n"),
+        S("+OK 2 bbb\r\n"),
+        FAILED(POSTIE_E_REPLY_MALFORMED, NULL, NULL),
+        END,
+    };
+    static const pstep_t err[] = {
+        LOGGED_IN("3"),
+        RANGE(1, 1, POSTIE_MAIL_ITEM_SIZE),
+        C("LIST 1\r\n"),
+        S("-ERR no such message\r\n"),
+        FAILED(POSTIE_E_COMMAND_REFUSED, NULL, NULL),
+        END,
+    };
+    transcript_t t = {.cfg = config(), .steps = steps};
+    (void)state;
+    play(&t);
+    t.steps = err;
+    play(&t);
+}
+
 /* Without PIPELINING: one command at a time; UIDL goes after LIST's answer. */
 static const pstep_t plain_session[] = {
     SX("+OK POP3 server ready\r\n", POSTIE_E_COMMAND_REFUSED, "greeting", 0),
@@ -1021,6 +1114,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipelined_session),
         cmocka_unit_test(test_session_without_pipelining),
+        cmocka_unit_test(test_list_range_pipelined),
+        cmocka_unit_test(test_list_range_plain_and_bad),
         cmocka_unit_test(test_pipelining_switched_off),
         cmocka_unit_test(test_old_server_user_pass),
         cmocka_unit_test(test_user_pass_when_no_sasl),

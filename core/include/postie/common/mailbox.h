@@ -24,6 +24,14 @@
  *   remove    mark one message for deletion: POSTIE_MAILBOX_EV_REMOVED
  *             (POP3 DELE; IMAP UID STORE +FLAGS.SILENT (\Deleted), and
  *             UID EXPUNGE of that UID when UIDPLUS is offered)
+ *
+ * An engine may join commands of one kind started one after the other into
+ * one protocol command (the IMAP engine sends the retrieves started before
+ * its command leaves as one UID FETCH over a UID set, and the removes as
+ * one UID STORE and one UID EXPUNGE); each still has its own data callback
+ * context and its own completion event. Such an engine may refuse
+ * (POSTIE_E_BAD_STATE) a command of a kind while an earlier one of that
+ * kind is out; start it again after that one's event.
  *   finish    make the deletions final and log out: POSTIE_MAILBOX_EV_CLOSED
  *             (POP3 QUIT, which is when a POP3 server deletes; IMAP
  *             EXPUNGE when UIDPLUS was not offered, then LOGOUT)
@@ -33,11 +41,13 @@
  * earlier commands still await their replies, up to its pipeline depth, so
  * the fetch run can put "remove N" and "retrieve N+1" in one flight.
  * Completion events of one kind come in the order those commands were
- * started (an IMAP remove with UIDPLUS completes only when its UID EXPUNGE,
- * sent after the store was answered, is answered, so it may complete after
- * a retrieve started later); a retrieve's data callback runs only for the
- * message being received. Without
- * pipelining READY means no command is outstanding.
+ * started; across kinds there is no order: a retrieve completes as soon as
+ * its message is complete (IMAP: at the end of its FETCH response, before
+ * the tagged completion of the UID FETCH), an IMAP remove with UIDPLUS only
+ * when its UID EXPUNGE, sent after the store was answered, is answered, so
+ * either may complete before an older command of the other kind. A
+ * retrieve's data callback runs only for the message being received.
+ * Without pipelining READY means no command is outstanding.
  *
  * A failure ends the session: FAILED is set, POSTIE_MAILBOX_EV_FAILED is
  * queued, and the engine's error op says why (status, the step, the server's
@@ -132,6 +142,13 @@ typedef struct {
     const postie_mailbox_info_t *(*info)(const void *e);
     /* The text of the last POSTIE_MAILBOX_EV_ALERT, NUL-terminated. */
     const char *(*alert_text)(const void *e);
+    /* May be NULL. As list, but only the count (>= 1) lowest ids from
+     * from_id up, for a caller that works a bounded window per round: an
+     * engine offers it when it can answer that without listing the whole
+     * mailbox (POP3: LIST n and UIDL n per message, pipelined, instead of a
+     * LIST and a UIDL of every message each round). */
+    postie_status_t (*list_range)(void *e, uint32_t from_id, uint32_t count, uint32_t want,
+                                  postie_mailbox_item_fn fn, void *ctx, uint32_t now);
 } postie_mailbox_ops_t;
 
 #ifdef __cplusplus

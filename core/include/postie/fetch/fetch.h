@@ -52,12 +52,14 @@
  * POSTIE_FETCH_BATCH messages; rounds repeat until a list gives nothing new,
  * so any mailbox size runs in fixed RAM.
  *
- * Pipelining (postie/common/mailbox.h): POP3 retrieves ahead, the next
- * messages' RETR on the wire while one is stored, and sends a batch's
- * removes together, as many as the engine accepts; completions come in
- * order. IMAP keeps one retrieve and one remove in flight (fetch.c,
- * in_flight_max, says why: servers may answer pipelined IMAP commands out
- * of order). A stop request is honoured between messages:
+ * Pipelining (postie/common/mailbox.h): the run starts a batch's
+ * retrieves, and later its removes, one after the other, as many as the
+ * engine accepts; completions of a kind come in order. POP3 puts them on
+ * the wire together (the next messages' RETR while one is stored); the
+ * IMAP engine joins them into one UID FETCH over the batch's UID set (and
+ * one UID STORE, then one UID EXPUNGE), one set at a time (fetch.c,
+ * in_flight_max, says why: servers may answer separate pipelined IMAP
+ * commands out of order). A stop request is honoured between messages:
  * the retrieves in flight are stored, the batch committed and removed,
  * then the session finished.
  *
@@ -78,7 +80,7 @@
  *
  * Time: every `now` is postie_clock_ms() (handed to the engine's commands).
  *
- * RAM: sizeof(postie_fetch_t), 45 160 octets on x86-64 with the defaults
+ * RAM: sizeof(postie_fetch_t), 45 784 octets on x86-64 with the defaults
  * (45 048 on Cortex-M4): the fetch state (see postie/fetch/fetch_state.h:
  * 41 256) and the batch (POSTIE_FETCH_BATCH items of 96 octets, plus 2
  * octets each for the removes in flight). Nothing is allocated; a board

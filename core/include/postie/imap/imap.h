@@ -47,9 +47,25 @@
  *             FETCH answers come in UID order, so an unordered SEARCH
  *             answer is fine here (one range from its lowest to its
  *             highest UID).
- *   retrieve  C: A0006 UID FETCH 43 (BODY.PEEK[])
+ *   retrieve  C: A0006 UID FETCH 43:45,47 (BODY.PEEK[])
  *             S: * 1 FETCH (UID 43 BODY[] {1234} ...1234 octets... )
- *             The literal streams to the data callback as it arrives, in
+ *             S: * 2 FETCH (UID 44 BODY[] {917} ...)   ...   S: A0006 OK
+ *             Retrieves started one after the other before the command
+ *             leaves (no tx_ack in between) join one UID FETCH over a UID
+ *             set, ascending, at most POSTIE_IMAP_SET_MAX, with the same
+ *             callback and size_max (each keeps its own callback context);
+ *             the server answers a set in message order (which is UID
+ *             order), each message goes to its own context and completes
+ *             (RETRIEVED, with its UID) when its FETCH response ends,
+ *             before the tagged OK. One set at a time: while bodies of a
+ *             sent set are due, retrieve is refused (POSTIE_E_BAD_STATE);
+ *             a set is refused too when a UID does not fit it (lower than
+ *             its last, or the set full) and it cannot start anew. A
+ *             message of the set the server does not return (expunged
+ *             meanwhile: another of the set comes instead, or the tagged
+ *             OK) is POSTIE_E_NOT_FOUND naming its UID; a NO for the
+ *             command names the whole set.
+ *             Each literal streams to the data callback as it arrives, in
  *             chunks of at most POSTIE_IMAP_RX_BUFFER_SIZE, whatever its
  *             size; BODY.PEEK leaves \Seen alone. A literal larger than
  *             size_max is POSTIE_E_MESSAGE_TOO_LARGE, larger than the
@@ -59,8 +75,13 @@
  *             properly after it (more data than announced) is
  *             POSTIE_E_SIZE_MISMATCH; a UID the server does not return
  *             (expunged meanwhile) is POSTIE_E_NOT_FOUND.
- *   remove    C: A0007 UID STORE 43 +FLAGS.SILENT (\Deleted)
- *             and with UIDPLUS, in the same flight:  C: A0008 UID EXPUNGE 43
+ *   remove    C: A0007 UID STORE 43:45 +FLAGS.SILENT (\Deleted)
+ *             and with UIDPLUS, once the store is answered (never in its
+ *             flight: a server may run both at once):
+ *                                                C: A0008 UID EXPUNGE 43:45
+ *             Removes join a UID set as retrieves do (one set at a time,
+ *             refused while one is out); one REMOVED per UID when the
+ *             UID EXPUNGE (without UIDPLUS: the UID STORE) is answered.
  *   finish    without UIDPLUS  C: A0009 EXPUNGE   then  C: A0010 LOGOUT
  *             Note: a plain EXPUNGE removes EVERY message flagged \Deleted
  *             in the folder, also those another client flagged; UID EXPUNGE
@@ -70,8 +91,9 @@
  * Pipelining (mailbox.h): IMAP tags keep commands apart, so READY is set
  * again while removes and retrieves still await their answers (up to
  * POSTIE_IMAP_PIPELINE_MAX tagged commands); "remove N" and "retrieve N+1"
- * leave in one flight. Completion events come in the order the commands
- * were started. list and finish run alone: READY stays clear until they end.
+ * leave in one flight. Completion events of one kind come in the order the
+ * commands were started (a retrieve's as its message ends, see above).
+ * list and finish run alone: READY stays clear until they end.
  *
  * Untagged responses are handled wherever they arrive, also between the
  * parts of a FETCH answer: EXISTS updates info()->messages, EXPUNGE lowers
@@ -144,13 +166,14 @@
  * large message may take as long as it keeps moving.
  *
  * RAM: sizeof(postie_imap_t) = POSTIE_IMAP_RX_BUFFER_SIZE +
- * POSTIE_IMAP_TX_BUFFER_SIZE + about 1.3 KiB (the configuration, the
+ * POSTIE_IMAP_TX_BUFFER_SIZE + about 1.8 KiB (the configuration, the
  * pipeline of POSTIE_IMAP_PIPELINE_MAX commands, the event ring, the list
- * windows, info, error and alert text, the error of a refused OAuth token).
- * With the defaults: 13 984 octets on x86-64, 13 816 on Cortex-M4
+ * windows, the UID sets of POSTIE_IMAP_SET_MAX retrieves and removes, info,
+ * error and alert text, the error of a refused OAuth token). With the
+ * defaults: 14 312 octets on x86-64, 14 064 on Cortex-M4
  * (boards/cortex-m4/build.sh prints it), of which an 8 KiB transmit
  * buffer sized for AUTHENTICATE with the longest OAuth 2.0 token
- * (POSTIE_OAUTH_TOKEN_MAX 4096; 7 712 and 7 552 with the 2 KiB buffer a
+ * (POSTIE_OAUTH_TOKEN_MAX 4096; about 6 KiB less with the 2 KiB buffer a
  * build without OAuth may set).
  *
  * Thread model: an engine belongs to one thread at a time; engines share
@@ -271,16 +294,12 @@ const char *postie_imap_state_name(postie_imap_state_t state);
 /* A tagged command awaiting its completion. Private. */
 typedef struct {
     uint8_t kind;    /* internal command kind */
-    uint8_t step;    /* continuation step (LOGIN literals, AUTHENTICATE) */
+    uint8_t step;    /* continuation step (LOGIN literals, AUTHENTICATE); UID sets: whose */
     bool done;       /* completed OK ahead of an older command */
-    bool got_body;   /* retrieve: the BODY[] arrived */
     uint32_t tag;    /* the number in the tag "A0042" */
-    uint32_t uid;    /* retrieve/remove: the UID; list windows: low end */
+    uint32_t uid;    /* a message of a UID set (in errors); list windows: low end */
     uint32_t uid_hi; /* list windows: high end */
     uint32_t tx_end; /* the command has left once tx_sent reaches this (wrapping) */
-    uint64_t size_max;
-    postie_mailbox_data_fn data;
-    void *data_ctx;
 } postie_imap_pending_t;
 
 /* The engine. Treat every field as private; use the functions below. */
@@ -325,7 +344,7 @@ typedef struct {
     uint32_t fx_uid;       /* UID seen in the current FETCH response */
     uint64_t fx_size;      /* RFC822.SIZE seen in the current FETCH response */
     uint32_t fx_have;      /* which of the two were seen */
-    uint16_t fx_body;      /* pending index + 1 of the retrieve the body belongs to */
+    uint32_t fx_body;      /* tag of the retrieve set the body belongs to (0: none) */
     uint64_t search_num;   /* SEARCH number being read across parts */
     uint8_t search_digits; /* its digits so far */
     bool search_stop;      /* rest of the SEARCH line is not numbers */
@@ -336,6 +355,23 @@ typedef struct {
      * message flagged but not expunged); finish waits for the last one */
     uint16_t expunges_owed;
     bool finish_waiting;
+
+    /* The UID set of the retrieves (one UID FETCH ... (BODY.PEEK[])) and of
+     * the removes (one UID STORE, then one UID EXPUNGE). A set grows while
+     * its command is the newest and has not left (open_kind); one set of
+     * each kind at a time. */
+    uint8_t open_kind;   /* CMD_FETCH_BODY or CMD_STORE while growing, else 0 */
+    bool open_logged;    /* the growing command was logged already */
+    size_t open_at;      /* where it starts in tx_buf */
+    uint16_t fetch_n;    /* UIDs in the retrieve set */
+    uint16_t fetch_next; /* the next one whose BODY[] is due */
+    uint64_t fetch_size_max;
+    postie_mailbox_data_fn fetch_fn;
+    uint32_t fetch_uid[POSTIE_IMAP_SET_MAX];
+    void *fetch_ctx[POSTIE_IMAP_SET_MAX];
+    uint16_t rm_n;        /* UIDs in the remove set (0: none in flight) */
+    uint16_t rm_reported; /* REMOVED events given for it */
+    uint32_t rm_uid[POSTIE_IMAP_SET_MAX];
 
     /* list in progress */
     postie_mailbox_item_fn item_fn;
