@@ -81,7 +81,7 @@
  * Time: every `now` is postie_clock_ms() (handed to the engine's commands).
  *
  * RAM: sizeof(postie_fetch_t), 45 784 octets on x86-64 with the defaults
- * (45 048 on Cortex-M4): the fetch state (see postie/fetch/fetch_state.h:
+ * (45 648 on Cortex-M4): the fetch state (see postie/fetch/fetch_state.h:
  * 41 256) and the batch (POSTIE_FETCH_BATCH items of 96 octets, plus 2
  * octets each for the removes in flight). Nothing is allocated; a board
  * with little RAM lowers POSTIE_FETCH_UIDL_ARENA and POSTIE_FETCH_UIDLS_MAX
