@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "cli_commands.h"
+#include "cli_oauth.h"
 #include "cli_options.h"
 #include "cli_output.h"
 #include "cli_registry.h"
@@ -300,6 +301,49 @@ static int status(const entry_t *e)
            "  %-16s until %u s before it expires)\n",
            "access token", "", (unsigned)POSTIE_OAUTH_EXPIRY_MARGIN_S);
     return st == POSTIE_OK ? 0 : EXIT_SESSION;
+}
+
+void cli_print_oauth_state(const postie_endpoint_t *ep, bool account, const char *name, int width)
+{
+    static postie_oauth_config_t cfg;
+    static char refresh[POSTIE_OAUTH_REFRESH_TOKEN_MAX + 1];
+    const postie_oauth2_t *o = &ep->oauth2;
+    const char *used = NULL;
+    char err[512];
+    char masked[16];
+    postie_status_t st;
+    if (ep->auth != POSTIE_AUTH_OAUTH2) {
+        return;
+    }
+    (void)cli_registry_load(&used);
+    if (postie_oauth_config_from_entry(&cfg, ep, account, name, used, err, sizeof(err)) !=
+        POSTIE_OK) {
+        printf("  %-*s %s\n", width, "oauth2", err);
+        return;
+    }
+    printf("  %-*s %s, %s\n", width, "oauth2", postie_oauth2_provider_name(o->provider),
+           postie_oauth2_mechanism_name(o->mechanism));
+    printf("  %-*s %s\n", width, "  client_id", cfg.client_id);
+    printf("  %-*s ", width, "  client_secret");
+    if (o->client_secret.kind == POSTIE_SECRET_NONE) {
+        printf("(none: a public client)\n");
+    } else {
+        cli_print_secret(&o->client_secret);
+        putchar('\n');
+    }
+    printf("  %-*s %s\n", width, "  token_endpoint", cfg.token_endpoint);
+    printf("  %-*s %s\n", width, "  scopes", cfg.scopes);
+    printf("  %-*s %s\n", width, "  token_store", cfg.store);
+    st = postie_oauth_store_read(cfg.store, refresh, sizeof(refresh), NULL, err, sizeof(err));
+    postie_oauth_mask(refresh, masked, sizeof(masked));
+    memset(refresh, 0, sizeof(refresh));
+    printf("  %-*s %s%s\n", width, "  refresh token",
+           st == POSTIE_OK            ? "stored: "
+           : st == POSTIE_E_NOT_FOUND ? "none: not authorized yet (postie oauth authorize NAME)"
+                                      : "unusable: ",
+           st == POSTIE_OK            ? masked
+           : st == POSTIE_E_NOT_FOUND ? ""
+                                      : err);
 }
 
 int cmd_oauth(int argc, char **argv)
