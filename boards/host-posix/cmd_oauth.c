@@ -129,7 +129,8 @@ static void config_for(const entry_t *e, postie_oauth_config_t *cfg, bool verbos
     }
 }
 
-/* The store's directory, created (0700) when it is missing. */
+/* The store's directory, created (0700, with its missing parents) when it
+ * is missing. */
 static void make_store_dir(const char *store)
 {
     char dir[POSTIE_REGISTRY_TEXT_MAX + 64];
@@ -139,10 +140,21 @@ static void make_store_dir(const char *store)
     }
     memcpy(dir, store, (size_t)(slash - store));
     dir[slash - store] = '\0';
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "postie oauth: cannot create the token store's directory %s: %s\n", dir,
-                strerror(errno));
-        exit(EXIT_SESSION);
+    for (char *p = dir + 1;; p++) {
+        char c = *p;
+        if (c != '/' && c != '\0') {
+            continue;
+        }
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "postie oauth: cannot create the token store's directory %s: %s\n", dir,
+                    strerror(errno));
+            exit(EXIT_SESSION);
+        }
+        *p = c;
+        if (c == '\0') {
+            break;
+        }
     }
 }
 
