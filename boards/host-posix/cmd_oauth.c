@@ -286,7 +286,20 @@ static int status(const entry_t *e)
     printf("  %-16s %s\n", "device_endpoint",
            cfg.device_endpoint[0] ? cfg.device_endpoint : "(none)");
     printf("  %-16s %s\n", "scopes", cfg.scopes);
-    printf("  %-16s %s%s\n", "token store", cfg.store, o->token_store[0] ? "" : " (default)");
+    {
+        /* the loader filled in the default path: say when it is that one */
+        static postie_endpoint_t bare;
+        char dflt[sizeof(cfg.store)];
+        const char *used = NULL;
+        bool is_default;
+        (void)cli_registry_load(&used);
+        bare = *e->ep;
+        bare.oauth2.token_store[0] = '\0';
+        is_default = postie_oauth_store_path(&bare, e->account, e->name, used, dflt,
+                                             sizeof(dflt)) == POSTIE_OK &&
+                     strcmp(dflt, cfg.store) == 0;
+        printf("  %-16s %s%s\n", "token store", cfg.store, is_default ? " (default)" : "");
+    }
     st = postie_oauth_store_read(cfg.store, refresh, sizeof(refresh), &updated, err, sizeof(err));
     postie_oauth_mask(refresh, masked, sizeof(masked));
     memset(refresh, 0, sizeof(refresh));

@@ -4,6 +4,8 @@
  */
 #include "postie/posix/registry_file.h"
 
+#include "postie/posix/oauth.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +38,35 @@ static void add_warning(postie_registry_t *reg, const char *kind, const char *na
     snprintf(p->path, sizeof(p->path), "%s[\"%s\"].%s", kind, name,
              key[0] != '\0' ? key : "password");
     snprintf(p->message, sizeof(p->message), "%s", message);
+}
+
+/* An OAuth 2.0 entry without oauth2.token_store gets the default one
+ * (postie_oauth_store_path(): $STATE_DIRECTORY, else next to the registry
+ * file), so every user of the entry finds the same store without knowing
+ * which file the registry came from. */
+static void fill_token_store(postie_registry_t *reg, postie_endpoint_t *ep, bool account,
+                             const char *name, const char *path)
+{
+    char store[sizeof(ep->oauth2.token_store)];
+    if (ep->auth != POSTIE_AUTH_OAUTH2 || ep->oauth2.token_store[0] != '\0') {
+        return;
+    }
+    if (postie_oauth_store_path(ep, account, name, path, store, sizeof(store)) != POSTIE_OK) {
+        add_warning(reg, account ? "accounts" : "sessions", name, "oauth2.token_store",
+                    "the default token store's path is too long: set oauth2.token_store");
+        return;
+    }
+    memcpy(ep->oauth2.token_store, store, sizeof(store));
+}
+
+static void fill_token_stores(postie_registry_t *reg, const char *path)
+{
+    for (size_t i = 0; i < reg->session_count; i++) {
+        fill_token_store(reg, &reg->sessions[i].ep, false, reg->sessions[i].name, path);
+    }
+    for (size_t i = 0; i < reg->account_count; i++) {
+        fill_token_store(reg, &reg->accounts[i].ep, true, reg->accounts[i].name, path);
+    }
 }
 
 /* The file-secret counterpart of the loader's warning for an inline
@@ -111,6 +142,7 @@ postie_status_t postie_registry_load_file(postie_registry_t *reg, const char *pa
     st = postie_registry_load(reg, text, len, arena, arena_size, &src);
     if (st == POSTIE_OK) {
         warn_exposed_secret_files(reg);
+        fill_token_stores(reg, path);
     }
     return st;
 }
