@@ -720,7 +720,9 @@ static postie_status_t put_client(const postie_oauth_config_t *cfg, postie_text_
         if (st != POSTIE_OK) {
             char where[POSTIE_REGISTRY_TEXT_MAX + 32];
             postie_secret_describe(&cfg->client_secret, where, sizeof(where));
-            snprintf(err, err_cap, "the client secret (%s): %s", where,
+            /* "password variable X" -> "variable X": this one is no password */
+            snprintf(err, err_cap, "the client secret (%s): %s",
+                     strncmp(where, "password ", 9) == 0 ? where + 9 : where,
                      why != NULL ? why : postie_status_str(st));
             return st;
         }

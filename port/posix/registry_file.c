@@ -81,12 +81,21 @@ static void warn_exposed_secret_files(postie_registry_t *reg)
             add_warning(reg, "sessions", s->name, s->origin[POSTIE_F_PASSWORD].key,
                         POSTIE_SECRET_EXPOSED_WARNING);
         }
+        if (s->origin[POSTIE_F_OAUTH2].via == 0 &&
+            postie_secret_exposed(&s->ep.oauth2.client_secret)) {
+            add_warning(reg, "sessions", s->name, "oauth2.client_secret",
+                        "client secret file group or others can read; chmod 600 it");
+        }
     }
     for (size_t i = 0; i < reg->account_count; i++) {
         const postie_account_t *a = &reg->accounts[i];
         if (a->origin[POSTIE_F_PASSWORD].via == 0 && postie_secret_exposed(&a->ep.password)) {
             add_warning(reg, "accounts", a->name, a->origin[POSTIE_F_PASSWORD].key,
                         POSTIE_SECRET_EXPOSED_WARNING);
+        }
+        if (postie_secret_exposed(&a->ep.oauth2.client_secret)) {
+            add_warning(reg, "accounts", a->name, "oauth2.client_secret",
+                        "client secret file group or others can read; chmod 600 it");
         }
     }
 }

@@ -192,8 +192,22 @@ try:
     check(len(sent) >= 2 and all(q["secret"] for q in sent),
           "client secret: sent with every request", sent)
     r = run("oauth", "authorize", "mail/secret")
-    check(r.returncode == 2 or (r.returncode != 0 and "OAUTH_CLIENT_SECRET" in r.stderr),
+    check(r.returncode != 0 and "client secret (variable OAUTH_CLIENT_SECRET)" in r.stderr,
           "client secret variable unset: refused, names the variable", r.stdout + r.stderr)
+    # a client secret file others can read: a warning when the registry loads
+    sfile = os.path.join(work, "client-secret")
+    with open(sfile, "w") as f:
+        f.write("s3cr3t-client-VALUE\n")
+    os.chmod(sfile, 0o644)
+    wreg = os.path.join(work, "warn.json")
+    e = entry("secret")
+    e["oauth2"]["client_secret"] = {"file": sfile}
+    with open(wreg, "w") as f:
+        json.dump({"sessions": {"mail/w": e}}, f)
+    os.chmod(wreg, 0o600)
+    r = run("oauth", "status", "mail/w", registry=wreg)
+    check('sessions["mail/w"].oauth2.client_secret: client secret file group or others can read'
+          in r.stderr, "a readable client secret file: warned at its path", r.stderr)
 
     # ---- 3. status, session show, account show -------------------------------------------
     r = run("oauth", "status", "mail/good")
