@@ -821,11 +821,39 @@ postie_status_t postie_oauth_device_poll(const postie_oauth_config_t *cfg, const
 /* ---- the provider ------------------------------------------------------------------------------
  */
 
+static postie_status_t provider_get(void *ctx, bool refresh, char *token, size_t cap, size_t *len,
+                                    char *err, size_t err_cap);
+
 void postie_oauth_provider_init(postie_oauth_provider_t *p, const postie_oauth_config_t *cfg)
 {
     memset(p, 0, sizeof(*p));
     p->cfg = *cfg;
     p->now_ms = postie_oauth_now_ms;
+    p->iface.get = provider_get;
+    p->iface.ctx = p;
+}
+
+const postie_token_provider_t *postie_oauth_provider_iface(postie_oauth_provider_t *p)
+{
+    return &p->iface;
+}
+
+postie_status_t postie_oauth_provider_for_entry(postie_oauth_provider_t *p,
+                                                const postie_endpoint_t *ep, bool account,
+                                                const char *name, postie_oauth_log_fn log,
+                                                void *log_ctx, char *err, size_t err_cap)
+{
+    postie_oauth_config_t cfg;
+    postie_status_t st =
+        postie_oauth_config_from_entry(&cfg, ep, account, name, NULL, err, err_cap);
+    if (st != POSTIE_OK) {
+        memset(p, 0, sizeof(*p));
+        return st;
+    }
+    cfg.log = log;
+    cfg.log_ctx = log_ctx;
+    postie_oauth_provider_init(p, &cfg);
+    return POSTIE_OK;
 }
 
 void postie_oauth_provider_clear(postie_oauth_provider_t *p)
