@@ -966,7 +966,8 @@ static postie_status_t provider_get(void *ctx, bool refresh, char *token, size_t
         return hand_out(p, token, cap, len, err, err_cap);
     }
     postie_oauth_provider_clear(p);
-    lock = store_lock(p->cfg.store, timeout_of(&p->cfg), err, err_cap);
+    /* another process may be in a whole exchange (4 x the timeout) */
+    lock = store_lock(p->cfg.store, 5u * timeout_of(&p->cfg), err, err_cap);
     if (lock < 0) {
         return lock == -2 ? POSTIE_E_TOKEN_UNAVAILABLE : POSTIE_E_FILE;
     }
