@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "postie/posix/oauth.h"
 
@@ -211,6 +213,54 @@ static void test_rotation(void)
     CHECK(clean(err), "rotation: no secret in the last message");
 }
 
+/* Four processes share one store whose refresh token rotates on every
+ * use: the store's lock keeps each from spending a token another already
+ * spent, so every refresh succeeds. */
+static void test_shared_store(void)
+{
+    postie_oauth_config_t cfg;
+    pid_t kids[4];
+    int ok = 0;
+    config(&cfg, "rotate", 5000);
+    snprintf(cfg.store, sizeof(cfg.store), "%s/shared.json", scratch);
+    {
+        char rt[64];
+        char e2[256];
+        /* the rotated token a fresh provider left in rotate.json */
+        postie_oauth_config_t prev;
+        config(&prev, "rotate", 5000);
+        if (postie_oauth_store_read(prev.store, rt, sizeof(rt), NULL, e2, sizeof(e2)) !=
+                POSTIE_OK ||
+            postie_oauth_store_write(cfg.store, rt, e2, sizeof(e2)) != POSTIE_OK) {
+            printf("FAIL - shared store: seed: %s\n", e2);
+            failures++;
+            return;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            size_t len = 0;
+            postie_oauth_provider_init(&prov, &cfg);
+            for (int k = 0; k < 3; k++) {
+                if (get(true, &len) != POSTIE_OK) {
+                    printf("# child %d: %s\n", i, err);
+                    _exit(1);
+                }
+            }
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        int status = 0;
+        if (kids[i] > 0 && waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) &&
+            WEXITSTATUS(status) == 0) {
+            ok++;
+        }
+    }
+    CHECK(ok == 4, "shared store: 4 processes x 3 refreshes with rotation, all succeed (%d)", ok);
+}
+
 static void test_failures(void)
 {
     postie_oauth_config_t cfg;
@@ -339,6 +389,7 @@ int main(int argc, char **argv)
     test_cache();
     test_expiry();
     test_rotation();
+    test_shared_store();
     test_failures();
     test_secret_and_chunked();
     printf("%s: %d failure(s)\n", argv[0], failures);
