@@ -4,7 +4,7 @@
 (RFC 6749 section 6, RFC 8628), over HTTPS on 127.0.0.1 with the test CA's
 certificate for localhost/127.0.0.1.
 
-  oauth_server.py WORKDIR CERTDIR [LIFETIME_S]
+  oauth_server.py WORKDIR CERTDIR [LIFETIME_S [TOKENS USER]]
 
 WORKDIR/port        the port it listens on (written once it listens)
 WORKDIR/requests.jsonl  one line per request: path, grant_type, client_id,
@@ -13,7 +13,11 @@ WORKDIR/issued.jsonl    every token and code issued (access, refresh, device
                     code), so a test can check none of them reaches Postie's
                     output or logs
 WORKDIR/access_tokens   the access tokens currently valid, one per line
-                    ("USER TOKEN"), for an introspection server or a SASL check
+                    ("USER TOKEN")
+TOKENS              when given: every access token it issues is added to
+                    this file as "TOKEN USER" (the file the test mail
+                    server's introspection server reads, mailserver.sh's
+                    POSTIE_TEST_OAUTH_TOKENS), so Dovecot and Postfix take it
 
 The scenario is the client_id (so one registry entry = one scenario):
   good       device grant: two authorization_pending, then tokens; refresh
@@ -34,6 +38,9 @@ The scenario is the client_id (so one registry entry = one scenario):
   trickle    sends a valid reply one byte every 0.4 s (well inside each
              read's timeout, far past the whole exchange's)
   chunked    the reply in chunked transfer coding
+  stalefirst like good, but the first access token it issues is left out of
+             TOKENS: the mail server refuses it as if it had expired, and
+             the client must refresh once
 A refresh token "seed-CLIENTID" is valid for every scenario until rotated;
 any other unknown refresh token gets invalid_grant.
 """
@@ -50,6 +57,9 @@ from urllib.parse import parse_qs
 
 work, certdir = sys.argv[1], sys.argv[2]
 lifetime = float(sys.argv[3]) if len(sys.argv) > 3 else 600.0
+tokens_file = sys.argv[4] if len(sys.argv) > 5 else None
+tokens_user = sys.argv[5] if len(sys.argv) > 5 else None
+issued_count = {}    # client_id -> access tokens issued
 lock = threading.Lock()
 refresh_valid = {}   # refresh token -> client_id
 devices = {}         # device code -> {"client": id, "polls": n}
@@ -71,6 +81,10 @@ def issue(kind, client):
 def new_access(client, user="user@example.test"):
     at = issue("access", client)
     with lock:
+        issued_count[client] = issued_count.get(client, 0) + 1
+        if tokens_file and not (client == "stalefirst" and issued_count[client] == 1):
+            with open(tokens_file, "a") as f:
+                f.write("%s %s\n" % (at, tokens_user))
         access_valid.append((user, at))
         with open(os.path.join(work, "access_tokens.tmp"), "w") as f:
             for u, t in access_valid:
@@ -156,7 +170,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.error(400, "access_denied", "the user said no")
             if client == "slowdown" and d["polls"] == 1:
                 return self.error(400, "slow_down")
-            if d["polls"] < 3 and client in ("good", "rotate", "slowdown", "norefresh", "secret"):
+            if d["polls"] < 3 and client in ("good", "rotate", "slowdown", "norefresh", "secret",
+                                             "stalefirst"):
                 return self.error(400, "authorization_pending")
             obj = {"access_token": new_access(client), "token_type": "Bearer", "expires_in": 3600}
             if client != "norefresh":
