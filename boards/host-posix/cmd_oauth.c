@@ -34,7 +34,18 @@ static const char oauth_usage[] =
     "                              waits, and stores the refresh token\n"
     "  status NAME                 the OAuth 2.0 settings and the token store's state,\n"
     "                              secrets masked\n"
+    "  import NAME                 store a refresh token obtained elsewhere (the first\n"
+    "                              line of standard input)\n"
     "'postie oauth COMMAND --help' shows a command's options.\n" NAME_HELP;
+
+static const char import_usage[] =
+    "usage: postie oauth import NAME [--session|--account] [--registry FILE] < FILE\n"
+    "Store a refresh token obtained by another flow (for providers whose device\n"
+    "endpoint refuses the mail scope, such as Google's): the first line of standard\n"
+    "input, without its line end, goes into the entry's token store (mode 0600,\n"
+    "replaced atomically). The token is checked for its characters and length,\n"
+    "never printed; nothing is sent anywhere.\n" NAME_HELP
+    "Exit: 0 stored, 2 usage or an unusable token, 3 the store could not be written.\n";
 
 static const char authorize_usage[] =
     "usage: postie oauth authorize NAME [--session|--account] [--verbose] [--registry FILE]\n"
@@ -328,6 +339,48 @@ static int status(const entry_t *e)
     return st == POSTIE_OK ? 0 : EXIT_SESSION;
 }
 
+static int import(const entry_t *e)
+{
+    static postie_oauth_config_t cfg;
+    static char line[POSTIE_OAUTH_REFRESH_TOKEN_MAX + 4];
+    char err[512];
+    char masked[16];
+    size_t n;
+    bool ok = true;
+    config_for(e, &cfg, false);
+    if (fgets(line, sizeof(line), stdin) == NULL) {
+        fprintf(stderr, "postie oauth import %s: no refresh token on standard input\n", e->name);
+        return EXIT_USAGE;
+    }
+    n = strcspn(line, "\r\n");
+    if (line[n] == '\0' && n + 1 >= sizeof(line) - 1) {
+        ok = false; /* no line end within the bound: longer than a refresh token may be */
+    }
+    line[n] = '\0';
+    for (size_t i = 0; i < n && ok; i++) {
+        unsigned char c = (unsigned char)line[i];
+        ok = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+    }
+    if (!ok || n == 0 || n > POSTIE_OAUTH_REFRESH_TOKEN_MAX) {
+        memset(line, 0, sizeof(line));
+        fprintf(stderr,
+                "postie oauth import %s: not a refresh token (1..%u visible ASCII characters, "
+                "no quote or backslash)\n",
+                e->name, (unsigned)POSTIE_OAUTH_REFRESH_TOKEN_MAX);
+        return EXIT_USAGE;
+    }
+    make_store_dir(cfg.store);
+    if (postie_oauth_store_write(cfg.store, line, err, sizeof(err)) != POSTIE_OK) {
+        memset(line, 0, sizeof(line));
+        fprintf(stderr, "postie oauth import %s: %s\n", e->name, err);
+        return EXIT_SESSION;
+    }
+    postie_oauth_mask(line, masked, sizeof(masked));
+    memset(line, 0, sizeof(line));
+    printf("stored: refresh token %s in %s\n", masked, cfg.store);
+    return 0;
+}
+
 void cli_print_oauth_state(const postie_endpoint_t *ep, bool account, const char *name, int width)
 {
     static postie_oauth_config_t cfg;
@@ -390,6 +443,8 @@ int cmd_oauth(int argc, char **argv)
         usage = authorize_usage;
     } else if (argc > 0 && strcmp(argv[0], "status") == 0) {
         usage = status_usage;
+    } else if (argc > 0 && strcmp(argv[0], "import") == 0) {
+        usage = import_usage;
     }
     cli_args_init(&args, "oauth", usage, tables, argc, argv);
     while ((id = cli_args_next(&args, &v, &name)) != CLI_ARGS_END) {
@@ -407,8 +462,9 @@ int cmd_oauth(int argc, char **argv)
             operand[n++] = v;
         }
     }
-    if (n != 2 || (strcmp(operand[0], "authorize") != 0 && strcmp(operand[0], "status") != 0)) {
-        cli_usage_error("oauth", "usage: postie oauth authorize|status NAME", NULL);
+    if (n != 2 || (strcmp(operand[0], "authorize") != 0 && strcmp(operand[0], "status") != 0 &&
+                   strcmp(operand[0], "import") != 0)) {
+        cli_usage_error("oauth", "usage: postie oauth authorize|status|import NAME", NULL);
     }
     find_entry(operand[1], only, &e);
     if (strcmp(operand[0], "authorize") == 0) {
@@ -417,5 +473,5 @@ int cmd_oauth(int argc, char **argv)
     if (verbose) {
         cli_usage_error("oauth", "--verbose applies to authorize", NULL);
     }
-    return status(&e);
+    return strcmp(operand[0], "import") == 0 ? import(&e) : status(&e);
 }

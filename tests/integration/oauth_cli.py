@@ -235,6 +235,21 @@ try:
     check(r.returncode == 2 and "no session or account" in r.stderr, "unknown NAME: exit 2",
           r.stderr)
 
+    # import: a refresh token from elsewhere (Google), then the provider uses it
+    imp = os.path.join(work, "oauth-session-mail_slowdown.json")
+    os.unlink(imp)
+    r = subprocess.run([postie, "--registry", reg, "oauth", "import", "mail/slowdown"],
+                       input="seed-slowdown\n", capture_output=True, text=True, timeout=30)
+    outputs.append(r.stdout + r.stderr)
+    check(r.returncode == 0 and "seed..." in r.stdout, "import: stored, masked", r.stdout + r.stderr)
+    with open(imp) as f:
+        check(json.load(f)["refresh_token"] == "seed-slowdown", "import: the token in the store")
+    check(stat.S_IMODE(os.stat(imp).st_mode) == 0o600, "import: the store is 0600")
+    r = subprocess.run([postie, "--registry", reg, "oauth", "import", "mail/slowdown"],
+                       input="two words\n", capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "two words" not in r.stderr, "import: a bad token refused, not echoed",
+          r.stderr)
+
     # ---- 4. the registry refuses http:// endpoints at their path --------------------------------
     bad = os.path.join(work, "bad.json")
     e = entry("good")

@@ -38,9 +38,10 @@ The scenario is the client_id (so one registry entry = one scenario):
   trickle    sends a valid reply one byte every 0.4 s (well inside each
              read's timeout, far past the whole exchange's)
   chunked    the reply in chunked transfer coding
-  stalefirst like good, but the first access token it issues is left out of
-             TOKENS: the mail server refuses it as if it had expired, and
-             the client must refresh once
+  stalefirst like good, but every odd-numbered access token of the
+             refresh grant (the first one each new process gets) is left
+             out of TOKENS: the mail server refuses it as if it had
+             expired, and the client must refresh once to get a good one
 A refresh token "seed-CLIENTID" is valid for every scenario until rotated;
 any other unknown refresh token gets invalid_grant.
 """
@@ -78,11 +79,13 @@ def issue(kind, client):
     return tok
 
 
-def new_access(client, user="user@example.test"):
+def new_access(client, user="user@example.test", refresh_grant=False):
     at = issue("access", client)
     with lock:
-        issued_count[client] = issued_count.get(client, 0) + 1
-        if tokens_file and not (client == "stalefirst" and issued_count[client] == 1):
+        if refresh_grant:
+            issued_count[client] = issued_count.get(client, 0) + 1
+        stale = client == "stalefirst" and refresh_grant and issued_count[client] % 2 == 1
+        if tokens_file and not stale:
             with open(tokens_file, "a") as f:
                 f.write("%s %s\n" % (at, tokens_user))
         access_valid.append((user, at))
@@ -187,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
                                                          ("used-seed-" + client) not in refresh_valid)
             if not ok:
                 return self.error(400, "invalid_grant", "AADSTS70000: the refresh token is not valid")
-            obj = {"access_token": new_access(client), "token_type": "Bearer",
+            obj = {"access_token": new_access(client, refresh_grant=True), "token_type": "Bearer",
                    "expires_in": 61 if client == "short" else 3600, "scope": form.get("scope", "")}
             if client == "rotate":
                 new = issue("refresh", client)
