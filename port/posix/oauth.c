@@ -856,6 +856,35 @@ postie_status_t postie_oauth_provider_for_entry(postie_oauth_provider_t *p,
     return POSTIE_OK;
 }
 
+const postie_token_provider_t *postie_oauth_provider_attach(postie_oauth_provider_t *p,
+                                                            const postie_endpoint_t *ep,
+                                                            bool account, const char *name,
+                                                            postie_oauth_log_fn log, void *log_ctx,
+                                                            postie_error_t *why)
+{
+    postie_oauth_config_t cfg;
+    char err[160];
+    postie_status_t st =
+        postie_oauth_config_from_entry(&cfg, ep, account, name, NULL, err, sizeof(err));
+    if (st != POSTIE_OK) {
+        postie_oauth_provider_clear(p);
+        if (why != NULL) {
+            postie_error_clear(why);
+            why->status = st;
+            why->phase = "OAuth 2.0 token";
+            postie_text_copy_printable(why->subject, sizeof(why->subject), err, strlen(err));
+        }
+        return NULL;
+    }
+    cfg.log = log;
+    cfg.log_ctx = log_ctx;
+    /* the same entry and settings: keep the cached token */
+    if (p->iface.get == NULL || memcmp(&p->cfg, &cfg, sizeof(cfg)) != 0) {
+        postie_oauth_provider_init(p, &cfg);
+    }
+    return &p->iface;
+}
+
 void postie_oauth_provider_clear(postie_oauth_provider_t *p)
 {
     wipe(p->access, sizeof(p->access));

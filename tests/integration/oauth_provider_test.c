@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "postie/common/sasl.h"
 #include "postie/posix/oauth.h"
 
 static int failures;
@@ -160,6 +161,50 @@ static void test_cache(void)
     CHECK(requests_for("good") == base + 2, "cache: ... with one more request");
     CHECK(prov.requests == 2, "cache: the provider counted 2 requests (%u)", prov.requests);
     postie_oauth_provider_clear(&prov);
+}
+
+/* attach: the same entry keeps the provider's cache (a queue run, postie
+ * poll); another entry starts afresh; a basic-auth entry gets none. */
+static void test_attach(void)
+{
+    static postie_endpoint_t ep;
+    static postie_oauth_provider_t ap;
+    const postie_token_provider_t *tp;
+    postie_error_t why;
+    postie_oauth_config_t cfg;
+    char tok[POSTIE_OAUTH_TOKEN_MAX + 1];
+    size_t len = 0;
+    int base = requests_for("good");
+    config(&cfg, "good", 5000);
+    seed(&cfg, "good");
+    memset(&ep, 0, sizeof(ep));
+    ep.auth = POSTIE_AUTH_OAUTH2;
+    ep.verify = true;
+    snprintf(ep.ca_file, sizeof(ep.ca_file), "%s", ca_file);
+    ep.oauth2.mechanism = POSTIE_SASL_XOAUTH2;
+    snprintf(ep.oauth2.client_id, sizeof(ep.oauth2.client_id), "good");
+    snprintf(ep.oauth2.token_endpoint, sizeof(ep.oauth2.token_endpoint), "%s", cfg.token_endpoint);
+    snprintf(ep.oauth2.scopes, sizeof(ep.oauth2.scopes), "mail");
+    snprintf(ep.oauth2.token_store, sizeof(ep.oauth2.token_store), "%.200s", cfg.store);
+    tp = postie_oauth_provider_attach(&ap, &ep, false, "mail/A", NULL, NULL, &why);
+    CHECK(tp != NULL &&
+              tp->get(tp->ctx, false, tok, sizeof(tok), &len, err, sizeof(err)) == POSTIE_OK,
+          "attach: a token (%s)", err);
+    tp = postie_oauth_provider_attach(&ap, &ep, false, "mail/A", NULL, NULL, &why);
+    CHECK(tp != NULL &&
+              tp->get(tp->ctx, false, tok, sizeof(tok), &len, err, sizeof(err)) == POSTIE_OK,
+          "attach again: a token");
+    CHECK(requests_for("good") == base + 1, "attach again to the same entry: the cache is kept");
+    snprintf(ep.oauth2.scopes, sizeof(ep.oauth2.scopes), "other");
+    tp = postie_oauth_provider_attach(&ap, &ep, false, "mail/A", NULL, NULL, &why);
+    CHECK(tp != NULL &&
+              tp->get(tp->ctx, false, tok, sizeof(tok), &len, err, sizeof(err)) == POSTIE_OK &&
+              requests_for("good") == base + 2,
+          "attach to changed settings: a new token");
+    ep.auth = POSTIE_AUTH_BASIC;
+    CHECK(postie_oauth_provider_attach(&ap, &ep, false, "mail/A", NULL, NULL, &why) == NULL &&
+              why.status == POSTIE_E_INVALID_ARGUMENT,
+          "attach to a basic-auth entry: none");
 }
 
 static void test_expiry(void)
@@ -387,6 +432,7 @@ int main(int argc, char **argv)
         return 2;
     }
     test_cache();
+    test_attach();
     test_expiry();
     test_rotation();
     test_shared_store();

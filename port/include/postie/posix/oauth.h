@@ -222,6 +222,19 @@ postie_status_t postie_oauth_provider_for_entry(postie_oauth_provider_t *p,
                                                 const char *name, postie_oauth_log_fn log,
                                                 void *log_ctx, char *err, size_t err_cap);
 
+/* What a client needs for an entry with "auth": "oauth2": p prepared for
+ * it (postie_oauth_provider_for_entry) unless p already serves the same
+ * entry with the same settings, so its cached access token carries over
+ * from one connection to the next (a queue run, postie poll). Returns p's
+ * interface for the client config's token field; NULL when the entry's
+ * auth is not oauth2 or p cannot serve it, with why (may be NULL) set:
+ * status, phase "OAuth 2.0 token", subject the reason. */
+const postie_token_provider_t *postie_oauth_provider_attach(postie_oauth_provider_t *p,
+                                                            const postie_endpoint_t *ep,
+                                                            bool account, const char *name,
+                                                            postie_oauth_log_fn log, void *log_ctx,
+                                                            postie_error_t *why);
+
 /* Forget the cached access token and wipe it. */
 void postie_oauth_provider_clear(postie_oauth_provider_t *p);
 
