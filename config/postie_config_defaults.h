@@ -79,6 +79,15 @@
 #define POSTIE_OAUTH_TOKEN_MAX 4096
 #endif
 
+/* The longest OAuth 2.0 SASL response before base64 for a token of t octets
+ * (postie/common/sasl.h): OAUTHBEARER's "n,a=" + the user name with every
+ * octet escaped (3 * POSTIE_AUTH_FIELD_MAX) + "," ^A "host=" + 255 octets +
+ * ^A "port=65535" ^A "auth=Bearer " + t + ^A ^A. XOAUTH2's is shorter.
+ * POSTIE_SASL_OAUTH_B64_MAX is its base64 length, what an engine sends. */
+#define POSTIE_SASL_OAUTH_RAW_MAX_OF(t) (292 + 3 * POSTIE_AUTH_FIELD_MAX + (t))
+#define POSTIE_SASL_OAUTH_B64_MAX \
+    (((POSTIE_SASL_OAUTH_RAW_MAX_OF(POSTIE_OAUTH_TOKEN_MAX) + 2) / 3) * 4)
+
 /* Octets of server reply text kept in an error or recipient result.
  * Range 32..512. Default 160. RAM: this much per postie_reply_info_t. */
 #ifndef POSTIE_REPLY_TEXT_MAX
@@ -125,10 +134,22 @@
 #endif
 
 /* Transmit buffer inside each postie_pop3_t, in octets: a pipelined flight
- * of commands, or one AUTH PLAIN line with the longest credentials.
- * Range 1024..65536. Default 1024. RAM: exactly this. */
+ * of commands, one AUTH PLAIN line with the longest credentials, or one
+ * OAuth 2.0 response (XOAUTH2, OAUTHBEARER) with the longest token.
+ * Range 1024..65536. Default: the smallest of 2048, 4096, 8192 and 16384
+ * that holds POSTIE_SASL_OAUTH_B64_MAX + 64 (8192 with the default
+ * POSTIE_OAUTH_TOKEN_MAX of 4096; 2048 with one of 256). A
+ * build that never uses OAuth may set 1024. RAM: exactly this. */
 #ifndef POSTIE_POP3_TX_BUFFER_SIZE
-#define POSTIE_POP3_TX_BUFFER_SIZE 1024
+#if POSTIE_SASL_OAUTH_B64_MAX + 64 <= 2048
+#define POSTIE_POP3_TX_BUFFER_SIZE 2048
+#elif POSTIE_SASL_OAUTH_B64_MAX + 64 <= 4096
+#define POSTIE_POP3_TX_BUFFER_SIZE 4096
+#elif POSTIE_SASL_OAUTH_B64_MAX + 64 <= 8192
+#define POSTIE_POP3_TX_BUFFER_SIZE 8192
+#else
+#define POSTIE_POP3_TX_BUFFER_SIZE 16384
+#endif
 #endif
 
 /* Longest response line (status lines, CAPA, LIST and UIDL lines) accepted,
@@ -178,10 +199,22 @@
 #endif
 
 /* Transmit buffer inside each postie_imap_t, in octets: a flight of
- * pipelined commands, and LOGIN or AUTHENTICATE with the longest
- * credentials. Range 1024..65536. Default 2048. RAM: exactly this. */
+ * pipelined commands, LOGIN or AUTHENTICATE with the longest credentials,
+ * or AUTHENTICATE XOAUTH2/OAUTHBEARER with the longest token.
+ * Range 1024..65536. Default: the smallest of 2048, 4096, 8192 and 16384
+ * that holds POSTIE_SASL_OAUTH_B64_MAX + 64 (8192 with the default
+ * POSTIE_OAUTH_TOKEN_MAX of 4096). A build that never uses OAuth may set
+ * 2048. RAM: exactly this. */
 #ifndef POSTIE_IMAP_TX_BUFFER_SIZE
+#if POSTIE_SASL_OAUTH_B64_MAX + 64 <= 2048
 #define POSTIE_IMAP_TX_BUFFER_SIZE 2048
+#elif POSTIE_SASL_OAUTH_B64_MAX + 64 <= 4096
+#define POSTIE_IMAP_TX_BUFFER_SIZE 4096
+#elif POSTIE_SASL_OAUTH_B64_MAX + 64 <= 8192
+#define POSTIE_IMAP_TX_BUFFER_SIZE 8192
+#else
+#define POSTIE_IMAP_TX_BUFFER_SIZE 16384
+#endif
 #endif
 
 /* Longest response line accepted, in octets including CRLF (a literal
@@ -593,6 +626,20 @@ POSTIE_STATIC_ASSERT(POSTIE_SMTP_TX_BUFFER_SIZE >= 2048,
 POSTIE_STATIC_ASSERT(POSTIE_SMTP_TX_BUFFER_SIZE >=
                          16 + ((2 * POSTIE_AUTH_FIELD_MAX + 2 + 2) / 3) * 4,
                      "the transmit buffer must hold AUTH PLAIN with the longest credentials");
+POSTIE_STATIC_ASSERT(POSTIE_OAUTH_TOKEN_MAX >= 256 && POSTIE_OAUTH_TOKEN_MAX <= 8192,
+                     "OAuth 2.0 token max 256..8192");
+/* An OAuth 2.0 response goes on a line of its own when it does not fit the
+ * AUTH command line (RFC 4954 4, RFC 5034 4): the transmit buffer holds it
+ * with its CRLF, or with the IMAP command and tag (SASL-IR). */
+POSTIE_STATIC_ASSERT(POSTIE_SMTP_TX_BUFFER_SIZE >= POSTIE_SASL_OAUTH_B64_MAX + 64,
+                     "the transmit buffer must hold an OAuth 2.0 response with the longest token "
+                     "(POSTIE_OAUTH_TOKEN_MAX)");
+POSTIE_STATIC_ASSERT(POSTIE_POP3_TX_BUFFER_SIZE >= POSTIE_SASL_OAUTH_B64_MAX + 64,
+                     "the POP3 transmit buffer must hold an OAuth 2.0 response with the longest "
+                     "token (POSTIE_OAUTH_TOKEN_MAX)");
+POSTIE_STATIC_ASSERT(POSTIE_IMAP_TX_BUFFER_SIZE >= POSTIE_SASL_OAUTH_B64_MAX + 64,
+                     "the IMAP transmit buffer must hold AUTHENTICATE with an OAuth 2.0 response "
+                     "with the longest token (POSTIE_OAUTH_TOKEN_MAX)");
 POSTIE_STATIC_ASSERT(POSTIE_SMTP_PIPELINE_MAX >= 1 && POSTIE_SMTP_PIPELINE_MAX <= 255,
                      "pipeline depth 1..255");
 POSTIE_STATIC_ASSERT(POSTIE_POP3_LINE_MAX >= 512,

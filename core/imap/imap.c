@@ -57,7 +57,13 @@ static const char *const command_names[] = {
 enum { LOGIN_START, LOGIN_USER_OCTETS, LOGIN_PASS_OCTETS, LOGIN_SENT };
 
 /* AUTHENTICATE steps. */
-enum { AUTH_WAIT_PLUS, AUTH_SENT, AUTH_CANCELLED };
+enum { AUTH_WAIT_PLUS, AUTH_SENT, AUTH_CANCELLED, AUTH_ERROR_ANSWERED };
+
+/* The mechanism AUTHENTICATE uses: the OAuth 2.0 one when a token is set. */
+static uint32_t auth_mechanism(const postie_imap_t *m)
+{
+    return m->cfg.oauth_token != NULL ? m->cfg.oauth_mechanism : POSTIE_SASL_PLAIN;
+}
 
 static const char *const state_names[] = {
 #define POSTIE_IMAP_STATE_NAME(name) #name,
@@ -150,7 +156,8 @@ void postie_imapx_describe(const postie_imap_t *m, const postie_imap_pending_t *
                                                                                     : "INBOX");
         break;
     case CMD_AUTHENTICATE:
-        postie_text_put(&b, "AUTHENTICATE PLAIN");
+        postie_text_put(&b, "AUTHENTICATE ");
+        postie_text_put(&b, postie_sasl_mechanism_name(auth_mechanism(m)));
         break;
     case CMD_SEARCH:
         postie_text_put(&b, "UID SEARCH UID ");
@@ -480,9 +487,8 @@ static uint8_t login_piece(postie_imap_t *m, postie_text_t *b, uint8_t step, uin
     return LOGIN_SENT;
 }
 
-/* The SASL initial response of mechanism mech, base64, into b. PLAIN only
- * for now; XOAUTH2 and OAUTHBEARER slot in here (their encoders belong in
- * postie/common/sasl.h). */
+/* The SASL initial response of mechanism mech (PLAIN, XOAUTH2 or
+ * OAUTHBEARER), base64, into b. */
 static void put_sasl_response(const postie_imap_t *m, uint32_t mech, postie_text_t *b)
 {
     size_t room = 0;
@@ -490,6 +496,11 @@ static void put_sasl_response(const postie_imap_t *m, uint32_t mech, postie_text
     char *tail = postie_text_tail(b, &room);
     if (mech == POSTIE_SASL_PLAIN &&
         postie_sasl_plain(m->cfg.username, m->cfg.password, tail, room, &written) == POSTIE_OK) {
+        postie_text_advance(b, written);
+    } else if (mech != POSTIE_SASL_PLAIN &&
+               postie_sasl_oauth(mech, m->cfg.username, m->cfg.oauth_host, m->cfg.oauth_port,
+                                 m->cfg.oauth_token, strlen(m->cfg.oauth_token), tail, room,
+                                 &written) == POSTIE_OK) {
         postie_text_advance(b, written);
     } else {
         postie_text_fail(b);
@@ -505,7 +516,9 @@ static void put_sasl_response(const postie_imap_t *m, uint32_t mech, postie_text
 static void start_login(postie_imap_t *m, uint32_t now)
 {
     static const char phase[] = "LOGIN";
-    uint32_t usable = m->caps.sasl & m->cfg.sasl_allowed & POSTIE_SASL_PLAIN;
+    uint32_t mech = auth_mechanism(m);
+    uint32_t usable =
+        m->caps.sasl & (m->cfg.oauth_token != NULL ? mech : m->cfg.sasl_allowed) & mech;
     postie_text_t b = postie_imapx_tx_builder(m);
     uint32_t tag = m->next_tag;
 
@@ -518,20 +531,33 @@ static void start_login(postie_imap_t *m, uint32_t now)
         postie_imapx_fail(m, POSTIE_E_AUTH_CLEARTEXT_REFUSED, phase, NULL, 0, NULL);
         return;
     }
+    if (m->cfg.oauth_token != NULL && usable == 0) {
+        char why[40];
+        postie_text_t wb;
+        postie_text_init_str(&wb, why, sizeof(why));
+        postie_text_put(&wb, postie_sasl_mechanism_name(mech));
+        postie_text_put(&wb, " not offered");
+        postie_imapx_fail(m, POSTIE_E_AUTH_NO_MECHANISM, "AUTHENTICATE", NULL, 0, why);
+        return;
+    }
     postie_imapx_set_state(m, POSTIE_IMAP_STATE_LOGIN);
     m->caps.known = false; /* what the server says from here on counts */
-    if (usable & POSTIE_SASL_PLAIN) {
+    m->oauth_error[0] = '\0';
+    if (usable != 0) {
         postie_imapx_put_tag(&b, tag);
-        postie_text_put(&b, "AUTHENTICATE PLAIN");
+        postie_text_put(&b, "AUTHENTICATE ");
+        postie_text_put(&b, postie_sasl_mechanism_name(mech));
         if (m->caps.flags & POSTIE_IMAP_CAP_SASL_IR) {
             char shown[48];
             postie_text_t sb;
             postie_text_put_char(&b, ' ');
-            put_sasl_response(m, POSTIE_SASL_PLAIN, &b);
+            put_sasl_response(m, mech, &b);
             postie_text_put(&b, "\r\n");
             postie_text_init_str(&sb, shown, sizeof(shown));
             postie_imapx_put_tag(&sb, tag);
-            postie_text_put(&sb, "AUTHENTICATE PLAIN <redacted>");
+            postie_text_put(&sb, "AUTHENTICATE ");
+            postie_text_put(&sb, postie_sasl_mechanism_name(mech));
+            postie_text_put(&sb, " <redacted>");
             (void)postie_imapx_commit_command(m, &b, CMD_AUTHENTICATE, AUTH_SENT, shown, now);
         } else {
             postie_text_put(&b, "\r\n");
@@ -630,13 +656,19 @@ static bool code_is(const char *code, size_t code_len, const char *name)
 }
 
 /* The status a refusal (tagged NO or BAD) of command p means. */
-static postie_status_t refusal_status(const postie_imap_pending_t *p, bool bad, const char *code,
-                                      size_t code_len)
+static postie_status_t refusal_status(const postie_imap_pending_t *p, bool bad, bool oauth,
+                                      const char *code, size_t code_len)
 {
     bool busy = code_is(code, code_len, "INUSE") || code_is(code, code_len, "UNAVAILABLE");
     if (p->kind == CMD_LOGIN || p->kind == CMD_AUTHENTICATE) {
         if (code_is(code, code_len, "UNAVAILABLE")) {
             return POSTIE_E_AUTH_TEMPORARY;
+        }
+        if (p->kind == CMD_AUTHENTICATE && oauth && p->step != AUTH_WAIT_PLUS &&
+            (!bad || p->step == AUTH_ERROR_ANSWERED)) {
+            /* the token left and was refused (a refusal before it left is
+             * AUTH_FAILED below: a fresh token would not change it) */
+            return POSTIE_E_TOKEN_REJECTED;
         }
         if (!bad || p->step == AUTH_CANCELLED) {
             return POSTIE_E_AUTH_FAILED;
@@ -861,8 +893,13 @@ static void on_tagged(postie_imap_t *m, const char *line, size_t len, uint32_t n
             after_capability(m, now);
             return;
         }
-        postie_imapx_fail_cmd(m, refusal_status(&copy, bad, code, code_len), &copy, text, text_len,
-                              NULL);
+        postie_status_t st = refusal_status(&copy, bad, m->cfg.oauth_token != NULL, code, code_len);
+        if (st == POSTIE_E_TOKEN_REJECTED) {
+            /* the subject is the server's JSON error, not the step */
+            postie_imapx_fail(m, st, command_names[copy.kind], text, text_len, m->oauth_error);
+            return;
+        }
+        postie_imapx_fail_cmd(m, st, &copy, text, text_len, NULL);
         return;
     }
     postie_imapx_fail_here(m, POSTIE_E_REPLY_MALFORMED, line, len,
@@ -1045,10 +1082,23 @@ static void on_continuation(postie_imap_t *m, const char *line, size_t len, uint
     if (p != NULL && p->kind == CMD_AUTHENTICATE) {
         b = postie_imapx_tx_builder(m);
         if (p->step == AUTH_WAIT_PLUS) {
-            put_sasl_response(m, POSTIE_SASL_PLAIN, &b);
+            put_sasl_response(m, auth_mechanism(m), &b);
             postie_text_put(&b, "\r\n");
             p->step = AUTH_SENT;
             commit_more(m, &b, p, "<redacted>", now);
+        } else if (p->step == AUTH_SENT && m->cfg.oauth_token != NULL) {
+            /* S: + <base64 JSON>: the token was refused; answer, and the
+             * tagged NO follows (RFC 7628 3.2.3) */
+            size_t skip = len >= 2 ? 2 : len;
+            postie_sasl_oauth_error_subject(line + skip, len - skip, m->oauth_error,
+                                            sizeof(m->oauth_error));
+            if (m->cfg.oauth_mechanism == POSTIE_SASL_OAUTHBEARER) {
+                postie_text_put(&b, "AQ==");
+            }
+            postie_text_put(&b, "\r\n");
+            p->step = AUTH_ERROR_ANSWERED;
+            commit_more(m, &b, p, m->cfg.oauth_mechanism == POSTIE_SASL_OAUTHBEARER ? "AQ==" : "",
+                        now);
         } else if (p->step == AUTH_SENT) {
             /* a challenge after PLAIN's only message: cancel (RFC 9051 6.2.2) */
             postie_text_put(&b, "*\r\n");
@@ -1184,9 +1234,17 @@ postie_status_t postie_imap_init(postie_imap_t *m, const postie_imap_config_t *c
     if (m->cfg.literal_max == 0) {
         m->cfg.literal_max = POSTIE_IMAP_LITERAL_MAX;
     }
-    if ((m->cfg.username == NULL) != (m->cfg.password == NULL) ||
-        (m->cfg.username != NULL && (strlen(m->cfg.username) > POSTIE_AUTH_FIELD_MAX ||
-                                     strlen(m->cfg.password) > POSTIE_AUTH_FIELD_MAX))) {
+    if (m->cfg.oauth_token != NULL) {
+        const char *why = NULL;
+        postie_status_t st =
+            postie_sasl_oauth_check(m->cfg.oauth_mechanism, m->cfg.username, m->cfg.oauth_host,
+                                    m->cfg.oauth_port, m->cfg.oauth_token, &why);
+        if (st != POSTIE_OK) {
+            return init_error(m, st, "AUTHENTICATE", why);
+        }
+    } else if ((m->cfg.username == NULL) != (m->cfg.password == NULL) ||
+               (m->cfg.username != NULL && (strlen(m->cfg.username) > POSTIE_AUTH_FIELD_MAX ||
+                                            strlen(m->cfg.password) > POSTIE_AUTH_FIELD_MAX))) {
         return init_error(m, POSTIE_E_INVALID_ARGUMENT, "LOGIN",
                           "username/password: both or neither, each at most "
                           "POSTIE_AUTH_FIELD_MAX octets");

@@ -161,6 +161,10 @@ static const postie_pop3_pending_t *head(const postie_pop3_t *p)
 static const char *step_name(const postie_pop3_t *p)
 {
     const postie_pop3_pending_t *h = head(p);
+    if (h != NULL && h->kind == CMD_AUTH && p->cfg.oauth_token != NULL) {
+        return p->cfg.oauth_mechanism == POSTIE_SASL_OAUTHBEARER ? "AUTH OAUTHBEARER"
+                                                                 : "AUTH XOAUTH2";
+    }
     return h != NULL ? command_names[h->kind] : postie_pop3_phase_name(p->phase);
 }
 
@@ -365,20 +369,37 @@ static void become_ready(postie_pop3_t *p)
 /* The SASL exchange, kept generic: step 0 is the initial response, each
  * further step answers a server challenge. Appends the base64 response to
  * b; false when the mechanism has nothing more to say. PLAIN (RFC 4616)
- * has one step; XOAUTH2 and OAUTHBEARER will add theirs here. */
-static bool sasl_response(const postie_pop3_t *p, uint32_t mech, uint8_t step,
-                          const char *challenge, size_t challenge_len, postie_text_t *b)
+ * has one step; XOAUTH2 and OAUTHBEARER two: the token, then the answer to
+ * the error challenge of a refused one. */
+static bool sasl_response(postie_pop3_t *p, uint32_t mech, uint8_t step, const char *challenge,
+                          size_t challenge_len, postie_text_t *b)
 {
     size_t room = 0;
     size_t written = 0;
     char *tail;
-    (void)challenge;
-    (void)challenge_len;
-    if (mech != POSTIE_SASL_PLAIN || step != 0) {
+    postie_status_t st;
+    if (mech != POSTIE_SASL_PLAIN && step == 1) {
+        /* S: + <base64 JSON>: the token was refused; the -ERR follows the
+         * answer (XOAUTH2: empty; OAUTHBEARER: %x01, RFC 7628 3.2.3) */
+        postie_sasl_oauth_error_subject(challenge, challenge_len, p->oauth_error,
+                                        sizeof(p->oauth_error));
+        if (mech == POSTIE_SASL_OAUTHBEARER) {
+            postie_text_put(b, "AQ==");
+        }
+        return true;
+    }
+    if (step != 0) {
         return false;
     }
     tail = postie_text_tail(b, &room);
-    if (postie_sasl_plain(p->cfg.username, p->cfg.password, tail, room, &written) == POSTIE_OK) {
+    if (mech == POSTIE_SASL_PLAIN) {
+        st = postie_sasl_plain(p->cfg.username, p->cfg.password, tail, room, &written);
+    } else {
+        st =
+            postie_sasl_oauth(mech, p->cfg.username, p->cfg.oauth_host, p->cfg.oauth_port,
+                              p->cfg.oauth_token, strlen(p->cfg.oauth_token), tail, room, &written);
+    }
+    if (st == POSTIE_OK) {
         postie_text_advance(b, written);
     } else {
         postie_text_fail(b);
@@ -388,16 +409,28 @@ static bool sasl_response(const postie_pop3_t *p, uint32_t mech, uint8_t step,
 
 static void send_auth(postie_pop3_t *p, uint32_t mech, uint32_t now)
 {
-    size_t raw = strlen(p->cfg.username) + strlen(p->cfg.password) + 2;
+    const char *name = postie_sasl_mechanism_name(mech);
+    size_t resp = mech == POSTIE_SASL_PLAIN
+                      ? POSTIE_BASE64_LEN(strlen(p->cfg.username) + strlen(p->cfg.password) + 2)
+                      : postie_sasl_oauth_len(mech, p->cfg.username, p->cfg.oauth_host,
+                                              p->cfg.oauth_port, strlen(p->cfg.oauth_token));
     postie_text_t b = tx_builder(p);
     postie_pop3_pending_t *e;
 
-    postie_text_put(&b, "AUTH PLAIN");
-    if (strlen("AUTH PLAIN ") + POSTIE_BASE64_LEN(raw) + 2 <= AUTH_LINE_MAX) {
+    p->oauth_error[0] = '\0';
+    postie_text_put(&b, "AUTH ");
+    postie_text_put(&b, name);
+    if (strlen("AUTH  ") + strlen(name) + resp + 2 <= AUTH_LINE_MAX) {
         /* RFC 5034 section 4: the initial response on the AUTH line */
+        char shown[40];
+        postie_text_t sb;
+        postie_text_init_str(&sb, shown, sizeof(shown));
+        postie_text_put(&sb, "AUTH ");
+        postie_text_put(&sb, name);
+        postie_text_put(&sb, " <redacted>");
         postie_text_put(&b, " ");
         (void)sasl_response(p, mech, 0, NULL, 0, &b);
-        e = commit_command(p, &b, CMD_AUTH, "AUTH PLAIN <redacted>", now);
+        e = commit_command(p, &b, CMD_AUTH, shown, now);
         if (e != NULL) {
             e->step = 1;
         }
@@ -446,7 +479,15 @@ static void start_login(postie_pop3_t *p, uint32_t now)
         fail(p, POSTIE_E_AUTH_CLEARTEXT_REFUSED, "no TLS; allow_plaintext_auth is off");
         return;
     }
-    if (p->cfg.use_apop && p->apop_stamp[0] != '\0') {
+    if (p->cfg.oauth_token != NULL) {
+        if ((p->caps.flags & POSTIE_POP3_CAP_SASL) && (p->caps.sasl & p->cfg.oauth_mechanism)) {
+            send_auth(p, p->cfg.oauth_mechanism, now);
+        } else {
+            fail(p, POSTIE_E_AUTH_NO_MECHANISM,
+                 p->cfg.oauth_mechanism == POSTIE_SASL_OAUTHBEARER ? "OAUTHBEARER not offered"
+                                                                   : "XOAUTH2 not offered");
+        }
+    } else if (p->cfg.use_apop && p->apop_stamp[0] != '\0') {
         send_apop(p, now);
     } else if ((p->caps.flags & POSTIE_POP3_CAP_SASL) && usable != 0) {
         send_auth(p, POSTIE_SASL_PLAIN, now);
@@ -644,6 +685,13 @@ static void on_status(postie_pop3_t *p, bool ok, const char *text, size_t n, con
             start_login(p, now);
             return;
         }
+        if (h.kind == CMD_AUTH && p->cfg.oauth_token != NULL && st == POSTIE_E_AUTH_FAILED &&
+            h.step > 0) {
+            /* the token left (step 0: refused before it did, AUTH_FAILED) */
+            /* the subject is the server's JSON error */
+            fail_text(p, POSTIE_E_TOKEN_REJECTED, text, n, code, p->oauth_error);
+            return;
+        }
         fail_text(p, st, text, n, code, NULL);
         return;
     }
@@ -763,7 +811,11 @@ static void on_continuation(postie_pop3_t *p, const char *line, size_t len, uint
         return;
     }
     pop_pending(p, now);
-    e = commit_command(p, &b, CMD_AUTH, "<redacted>", now);
+    e = commit_command(p, &b, CMD_AUTH,
+                       h.id == POSTIE_SASL_PLAIN || h.step != 1 ? "<redacted>"
+                       : h.id == POSTIE_SASL_OAUTHBEARER        ? "AQ=="
+                                                                : "",
+                       now);
     if (e != NULL) {
         e->id = h.id;
         e->step = (uint8_t)(h.step + 1);
@@ -1047,10 +1099,22 @@ postie_status_t postie_pop3_init(postie_pop3_t *p, const postie_pop3_config_t *c
     p->cfg = *cfg;
     postie_error_clear(&p->error);
     set_phase(p, POSTIE_POP3_PHASE_IDLE);
-    if (p->cfg.username != NULL &&
-        (p->cfg.password == NULL || strlen(p->cfg.username) > POSTIE_AUTH_FIELD_MAX ||
-         strlen(p->cfg.password) > POSTIE_AUTH_FIELD_MAX || p->cfg.username[0] == '\0' ||
-         has_control(p->cfg.username) || has_control(p->cfg.password))) {
+    if (p->cfg.oauth_token != NULL) {
+        const char *why = NULL;
+        postie_status_t st =
+            postie_sasl_oauth_check(p->cfg.oauth_mechanism, p->cfg.username, p->cfg.oauth_host,
+                                    p->cfg.oauth_port, p->cfg.oauth_token, &why);
+        if (st != POSTIE_OK) {
+            p->error.status = st;
+            p->error.phase = "login";
+            postie_text_copy(p->error.subject, sizeof(p->error.subject), why);
+            set_phase(p, POSTIE_POP3_PHASE_FAILED);
+            return st;
+        }
+    } else if (p->cfg.username != NULL &&
+               (p->cfg.password == NULL || strlen(p->cfg.username) > POSTIE_AUTH_FIELD_MAX ||
+                strlen(p->cfg.password) > POSTIE_AUTH_FIELD_MAX || p->cfg.username[0] == '\0' ||
+                has_control(p->cfg.username) || has_control(p->cfg.password))) {
         p->error.status = POSTIE_E_INVALID_ARGUMENT;
         p->error.phase = "login";
         postie_text_copy(p->error.subject, sizeof(p->error.subject),

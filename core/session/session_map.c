@@ -43,7 +43,13 @@ postie_status_t postie_session_map_connection(const postie_session_t *s, const c
         conn->smtp.timeout_data_block_ms = ep->write_timeout_ms;
     }
     if (ep->auth == POSTIE_AUTH_OAUTH2) {
-        return POSTIE_E_AUTH_NO_MECHANISM; /* reserved until OAuth 2.0 lands */
+        /* the token comes from the caller's provider at login */
+        conn->smtp.username = ep->username;
+        conn->smtp.password = NULL;
+        conn->smtp.oauth_mechanism =
+            ep->oauth2.mechanism != 0 ? ep->oauth2.mechanism : POSTIE_SASL_XOAUTH2;
+        conn->smtp.oauth_host = ep->host;
+        return POSTIE_OK;
     }
     if (ep->auth == POSTIE_AUTH_BASIC) {
         if (password == NULL || password[0] == '\0') {

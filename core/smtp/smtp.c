@@ -246,7 +246,7 @@ static bool commit_command(postie_smtp_t *s, postie_text_t *b, uint8_t kind, uin
 {
     size_t line_len = b->len;
     postie_text_put(b, "\r\n");
-    if (b->overflow || b->len > COMMAND_ROOM) {
+    if (b->overflow || (kind != CMD_AUTH && b->len > COMMAND_ROOM)) {
         return false;
     }
     if (shown != NULL) {
@@ -325,6 +325,116 @@ static void put_base64_string(postie_text_t *b, const char *str)
     }
 }
 
+/* The OAuth 2.0 response (base64) appended to b. */
+static void put_oauth_response(const postie_smtp_t *s, postie_text_t *b)
+{
+    size_t written = 0;
+    size_t room = 0;
+    char *tail = postie_text_tail(b, &room);
+    if (postie_sasl_oauth(s->cfg.oauth_mechanism, s->cfg.username, s->cfg.oauth_host,
+                          s->cfg.oauth_port, s->cfg.oauth_token, strlen(s->cfg.oauth_token), tail,
+                          room, &written) == POSTIE_OK) {
+        postie_text_advance(b, written);
+    } else {
+        postie_text_fail(b);
+    }
+}
+
+/* AUTH steps of an OAuth 2.0 login (the pending entry's step). */
+enum { OAUTH_WAIT_334, OAUTH_SENT, OAUTH_ERROR_ANSWERED };
+
+/*
+ * C: AUTH XOAUTH2 <redacted>                     (fits 512 octets)
+ * C: AUTH XOAUTH2   S: 334   C: <redacted>        (longer)
+ * S: 235 2.7.0 Authentication successful
+ * or, refused:
+ * S: 334 eyJzdGF0dXMiOiI0MDEiLC4uLn0=   C: (empty; OAUTHBEARER: AQ==)
+ * S: 535 5.7.8 Authentication credentials invalid
+ */
+static void start_oauth(postie_smtp_t *s, uint32_t now)
+{
+    const char *phase = command_names[CMD_AUTH];
+    uint32_t mech = s->cfg.oauth_mechanism;
+    const char *name = postie_sasl_mechanism_name(mech);
+    size_t resp = postie_sasl_oauth_len(mech, s->cfg.username, s->cfg.oauth_host, s->cfg.oauth_port,
+                                        strlen(s->cfg.oauth_token));
+    char shown[40];
+    postie_text_t sb;
+    postie_text_t b;
+
+    if (!s->caps.esmtp || !(s->caps.flags & POSTIE_SMTP_CAP_AUTH) || !(s->caps.sasl & mech)) {
+        postie_text_init_str(&sb, shown, sizeof(shown));
+        postie_text_put(&sb, name);
+        postie_text_put(&sb, " not offered");
+        fail(s, POSTIE_E_AUTH_NO_MECHANISM, phase, NULL, shown);
+        return;
+    }
+    s->phase = POSTIE_SMTP_PHASE_AUTH;
+    s->oauth_error[0] = '\0';
+    b = tx_builder(s);
+    postie_text_put(&b, "AUTH ");
+    postie_text_put(&b, name);
+    postie_text_init_str(&sb, shown, sizeof(shown));
+    postie_text_put(&sb, "AUTH ");
+    postie_text_put(&sb, name);
+    if (strlen("AUTH ") + strlen(name) + 1 + resp + 2 <= AUTH_LINE_MAX) {
+        postie_text_put(&b, " ");
+        put_oauth_response(s, &b);
+        postie_text_put(&sb, " <redacted>");
+        if (!commit_command(s, &b, CMD_AUTH, OAUTH_SENT, (uint16_t)mech, shown, now)) {
+            fail(s, POSTIE_E_NO_SPACE, phase, NULL, "the OAuth 2.0 response does not fit");
+        }
+        return;
+    }
+    if (!commit_command(s, &b, CMD_AUTH, OAUTH_WAIT_334, (uint16_t)mech, NULL, now)) {
+        fail(s, POSTIE_E_NO_SPACE, phase, NULL, "AUTH does not fit");
+    }
+}
+
+static void on_oauth_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t now)
+{
+    const char *phase = command_names[CMD_AUTH];
+    uint16_t code = s->cur.code;
+    postie_text_t b;
+
+    if (code == 235) {
+        s->caps.authenticated = true;
+        become_ready(s);
+        return;
+    }
+    if (code == 334 && p->step == OAUTH_WAIT_334) {
+        b = tx_builder(s);
+        put_oauth_response(s, &b);
+        if (!commit_command(s, &b, CMD_AUTH, OAUTH_SENT, p->index, "<redacted>", now)) {
+            fail(s, POSTIE_E_NO_SPACE, phase, NULL, "the OAuth 2.0 response does not fit");
+        }
+        return;
+    }
+    if (code == 334 && p->step == OAUTH_SENT) {
+        /* the error challenge (decoded in on_line): answer it, then the
+         * server sends its final failure */
+        b = tx_builder(s);
+        if (p->index == POSTIE_SASL_OAUTHBEARER) {
+            postie_text_put(&b, "AQ==");
+        }
+        (void)commit_command(s, &b, CMD_AUTH, OAUTH_ERROR_ANSWERED, p->index, NULL, now);
+        return;
+    }
+    if (code == 421) {
+        fail(s, POSTIE_E_SERVER_SHUTDOWN, phase, &s->cur, s->oauth_error);
+    } else if (code >= 400 && code < 500) {
+        fail(s, POSTIE_E_AUTH_TEMPORARY, phase, &s->cur, s->oauth_error);
+    } else if (code >= 500 && p->step == OAUTH_WAIT_334) {
+        /* refused before the token left ("504 Unrecognized authentication
+         * type"): nothing a fresh token would change */
+        fail(s, POSTIE_E_AUTH_FAILED, phase, &s->cur, NULL);
+    } else if (code >= 500) {
+        fail(s, POSTIE_E_TOKEN_REJECTED, phase, &s->cur, s->oauth_error);
+    } else {
+        fail(s, POSTIE_E_REPLY_UNEXPECTED, phase, &s->cur, NULL);
+    }
+}
+
 static void start_auth(postie_smtp_t *s, uint32_t now)
 {
     const char *phase = command_names[CMD_AUTH];
@@ -333,6 +443,10 @@ static void start_auth(postie_smtp_t *s, uint32_t now)
 
     if (!s->caps.secure && !s->cfg.allow_plaintext_auth) {
         fail(s, POSTIE_E_AUTH_CLEARTEXT_REFUSED, phase, NULL, NULL);
+        return;
+    }
+    if (s->cfg.oauth_token != NULL) {
+        start_oauth(s, now);
         return;
     }
     if (!s->caps.esmtp || !(s->caps.flags & POSTIE_SMTP_CAP_AUTH) || usable == 0) {
@@ -605,6 +719,10 @@ static void on_auth_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint
     uint16_t code = s->cur.code;
     postie_text_t b;
 
+    if (s->cfg.oauth_token != NULL) {
+        on_oauth_reply(s, p, now);
+        return;
+    }
     if (code == 235) {
         s->caps.authenticated = true;
         become_ready(s);
@@ -853,6 +971,12 @@ static void on_line(postie_smtp_t *s, const char *line, size_t len, uint32_t now
     p = s->pending[s->pending_head];
     if (pl.first) {
         postie_smtp_reply_info(&s->cur, &pl);
+        if (p.kind == CMD_AUTH && s->cfg.oauth_token != NULL && pl.code == 334 &&
+            p.step == OAUTH_SENT) {
+            /* S: 334 <base64 JSON>: why the token was refused */
+            postie_sasl_oauth_error_subject(pl.text, pl.text_len, s->oauth_error,
+                                            sizeof(s->oauth_error));
+        }
     }
     if (p.kind == CMD_EHLO || p.kind == CMD_HELO) {
         if (pl.first) {
@@ -912,9 +1036,19 @@ postie_status_t postie_smtp_init(postie_smtp_t *s, const postie_smtp_config_t *c
         s->phase = POSTIE_SMTP_PHASE_FAILED;
         return POSTIE_E_INVALID_ARGUMENT;
     }
-    if (s->cfg.username != NULL &&
-        (s->cfg.password == NULL || strlen(s->cfg.username) > POSTIE_AUTH_FIELD_MAX ||
-         strlen(s->cfg.password) > POSTIE_AUTH_FIELD_MAX)) {
+    if (s->cfg.oauth_token != NULL) {
+        const char *why = NULL;
+        postie_status_t st =
+            postie_sasl_oauth_check(s->cfg.oauth_mechanism, s->cfg.username, s->cfg.oauth_host,
+                                    s->cfg.oauth_port, s->cfg.oauth_token, &why);
+        if (st != POSTIE_OK) {
+            set_error(&s->error, st, "AUTH", NULL, why);
+            s->phase = POSTIE_SMTP_PHASE_FAILED;
+            return st;
+        }
+    } else if (s->cfg.username != NULL &&
+               (s->cfg.password == NULL || strlen(s->cfg.username) > POSTIE_AUTH_FIELD_MAX ||
+                strlen(s->cfg.password) > POSTIE_AUTH_FIELD_MAX)) {
         set_error(&s->error, POSTIE_E_INVALID_ARGUMENT, "AUTH", NULL,
                   "username/password missing or too long");
         s->phase = POSTIE_SMTP_PHASE_FAILED;

@@ -11,6 +11,7 @@
 #include "postie/common/clock.h"
 #include "postie/common/driver_imap.h"
 #include "postie/common/driver_pop3.h"
+#include "postie/common/oauth_login.h"
 #include "postie/common/text.h"
 
 void postie_mailbox_client_config_defaults(postie_mailbox_client_config_t *cfg)
@@ -144,6 +145,12 @@ static postie_status_t engine_init(postie_mailbox_client_t *c)
         ic.username = cfg->user;
         ic.password = cfg->password;
         ic.folder = cfg->folder;
+        if (cfg->token != NULL) {
+            ic.oauth_token = c->token;
+            ic.oauth_mechanism = cfg->oauth_mechanism;
+            ic.oauth_host = cfg->host;
+            ic.oauth_port = postie_mailbox_client_port(cfg);
+        }
         ic.log = cfg->log;
         ic.log_ctx = cfg->log_ctx;
         if (cfg->reply_timeout_ms != 0) {
@@ -162,6 +169,12 @@ static postie_status_t engine_init(postie_mailbox_client_t *c)
         pc.username = cfg->user;
         pc.password = cfg->password;
         pc.use_apop = cfg->use_apop;
+        if (cfg->token != NULL) {
+            pc.oauth_token = c->token;
+            pc.oauth_mechanism = cfg->oauth_mechanism;
+            pc.oauth_host = cfg->host;
+            pc.oauth_port = postie_mailbox_client_port(cfg);
+        }
         pc.log = cfg->log;
         pc.log_ctx = cfg->log_ctx;
         if (cfg->reply_timeout_ms != 0) {
@@ -190,45 +203,26 @@ static postie_status_t engine_start(postie_mailbox_client_t *c, uint32_t now)
     return postie_pop3_start(&c->engine.pop3, now);
 }
 
-postie_status_t postie_mailbox_client_open(postie_mailbox_client_t *c,
-                                           const postie_mailbox_client_config_t *cfg)
+/* Connect and open the session up to READY with c->cfg as it stands. */
+static postie_status_t open_once(postie_mailbox_client_t *c)
 {
     const postie_driver_hooks_t hooks = {.tls_upgrade = upgrade_tls,
                                          .transport_failed = record_failure,
                                          .event = on_event,
                                          .ctx = c};
-    bool implicit = cfg->tls_mode == POSTIE_TLS_IMPLICIT;
-    const char *target;
+    bool implicit = c->cfg.tls_mode == POSTIE_TLS_IMPLICIT;
+    const char *target = c->cfg.connect_to != NULL ? c->cfg.connect_to : c->cfg.host;
     postie_status_t st;
 
-    memset(c, 0, sizeof(*c));
-    c->cfg = *cfg;
     postie_error_clear(&c->error);
     postie_tcp_init(&c->tcp);
-    /* ops for the error and info calls, whatever happens below */
-    c->glue = &postie_driver_pop3_ops;
-    c->mb = &postie_pop3_mailbox_ops;
-    if (cfg->protocol != POSTIE_FETCH_POP3 && cfg->protocol != POSTIE_FETCH_IMAP) {
-        config_error(c, POSTIE_E_INVALID_ARGUMENT, "protocol: not POP3 or IMAP");
-        return POSTIE_E_INVALID_ARGUMENT;
-    }
-    if (c->cfg.host == NULL || c->cfg.host[0] == '\0') {
-        config_error(c, POSTIE_E_INVALID_ARGUMENT, "host: empty");
-        return POSTIE_E_INVALID_ARGUMENT;
-    }
-    if (c->cfg.tls.verify_name == NULL) {
-        c->cfg.tls.verify_name = c->cfg.host;
-    }
-    if (c->cfg.connect_timeout_ms == 0) {
-        c->cfg.connect_timeout_ms = POSTIE_CONNECT_TIMEOUT_MS;
-    }
+    c->tls_initialised = false;
     st = engine_init(c);
     if (st != POSTIE_OK) {
         return st;
     }
     postie_driver_init(&c->driver, c->glue, &c->engine, &c->tcp.base, NULL, 0, &hooks);
     c->open = true;
-    target = c->cfg.connect_to != NULL ? c->cfg.connect_to : c->cfg.host;
     if (implicit) {
         st = postie_tls_init(&c->tls, &c->tcp.base, &c->cfg.tls);
         c->tls_initialised = (st == POSTIE_OK);
@@ -258,6 +252,58 @@ postie_status_t postie_mailbox_client_open(postie_mailbox_client_t *c,
     if (st == POSTIE_OK && !postie_driver_reached(&c->driver)) {
         st = POSTIE_E_BAD_STATE;
     }
+    return st;
+}
+
+/* Ask the provider; on failure its status and message are the client's. */
+static postie_status_t ask_token(postie_mailbox_client_t *c, bool refresh)
+{
+    c->token_asks++;
+    return postie_oauth_token_fetch(c->cfg.token, refresh, c->token, sizeof(c->token), &c->error);
+}
+
+postie_status_t postie_mailbox_client_open(postie_mailbox_client_t *c,
+                                           const postie_mailbox_client_config_t *cfg)
+{
+    postie_status_t st;
+    memset(c, 0, sizeof(*c));
+    c->cfg = *cfg;
+    postie_error_clear(&c->error);
+    postie_tcp_init(&c->tcp);
+    /* ops for the error and info calls, whatever happens below */
+    c->glue = &postie_driver_pop3_ops;
+    c->mb = &postie_pop3_mailbox_ops;
+    if (cfg->protocol != POSTIE_FETCH_POP3 && cfg->protocol != POSTIE_FETCH_IMAP) {
+        config_error(c, POSTIE_E_INVALID_ARGUMENT, "protocol: not POP3 or IMAP");
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    if (c->cfg.host == NULL || c->cfg.host[0] == '\0') {
+        config_error(c, POSTIE_E_INVALID_ARGUMENT, "host: empty");
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    if (c->cfg.tls.verify_name == NULL) {
+        c->cfg.tls.verify_name = c->cfg.host;
+    }
+    if (c->cfg.connect_timeout_ms == 0) {
+        c->cfg.connect_timeout_ms = POSTIE_CONNECT_TIMEOUT_MS;
+    }
+    if (c->cfg.token == NULL) {
+        return open_once(c);
+    }
+    st = ask_token(c, false);
+    if (st == POSTIE_OK) {
+        st = open_once(c);
+        if (st != POSTIE_OK && postie_mailbox_client_error(c)->status == POSTIE_E_TOKEN_REJECTED) {
+            /* the login is over: once more with a fresh token, on a new
+             * connection */
+            postie_mailbox_client_close(c);
+            st = ask_token(c, true);
+            if (st == POSTIE_OK) {
+                st = open_once(c);
+            }
+        }
+    }
+    memset(c->token, 0, sizeof(c->token));
     return st;
 }
 
@@ -331,6 +377,7 @@ postie_status_t postie_mailbox_client_finish(postie_mailbox_client_t *c)
 
 void postie_mailbox_client_close(postie_mailbox_client_t *c)
 {
+    memset(c->token, 0, sizeof(c->token));
     if (!c->open) {
         return;
     }

@@ -360,10 +360,14 @@ postie_status_t postie_account_client_config(const postie_account_t *a,
     cfg->allow_plaintext_auth = ep->allow_plaintext_auth;
     cfg->use_apop = a->apop;
     cfg->folder = a->folder;
-    if (ep->auth == POSTIE_AUTH_OAUTH2) {
-        return POSTIE_E_AUTH_NO_MECHANISM;
-    }
     cfg->user = ep->username;
+    if (ep->auth == POSTIE_AUTH_OAUTH2) {
+        /* no secret to read: the caller sets cfg->token, the provider */
+        cfg->password = NULL;
+        cfg->oauth_mechanism =
+            ep->oauth2.mechanism != 0 ? ep->oauth2.mechanism : POSTIE_SASL_XOAUTH2;
+        return POSTIE_OK;
+    }
     st = postie_secret_resolve(&ep->password, password, cap);
     cfg->password = st == POSTIE_OK ? password : NULL;
     return st;
@@ -383,8 +387,6 @@ const char *postie_session_config_step(postie_status_t st)
         return "the session's password (its file cannot be read)";
     case POSTIE_E_INVALID_ARGUMENT:
         return "the session's password (empty)";
-    case POSTIE_E_AUTH_NO_MECHANISM:
-        return "the session's login (OAuth 2.0 is not available yet)";
     default:
         return "the session's secret";
     }
@@ -410,9 +412,9 @@ postie_status_t postie_session_prepare(const postie_session_t *s, postie_smtp_cl
     }
     why->status = st;
     why->phase = postie_session_config_step(st);
-    if (st == POSTIE_E_AUTH_NO_MECHANISM) {
+    if (s->ep.auth != POSTIE_AUTH_BASIC) {
         postie_text_copy_printable(why->subject, sizeof(why->subject), s->name,
-                                   strlen(s->name)); /* OAuth 2.0: no secret was read */
+                                   strlen(s->name)); /* no secret was read */
         return st;
     }
     /* read it again for the reason only, then wipe it */

@@ -12,6 +12,7 @@
 
 #include "postie/common/clock.h"
 #include "postie/common/driver_smtp.h"
+#include "postie/common/oauth_login.h"
 #include "postie/common/text.h"
 
 void postie_smtp_client_config_defaults(postie_smtp_client_config_t *cfg)
@@ -101,41 +102,28 @@ static void on_event(void *ctx, const postie_engine_event_t *ev)
     }
 }
 
-postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
-                                        const postie_smtp_client_config_t *cfg)
+/* Connect and run the session up to READY with c->cfg as it stands. */
+static postie_status_t open_once(postie_smtp_client_t *c)
 {
     const postie_driver_hooks_t hooks = {.tls_upgrade = upgrade_tls,
                                          .transport_failed = record_failure,
                                          .event = on_event,
                                          .ctx = c};
     postie_status_t st;
-    bool implicit = cfg->smtp.tls_mode == POSTIE_TLS_IMPLICIT;
-    const char *target;
-    uint16_t port;
+    bool implicit = c->cfg.smtp.tls_mode == POSTIE_TLS_IMPLICIT;
+    const char *target = c->cfg.connect_to != NULL ? c->cfg.connect_to : c->cfg.host;
+    uint16_t port = c->cfg.port != 0 ? c->cfg.port : (implicit ? 465 : 25);
 
-    memset(c, 0, sizeof(*c));
-    c->cfg = *cfg;
     postie_error_clear(&c->error);
+    c->tls_initialised = false;
     /* The transport exists from here on, so quit can close it after any
      * early return below (it holds no descriptor until connect). */
     postie_tcp_init(&c->tcp);
     postie_driver_init(&c->driver, &postie_driver_smtp_ops, &c->engine, &c->tcp.base, c->stage,
                        sizeof(c->stage), &hooks);
-    if (c->cfg.host == NULL || c->cfg.host[0] == '\0') {
-        c->error.status = POSTIE_E_INVALID_ARGUMENT;
-        c->error.phase = "configuration";
-        postie_text_copy_printable(c->error.subject, sizeof(c->error.subject), "host: empty", 11);
-        return POSTIE_E_INVALID_ARGUMENT;
+    if (c->cfg.token != NULL && c->cfg.smtp.oauth_port == 0) {
+        c->cfg.smtp.oauth_port = port;
     }
-    if (c->cfg.tls.verify_name == NULL) {
-        c->cfg.tls.verify_name = c->cfg.host;
-    }
-    if (c->cfg.connect_timeout_ms == 0) {
-        c->cfg.connect_timeout_ms = POSTIE_CONNECT_TIMEOUT_MS;
-    }
-    target = c->cfg.connect_to != NULL ? c->cfg.connect_to : c->cfg.host;
-    port = c->cfg.port != 0 ? c->cfg.port : (implicit ? 465 : 25);
-
     st = postie_smtp_init(&c->engine, &c->cfg.smtp, postie_clock_ms());
     if (st != POSTIE_OK) {
         c->error = *postie_smtp_error(&c->engine);
@@ -162,6 +150,57 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
     /* Restart the greeting clock now that the connection is up. */
     (void)postie_smtp_init(&c->engine, &c->cfg.smtp, postie_clock_ms());
     return postie_driver_run(&c->driver, POSTIE_SMTP_READY, 0);
+}
+
+/* Ask the provider; on failure its status and message are the client's. */
+static postie_status_t ask_token(postie_smtp_client_t *c, bool refresh)
+{
+    c->token_asks++;
+    return postie_oauth_token_fetch(c->cfg.token, refresh, c->token, sizeof(c->token), &c->error);
+}
+
+postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
+                                        const postie_smtp_client_config_t *cfg)
+{
+    postie_status_t st;
+
+    memset(c, 0, sizeof(*c));
+    c->cfg = *cfg;
+    postie_error_clear(&c->error);
+    postie_tcp_init(&c->tcp); /* quit closes nothing after an early return */
+    if (c->cfg.host == NULL || c->cfg.host[0] == '\0') {
+        c->error.status = POSTIE_E_INVALID_ARGUMENT;
+        c->error.phase = "configuration";
+        postie_text_copy_printable(c->error.subject, sizeof(c->error.subject), "host: empty", 11);
+        return POSTIE_E_INVALID_ARGUMENT;
+    }
+    if (c->cfg.tls.verify_name == NULL) {
+        c->cfg.tls.verify_name = c->cfg.host;
+    }
+    if (c->cfg.connect_timeout_ms == 0) {
+        c->cfg.connect_timeout_ms = POSTIE_CONNECT_TIMEOUT_MS;
+    }
+    if (c->cfg.token == NULL) {
+        return open_once(c);
+    }
+    if (c->cfg.smtp.oauth_host == NULL) {
+        c->cfg.smtp.oauth_host = c->cfg.host;
+    }
+    c->cfg.smtp.oauth_token = c->token;
+    st = ask_token(c, false);
+    if (st == POSTIE_OK) {
+        st = open_once(c);
+        if (st != POSTIE_OK && postie_smtp_client_error(c)->status == POSTIE_E_TOKEN_REJECTED) {
+            /* once more with a fresh token, on a new connection */
+            postie_smtp_client_quit(c);
+            st = ask_token(c, true);
+            if (st == POSTIE_OK) {
+                st = open_once(c);
+            }
+        }
+    }
+    memset(c->token, 0, sizeof(c->token));
+    return st;
 }
 
 postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_envelope_t *env,
@@ -191,6 +230,7 @@ postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_env
 
 void postie_smtp_client_quit(postie_smtp_client_t *c)
 {
+    memset(c->token, 0, sizeof(c->token));
     if (c->driver.io == NULL) {
         return; /* never opened, or quit already */
     }

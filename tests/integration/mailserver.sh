@@ -30,6 +30,14 @@
 #   POSTIE_TEST_IMAPS_PORT        Dovecot, implicit TLS
 #   POSTIE_TEST_POP3_PORT         Dovecot, plain + STLS
 #   POSTIE_TEST_POP3S_PORT        Dovecot, implicit TLS
+#   POSTIE_TEST_OAUTH_SMTPS_PORT  Postfix, implicit TLS, AUTH XOAUTH2 OAUTHBEARER
+#                                 only (the other ports never offer them)
+#   POSTIE_TEST_OAUTH_TOKENS      DIR/oauth-tokens: the access tokens Dovecot
+#                                 accepts (IMAP, POP3 and, through its SASL,
+#                                 Postfix), "<token> <user>" per line, re-read
+#                                 on every login (empty at start)
+#   POSTIE_TEST_INTROSPECT_PORT   the introspection server that reads it
+#                                 (oauth_introspect.py, HTTP on 127.0.0.1)
 #   POSTIE_TEST_CA                DIR/certs/ca.pem (signs the good certificate)
 #   POSTIE_TEST_USER              alice@example.test
 #   POSTIE_TEST_PASSWORD          password of alice, bob and carol
@@ -43,6 +51,12 @@
 # process of it keeps root) as the mail user, which also owns the Maildirs:
 # $POSTIE_TEST_MAIL_USER if set, else $SUDO_USER if set and not root, else
 # `nobody`. DIR is made world-traversable (0755) so those users can reach it.
+#
+# OAuth 2.0: Dovecot offers XOAUTH2 and OAUTHBEARER besides PLAIN and LOGIN
+# (IMAP, POP3), checking tokens with its oauth2 passdb against
+# oauth_introspect.py (run as the mail user, stopped by PID with the rest).
+# Postfix filters both out of its SASL list on every port but
+# POSTIE_TEST_OAUTH_SMTPS_PORT, which offers only them.
 #
 # Dovecot regards 127.0.0.1 -> 127.0.0.1 as a secure connection and allows
 # plaintext login there without STARTTLS (Postfix does not: AUTH appears only
@@ -135,6 +149,23 @@ stop_master() {
     return 1
 }
 
+# stop_introspect: the introspection server by its PID, when that PID is
+# still oauth_introspect.py serving this DIR.
+stop_introspect() {
+    local pid i
+    pid=$(cat "$D/introspect.pid" 2> /dev/null || true)
+    [ -n "$pid" ] || return 0
+    if tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -q "oauth_introspect.py .* $D/oauth-tokens "; then
+        kill -TERM "$pid" 2> /dev/null || true
+        for ((i = 1; i <= 50; i++)); do
+            [ -d "/proc/$pid" ] || break
+            sleep 0.1
+        done
+    fi
+    rm -f "$D/introspect.pid"
+    return 0
+}
+
 cmd_stop() {
     local rc=0 ppid dpid
     [ -d "$D" ] || return 0
@@ -143,6 +174,7 @@ cmd_stop() {
     # Postfix first: its smtpd processes talk to Dovecot's auth socket.
     stop_master "$ppid" master || rc=1
     stop_master "$dpid" dovecot || rc=1
+    stop_introspect || rc=1
     rm -f "$D/env"
     return $rc
 }
@@ -151,7 +183,7 @@ cmd_stop() {
 # often early, then drowned by repeats), then its last lines.
 show_logs() {
     local f
-    for f in "$D/dovecot-start.log" "$D/postfix-start.log" "$D/dovecot/dovecot.log" "$D/maillog"; do
+    for f in "$D/dovecot-start.log" "$D/postfix-start.log" "$D/dovecot/dovecot.log" "$D/maillog" "$D/introspect.log"; do
         [ -s "$f" ] || continue
         echo "----- $f: warnings and errors (first 20) -----" >&2
         grep -i -E 'warn|err|fatal|panic' "$f" | awk '!seen[$0]++' | head -n 20 >&2 || true
@@ -283,6 +315,8 @@ smtpd_sasl_path = $D/dovecot/run/auth-postfix
 smtpd_sasl_security_options = noanonymous
 smtpd_sasl_tls_security_options = noanonymous
 smtpd_tls_auth_only = yes
+# Dovecot offers XOAUTH2 and OAUTHBEARER too: only the OAuth port shows them.
+smtpd_sasl_mechanism_filter = !external, !xoauth2, !oauthbearer, static:rest
 # No bounce-of-bounce or delay warnings cluttering the Maildirs.
 delay_warning_time = 0
 EOF
@@ -301,6 +335,10 @@ $LISTEN:$P_SUBMISSION  inet  n       -      n      -      -       smtpd
 # Implicit TLS (SMTPS) with the good certificate; AUTH offered.
 $LISTEN:$P_SMTPS       inet  n       -      n      -      -       smtpd
   -o syslog_name=postfix-postie/smtps $tls_opts
+# Implicit TLS, OAuth 2.0 only (XOAUTH2, OAUTHBEARER through Dovecot SASL).
+$LISTEN:$P_OAUTH_SMTPS inet  n       -      n      -      -       smtpd
+  -o syslog_name=postfix-postie/oauth $tls_opts
+  -o smtpd_sasl_mechanism_filter=xoauth2,oauthbearer
 # Implicit TLS with certificates a verifying client must refuse.
 $LISTEN:$P_SELFSIGNED  inet  n       -      n      -      -       smtpd
   -o syslog_name=postfix-postie/selfsigned $tls_opts
@@ -355,6 +393,16 @@ write_dovecot_config() {
     done
     chmod 0644 "$dv/users"
 
+    cat > "$D/dovecot-oauth2.conf.ext" << EOF
+introspection_mode = post
+introspection_url = http://$LISTEN:$P_INTROSPECT/introspect
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+EOF
+    chmod 0644 "$D/dovecot-oauth2.conf.ext"
+
     cat > "$D/dovecot.conf" << EOF
 # Private Dovecot ($DOVECOT_VERSION) written by tests/integration/mailserver.sh.
 # Setting names are those of Dovecot 2.3 (2.4 renamed many of them).
@@ -383,13 +431,20 @@ ssl_key = <$D/certs/good.key
 # (127.0.0.1 -> 127.0.0.1) as secured, so here LOGIN / USER+PASS before
 # STARTTLS still succeed and LOGINDISABLED is not advertised.
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 # Failed logins answered at once (default delays 2 s).
 auth_failure_delay = 0
 # Same users and password as Postfix SASL (which uses this auth service).
 passdb {
   driver = passwd-file
   args = scheme=PLAIN $dv/users
+  mechanisms = plain login
+}
+# OAuth 2.0 access tokens, checked by oauth_introspect.py.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $D/dovecot-oauth2.conf.ext
 }
 userdb {
   driver = passwd-file
@@ -467,11 +522,12 @@ wait_ready() {
     "$PY" - "$LISTEN" "$D/certs/ca.pem" \
         "smtp:$P_SMTP" "smtp:$P_SUBMISSION" "smtp+tls:$P_SMTPS" \
         "smtp+tlsbad:$P_SELFSIGNED" "smtp+tlsbad:$P_WRONGHOST" "smtp+tlsbad:$P_EXPIRED" \
-        "imap:$P_IMAP" "imap+tls:$P_IMAPS" "pop3:$P_POP3" "pop3+tls:$P_POP3S" << 'PY'
+        "imap:$P_IMAP" "imap+tls:$P_IMAPS" "pop3:$P_POP3" "pop3+tls:$P_POP3S" \
+        "smtp+tls:$P_OAUTH_SMTPS" "http:$P_INTROSPECT" << 'PY'
 import socket, ssl, sys, time
 listen = sys.argv[1]
 ca = sys.argv[2]
-greet = {"smtp": b"220 ", "imap": b"* OK", "pop3": b"+OK"}
+greet = {"smtp": b"220 ", "imap": b"* OK", "pop3": b"+OK", "http": b"HTTP/1."}
 good = ssl.create_default_context(cafile=ca)
 bad = ssl.create_default_context()
 bad.check_hostname = False
@@ -485,6 +541,8 @@ while pending and time.monotonic() < deadline:
         proto, _, tls = kind.partition("+")
         try:
             s = socket.create_connection((listen, int(port)), timeout=2)
+            if proto == "http":
+                s.sendall(b"GET /introspect HTTP/1.0\r\n\r\n")
             if tls:
                 ctx = good if tls == "tls" else bad
                 s = ctx.wrap_socket(s, server_hostname="localhost")
@@ -517,15 +575,24 @@ start_once() {
     # (the lock is held only until both masters have bound their ports).
     exec 9> "$lock"
     flock -w 30 9 || die "could not lock $lock"
-    ports=$(pick_ports 10) || die "could not find free ports"
+    ports=$(pick_ports 12) || die "could not find free ports"
     read -r P_SMTP P_SUBMISSION P_SMTPS P_SELFSIGNED P_WRONGHOST P_EXPIRED \
-        P_IMAP P_IMAPS P_POP3 P_POP3S <<< "$ports"
+        P_IMAP P_IMAPS P_POP3 P_POP3S P_OAUTH_SMTPS P_INTROSPECT <<< "$ports"
 
     write_postfix_config
     write_dovecot_config
     : > "$D/maillog"
     : > "$D/dovecot/dovecot.log"
     chown "$MAIL_UID:$MAIL_GID" "$D/dovecot/dovecot.log"
+
+    # The introspection server, unprivileged too, in the background: it
+    # ends by itself after a day if nobody stops it.
+    : > "$D/oauth-tokens"
+    chmod 0644 "$D/oauth-tokens"
+    setpriv --reuid="$MAIL_UID" --regid="$MAIL_GID" --clear-groups \
+        "$PY" "$here/oauth_introspect.py" "$LISTEN" "$P_INTROSPECT" "$D/oauth-tokens" 86400 \
+        < /dev/null > /dev/null 2> "$D/introspect.log" &
+    echo $! > "$D/introspect.pid"
 
     # Dovecot, fully unprivileged: drop to the mail user before exec.
     # It daemonizes after binding its listeners; master.pid in base_dir.
@@ -546,7 +613,7 @@ start_once() {
         rc=1
     fi
     if [ $rc -ne 0 ]; then
-        if cat "$D/dovecot-start.log" "$D/postfix-start.log" "$D/maillog" \
+        if cat "$D/dovecot-start.log" "$D/postfix-start.log" "$D/maillog" "$D/introspect.log" \
             "$D/dovecot/dovecot.log" 2> /dev/null | grep -q 'in use'; then
             cmd_stop > /dev/null 2>&1 || true
             return 3
@@ -636,6 +703,9 @@ export POSTIE_TEST_IMAP_PORT=$P_IMAP
 export POSTIE_TEST_IMAPS_PORT=$P_IMAPS
 export POSTIE_TEST_POP3_PORT=$P_POP3
 export POSTIE_TEST_POP3S_PORT=$P_POP3S
+export POSTIE_TEST_OAUTH_SMTPS_PORT=$P_OAUTH_SMTPS
+export POSTIE_TEST_OAUTH_TOKENS=$D/oauth-tokens
+export POSTIE_TEST_INTROSPECT_PORT=$P_INTROSPECT
 export POSTIE_TEST_CA=$D/certs/ca.pem
 export POSTIE_TEST_USER=alice@$DOMAIN
 export POSTIE_TEST_PASSWORD=$PASSWORD

@@ -3,7 +3,7 @@
  * An application that sets up an SMTP, a POP3 and an IMAP engine. Built
  * four times by tests/unit/CMakeLists.txt: with the library's sizes it
  * links and runs; with another SMTP transmit buffer size
- * (-DPOSTIE_SMTP_TX_BUFFER_SIZE=4096), another POP3 receive buffer size
+ * (-DPOSTIE_SMTP_TX_BUFFER_SIZE=16384), another POP3 receive buffer size
  * (-DPOSTIE_POP3_RX_BUFFER_SIZE=2048) or another IMAP receive buffer size
  * (-DPOSTIE_IMAP_RX_BUFFER_SIZE=8192), it must fail to link, naming the
  * sizes it was compiled with, instead of handing the library a struct of

@@ -294,6 +294,194 @@ static void test_sasl_mechanism_names(void **state)
     assert_int_equal(postie_sasl_mechanism("", 0), 0);
 }
 
+/* XOAUTH2: "user=" u ^A "auth=Bearer " t ^A ^A (Google's documented example). */
+static void test_sasl_xoauth2(void **state)
+{
+    (void)state;
+    static const char token[] = "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg";
+    char out[256];
+    size_t n = 0;
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_XOAUTH2, "someuser@example.com", "ignored", 587,
+                                       token, strlen(token), out, sizeof(out), &n),
+                     POSTIE_OK);
+    assert_string_equal(out, "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDR"
+                             "xbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==");
+    assert_int_equal(n, strlen(out));
+    assert_int_equal(n, postie_sasl_oauth_len(POSTIE_SASL_XOAUTH2, "someuser@example.com", NULL, 0,
+                                              strlen(token)));
+    /* the token is taken by length: what follows it does not count */
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_XOAUTH2, "someuser@example.com", NULL, 0,
+                                       "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCgXYZ",
+                                       strlen(token), out, sizeof(out), &n),
+                     POSTIE_OK);
+    assert_string_equal(out, "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDR"
+                             "xbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==");
+}
+
+/* OAUTHBEARER (RFC 7628 4.1's example) and the gs2 escaping of the user. */
+static void test_sasl_oauthbearer(void **state)
+{
+    (void)state;
+    static const char token[] = "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==";
+    char out[256];
+    size_t n = 0;
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_OAUTHBEARER, "user@example.com",
+                                       "server.example.com", 143, token, strlen(token), out,
+                                       sizeof(out), &n),
+                     POSTIE_OK);
+    assert_string_equal(out, "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9M"
+                             "TQzAWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZM"
+                             "jl0Q2c9PQEB");
+    assert_int_equal(n, postie_sasl_oauth_len(POSTIE_SASL_OAUTHBEARER, "user@example.com",
+                                              "server.example.com", 143, strlen(token)));
+    /* "n,a==2Ca=3Db=2C," ^A "auth=Bearer t" ^A ^A: ',' and '=' escaped, no host, no port */
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_OAUTHBEARER, ",a=b,", NULL, 0, "t", 1, out, sizeof(out), &n),
+        POSTIE_OK);
+    assert_string_equal(out, "bixhPT0yQ2E9M0RiPTJDLAFhdXRoPUJlYXJlciB0AQE=");
+    assert_int_equal(n, postie_sasl_oauth_len(POSTIE_SASL_OAUTHBEARER, ",a=b,", "", 0, 1));
+}
+
+/* Bounds: the caller's buffer (exact fit and one short), the token and user
+ * maxima, bad octets, another mechanism. */
+static void test_sasl_oauth_bounds(void **state)
+{
+    (void)state;
+    static char token[POSTIE_OAUTH_TOKEN_MAX + 2];
+    static char out[POSTIE_SASL_OAUTH_B64_MAX + 1];
+    char user[POSTIE_AUTH_FIELD_MAX + 2];
+    char host[POSTIE_SASL_HOST_MAX + 2];
+    size_t need;
+    size_t n = 0;
+
+    memset(token, 'T', sizeof(token) - 1);
+    token[sizeof(token) - 1] = '\0';
+    memset(user, ',', sizeof(user) - 1);
+    user[sizeof(user) - 1] = '\0';
+    memset(host, 'h', sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+
+    /* the longest of everything fits POSTIE_SASL_OAUTH_B64_MAX exactly */
+    user[POSTIE_AUTH_FIELD_MAX] = '\0';
+    host[POSTIE_SASL_HOST_MAX] = '\0';
+    need =
+        postie_sasl_oauth_len(POSTIE_SASL_OAUTHBEARER, user, host, 65535, POSTIE_OAUTH_TOKEN_MAX);
+    assert_int_equal(need, POSTIE_SASL_OAUTH_B64_MAX);
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_OAUTHBEARER, user, host, 65535, token,
+                                       POSTIE_OAUTH_TOKEN_MAX, out, need + 1, &n),
+                     POSTIE_OK);
+    assert_int_equal(n, need);
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_OAUTHBEARER, user, host, 65535, token,
+                                       POSTIE_OAUTH_TOKEN_MAX, out, need, &n),
+                     POSTIE_E_NO_SPACE);
+    assert_string_equal(out, "");
+    assert_int_equal(n, 0);
+    /* one octet too many: token, user, host */
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_XOAUTH2, "u", NULL, 0, token,
+                                       POSTIE_OAUTH_TOKEN_MAX + 1, out, sizeof(out), &n),
+                     POSTIE_E_FIELD_TOO_LONG);
+    user[POSTIE_AUTH_FIELD_MAX] = ',';
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_XOAUTH2, user, NULL, 0, "t", 1, out, sizeof(out), &n),
+        POSTIE_E_FIELD_TOO_LONG);
+    host[POSTIE_SASL_HOST_MAX] = 'h';
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_OAUTHBEARER, "u", host, 0, "t", 1, out, sizeof(out), &n),
+        POSTIE_E_FIELD_TOO_LONG);
+    /* bad octets, empty fields, another mechanism */
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_XOAUTH2, "u", NULL, 0, "a b", 3, out, sizeof(out), &n),
+        POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_XOAUTH2, "u", NULL, 0, "a\x01", 2, out, sizeof(out), &n),
+        POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_XOAUTH2, "u\x01", NULL, 0, "t", 1, out, sizeof(out), &n),
+        POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_OAUTHBEARER, "u", "h\r\n", 0, "t", 1, out, sizeof(out), &n),
+        POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_XOAUTH2, "", NULL, 0, "t", 1, out, sizeof(out), &n),
+        POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_XOAUTH2, "u", NULL, 0, "", 0, out, sizeof(out), &n),
+        POSTIE_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        postie_sasl_oauth(POSTIE_SASL_PLAIN, "u", NULL, 0, "t", 1, out, sizeof(out), &n),
+        POSTIE_E_INVALID_ARGUMENT);
+    assert_string_equal(postie_sasl_mechanism_name(POSTIE_SASL_OAUTHBEARER), "OAUTHBEARER");
+    assert_string_equal(postie_sasl_mechanism_name(POSTIE_SASL_XOAUTH2), "XOAUTH2");
+}
+
+/* The JSON error of a refused token: the status extracted, the text kept. */
+static void test_sasl_oauth_error(void **state)
+{
+    (void)state;
+    char status[POSTIE_SASL_STATUS_MAX];
+    char text[96];
+    /* RFC 7628 3.2.2 */
+    static const char rfc[] =
+        "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyY"
+        "XRpb24iOiJodHRwczovL2V4YW1wbGUuY29tLy53ZWxsLWtub3duL29wZW5pZC1jb25maWd1cmF0aW9uIn0=";
+    /* Google's XOAUTH2 error */
+    static const char google[] = "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIj"
+                                 "oiaHR0cHM6Ly9tYWlsLmdvb2dsZS5jb20vIn0=";
+    assert_int_equal(
+        postie_sasl_oauth_error(rfc, strlen(rfc), status, sizeof(status), text, sizeof(text)),
+        POSTIE_OK);
+    assert_string_equal(status, "invalid_token");
+    assert_int_equal(strlen(text), sizeof(text) - 1); /* cut */
+    assert_memory_equal(text, "{\"status\":\"invalid_token\",\"scope\":\"example_scope\"", 49);
+
+    assert_int_equal(
+        postie_sasl_oauth_error(google, strlen(google), status, sizeof(status), text, sizeof(text)),
+        POSTIE_OK);
+    assert_string_equal(status, "401");
+    assert_string_equal(text, "{\"status\":\"401\",\"schemes\":\"bearer mac\",\"scope\":\"https://"
+                              "mail.google.com/\"}");
+    /* status cut to its buffer */
+    assert_int_equal(postie_sasl_oauth_error(rfc, strlen(rfc), status, 6, text, sizeof(text)),
+                     POSTIE_OK);
+    assert_string_equal(status, "inval");
+    /* a bare number; "status" as a value is not the key */
+    {
+        char b64[128];
+        static const char json[] = "{ \"x\" : \"status\", \"status\" : 401 }";
+        assert_int_equal(
+            postie_base64_encode((const uint8_t *)json, strlen(json), b64, sizeof(b64), NULL),
+            POSTIE_OK);
+        assert_int_equal(
+            postie_sasl_oauth_error(b64, strlen(b64), status, sizeof(status), text, sizeof(text)),
+            POSTIE_OK);
+        assert_string_equal(status, "401");
+        /* no status at all */
+        assert_int_equal(postie_base64_encode((const uint8_t *)"{}", 2, b64, sizeof(b64), NULL),
+                         POSTIE_OK);
+        assert_int_equal(
+            postie_sasl_oauth_error(b64, strlen(b64), status, sizeof(status), text, sizeof(text)),
+            POSTIE_OK);
+        assert_string_equal(status, "");
+        assert_string_equal(text, "{}");
+        /* not JSON; control characters shown as '?' */
+        assert_int_equal(postie_base64_encode((const uint8_t *)"no\r\n", 4, b64, sizeof(b64), NULL),
+                         POSTIE_OK);
+        assert_int_equal(
+            postie_sasl_oauth_error(b64, strlen(b64), status, sizeof(status), text, sizeof(text)),
+            POSTIE_E_REPLY_MALFORMED);
+        assert_string_equal(text, "no??");
+    }
+    /* not base64, padding inside, empty */
+    assert_int_equal(postie_sasl_oauth_error("e30", 3, status, sizeof(status), text, sizeof(text)),
+                     POSTIE_E_REPLY_MALFORMED);
+    assert_int_equal(
+        postie_sasl_oauth_error("e3==e30=", 8, status, sizeof(status), text, sizeof(text)),
+        POSTIE_E_REPLY_MALFORMED);
+    assert_int_equal(postie_sasl_oauth_error("", 0, status, sizeof(status), text, sizeof(text)),
+                     POSTIE_E_REPLY_MALFORMED);
+    assert_string_equal(status, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +498,10 @@ int main(void)
         cmocka_unit_test(test_roundtrip_all_octets),
         cmocka_unit_test(test_sasl_plain),
         cmocka_unit_test(test_sasl_mechanism_names),
+        cmocka_unit_test(test_sasl_xoauth2),
+        cmocka_unit_test(test_sasl_oauthbearer),
+        cmocka_unit_test(test_sasl_oauth_bounds),
+        cmocka_unit_test(test_sasl_oauth_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -860,6 +860,203 @@ static void test_logindisabled_without_mechanism(void **state)
     play(&t);
 }
 
+/* ---- OAuth 2.0 ------------------------------------------------------------------- */
+
+#define OAUTH_USER  "someuser@example.com"
+#define OAUTH_TOKEN "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"
+#define XOAUTH2_B64                                                                        \
+    "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNr" \
+    "QmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
+/* {"status":"invalid_token","scope":"example_scope","openid-configuration":...} (RFC 7628) */
+#define OAUTH_ERROR_B64                                                                         \
+    "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyY" \
+    "XRpb24iOiJodHRwczovL2V4YW1wbGUuY29tLy53ZWxsLWtub3duL29wZW5pZC1jb25maWd1cmF0aW9uIn0="
+
+static transcript_t oauth(const step_t *steps, uint32_t mech)
+{
+    transcript_t t = plain(steps);
+    t.cfg.username = OAUTH_USER;
+    t.cfg.password = NULL;
+    t.cfg.oauth_token = OAUTH_TOKEN;
+    t.cfg.oauth_mechanism = mech;
+    t.cfg.oauth_host = "imap.example.com";
+    t.cfg.oauth_port = 143;
+    return t;
+}
+
+static char bearer_b64[256];
+
+static void make_bearer(void)
+{
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_OAUTHBEARER, OAUTH_USER, "imap.example.com", 143,
+                                       OAUTH_TOKEN, strlen(OAUTH_TOKEN), bearer_b64,
+                                       sizeof(bearer_b64), NULL),
+                     POSTIE_OK);
+}
+
+static void test_oauth_sasl_ir(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        S("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER] ready\r\n"),
+        C("A0001 AUTHENTICATE XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        NOTHING_SENT,
+        LOGIN_OK_CAPS,
+        SELECT_2,
+        SELECT_OK_2,
+        EVENT(POSTIE_MAILBOX_EV_READY),
+        IS_READY,
+        END,
+    };
+    transcript_t t = oauth(steps, POSTIE_SASL_XOAUTH2);
+    play(&t);
+    assert_non_null(strstr(run.log, ">A0001 AUTHENTICATE XOAUTH2 <redacted>"));
+    assert_null(strstr(run.log, OAUTH_TOKEN));
+    assert_null(strstr(run.log, "dXNlcj1"));
+}
+
+static void test_oauth_continuation(void **state)
+{
+    (void)state;
+    static char line[300];
+    static const step_t steps[] = {
+        S("* OK [CAPABILITY IMAP4rev1 AUTH=OAUTHBEARER] ready\r\n"),
+        C("A0001 AUTHENTICATE OAUTHBEARER\r\n"),
+        NOTHING_SENT,
+        S("+ \r\n"),
+        C(line),
+        NOTHING_SENT,
+        LOGIN_OK_CAPS,
+        SELECT_2,
+        SELECT_OK_2,
+        EVENT(POSTIE_MAILBOX_EV_READY),
+        IS_READY,
+        END,
+    };
+    static const step_t refused_early[] = {
+        S("* OK [CAPABILITY IMAP4rev1 AUTH=OAUTHBEARER] ready\r\n"),
+        C("A0001 AUTHENTICATE OAUTHBEARER\r\n"),
+        S("A0001 NO mechanism disabled\r\n"),
+        FAILED(POSTIE_E_AUTH_FAILED), /* the token never left: not TOKEN_REJECTED */
+        END,
+    };
+    make_bearer();
+    snprintf(line, sizeof(line), "%s\r\n", bearer_b64);
+    transcript_t t = oauth(steps, POSTIE_SASL_OAUTHBEARER);
+    play(&t);
+    t.steps = refused_early;
+    play(&t);
+    assert_null(strstr(run.log, OAUTH_TOKEN));
+    assert_null(strstr(run.log, bearer_b64));
+}
+
+static void test_oauth_refused(void **state)
+{
+    (void)state;
+    static const step_t xoauth2[] = {
+        S("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] ready\r\n"),
+        C("A0001 AUTHENTICATE XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        S("+ " OAUTH_ERROR_B64 "\r\n"),
+        C("\r\n"),
+        NOTHING_SENT,
+        S("A0001 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"),
+        FAILED(POSTIE_E_TOKEN_REJECTED),
+        END,
+    };
+    static char line[300];
+    static const step_t bearer[] = {
+        S("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=OAUTHBEARER] ready\r\n"),
+        C(line),
+        S("+ " OAUTH_ERROR_B64 "\r\n"),
+        C("AQ==\r\n"),
+        NOTHING_SENT,
+        S("A0001 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"),
+        FAILED(POSTIE_E_TOKEN_REJECTED),
+        END,
+    };
+    static const step_t unavailable[] = {
+        S("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] ready\r\n"),
+        C("A0001 AUTHENTICATE XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        S("A0001 NO [UNAVAILABLE] try later\r\n"),
+        FAILED(POSTIE_E_AUTH_TEMPORARY),
+        END,
+    };
+    transcript_t t = oauth(xoauth2, POSTIE_SASL_XOAUTH2);
+    const postie_imap_t *m = play(&t);
+    const postie_error_t *e = postie_imap_error(m);
+    assert_string_equal(e->phase, "AUTHENTICATE");
+    assert_memory_equal(e->subject, "invalid_token: {\"status\":\"invalid_token\"", 40);
+    assert_non_null(strstr(e->reply.text, "AUTHENTICATIONFAILED"));
+    assert_null(strstr(run.log, OAUTH_TOKEN));
+
+    make_bearer();
+    snprintf(line, sizeof(line), "A0001 AUTHENTICATE OAUTHBEARER %s\r\n", bearer_b64);
+    t = oauth(bearer, POSTIE_SASL_OAUTHBEARER);
+    m = play(&t);
+    assert_memory_equal(postie_imap_error(m)->subject, "invalid_token: ", 15);
+    t = oauth(unavailable, POSTIE_SASL_XOAUTH2);
+    play(&t);
+}
+
+/* The chosen mechanism or nothing: not PLAIN, not LOGIN, not the other one. */
+static void test_oauth_mechanism_not_offered(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        S("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=XOAUTH2] ready\r\n"),
+        NOTHING_SENT,
+        FAILED(POSTIE_E_AUTH_NO_MECHANISM),
+        END,
+    };
+    transcript_t t = oauth(steps, POSTIE_SASL_OAUTHBEARER);
+    t.cfg.password = "s3cret";
+    const postie_imap_t *m = play(&t);
+    assert_string_equal(postie_imap_error(m)->subject, "OAUTHBEARER not offered");
+}
+
+static void test_oauth_bad_config(void **state)
+{
+    (void)state;
+    static char token[POSTIE_OAUTH_TOKEN_MAX + 2];
+    static postie_imap_t m;
+    postie_imap_config_t cfg = test_config();
+    memset(token, 'x', POSTIE_OAUTH_TOKEN_MAX + 1);
+    cfg.password = NULL;
+    cfg.oauth_token = token;
+    cfg.oauth_mechanism = POSTIE_SASL_XOAUTH2;
+    assert_int_equal(postie_imap_init(&m, &cfg), POSTIE_E_FIELD_TOO_LONG);
+    token[POSTIE_OAUTH_TOKEN_MAX] = '\0';
+    assert_int_equal(postie_imap_init(&m, &cfg), POSTIE_OK);
+    cfg.oauth_mechanism = POSTIE_SASL_LOGIN;
+    assert_int_equal(postie_imap_init(&m, &cfg), POSTIE_E_INVALID_ARGUMENT);
+}
+
+/* The longest token fits the transmit buffer with SASL-IR. */
+static void test_oauth_longest_token(void **state)
+{
+    (void)state;
+    static char token[POSTIE_OAUTH_TOKEN_MAX + 1];
+    static char line[POSTIE_SASL_OAUTH_B64_MAX + 64];
+    static const step_t steps[] = {
+        S("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] ready\r\n"),
+        C(line),
+        LOGIN_OK_CAPS,
+        SELECT_2,
+        END,
+    };
+    char *b64 = line + strlen("A0001 AUTHENTICATE XOAUTH2 ");
+    size_t n = 0;
+    memset(token, 'x', POSTIE_OAUTH_TOKEN_MAX);
+    memcpy(line, "A0001 AUTHENTICATE XOAUTH2 ", strlen("A0001 AUTHENTICATE XOAUTH2 "));
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_XOAUTH2, OAUTH_USER, NULL, 0, token,
+                                       strlen(token), b64, sizeof(line) - 40, &n),
+                     POSTIE_OK);
+    memcpy(b64 + n, "\r\n", 3);
+    transcript_t t = oauth(steps, POSTIE_SASL_XOAUTH2);
+    t.cfg.oauth_token = token;
+    play(&t);
+}
+
 static void test_greeting_bye(void **state)
 {
     (void)state;
@@ -2097,6 +2294,12 @@ int main(void)
         cmocka_unit_test(test_preauth_accepted_over_tls),
         cmocka_unit_test(test_cleartext_credentials_refused),
         cmocka_unit_test(test_logindisabled_without_mechanism),
+        cmocka_unit_test(test_oauth_sasl_ir),
+        cmocka_unit_test(test_oauth_continuation),
+        cmocka_unit_test(test_oauth_refused),
+        cmocka_unit_test(test_oauth_mechanism_not_offered),
+        cmocka_unit_test(test_oauth_bad_config),
+        cmocka_unit_test(test_oauth_longest_token),
         cmocka_unit_test(test_greeting_bye),
         cmocka_unit_test(test_greeting_malformed),
         cmocka_unit_test(test_auth_unavailable_is_temporary),

@@ -387,6 +387,204 @@ static void test_auth_plain_unexpected_challenge(void **state)
     assert_null(strstr(run.log, "AGFsaWNlAHMzY3JldA=="));
 }
 
+/* ---- OAuth 2.0 --------------------------------------------------------------------- */
+
+#define OAUTH_USER  "someuser@example.com"
+#define OAUTH_TOKEN "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"
+#define XOAUTH2_B64                                                                        \
+    "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNr" \
+    "QmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
+/* {"status":"invalid_token","scope":"example_scope",...} (RFC 7628 3.2.2) */
+#define OAUTH_ERROR_B64                                                                         \
+    "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyY" \
+    "XRpb24iOiJodHRwczovL2V4YW1wbGUuY29tLy53ZWxsLWtub3duL29wZW5pZC1jb25maWd1cmF0aW9uIn0="
+
+static postie_pop3_config_t oauth_config(uint32_t mech)
+{
+    postie_pop3_config_t cfg = config();
+    cfg.username = OAUTH_USER;
+    cfg.password = NULL;
+    cfg.oauth_token = OAUTH_TOKEN;
+    cfg.oauth_mechanism = mech;
+    cfg.oauth_host = "pop.example.com";
+    cfg.oauth_port = 110;
+    return cfg;
+}
+
+static char oauth_line[POSTIE_SASL_OAUTH_B64_MAX + 64];
+
+/* "AUTH OAUTHBEARER <b64>\r\n" (prefix non-NULL) or "<b64>\r\n" for token */
+static void oauth_expect(const char *prefix, uint32_t mech, const char *token)
+{
+    size_t n = prefix != NULL ? strlen(prefix) : 0;
+    size_t w = 0;
+    memcpy(oauth_line, prefix != NULL ? prefix : "", n);
+    assert_int_equal(postie_sasl_oauth(mech, OAUTH_USER, "pop.example.com", 110, token,
+                                       strlen(token), oauth_line + n, sizeof(oauth_line) - n - 3,
+                                       &w),
+                     POSTIE_OK);
+    memcpy(oauth_line + n + w, "\r\n", 3);
+}
+
+static void test_oauth_initial_response(void **state)
+{
+    static const pstep_t steps[] = {
+        S("+OK ready <1.2@pop.example.com>\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nUSER\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n.\r\n"),
+        C("AUTH XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        NOTHING_SENT,
+        S("+OK Logged in.\r\n"),
+        C("STAT\r\n"),
+        S("+OK 0 0\r\n"),
+        READY_EV,
+        END,
+    };
+    static const pstep_t bearer[] = {
+        S("+OK ready\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nSASL OAUTHBEARER\r\n.\r\n"),
+        C(oauth_line),
+        S("+OK Logged in.\r\n"),
+        C("STAT\r\n"),
+        S("+OK 0 0\r\n"),
+        READY_EV,
+        END,
+    };
+    transcript_t t = {.cfg = oauth_config(POSTIE_SASL_XOAUTH2), .steps = steps};
+    (void)state;
+    t.cfg.use_apop = true; /* a token: never APOP, whatever the greeting offers */
+    play(&t);
+    assert_non_null(strstr(run.log, "AUTH XOAUTH2 <redacted>"));
+    assert_null(strstr(run.log, OAUTH_TOKEN));
+    assert_null(strstr(run.log, "dXNlcj1"));
+    oauth_expect("AUTH OAUTHBEARER ", POSTIE_SASL_OAUTHBEARER, OAUTH_TOKEN);
+    t.cfg = oauth_config(POSTIE_SASL_OAUTHBEARER);
+    t.steps = bearer;
+    play(&t);
+}
+
+/* A token too long for the 255-octet AUTH line: after the "+ ". */
+static void test_oauth_after_continuation(void **state)
+{
+    static char token[301];
+    static const pstep_t steps[] = {
+        S("+OK ready\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nSASL XOAUTH2\r\n.\r\n"),
+        C("AUTH XOAUTH2\r\n"),
+        NOTHING_SENT,
+        S("+ \r\n"),
+        C(oauth_line),
+        NOTHING_SENT,
+        S("+OK Logged in.\r\n"),
+        C("STAT\r\n"),
+        S("+OK 0 0\r\n"),
+        READY_EV,
+        END,
+    };
+    transcript_t t = {.cfg = oauth_config(POSTIE_SASL_XOAUTH2), .steps = steps};
+    (void)state;
+    memset(token, 'z', 300);
+    t.cfg.oauth_token = token;
+    static const pstep_t refused_early[] = {
+        S("+OK ready\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nSASL XOAUTH2\r\n.\r\n"),
+        C("AUTH XOAUTH2\r\n"),
+        S("-ERR [AUTH] not now\r\n"),
+        /* the token never left: not TOKEN_REJECTED */
+        FAILED(POSTIE_E_AUTH_FAILED, "AUTH XOAUTH2", NULL),
+        END,
+    };
+    oauth_expect(NULL, POSTIE_SASL_XOAUTH2, token);
+    play(&t);
+    assert_non_null(strstr(run.log, "AUTH XOAUTH2\n<redacted>\n"));
+    assert_null(strstr(run.log, "zzzz"));
+    t.steps = refused_early;
+    play(&t);
+}
+
+static void test_oauth_refused(void **state)
+{
+    static const pstep_t xoauth2[] = {
+        S("+OK ready\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nSASL XOAUTH2 OAUTHBEARER\r\n.\r\n"),
+        C("AUTH XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        S("+ " OAUTH_ERROR_B64 "\r\n"),
+        C("\r\n"),
+        NOTHING_SENT,
+        S("-ERR [AUTH] Authentication failed.\r\n"),
+        FAILED(POSTIE_E_TOKEN_REJECTED, "AUTH XOAUTH2", "invalid_token: {\"status\""),
+        END,
+    };
+    static const pstep_t bearer[] = {
+        S("+OK ready\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nSASL XOAUTH2 OAUTHBEARER\r\n.\r\n"),
+        C(oauth_line),
+        S("+ " OAUTH_ERROR_B64 "\r\n"),
+        C("AQ==\r\n"),
+        NOTHING_SENT,
+        S("-ERR [AUTH] Authentication failed.\r\n"),
+        FAILED(POSTIE_E_TOKEN_REJECTED, "AUTH OAUTHBEARER", "invalid_token: "),
+        END,
+    };
+    static const pstep_t delay[] = {
+        S("+OK ready\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nSASL XOAUTH2\r\n.\r\n"),
+        C("AUTH XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        S("-ERR [LOGIN-DELAY] wait\r\n"),
+        FAILED(POSTIE_E_AUTH_TEMPORARY, "AUTH XOAUTH2", NULL),
+        END,
+    };
+    transcript_t t = {.cfg = oauth_config(POSTIE_SASL_XOAUTH2), .steps = xoauth2};
+    (void)state;
+    play(&t);
+    assert_null(strstr(run.log, OAUTH_TOKEN));
+    oauth_expect("AUTH OAUTHBEARER ", POSTIE_SASL_OAUTHBEARER, OAUTH_TOKEN);
+    t.cfg = oauth_config(POSTIE_SASL_OAUTHBEARER);
+    t.steps = bearer;
+    play(&t);
+    t.cfg = oauth_config(POSTIE_SASL_XOAUTH2);
+    t.steps = delay;
+    play(&t);
+}
+
+/* The chosen mechanism only: not PLAIN, USER/PASS or APOP with a password. */
+static void test_oauth_mechanism_not_offered(void **state)
+{
+    static const pstep_t steps[] = {
+        S("+OK ready <1.2@pop.example.com>\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nUSER\r\nSASL PLAIN XOAUTH2\r\n.\r\n"),
+        FAILED(POSTIE_E_AUTH_NO_MECHANISM, NULL, "OAUTHBEARER not offered"),
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = {.cfg = oauth_config(POSTIE_SASL_OAUTHBEARER), .steps = steps};
+    static postie_pop3_t p;
+    static char token[POSTIE_OAUTH_TOKEN_MAX + 2];
+    postie_pop3_config_t cfg = oauth_config(POSTIE_SASL_XOAUTH2);
+    (void)state;
+    t.cfg.password = "s3cret";
+    t.cfg.use_apop = true;
+    play(&t);
+    /* a token past POSTIE_OAUTH_TOKEN_MAX, a bad one, no user */
+    memset(token, 'x', POSTIE_OAUTH_TOKEN_MAX + 1);
+    cfg.oauth_token = token;
+    assert_int_equal(postie_pop3_init(&p, &cfg), POSTIE_E_FIELD_TOO_LONG);
+    token[POSTIE_OAUTH_TOKEN_MAX] = '\0';
+    assert_int_equal(postie_pop3_init(&p, &cfg), POSTIE_OK);
+    cfg.oauth_token = "a\r\nQUIT";
+    assert_int_equal(postie_pop3_init(&p, &cfg), POSTIE_E_INVALID_ARGUMENT);
+    cfg.oauth_token = OAUTH_TOKEN;
+    cfg.username = NULL;
+    assert_int_equal(postie_pop3_init(&p, &cfg), POSTIE_E_INVALID_ARGUMENT);
+}
+
 /* RFC 2449/3206 response codes to a login. */
 static void test_login_response_codes(void **state)
 {
@@ -833,6 +1031,10 @@ int main(void)
         cmocka_unit_test(test_apop_only_when_enabled_and_offered),
         cmocka_unit_test(test_auth_plain_without_initial_response),
         cmocka_unit_test(test_auth_plain_unexpected_challenge),
+        cmocka_unit_test(test_oauth_initial_response),
+        cmocka_unit_test(test_oauth_after_continuation),
+        cmocka_unit_test(test_oauth_refused),
+        cmocka_unit_test(test_oauth_mechanism_not_offered),
         cmocka_unit_test(test_login_response_codes),
         cmocka_unit_test(test_stls),
         cmocka_unit_test(test_stls_required_not_offered),

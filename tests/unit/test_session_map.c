@@ -164,10 +164,20 @@ static void test_login_errors(void **state)
     assert_int_equal(postie_session_map_connection(&s, longest, &c), POSTIE_OK);
     assert_ptr_equal(c.smtp.password, longest);
 
+    /* OAuth 2.0: the user and the mechanism, never a password; the token
+     * is the caller's provider's */
     s.ep.auth = POSTIE_AUTH_OAUTH2;
+    s.ep.oauth2.mechanism = POSTIE_SASL_OAUTHBEARER;
     postie_session_map_defaults(&c);
-    assert_int_equal(postie_session_map_connection(&s, "x", &c), POSTIE_E_AUTH_NO_MECHANISM);
+    assert_int_equal(postie_session_map_connection(&s, "x", &c), POSTIE_OK);
     assert_null(c.smtp.password);
+    assert_null(c.smtp.oauth_token);
+    assert_string_equal(c.smtp.username, "nas01");
+    assert_int_equal(c.smtp.oauth_mechanism, POSTIE_SASL_OAUTHBEARER);
+    assert_string_equal(c.smtp.oauth_host, s.ep.host);
+    s.ep.oauth2.mechanism = 0; /* the registry's default */
+    assert_int_equal(postie_session_map_connection(&s, NULL, &c), POSTIE_OK);
+    assert_int_equal(c.smtp.oauth_mechanism, POSTIE_SASL_XOAUTH2);
 
     /* a user name without a login is not sent */
     s.ep.auth = POSTIE_AUTH_NONE;
@@ -408,11 +418,17 @@ static void test_posix_client_config(void **state)
     assert_int_equal(postie_session_client_config(&s, &cfg, password, sizeof(password)),
                      POSTIE_E_NOT_FOUND);
 
-    /* OAuth 2.0 is refused before any secret is read */
+    /* OAuth 2.0 reads no secret (the unset variable does not matter) */
     s.ep.auth = POSTIE_AUTH_OAUTH2;
+    s.ep.oauth2.mechanism = POSTIE_SASL_XOAUTH2;
     postie_smtp_client_config_defaults(&cfg);
-    assert_int_equal(postie_session_client_config(&s, &cfg, password, sizeof(password)),
-                     POSTIE_E_AUTH_NO_MECHANISM);
+    password[0] = '\0';
+    assert_int_equal(postie_session_client_config(&s, &cfg, password, sizeof(password)), POSTIE_OK);
+    assert_string_equal(cfg.smtp.username, "nas01");
+    assert_null(cfg.smtp.password);
+    assert_int_equal(cfg.smtp.oauth_mechanism, POSTIE_SASL_XOAUTH2);
+    assert_null(cfg.token); /* the caller's to set */
+    assert_string_equal(password, "");
 }
 
 /* An account as loaded from JSON, into a mailbox client configuration. */
@@ -470,6 +486,26 @@ static void test_posix_account_config(void **state)
     assert_string_equal(cfg.folder, "Lists/ops");
     assert_string_equal(password, "imap-secret");
     assert_false(cfg.use_apop);
+
+    /* OAuth 2.0: the user and the mechanism, no secret read */
+    {
+        static postie_account_t o;
+        o = *a;
+        o.ep.auth = POSTIE_AUTH_OAUTH2;
+        o.ep.oauth2.mechanism = POSTIE_SASL_OAUTHBEARER;
+        unsetenv("POSTIE_TEST_ACCOUNT_UNSET");
+        postie_mailbox_client_config_defaults(&cfg);
+        assert_int_equal(postie_account_client_config(&o, &cfg, password, sizeof(password)),
+                         POSTIE_OK);
+        assert_string_equal(cfg.user, "archive");
+        assert_null(cfg.password);
+        assert_null(cfg.token);
+        assert_int_equal(cfg.oauth_mechanism, POSTIE_SASL_OAUTHBEARER);
+        o.ep.oauth2.mechanism = 0;
+        assert_int_equal(postie_account_client_config(&o, &cfg, password, sizeof(password)),
+                         POSTIE_OK);
+        assert_int_equal(cfg.oauth_mechanism, POSTIE_SASL_XOAUTH2);
+    }
 }
 
 int main(void)

@@ -1854,6 +1854,253 @@ static void test_log_never_shows_credentials(void **state)
     }
 }
 
+/* ---- OAuth 2.0 --------------------------------------------------------------- */
+
+#define OAUTH_USER  "someuser@example.com"
+#define OAUTH_TOKEN "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"
+/* base64 of "user=someuser@example.com^Aauth=Bearer ya29...^A^A" */
+#define XOAUTH2_B64                                                                        \
+    "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNr" \
+    "QmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
+/* base64 of {"status":"401","schemes":"bearer mac","scope":"https://mail.google.com/"} */
+#define OAUTH_ERROR_B64                                                                    \
+    "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIjoiaHR0cHM6Ly9tYWlsLmdv" \
+    "b2dsZS5jb20vIn0="
+
+static transcript_t oauth(const step_t *steps, uint32_t mech)
+{
+    transcript_t t = plain(steps);
+    t.cfg.tls_mode = POSTIE_TLS_IMPLICIT;
+    t.cfg.username = OAUTH_USER;
+    t.cfg.password = "not used";
+    t.cfg.oauth_token = OAUTH_TOKEN;
+    t.cfg.oauth_mechanism = mech;
+    t.cfg.oauth_host = "smtp.example.com";
+    t.cfg.oauth_port = 465;
+    return t;
+}
+
+static void test_oauth_xoauth2_initial_response(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n"),
+        CLIENT("AUTH XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        NOTHING_SENT,
+        SERVER("235 2.7.0 Accepted\r\n"),
+        READY,
+        END,
+    };
+    transcript_t t = oauth(steps, POSTIE_SASL_XOAUTH2);
+    t.cfg.log = collect_log;
+    logged_len = 0;
+    logged[0] = '\0';
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_true(postie_smtp_caps(s)->authenticated);
+    assert_non_null(strstr(logged, "C: AUTH XOAUTH2 <redacted>"));
+    assert_null(strstr(logged, OAUTH_TOKEN));
+    assert_null(strstr(logged, "dXNlcj1"));
+}
+
+static void test_oauth_oauthbearer_initial_response(void **state)
+{
+    (void)state;
+    static char line[256];
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH OAUTHBEARER\r\n"),
+        CLIENT(line),
+        SERVER("235 2.7.0 Accepted\r\n"),
+        READY,
+        END,
+    };
+    char b64[200];
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_OAUTHBEARER, OAUTH_USER, "smtp.example.com", 465,
+                                       OAUTH_TOKEN, strlen(OAUTH_TOKEN), b64, sizeof(b64), NULL),
+                     POSTIE_OK);
+    snprintf(line, sizeof(line), "AUTH OAUTHBEARER %s\r\n", b64);
+    transcript_t t = oauth(steps, POSTIE_SASL_OAUTHBEARER);
+    transcript_play(&t);
+}
+
+/* A token whose AUTH line would pass 512 octets: AUTH, 334, the response. */
+static void test_oauth_long_token_after_334(void **state)
+{
+    (void)state;
+    static char token[POSTIE_OAUTH_TOKEN_MAX + 1];
+    static char response[POSTIE_SASL_OAUTH_B64_MAX + 3];
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH XOAUTH2\r\n"),
+        CLIENT("AUTH XOAUTH2\r\n"),
+        NOTHING_SENT,
+        SERVER("334 \r\n"),
+        CLIENT(response),
+        NOTHING_SENT,
+        SERVER("235 2.7.0 Accepted\r\n"),
+        READY,
+        END,
+    };
+    size_t n = 0;
+    memset(token, 'x', POSTIE_OAUTH_TOKEN_MAX); /* the longest token */
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_XOAUTH2, OAUTH_USER, NULL, 0, token,
+                                       strlen(token), response, sizeof(response), &n),
+                     POSTIE_OK);
+    memcpy(response + n, "\r\n", 3);
+    static const step_t refused_early[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH XOAUTH2\r\n"),
+        CLIENT("AUTH XOAUTH2\r\n"),
+        SERVER("504 5.5.4 Unrecognized authentication type\r\n"),
+        FAILED(POSTIE_E_AUTH_FAILED), /* the token never left: not TOKEN_REJECTED */
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = oauth(steps, POSTIE_SASL_XOAUTH2);
+    t.cfg.oauth_token = token;
+    transcript_play(&t);
+    t.steps = refused_early;
+    transcript_play(&t);
+}
+
+/* The server refuses the token: its JSON challenge is answered as each
+ * mechanism requires, and the final 535 is TOKEN_REJECTED with the JSON. */
+static void test_oauth_refused(void **state)
+{
+    (void)state;
+    static const step_t xoauth2[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH XOAUTH2 OAUTHBEARER\r\n"),
+        CLIENT("AUTH XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        SERVER("334 " OAUTH_ERROR_B64 "\r\n"),
+        CLIENT("\r\n"), /* XOAUTH2: an empty response */
+        NOTHING_SENT,
+        SERVER("535-5.7.8 Username and Password not accepted.\r\n535 5.7.8 Learn more\r\n"),
+        FAILED(POSTIE_E_TOKEN_REJECTED),
+        NOTHING_SENT,
+        END,
+    };
+    static char line[256];
+    static const step_t bearer[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH XOAUTH2 OAUTHBEARER\r\n"),
+        CLIENT(line),
+        SERVER("334 " OAUTH_ERROR_B64 "\r\n"),
+        CLIENT("AQ==\r\n"), /* OAUTHBEARER: %x01 (RFC 7628 3.2.3) */
+        NOTHING_SENT,
+        SERVER("535 5.7.8 Authentication credentials invalid\r\n"),
+        FAILED(POSTIE_E_TOKEN_REJECTED),
+        END,
+    };
+    /* refused without a challenge, and a temporary failure */
+    static const step_t bare[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH XOAUTH2\r\n"),
+        CLIENT("AUTH XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        SERVER("535 5.7.8 no\r\n"),
+        FAILED(POSTIE_E_TOKEN_REJECTED),
+        END,
+    };
+    static const step_t temporary[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH XOAUTH2\r\n"),
+        CLIENT("AUTH XOAUTH2 " XOAUTH2_B64 "\r\n"),
+        SERVER("454 4.7.0 Temporary authentication failure\r\n"),
+        FAILED(POSTIE_E_AUTH_TEMPORARY),
+        END,
+    };
+    char b64[200];
+    transcript_t t = oauth(xoauth2, POSTIE_SASL_XOAUTH2);
+    t.cfg.log = collect_log;
+    logged_len = 0;
+    logged[0] = '\0';
+    const postie_smtp_t *s = transcript_play(&t);
+    const postie_error_t *e = postie_smtp_error(s);
+    assert_int_equal(e->reply.code, 535);
+    assert_string_equal(e->phase, "AUTH");
+    assert_string_equal(e->subject, "401: {\"status\":\"401\",\"schemes\":\"bearer mac\",\"scope\":"
+                                    "\"https://mail.google.com/\"}");
+    assert_null(strstr(logged, OAUTH_TOKEN));
+    assert_null(strstr(logged, "dXNlcj1"));
+
+    assert_int_equal(postie_sasl_oauth(POSTIE_SASL_OAUTHBEARER, OAUTH_USER, "smtp.example.com", 465,
+                                       OAUTH_TOKEN, strlen(OAUTH_TOKEN), b64, sizeof(b64), NULL),
+                     POSTIE_OK);
+    snprintf(line, sizeof(line), "AUTH OAUTHBEARER %s\r\n", b64);
+    t = oauth(bearer, POSTIE_SASL_OAUTHBEARER);
+    s = transcript_play(&t);
+    assert_memory_equal(postie_smtp_error(s)->subject, "401: {", 6);
+
+    t = oauth(bare, POSTIE_SASL_XOAUTH2);
+    s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->subject, "");
+    t.steps = temporary;
+    transcript_play(&t);
+}
+
+/* The chosen mechanism only: never another one, never the password. */
+static void test_oauth_mechanism_not_offered(void **state)
+{
+    (void)state;
+    static const step_t steps[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH PLAIN LOGIN XOAUTH2\r\n"),
+        FAILED(POSTIE_E_AUTH_NO_MECHANISM),
+        NOTHING_SENT,
+        END,
+    };
+    static const step_t cleartext[] = {
+        GREETING,
+        EHLO,
+        SERVER("250-mx.example\r\n250 AUTH XOAUTH2\r\n"),
+        FAILED(POSTIE_E_AUTH_CLEARTEXT_REFUSED),
+        NOTHING_SENT,
+        END,
+    };
+    transcript_t t = oauth(steps, POSTIE_SASL_OAUTHBEARER);
+    const postie_smtp_t *s = transcript_play(&t);
+    assert_string_equal(postie_smtp_error(s)->subject, "OAUTHBEARER not offered");
+    t = oauth(cleartext, POSTIE_SASL_XOAUTH2);
+    t.cfg.tls_mode = POSTIE_TLS_NONE;
+    transcript_play(&t);
+}
+
+/* Refused at init: a token past POSTIE_OAUTH_TOKEN_MAX, a bad octet, no
+ * user, another mechanism. */
+static void test_oauth_bad_config(void **state)
+{
+    (void)state;
+    static char token[POSTIE_OAUTH_TOKEN_MAX + 2];
+    static postie_smtp_t s;
+    postie_smtp_config_t cfg = transcript_config();
+    memset(token, 'x', POSTIE_OAUTH_TOKEN_MAX + 1);
+    cfg.username = OAUTH_USER;
+    cfg.oauth_token = token;
+    cfg.oauth_mechanism = POSTIE_SASL_XOAUTH2;
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_E_FIELD_TOO_LONG);
+    assert_true(postie_smtp_state(&s) & POSTIE_SMTP_FAILED);
+    token[POSTIE_OAUTH_TOKEN_MAX] = '\0';
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_OK);
+    cfg.oauth_token = "bad token";
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_E_INVALID_ARGUMENT);
+    cfg.oauth_token = OAUTH_TOKEN;
+    cfg.oauth_mechanism = POSTIE_SASL_PLAIN;
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_E_INVALID_ARGUMENT);
+    cfg.oauth_mechanism = POSTIE_SASL_OAUTHBEARER;
+    cfg.username = NULL;
+    assert_int_equal(postie_smtp_init(&s, &cfg, 0), POSTIE_E_INVALID_ARGUMENT);
+}
+
 /* ---- envelope checks and extensions ------------------------------------------ */
 
 static void test_addresses_with_crlf_are_refused_before_sending(void **state)
@@ -2640,6 +2887,12 @@ int main(void)
         cmocka_unit_test(test_auth_failures),
         cmocka_unit_test(test_plaintext_auth_when_allowed),
         cmocka_unit_test(test_log_never_shows_credentials),
+        cmocka_unit_test(test_oauth_xoauth2_initial_response),
+        cmocka_unit_test(test_oauth_oauthbearer_initial_response),
+        cmocka_unit_test(test_oauth_long_token_after_334),
+        cmocka_unit_test(test_oauth_refused),
+        cmocka_unit_test(test_oauth_mechanism_not_offered),
+        cmocka_unit_test(test_oauth_bad_config),
         cmocka_unit_test(test_addresses_with_crlf_are_refused_before_sending),
         cmocka_unit_test(test_null_sender_and_size),
         cmocka_unit_test(test_8bit_body),

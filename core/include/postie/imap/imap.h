@@ -112,6 +112,21 @@
  * LITERAL- up to 4096 octets), else a synchronising {n} that waits for the
  * server's "+".
  *
+ * OAuth 2.0: with cfg.oauth_token the engine sends AUTHENTICATE
+ * named by oauth_mechanism (XOAUTH2 or OAUTHBEARER) only if the server offers
+ * AUTH= for that mechanism; otherwise POSTIE_E_AUTH_NO_MECHANISM naming it,
+ * never another mechanism or LOGIN. The response rides on the command with
+ * SASL-IR (RFC 4959), else follows the "+" continuation. A server refusing
+ * the token sends "+ " and the base64 of a JSON object; the engine answers it as the mechanism
+ * requires (XOAUTH2: an empty line; OAUTHBEARER: "AQ==", RFC 7628 3.2.3) and
+ * the tagged NO that follows ends the session with POSTIE_E_TOKEN_REJECTED,
+ * the error's reply text the NO's and its subject the decoded JSON
+ * ("invalid_token: {...}", postie_sasl_oauth_error_subject; "" when the
+ * server refused without a challenge). NO [UNAVAILABLE] is
+ * POSTIE_E_AUTH_TEMPORARY; a NO before the token left (to AUTHENTICATE
+ * without SASL-IR, before the "+") is POSTIE_E_AUTH_FAILED. The log shows
+ * the response redacted.
+ *
  * Folder: NULL or "" selects INBOX. Other names are sent as an atom when
  * they are plain ASCII atom characters, else as a quoted string; non-ASCII
  * names (UTF-8) are encoded in modified UTF-7 (RFC 3501 5.1.3), and so is
@@ -130,8 +145,12 @@
  * RAM: sizeof(postie_imap_t) = POSTIE_IMAP_RX_BUFFER_SIZE +
  * POSTIE_IMAP_TX_BUFFER_SIZE + about 1.3 KiB (the configuration, the
  * pipeline of POSTIE_IMAP_PIPELINE_MAX commands, the event ring, the list
- * windows, info, error and alert text). With the defaults: 7 704 octets on
- * x86-64, 7 552 on Cortex-M4 (boards/cortex-m4/build.sh prints it).
+ * windows, info, error and alert text, the error of a refused OAuth token).
+ * With the defaults: 13 984 octets on x86-64, 13 816 on Cortex-M4
+ * (boards/cortex-m4/build.sh prints it), of which an 8 KiB transmit
+ * buffer sized for AUTHENTICATE with the longest OAuth 2.0 token
+ * (POSTIE_OAUTH_TOKEN_MAX 4096; 7 712 and 7 552 with the 2 KiB buffer a
+ * build without OAuth may set).
  *
  * Thread model: an engine belongs to one thread at a time; engines share
  * nothing, so any number may run in parallel.
@@ -165,7 +184,15 @@ typedef struct {
     const char *password;       /* caller keeps the strings alive while the engine runs */
     uint32_t sasl_allowed;      /* POSTIE_SASL_* for AUTHENTICATE; default PLAIN. LOGIN is
                                    the fallback when no allowed mechanism is offered */
-    const char *folder;         /* UTF-8 folder name; NULL or "": INBOX */
+    /* OAuth 2.0: when oauth_token is set, the engine logs in as username with
+     * this access token (NUL-terminated, at most POSTIE_OAUTH_TOKEN_MAX octets)
+     * by AUTHENTICATE oauth_mechanism and by nothing else (no LOGIN, no
+     * PLAIN; password may be NULL). See "OAuth 2.0" above. */
+    const char *oauth_token;  /* NULL: password login */
+    uint32_t oauth_mechanism; /* POSTIE_SASL_XOAUTH2 or POSTIE_SASL_OAUTHBEARER */
+    const char *oauth_host;   /* OAUTHBEARER host= (the server's name); NULL: left out */
+    uint16_t oauth_port;      /* OAUTHBEARER port=; 0: left out */
+    const char *folder;       /* UTF-8 folder name; NULL or "": INBOX */
     uint32_t timeout_greeting_ms;
     uint32_t timeout_command_ms;
     uint32_t timeout_data_ms; /* silence allowed while a message literal streams */
@@ -263,6 +290,7 @@ typedef struct {
     postie_mailbox_info_t info;
     postie_error_t error;
     char alert[POSTIE_REPLY_TEXT_MAX];
+    char oauth_error[sizeof(((postie_error_t *)0)->subject)]; /* a refused token's JSON */
 
     postie_line_reader_t rx;
     size_t tx_start; /* first octet not yet sent */

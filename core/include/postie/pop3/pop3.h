@@ -32,6 +32,20 @@
  * (when CAPA failed or lists USER). Then STAT, and POSTIE_MAILBOX_EV_READY.
  * No username: no login and no STAT (CAPA only; for a capability probe).
  *
+ * OAuth 2.0: with cfg.oauth_token the login is AUTH with oauth_mechanism
+ * (XOAUTH2 or OAUTHBEARER) and nothing else, only when CAPA's SASL line
+ * lists that mechanism (otherwise POSTIE_E_AUTH_NO_MECHANISM naming it). The
+ * initial response rides on the AUTH line when the line fits 255 octets
+ * (RFC 5034 4), else follows the server's "+ ". A server refusing the token
+ * sends "+ " and base64 JSON; the engine answers it (XOAUTH2: an empty line;
+ * OAUTHBEARER: "AQ==", RFC 7628 3.2.3) and the -ERR that follows ends the
+ * session with POSTIE_E_TOKEN_REJECTED, the error's subject the decoded
+ * JSON ("invalid_token: {...}"; "" without a challenge), its phase
+ * "AUTH XOAUTH2" or "AUTH OAUTHBEARER". -ERR [LOGIN-DELAY], [IN-USE] and
+ * [SYS/TEMP] keep their statuses below; an -ERR before the token left (to
+ * AUTH without an initial response) is POSTIE_E_AUTH_FAILED. The log shows
+ * the response redacted.
+ *
  * Commands (postie/common/mailbox.h): list sends LIST (want SIZE) and UIDL
  * (want UIDL), in one flight when the server offers PIPELINING; retrieve
  * sends RETR n and streams the message, dot-unstuffed, CRLF line ends as
@@ -85,8 +99,12 @@
  * RAM: sizeof(postie_pop3_t) = POSTIE_POP3_RX_BUFFER_SIZE +
  * POSTIE_POP3_TX_BUFFER_SIZE + about 1.4 KiB (48 octets per pipeline slot,
  * 12 per event, the error record, the info record with its capability
- * line, the APOP timestamp). With the defaults: 6 576 octets on x86-64,
- * 6 440 on Cortex-M4. Nothing else: message data streams through.
+ * line, the APOP timestamp, the error of a refused OAuth token). With the
+ * defaults: 13 864 octets on x86-64, 13 712 on Cortex-M4, of which an
+ * 8 KiB transmit buffer sized for the longest OAuth 2.0 response
+ * (POSTIE_OAUTH_TOKEN_MAX 4096; 6 576 and 6 440 with the 1 KiB buffer a
+ * build without OAuth may set). Nothing else: message data streams
+ * through.
  *
  * Thread model: an engine belongs to one thread at a time; engines share
  * nothing, so any number may run in parallel.
@@ -114,12 +132,20 @@ extern "C" {
 /* ---- Configuration ------------------------------------------------------ */
 
 typedef struct {
-    postie_tls_mode_t tls_mode;   /* default POSTIE_TLS_STARTTLS_REQUIRED */
-    bool allow_plaintext_auth;    /* log in without TLS (default false) */
-    const char *username;         /* NULL: no login (CAPA only, then READY) */
-    const char *password;         /* caller keeps the strings alive while the engine runs */
-    uint32_t sasl_allowed;        /* POSTIE_SASL_* the caller permits for AUTH; default
-                                     POSTIE_SASL_PLAIN (0: never AUTH; APOP or USER/PASS) */
+    postie_tls_mode_t tls_mode; /* default POSTIE_TLS_STARTTLS_REQUIRED */
+    bool allow_plaintext_auth;  /* log in without TLS (default false) */
+    const char *username;       /* NULL: no login (CAPA only, then READY) */
+    const char *password;       /* caller keeps the strings alive while the engine runs */
+    uint32_t sasl_allowed;      /* POSTIE_SASL_* the caller permits for AUTH; default
+                                   POSTIE_SASL_PLAIN (0: never AUTH; APOP or USER/PASS) */
+    /* OAuth 2.0: when oauth_token is set, the engine logs in as username with
+     * this access token (NUL-terminated, at most POSTIE_OAUTH_TOKEN_MAX octets)
+     * by AUTH oauth_mechanism and by nothing else (no APOP, USER/PASS or
+     * PLAIN; password may be NULL). See "OAuth 2.0" above. */
+    const char *oauth_token;      /* NULL: password login */
+    uint32_t oauth_mechanism;     /* POSTIE_SASL_XOAUTH2 or POSTIE_SASL_OAUTHBEARER */
+    const char *oauth_host;       /* OAUTHBEARER host= (the server's name); NULL: left out */
+    uint16_t oauth_port;          /* OAUTHBEARER port=; 0: left out */
     bool use_apop;                /* default false: APOP when the greeting has a timestamp */
     bool use_pipelining;          /* default true: pipeline when offered */
     uint32_t timeout_greeting_ms; /* see POSTIE_POP3_TIMEOUT_* */
@@ -214,6 +240,7 @@ typedef struct {
     postie_mailbox_info_t info;
     postie_error_t error;
     char apop_stamp[128]; /* the greeting's <...> timestamp, "" when none */
+    char oauth_error[sizeof(((postie_error_t *)0)->subject)]; /* a refused token's JSON */
     char alert[POSTIE_REPLY_TEXT_MAX];
 
     postie_line_reader_t rx;

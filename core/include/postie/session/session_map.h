@@ -74,14 +74,20 @@ void postie_session_map_defaults(postie_session_connection_t *conn);
  *                   smtp.timeout_data_block_ms ("write_timeout")
  *   basic login     smtp.username (the session's) and smtp.password
  *                   (password)
+ *   OAuth 2.0       smtp.username (the session's), smtp.oauth_mechanism
+ *                   (the oauth2 object's; 0 there means its default,
+ *                   POSTIE_SASL_XOAUTH2) and smtp.oauth_host (host);
+ *                   password is not used. The token is not the session's
+ *                   to give: the caller sets the token provider
+ *                   (postie_smtp_client_config_t.token, or the engine's
+ *                   smtp.oauth_token) before connecting; without one the
+ *                   engine refuses a user name without a password
  *   never           pipelining, chunking, sasl_allowed, the log hook: the
  *                   caller's to tune
  * password is the session's resolved secret; it may be NULL when the
  * session does not log in (auth none). Afterwards conn points into s and
  * to password: keep both alive while conn is used.
  * Errors (conn is then partly filled: do not connect with it):
- *   POSTIE_E_AUTH_NO_MECHANISM  the session logs in with OAuth 2.0, which is
- *                               not available yet
  *   POSTIE_E_INVALID_ARGUMENT   basic login but password is NULL or empty
  *   POSTIE_E_NO_SPACE           password longer than POSTIE_AUTH_FIELD_MAX
  *                               octets (what SMTP AUTH carries) */

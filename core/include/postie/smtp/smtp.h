@@ -57,12 +57,32 @@
  * refused over an unencrypted channel unless allow_plaintext_auth is set.
  * The log callback never sees a credential.
  *
+ * OAuth 2.0: with cfg.oauth_token the engine sends AUTH with oauth_mechanism
+ * only if the server offers that mechanism (otherwise
+ * POSTIE_E_AUTH_NO_MECHANISM naming it: the engine never falls back to
+ * another mechanism or to the password). The response goes on the AUTH line
+ * when the line stays within 512 octets, else on a line of its own after the
+ * server's empty 334 (RFC 4954 4). The server refuses a token with a 334
+ * carrying base64 JSON ({"status":"invalid_token",...}); the engine answers
+ * it as the mechanism requires (XOAUTH2: an empty line; OAUTHBEARER: "AQ==",
+ * RFC 7628 3.2.3) and the server's 5xx that follows ends the session with
+ * POSTIE_E_TOKEN_REJECTED, the error's reply the 535 and its subject the
+ * decoded JSON ("invalid_token: {...}", see postie_sasl_oauth_error_subject;
+ * "" when the server refused without a challenge). A 5xx before the token left (to AUTH without an
+ * initial response, e.g. 504) is POSTIE_E_AUTH_FAILED. A 4xx there is POSTIE_E_AUTH_TEMPORARY. The
+ * session is over then; a client that wants to try a fresh token starts another
+ * (port/posix/smtp_client.c does, once). The log callback shows the response redacted.
+ *
  * RAM: sizeof(postie_smtp_t) = POSTIE_SMTP_RX_BUFFER_SIZE +
  * POSTIE_SMTP_TX_BUFFER_SIZE + about 1.5 KiB (8 * POSTIE_SMTP_PIPELINE_MAX
  * for the pipeline, 8 * POSTIE_SMTP_EVENTS_MAX for events, capability,
- * error and reply records). With the defaults: 10 624 octets on Cortex-M4
- * (8 KiB transmit buffer); 133 672 on x86-64 hosts, whose default transmit
- * buffer is 128 KiB (10 792 with -DPOSTIE_SMTP_TX_BUFFER_SIZE=8192). The
+ * error and reply records, the 96-octet error of a refused OAuth token).
+ * With the defaults: 10 736 octets on Cortex-M4 (8 KiB transmit buffer);
+ * 133 792 on x86-64 hosts, whose default transmit buffer is 128 KiB
+ * (10 912 with -DPOSTIE_SMTP_TX_BUFFER_SIZE=8192). The transmit buffer
+ * must also hold the longest OAuth 2.0 response (POSTIE_SASL_OAUTH_B64_MAX
+ * + 64, 6 936 octets with POSTIE_OAUTH_TOKEN_MAX 4096; checked at build
+ * time). The
  * caller also owns the
  * envelope and one postie_smtp_rcpt_t (about 170 octets) per recipient.
  *
@@ -108,8 +128,16 @@ typedef struct {
     const char *username;      /* NULL: no authentication */
     const char *password;      /* caller keeps the strings alive while the engine runs */
     uint32_t sasl_allowed;     /* POSTIE_SASL_* the caller permits; default SUPPORTED */
-    bool use_pipelining;       /* default true: pipeline when offered */
-    bool use_chunking;         /* default true: BDAT when offered */
+    /* OAuth 2.0: when oauth_token is set, the engine logs in as username with
+     * this access token (NUL-terminated, at most POSTIE_OAUTH_TOKEN_MAX
+     * octets) by oauth_mechanism, and by nothing else: password and
+     * sasl_allowed are not used. See "OAuth 2.0" below. */
+    const char *oauth_token;  /* NULL: password login (PLAIN/LOGIN) */
+    uint32_t oauth_mechanism; /* POSTIE_SASL_XOAUTH2 or POSTIE_SASL_OAUTHBEARER */
+    const char *oauth_host;   /* OAUTHBEARER host= (the server's name); NULL: left out */
+    uint16_t oauth_port;      /* OAUTHBEARER port=; 0: left out */
+    bool use_pipelining;      /* default true: pipeline when offered */
+    bool use_chunking;        /* default true: BDAT when offered */
     uint32_t timeout_greeting_ms;
     uint32_t timeout_command_ms;
     uint32_t timeout_data_init_ms;
@@ -269,6 +297,7 @@ typedef struct {
     postie_smtp_caps_t caps_next; /* built while an EHLO reply arrives */
     postie_error_t error;         /* why the session failed */
     postie_error_t message_error; /* outcome of the last message */
+    char oauth_error[sizeof(((postie_error_t *)0)->subject)]; /* a refused token's JSON */
 
     postie_line_reader_t rx;
     postie_smtp_reply_t reply;

@@ -23,10 +23,25 @@
  * postie_mailbox_client_ops()/engine() and postie_mailbox_client_wait(), to
  * put commands in one flight where the engine pipelines.
  *
- * RAM: sizeof(postie_mailbox_client_t), 10 728 octets on x86-64 with the
+ * OAuth 2.0 (cfg.token set): open asks the provider for a token
+ * (refresh false) and logs in with it (AUTH or AUTHENTICATE with
+ * oauth_mechanism, see postie/pop3/pop3.h and postie/imap/imap.h). When
+ * the server refuses it (POSTIE_E_TOKEN_REJECTED): both protocols end the
+ * login there (POP3 after -ERR, IMAP after the tagged NO; the engines'
+ * failures are final), so open closes that connection, asks the provider
+ * again with refresh true, connects again and tries exactly once more; a
+ * second refusal is final (POSTIE_E_TOKEN_REJECTED, subject the server's
+ * decoded JSON). A failing provider's status (POSTIE_E_TOKEN_UNAVAILABLE,
+ * POSTIE_E_OAUTH_GRANT, POSTIE_E_HTTP, ...) is open's, with phase
+ * "OAuth 2.0 token" and its message as the subject. OAUTHBEARER's host and
+ * port are host and the port connected to. The token is wiped from the
+ * client when open returns and never reaches the log or an error record.
+ *
+ * RAM: sizeof(postie_mailbox_client_t), 21 160 octets on x86-64 with the
  * defaults: the larger of the two engines (see postie/pop3/pop3.h and
  * postie/imap/imap.h), the TLS layer (2 376 with mbedTLS 2.28), the driver
- * (112) and small fields; plus the
+ * (112), the token buffer (POSTIE_OAUTH_TOKEN_MAX + 1) and small fields;
+ * plus the
  * process-wide DRBG and mbedTLS's record buffers during a TLS session (see
  * postie/mbedtls/tls.h).
  *
@@ -45,6 +60,7 @@
 #include "postie/common/mailbox.h"
 #include "postie/common/sasl.h"
 #include "postie/common/tls_mode.h"
+#include "postie/common/token.h"
 #include "postie/fetch/fetch_state.h"
 #include "postie/imap/imap.h"
 #include "postie/mbedtls/tls.h"
@@ -70,7 +86,12 @@ typedef struct {
     bool allow_plaintext_auth; /* log in over a clear channel (never the default) */
     bool use_apop;             /* POP3: APOP when the greeting offers it */
     const char *folder;        /* IMAP folder; NULL or "": INBOX */
-    postie_log_fn log;         /* every line sent and received, secrets redacted; may be NULL */
+    /* OAuth 2.0: non-NULL logs in as user with an access token from this
+     * provider by oauth_mechanism, and by nothing else (password unused);
+     * see "OAuth 2.0" above. The provider (and its ctx) must outlive open. */
+    const postie_token_provider_t *token;
+    uint32_t oauth_mechanism; /* POSTIE_SASL_XOAUTH2 or POSTIE_SASL_OAUTHBEARER */
+    postie_log_fn log;        /* every line sent and received, secrets redacted; may be NULL */
     void *log_ctx;
 } postie_mailbox_client_config_t;
 
@@ -97,6 +118,8 @@ typedef struct {
     postie_error_t error;
     postie_driver_event_fn event; /* postie_mailbox_client_wait's event sink */
     void *event_ctx;
+    unsigned token_asks; /* how often open asked the token provider (0, 1 or 2) */
+    char token[POSTIE_OAUTH_TOKEN_MAX + 1]; /* during open only; wiped after */
 } postie_mailbox_client_t;
 
 /* Connect and open the session up to READY (POSTIE_MAILBOX_EV_READY). On

@@ -79,8 +79,12 @@ bool postie_secret_exposed(const postie_secret_t *s);
  * postie_session_map_connection() in postie/session/session_map.h, with the
  * session's password resolved by postie_secret_resolve(). password (cap
  * octets) receives the secret and must outlive cfg; cfg points into s.
- * Returns what the secret's resolution or the mapping returns (OAuth 2.0
- * is POSTIE_E_AUTH_NO_MECHANISM, before any secret is read). */
+ * Returns what the secret's resolution or the mapping returns. A session
+ * with "auth": "oauth2" reads no secret: cfg gets the user name, the
+ * mechanism and the host for OAUTHBEARER (smtp.oauth_*), and the caller
+ * sets cfg->token, the token provider (postie/common/token.h), before
+ * postie_smtp_client_open; without one open fails (a user name without a
+ * password). */
 postie_status_t postie_session_client_config(const postie_session_t *s,
                                              postie_smtp_client_config_t *cfg, char *password,
                                              size_t cap);
@@ -108,9 +112,12 @@ postie_status_t postie_session_prepare(const postie_session_t *s, postie_smtp_cl
  * (the password resolved by postie_secret_resolve into password, cap
  * octets, which must outlive cfg), allow_plaintext_auth, APOP and folder.
  * cfg points into a. Returns what the secret's resolution returns
- * (postie_session_config_step() names the cause), or
- * POSTIE_E_AUTH_NO_MECHANISM for OAuth 2.0 (reserved), before any secret
- * is read. */
+ * (postie_session_config_step() names the cause). An account with
+ * "auth": "oauth2" reads no secret: cfg gets the user and oauth_mechanism
+ * (the oauth2 object's; 0 there means POSTIE_SASL_XOAUTH2), and the caller
+ * sets cfg->token, the token provider (postie/common/token.h), before
+ * postie_mailbox_client_open; without one open fails (a user without a
+ * password). */
 postie_status_t postie_account_client_config(const postie_account_t *a,
                                              postie_mailbox_client_config_t *cfg, char *password,
                                              size_t cap);

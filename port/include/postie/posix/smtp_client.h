@@ -24,12 +24,29 @@
  * handshake"...). Failure details (the server reply, or the TLS
  * verification result) are in postie_smtp_client_error().
  *
- * RAM: sizeof(postie_smtp_client_t), 144 912 octets on x86-64 with Debian's
- * mbedTLS 2.28: the engine (133 672, of which 128 KiB transmit buffer on
+ * OAuth 2.0 (cfg.token set): open asks the provider for a token
+ * (refresh false) and logs in with it. When the server refuses it
+ * (POSTIE_E_TOKEN_REJECTED), open closes that connection, asks the provider
+ * again with refresh true, connects again and tries once more; a second
+ * refusal is final (POSTIE_E_TOKEN_REJECTED, the error's subject the
+ * server's decoded JSON, e.g. "invalid_token: {...}"). SMTP would allow a
+ * second AUTH on the same connection after 535, but the engine's failures
+ * are final by design, and a refused token is rare enough that one more
+ * connection costs nothing that matters. When the provider fails (first or
+ * second ask), open returns its status (POSTIE_E_TOKEN_UNAVAILABLE,
+ * POSTIE_E_OAUTH_GRANT, POSTIE_E_HTTP, ...) with phase "OAuth 2.0 token" and
+ * its message as the subject, having connected nowhere (first ask) or
+ * having closed the refused session (second). smtp.oauth_host and
+ * smtp.oauth_port default to host and the port connected to. The token is
+ * wiped from the client when open returns; it never reaches the log or an
+ * error record.
+ *
+ * RAM: sizeof(postie_smtp_client_t), 149 168 octets on x86-64 with Debian's
+ * mbedTLS 2.28: the engine (133 792, of which 128 KiB transmit buffer on
  * hosts), the TLS layer (2 392), the driver
- * (112), the body staging buffer (POSTIE_CLIENT_BODY_CHUNK) and small
- * fields; plus the process-wide DRBG (392, once) and mbedTLS's record
- * buffers (about 2 x 16 KiB) on the heap during a TLS session.
+ * (112), the body staging buffer (POSTIE_CLIENT_BODY_CHUNK), the token
+ * buffer (POSTIE_OAUTH_TOKEN_MAX + 1, 4 097) and small fields; plus the process-wide DRBG (392,
+ * once) and mbedTLS's record buffers (about 2 x 16 KiB) on the heap during a TLS session.
  *
  * Thread model: one client per thread at a time; clients share only the TLS
  * layer's DRBG (and arena), which mbedTLS locks. Before starting threads
@@ -44,6 +61,7 @@
 
 #include "postie/smtp/smtp.h"
 #include "postie/common/driver.h"
+#include "postie/common/token.h"
 #include "postie/posix/tcp.h"
 #include "postie/mbedtls/tls.h"
 
@@ -58,6 +76,12 @@ typedef struct {
     uint32_t connect_timeout_ms; /* connect, and TLS handshake; 0: POSTIE_CONNECT_TIMEOUT_MS */
     postie_smtp_config_t smtp;
     postie_tls_config_t tls; /* verify_name defaults to host */
+    /* OAuth 2.0: non-NULL logs in as smtp.username with an access token from
+     * this provider, by smtp.oauth_mechanism (POSTIE_SASL_XOAUTH2 or
+     * POSTIE_SASL_OAUTHBEARER; never another, never the password); see
+     * "OAuth 2.0" above. The provider (and its ctx) must outlive open.
+     * NULL: smtp.oauth_token as the caller set it (or the password). */
+    const postie_token_provider_t *token;
 } postie_smtp_client_config_t;
 
 /* Defaults: STARTTLS required, verification on, RFC timeouts. */
@@ -72,7 +96,9 @@ typedef struct {
     bool tls_initialised;
     postie_error_t error;
     uint8_t stage[POSTIE_CLIENT_BODY_CHUNK]; /* the driver's body staging buffer */
-    bool data_sent; /* the last send's data ended on the wire (POSTIE_SMTP_EV_DATA_SENT) */
+    bool data_sent;      /* the last send's data ended on the wire (POSTIE_SMTP_EV_DATA_SENT) */
+    unsigned token_asks; /* how often open asked the token provider (0, 1 or 2) */
+    char token[POSTIE_OAUTH_TOKEN_MAX + 1]; /* during open only; wiped after */
 } postie_smtp_client_t;
 
 /* Connect, read the greeting, EHLO, STARTTLS and AUTH as configured. On
