@@ -38,6 +38,7 @@ int cli_account_test(const cli_account_args_t *args)
            a->ep.verify || a->ep.tls == POSTIE_TLS_NONE ? "" : " (certificate NOT verified)",
            a->ep.username, a->ep.allow_plaintext_auth ? " (plaintext login allowed)" : "");
     cli_print_oauth_state(&a->ep, true, a->name, 13);
+    cli_oauth_set_verbose(args->typed[ACC_VERBOSE] != NULL);
     if (cli_account_mailbox_config(who, a, &cfg, password) != POSTIE_OK) {
         printf("result: the account's password is not usable\n");
         return EXIT_USAGE;

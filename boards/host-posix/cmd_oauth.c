@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "postie/common/text.h"
 #include "postie/posix/oauth.h"
 #include "postie/posix/registry_file.h"
 
@@ -123,6 +124,40 @@ static void verbose_line(void *ctx, const char *line)
 {
     (void)ctx;
     fprintf(stderr, "postie: %s\n", line);
+}
+
+static bool provider_verbose;
+
+void cli_oauth_set_verbose(bool on)
+{
+    provider_verbose = on;
+}
+
+const postie_token_provider_t *cli_oauth_provider(const postie_endpoint_t *ep, bool account,
+                                                  const char *name, postie_error_t *why)
+{
+    /* one per registry entry: sessions, then accounts */
+    static postie_oauth_provider_t
+        providers[POSTIE_REGISTRY_SESSIONS_MAX + POSTIE_REGISTRY_ACCOUNTS_MAX];
+    static char names[POSTIE_REGISTRY_SESSIONS_MAX + POSTIE_REGISTRY_ACCOUNTS_MAX]
+                     [POSTIE_REGISTRY_NAME_MAX + 1];
+    size_t i;
+    if (ep->auth != POSTIE_AUTH_OAUTH2) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+        if (names[i][0] == '\0' ||
+            (names[i][0] == (account ? 'a' : 's') && strcmp(names[i] + 1, name) == 0)) {
+            break;
+        }
+    }
+    if (i == sizeof(providers) / sizeof(providers[0])) {
+        i = 0; /* more entries than the registry holds: cannot happen; reuse */
+    }
+    names[i][0] = account ? 'a' : 's';
+    (void)postie_text_copy(names[i] + 1, sizeof(names[i]) - 1, name);
+    return postie_oauth_provider_attach(&providers[i], ep, account, name,
+                                        provider_verbose ? verbose_line : NULL, NULL, why);
 }
 
 static void config_for(const entry_t *e, postie_oauth_config_t *cfg, bool verbose)
