@@ -37,7 +37,7 @@ static const char overview[] =
     "                   the command line (--list, --message N, --maildir DIR)\n"
     "  poll             fetch every enabled account on its interval, until SIGTERM\n"
     "  oauth            OAuth 2.0: authorize an entry without a browser here (device\n"
-    "                   code), show its token state\n"
+    "                   code), show its token state, import a refresh token\n"
     "\n"
     "'postie COMMAND --help' shows a command's options. Options may come anywhere\n"
     "after the command, in any order; --registry FILE may also come before it.\n"
