@@ -287,6 +287,16 @@ postie_status_t postie_mailbox_client_open(postie_mailbox_client_t *c,
     if (c->cfg.connect_timeout_ms == 0) {
         c->cfg.connect_timeout_ms = POSTIE_CONNECT_TIMEOUT_MS;
     }
+    if (c->cfg.token == NULL && c->cfg.oauth_mechanism != 0 && c->cfg.password == NULL) {
+        /* an OAuth 2.0 account (postie_account_client_config) whose caller
+         * set no provider: say so, not "password missing" */
+        postie_error_clear(&c->error);
+        c->error.status = POSTIE_E_TOKEN_UNAVAILABLE;
+        c->error.phase = POSTIE_OAUTH_TOKEN_PHASE;
+        postie_text_copy(c->error.subject, sizeof(c->error.subject),
+                         "no token provider configured");
+        return POSTIE_E_TOKEN_UNAVAILABLE;
+    }
     if (c->cfg.token == NULL) {
         return open_once(c);
     }

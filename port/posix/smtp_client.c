@@ -180,6 +180,16 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
     if (c->cfg.connect_timeout_ms == 0) {
         c->cfg.connect_timeout_ms = POSTIE_CONNECT_TIMEOUT_MS;
     }
+    if (c->cfg.token == NULL && c->cfg.smtp.oauth_token == NULL &&
+        c->cfg.smtp.oauth_mechanism != 0 && c->cfg.smtp.password == NULL) {
+        /* an OAuth 2.0 session (postie_session_client_config) whose caller
+         * set no provider: say so, not "password missing" */
+        c->error.status = POSTIE_E_TOKEN_UNAVAILABLE;
+        c->error.phase = POSTIE_OAUTH_TOKEN_PHASE;
+        postie_text_copy(c->error.subject, sizeof(c->error.subject),
+                         "no token provider configured");
+        return POSTIE_E_TOKEN_UNAVAILABLE;
+    }
     if (c->cfg.token == NULL) {
         return open_once(c);
     }

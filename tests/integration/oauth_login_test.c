@@ -311,6 +311,33 @@ static void test_provider_has_no_token(void **state)
     }
 }
 
+/* Tokens of real sizes: Microsoft's run to about 2.5 KiB, and the longest
+ * Postie takes (POSTIE_OAUTH_TOKEN_MAX). They pass the 512- and 255-octet
+ * AUTH lines of SMTP and POP3, so the response follows the server's
+ * continuation there; IMAP sends it on the AUTHENTICATE line (SASL-IR). */
+static void test_long_tokens(void **state)
+{
+    static char longest[POSTIE_OAUTH_TOKEN_MAX + 1];
+    static char microsoft[2501];
+    (void)state;
+    memcpy(longest, "tok-", 4);
+    memset(longest + 4, 'L', POSTIE_OAUTH_TOKEN_MAX - 4);
+    memcpy(microsoft, "tok-", 4);
+    memset(microsoft + 4, 'M', sizeof(microsoft) - 5);
+    accept_tokens(longest, microsoft);
+    EACH_LOGIN(w, m)
+    {
+        provider_t p = {m == 0 ? microsoft : longest, NULL, 0, 0};
+        expect(login(everywhere[w], mechs[m], &p), POSTIE_OK, everywhere[w], mechs[m]);
+        assert_int_equal(p.calls, 1);
+        if (everywhere[w] != IMAPS && everywhere[w] != IMAP_STARTTLS) {
+            assert_non_null(strstr(logged, mechs[m] == POSTIE_SASL_XOAUTH2
+                                               ? "C AUTH XOAUTH2\n"
+                                               : "C AUTH OAUTHBEARER\n"));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_refused_token),
         cmocka_unit_test(test_refresh_then_success),
         cmocka_unit_test(test_token_expires),
+        cmocka_unit_test(test_long_tokens),
         cmocka_unit_test(test_mechanism_not_offered),
         cmocka_unit_test(test_provider_has_no_token),
     };

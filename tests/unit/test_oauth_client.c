@@ -396,6 +396,35 @@ static void test_bad_mechanism(void **state)
     }
 }
 
+/* An OAuth 2.0 configuration (the mechanism set, as the registry mapping
+ * does) without a provider: TOKEN_UNAVAILABLE saying so, no connection. */
+static void test_no_provider(void **state)
+{
+    postie_smtp_client_config_t sc;
+    postie_mailbox_client_config_t mc;
+    (void)state;
+    postie_smtp_client_config_defaults(&sc);
+    sc.host = "127.0.0.1";
+    sc.port = 1;
+    sc.smtp.username = "alice@example.test";
+    sc.smtp.oauth_mechanism = POSTIE_SASL_XOAUTH2;
+    assert_int_equal(postie_smtp_client_open(&smtp, &sc), POSTIE_E_TOKEN_UNAVAILABLE);
+    assert_string_equal(postie_smtp_client_error(&smtp)->phase, "OAuth 2.0 token");
+    assert_string_equal(postie_smtp_client_error(&smtp)->subject, "no token provider configured");
+    postie_smtp_client_quit(&smtp);
+
+    postie_mailbox_client_config_defaults(&mc);
+    mc.protocol = POSTIE_FETCH_IMAP;
+    mc.host = "127.0.0.1";
+    mc.port = 1;
+    mc.user = "alice@example.test";
+    mc.oauth_mechanism = POSTIE_SASL_OAUTHBEARER;
+    assert_int_equal(postie_mailbox_client_open(&mbox, &mc), POSTIE_E_TOKEN_UNAVAILABLE);
+    assert_string_equal(postie_mailbox_client_error(&mbox)->subject,
+                        "no token provider configured");
+    postie_mailbox_client_close(&mbox);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_second_refusal_is_final),
         cmocka_unit_test(test_provider_failures),
         cmocka_unit_test(test_bad_mechanism),
+        cmocka_unit_test(test_no_provider),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

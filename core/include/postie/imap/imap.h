@@ -112,13 +112,14 @@
  * LITERAL- up to 4096 octets), else a synchronising {n} that waits for the
  * server's "+".
  *
- * OAuth 2.0: with cfg.oauth_token the engine sends AUTHENTICATE
- * named by oauth_mechanism (XOAUTH2 or OAUTHBEARER) only if the server offers
- * AUTH= for that mechanism; otherwise POSTIE_E_AUTH_NO_MECHANISM naming it,
- * never another mechanism or LOGIN. The response rides on the command with
- * SASL-IR (RFC 4959), else follows the "+" continuation. A server refusing
- * the token sends "+ " and the base64 of a JSON object; the engine answers it as the mechanism
- * requires (XOAUTH2: an empty line; OAUTHBEARER: "AQ==", RFC 7628 3.2.3) and
+ * OAuth 2.0: with cfg.oauth_token the engine sends AUTHENTICATE with the
+ * mechanism oauth_mechanism names (XOAUTH2 or OAUTHBEARER) only if the
+ * server offers AUTH= for it; otherwise POSTIE_E_AUTH_NO_MECHANISM naming
+ * it, never another mechanism or LOGIN. The response rides on the command
+ * with SASL-IR (RFC 4959), else follows the "+" continuation. A server
+ * refusing the token sends "+ " and the base64 of a JSON object; the engine
+ * answers it as the mechanism requires (XOAUTH2: an empty line;
+ * OAUTHBEARER: "AQ==", RFC 7628 3.2.3) and
  * the tagged NO that follows ends the session with POSTIE_E_TOKEN_REJECTED,
  * the error's reply text the NO's and its subject the decoded JSON
  * ("invalid_token: {...}", postie_sasl_oauth_error_subject; "" when the

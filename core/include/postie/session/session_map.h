@@ -80,8 +80,10 @@ void postie_session_map_defaults(postie_session_connection_t *conn);
  *                   password is not used. The token is not the session's
  *                   to give: the caller sets the token provider
  *                   (postie_smtp_client_config_t.token, or the engine's
- *                   smtp.oauth_token) before connecting; without one the
- *                   engine refuses a user name without a password
+ *                   smtp.oauth_token) before connecting; without one
+ *                   the SMTP client refuses to connect
+ *                   (POSTIE_E_TOKEN_UNAVAILABLE) and the engine alone
+ *                   refuses a user name without a password
  *   never           pipelining, chunking, sasl_allowed, the log hook: the
  *                   caller's to tune
  * password is the session's resolved secret; it may be NULL when the

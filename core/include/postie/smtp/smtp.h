@@ -68,10 +68,12 @@
  * RFC 7628 3.2.3) and the server's 5xx that follows ends the session with
  * POSTIE_E_TOKEN_REJECTED, the error's reply the 535 and its subject the
  * decoded JSON ("invalid_token: {...}", see postie_sasl_oauth_error_subject;
- * "" when the server refused without a challenge). A 5xx before the token left (to AUTH without an
- * initial response, e.g. 504) is POSTIE_E_AUTH_FAILED. A 4xx there is POSTIE_E_AUTH_TEMPORARY. The
- * session is over then; a client that wants to try a fresh token starts another
- * (port/posix/smtp_client.c does, once). The log callback shows the response redacted.
+ * "" when the server refused without a challenge). A 5xx before the token
+ * left (to AUTH without an initial response, e.g. 504) is
+ * POSTIE_E_AUTH_FAILED. A 4xx there is POSTIE_E_AUTH_TEMPORARY. The session
+ * is over then; a client that wants to try a fresh token starts another
+ * (port/posix/smtp_client.c does, once). The log callback shows the
+ * response redacted.
  *
  * RAM: sizeof(postie_smtp_t) = POSTIE_SMTP_RX_BUFFER_SIZE +
  * POSTIE_SMTP_TX_BUFFER_SIZE + about 1.5 KiB (8 * POSTIE_SMTP_PIPELINE_MAX

@@ -33,7 +33,10 @@
  * second refusal is final (POSTIE_E_TOKEN_REJECTED, subject the server's
  * decoded JSON). A failing provider's status (POSTIE_E_TOKEN_UNAVAILABLE,
  * POSTIE_E_OAUTH_GRANT, POSTIE_E_HTTP, ...) is open's, with phase
- * "OAuth 2.0 token" and its message as the subject. OAUTHBEARER's host and
+ * "OAuth 2.0 token" and its message as the subject. oauth_mechanism set
+ * (an OAuth 2.0 account mapped from the registry) without a provider or a
+ * password: POSTIE_E_TOKEN_UNAVAILABLE, "no token provider configured",
+ * before any connection. OAUTHBEARER's host and
  * port are host and the port connected to. The token is wiped from the
  * client when open returns and never reaches the log or an error record.
  *

@@ -83,8 +83,8 @@ bool postie_secret_exposed(const postie_secret_t *s);
  * with "auth": "oauth2" reads no secret: cfg gets the user name, the
  * mechanism and the host for OAUTHBEARER (smtp.oauth_*), and the caller
  * sets cfg->token, the token provider (postie/common/token.h), before
- * postie_smtp_client_open; without one open fails (a user name without a
- * password). */
+ * postie_smtp_client_open; without one open fails with
+ * POSTIE_E_TOKEN_UNAVAILABLE ("no token provider configured"). */
 postie_status_t postie_session_client_config(const postie_session_t *s,
                                              postie_smtp_client_config_t *cfg, char *password,
                                              size_t cap);
@@ -116,8 +116,8 @@ postie_status_t postie_session_prepare(const postie_session_t *s, postie_smtp_cl
  * "auth": "oauth2" reads no secret: cfg gets the user and oauth_mechanism
  * (the oauth2 object's; 0 there means POSTIE_SASL_XOAUTH2), and the caller
  * sets cfg->token, the token provider (postie/common/token.h), before
- * postie_mailbox_client_open; without one open fails (a user without a
- * password). */
+ * postie_mailbox_client_open; without one open fails with
+ * POSTIE_E_TOKEN_UNAVAILABLE ("no token provider configured"). */
 postie_status_t postie_account_client_config(const postie_account_t *a,
                                              postie_mailbox_client_config_t *cfg, char *password,
                                              size_t cap);

@@ -36,7 +36,10 @@
  * second ask), open returns its status (POSTIE_E_TOKEN_UNAVAILABLE,
  * POSTIE_E_OAUTH_GRANT, POSTIE_E_HTTP, ...) with phase "OAuth 2.0 token" and
  * its message as the subject, having connected nowhere (first ask) or
- * having closed the refused session (second). smtp.oauth_host and
+ * having closed the refused session (second). A configuration with
+ * smtp.oauth_mechanism set (an OAuth 2.0 session mapped from the registry)
+ * but neither a provider, smtp.oauth_token nor a password fails the same
+ * way, with POSTIE_E_TOKEN_UNAVAILABLE and "no token provider configured". smtp.oauth_host and
  * smtp.oauth_port default to host and the port connected to. The token is
  * wiped from the client when open returns; it never reaches the log or an
  * error record.
