@@ -576,6 +576,49 @@
                                       MBEDTLS_VERSION_MAJOR),                             \
                      MBEDTLS_VERSION_MINOR)
 
+/* ---- OAuth 2.0 token endpoint (HTTP/1.1 client) ------------------------ */
+
+/* Longest HTTP response header line (status line included), in octets.
+ * Range 256..8192. Default 1024. RAM: this much in postie_http_resp_t. */
+#ifndef POSTIE_HTTP_LINE_MAX
+#define POSTIE_HTTP_LINE_MAX 1024
+#endif
+
+/* Most octets of response header lines in all, in octets; more is an
+ * error, not an endless read. Range 1024..65536. Default 16384. RAM: none. */
+#ifndef POSTIE_HTTP_HEADERS_MAX
+#define POSTIE_HTTP_HEADERS_MAX 16384
+#endif
+
+/* Largest token or device endpoint reply body accepted, in octets (an
+ * access token, a refresh token and an id_token fit with room to spare).
+ * Range 1024..65536. Default 16384. RAM: the POSIX token provider's reply
+ * buffer, on the heap of the host. */
+#ifndef POSTIE_HTTP_BODY_MAX
+#define POSTIE_HTTP_BODY_MAX 16384
+#endif
+
+/* Longest refresh token kept, in octets. Range 256..8192. Default 4096.
+ * RAM: this much in the token provider (and once more while it is written). */
+#ifndef POSTIE_OAUTH_REFRESH_TOKEN_MAX
+#define POSTIE_OAUTH_REFRESH_TOKEN_MAX 4096
+#endif
+
+/* Seconds before an access token's expiry (expires_in) at which the
+ * provider stops handing out the cached one and gets a new one, so a
+ * token never expires between the hand-out and the login. Range 0..600.
+ * Default 60. */
+#ifndef POSTIE_OAUTH_EXPIRY_MARGIN_S
+#define POSTIE_OAUTH_EXPIRY_MARGIN_S 60u
+#endif
+
+/* Each HTTP exchange with a token endpoint: the connect (TCP and TLS)
+ * and each read are bounded by this, in milliseconds, and the whole
+ * exchange by four times it. Range 1000..600000. Default 30000. */
+#ifndef POSTIE_OAUTH_HTTP_TIMEOUT_MS
+#define POSTIE_OAUTH_HTTP_TIMEOUT_MS (30u * 1000u)
+#endif
+
 /* ---- Checks against protocol minimums ---------------------------------- */
 
 /* A compile-time check that works in C (_Static_assert, which GCC and Clang

@@ -19,5 +19,6 @@ int cmd_accounts(int argc, char **argv);        /* cmd_accounts.c */
 int cmd_account(int argc, char **argv);         /* cmd_account.c: show, test, add, edit... */
 int cmd_fetch(int argc, char **argv);           /* cmd_fetch.c */
 int cmd_poll(int argc, char **argv);            /* cmd_poll.c */
+int cmd_oauth(int argc, char **argv);           /* cmd_oauth.c: authorize, status */
 
 #endif /* POSTIE_CLI_COMMANDS_H */

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "cli_fetch.h"
+#include "cli_oauth.h"
 #include "cli_output.h"
 
 static uint64_t now_ms(void)
@@ -29,14 +30,20 @@ postie_status_t cli_account_mailbox_config(const char *who, const postie_account
     postie_status_t st;
     postie_mailbox_client_config_defaults(cfg);
     st = postie_account_client_config(a, cfg, password, CLI_PASSWORD_CAP);
+    if (st == POSTIE_OK && a->ep.auth == POSTIE_AUTH_OAUTH2) {
+        /* the built-in token provider, from the account's oauth2 object */
+        postie_error_t why;
+        cfg->token = cli_oauth_provider(&a->ep, true, a->name, &why);
+        if (cfg->token == NULL) {
+            fprintf(stderr, "postie: %s: accounts[\"%s\"].oauth2: %s\n", who, a->name, why.subject);
+            return why.status;
+        }
+    }
     if (st == POSTIE_OK) {
         return st;
     }
     postie_secret_describe(&a->ep.password, where, sizeof(where));
-    if (st == POSTIE_E_AUTH_NO_MECHANISM) {
-        fprintf(stderr, "postie: %s: auth oauth2 is reserved: the account cannot log in yet\n",
-                who);
-    } else {
+    {
         const char *why = NULL;
         char scratch[CLI_PASSWORD_CAP];
         (void)postie_secret_read(&a->ep.password, scratch, sizeof(scratch), &why);

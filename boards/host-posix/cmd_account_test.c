@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "cli_account.h"
 #include "cli_fetch.h"
+#include "cli_oauth.h"
 #include "cli_output.h"
 #include "cli_registry.h"
 
@@ -36,6 +37,8 @@ int cli_account_test(const cli_account_args_t *args)
                                                                     : cli_tls_name(a->ep.tls),
            a->ep.verify || a->ep.tls == POSTIE_TLS_NONE ? "" : " (certificate NOT verified)",
            a->ep.username, a->ep.allow_plaintext_auth ? " (plaintext login allowed)" : "");
+    cli_print_oauth_state(&a->ep, true, a->name, 13);
+    cli_oauth_set_verbose(args->typed[ACC_VERBOSE] != NULL);
     if (cli_account_mailbox_config(who, a, &cfg, password) != POSTIE_OK) {
         printf("result: the account's password is not usable\n");
         return EXIT_USAGE;

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cli_account.h"
 #include "cli_commands.h"
+#include "cli_oauth.h"
 #include "cli_options.h"
 #include "cli_output.h"
 #include "cli_registry.h"
@@ -98,9 +99,13 @@ int cli_account_show(const cli_account_args_t *args)
     SHOW("verify", POSTIE_F_VERIFY, "%s", ep->verify ? "yes" : "NO");
     printf("  %-20s %s\n", "allow_plaintext_auth", ep->allow_plaintext_auth ? "YES" : "no");
     SHOW("username", POSTIE_F_USERNAME, "%s", ep->username);
-    printf("  %-20s ", "password");
-    cli_print_secret(&ep->password);
-    print_origin(&a->origin[POSTIE_F_PASSWORD]);
+    if (ep->auth == POSTIE_AUTH_OAUTH2) {
+        cli_print_oauth_state(ep, true, a->name, 20);
+    } else {
+        printf("  %-20s ", "password");
+        cli_print_secret(&ep->password);
+        print_origin(&a->origin[POSTIE_F_PASSWORD]);
+    }
     if (pop3) {
         SHOW("apop", POSTIE_F_APOP, "%s", a->apop ? "yes (when offered)" : "no");
     } else {

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "cli_commands.h"
 #include "cli_fetch.h"
+#include "cli_oauth.h"
 #include "cli_options.h"
 #include "cli_output.h"
 #include "cli_registry.h"
@@ -166,6 +167,7 @@ static int fetch_account(const char *name, bool keep, bool verbose)
                 who, a->name, a->name);
         return EXIT_USAGE;
     }
+    cli_oauth_set_verbose(verbose);
     if (cli_account_mailbox_config(who, a, &cfg, password) != POSTIE_OK) {
         return EXIT_USAGE;
     }

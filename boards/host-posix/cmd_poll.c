@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "cli_commands.h"
 #include "cli_fetch.h"
+#include "cli_oauth.h"
 #include "cli_options.h"
 #include "cli_output.h"
 #include "cli_registry.h"
@@ -175,6 +176,7 @@ static int run_account(const postie_account_t *a, bool verbose, uint64_t *next_m
 
     memset(&report, 0, sizeof(report));
     snprintf(who, sizeof(who), "poll %s", a->name);
+    cli_oauth_set_verbose(verbose);
     st = cli_account_mailbox_config(who, a, &cfg, password);
     if (st == POSTIE_OK) {
         if (verbose) {

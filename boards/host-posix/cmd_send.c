@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "cli_commands.h"
 #include "cli_compose.h"
+#include "cli_oauth.h"
 #include "cli_input.h"
 #include "cli_options.h"
 #include "cli_output.h"
@@ -132,14 +133,18 @@ static int apply_session(cli_send_options_t *o)
     }
     sess = *cli_find_session(o->session);
     st = postie_session_prepare(&sess, &o->cfg, password, sizeof(password), &why);
-    if (st == POSTIE_E_AUTH_NO_MECHANISM) {
-        fprintf(stderr, "postie: session %s: cannot use its OAuth 2.0 login (not available yet)\n",
-                sess.name);
-        return EXIT_USAGE;
-    }
     if (st != POSTIE_OK) {
         fprintf(stderr, "postie: session %s: cannot use its %s\n", sess.name, why.subject);
         return EXIT_USAGE;
+    }
+    if (sess.ep.auth == POSTIE_AUTH_OAUTH2) {
+        /* the built-in token provider, from the session's oauth2 object */
+        cli_oauth_set_verbose(o->cfg.smtp.log != NULL);
+        o->cfg.token = cli_oauth_provider(&sess.ep, false, sess.name, &why);
+        if (o->cfg.token == NULL) {
+            fprintf(stderr, "postie: session %s: oauth2: %s\n", sess.name, why.subject);
+            return EXIT_USAGE;
+        }
     }
     if (o->ehlo != NULL) {
         o->cfg.smtp.ehlo_name = o->ehlo;
@@ -302,7 +307,7 @@ static int run_send(cli_send_options_t *op)
     } else if (o.password_file != NULL) {
         o.cfg.smtp.password = read_password("--password-file", POSTIE_SECRET_FILE, o.password_file);
     }
-    if (o.cfg.smtp.username != NULL && o.cfg.smtp.password == NULL) {
+    if (o.cfg.smtp.username != NULL && o.cfg.smtp.password == NULL && o.cfg.token == NULL) {
         usage_error("--user needs --password-env or --password-file", NULL);
     }
     if (o.cfg.smtp.username == NULL && o.cfg.smtp.password != NULL) {

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cli_commands.h"
+#include "cli_oauth.h"
 #include "cli_options.h"
 #include "cli_output.h"
 #include "cli_registry.h"
@@ -133,14 +134,17 @@ int cmd_session(int argc, char **argv)
     SHOW("verify", POSTIE_F_VERIFY, "%s", ep->verify ? "yes" : "NO");
     SHOW("auth", POSTIE_F_AUTH, "%s",
          ep->auth == POSTIE_AUTH_BASIC    ? "basic"
-         : ep->auth == POSTIE_AUTH_OAUTH2 ? "oauth2 (reserved)"
+         : ep->auth == POSTIE_AUTH_OAUTH2 ? "oauth2"
                                           : "none");
     if (ep->auth != POSTIE_AUTH_NONE) {
         SHOW("username", POSTIE_F_USERNAME, "%s", ep->username);
+    }
+    if (ep->auth == POSTIE_AUTH_BASIC) {
         printf("  %-15s ", "password");
         cli_print_secret(&ep->password);
         print_origin(&s->origin[POSTIE_F_PASSWORD]);
     }
+    cli_print_oauth_state(ep, false, s->name, 15);
     SHOW("ehlo", POSTIE_F_EHLO, "%s", ep->ehlo[0] ? ep->ehlo : "(default)");
     SHOW("connect_timeout", POSTIE_F_CONNECT_TIMEOUT, "%s", ms_text(ep->connect_timeout_ms, 0));
     SHOW("timeout", POSTIE_F_TIMEOUT, "%s", ms_text(ep->timeout_ms, 1));

@@ -36,6 +36,8 @@ static const char overview[] =
     "  fetch            archive an account's mail now, or work on a server given on\n"
     "                   the command line (--list, --message N, --maildir DIR)\n"
     "  poll             fetch every enabled account on its interval, until SIGTERM\n"
+    "  oauth            OAuth 2.0: authorize an entry without a browser here (device\n"
+    "                   code), show its token state, import a refresh token\n"
     "\n"
     "'postie COMMAND --help' shows a command's options. Options may come anywhere\n"
     "after the command, in any order; --registry FILE may also come before it.\n"
@@ -60,6 +62,7 @@ static const struct {
     {"account", cmd_account},
     {"fetch", cmd_fetch},
     {"poll", cmd_poll},
+    {"oauth", cmd_oauth},
 };
 
 int main(int argc, char **argv)

@@ -6,6 +6,8 @@
  */
 #include "postie/session/registry.h"
 
+#include "postie/common/sasl.h"
+
 #include <string.h>
 
 /* ---- names -------------------------------------------------------------------- */
@@ -115,4 +117,63 @@ static const char *const field_names[POSTIE_F_COUNT] = {
 const char *postie_registry_field_name(postie_field_t f)
 {
     return (unsigned)f < (unsigned)POSTIE_F_COUNT ? field_names[f] : "?";
+}
+
+/* ---- OAuth 2.0 presets ------------------------------------------------------------ */
+
+#define MS_BASE "https://login.microsoftonline.com/common/oauth2/v2.0/"
+
+const char *postie_oauth2_provider_name(postie_oauth2_provider_t p)
+{
+    return p == POSTIE_OAUTH2_MICROSOFT ? "microsoft"
+           : p == POSTIE_OAUTH2_GOOGLE  ? "google"
+                                        : "custom";
+}
+
+const char *postie_oauth2_mechanism_name(uint32_t mechanism)
+{
+    return mechanism == POSTIE_SASL_OAUTHBEARER ? "oauthbearer" : "xoauth2";
+}
+
+const char *postie_oauth2_token_endpoint(const postie_oauth2_t *o)
+{
+    if (o->token_endpoint[0] != '\0') {
+        return o->token_endpoint;
+    }
+    return o->provider == POSTIE_OAUTH2_MICROSOFT ? MS_BASE "token"
+           : o->provider == POSTIE_OAUTH2_GOOGLE  ? "https://oauth2.googleapis.com/token"
+                                                  : "";
+}
+
+const char *postie_oauth2_device_endpoint(const postie_oauth2_t *o)
+{
+    if (o->device_endpoint[0] != '\0') {
+        return o->device_endpoint;
+    }
+    return o->provider == POSTIE_OAUTH2_MICROSOFT ? MS_BASE "devicecode"
+           : o->provider == POSTIE_OAUTH2_GOOGLE  ? "https://oauth2.googleapis.com/device/code"
+                                                  : "";
+}
+
+const char *postie_oauth2_scopes(const postie_oauth2_t *o, postie_protocol_t protocol)
+{
+    if (o->scopes[0] != '\0') {
+        return o->scopes;
+    }
+    if (o->provider == POSTIE_OAUTH2_GOOGLE) {
+        return "https://mail.google.com/";
+    }
+    if (o->provider != POSTIE_OAUTH2_MICROSOFT) {
+        return "";
+    }
+    switch (protocol) {
+    case POSTIE_PROTO_IMAP:
+    case POSTIE_PROTO_IMAPS:
+        return "https://outlook.office.com/IMAP.AccessAsUser.All offline_access";
+    case POSTIE_PROTO_POP3:
+    case POSTIE_PROTO_POP3S:
+        return "https://outlook.office.com/POP.AccessAsUser.All offline_access";
+    default:
+        return "https://outlook.office.com/SMTP.Send offline_access";
+    }
 }

@@ -19,6 +19,8 @@
 #include <cjson/cJSON.h>
 
 #include "postie/common/address.h"
+#include "postie/common/http.h"
+#include "postie/common/sasl.h"
 #include "postie/common/text.h"
 #include "postie/common/utf8.h"
 #include "postie/session/template.h"
@@ -140,7 +142,7 @@ typedef enum {
     V_JM_TRUST,
     V_SECRET,
     V_JNDI,
-    V_OAUTH2, /* reserved object */
+    V_OAUTH2, /* the oauth2 object */
     V_PLAINTEXT_OK,
     V_DESCRIPTION,
     V_KEEP /* keep_on_server: the inverse of delete_after_archive */
@@ -180,7 +182,7 @@ static const key_t_ keys[] = {
     {"mail.*.ssl.trust", POSTIE_F_COUNT, V_JM_TRUST, FOR_SESSION | FOR_ACCOUNT},
     {"auth", POSTIE_F_AUTH, V_AUTH, FOR_SESSION | FOR_ACCOUNT},
     {"mail.*.auth", POSTIE_F_AUTH, V_JM_AUTH, FOR_SESSION},
-    {"oauth2", POSTIE_F_COUNT, V_OAUTH2, FOR_SESSION | FOR_ACCOUNT},
+    {"oauth2", POSTIE_F_OAUTH2, V_OAUTH2, FOR_SESSION | FOR_ACCOUNT},
     {"allow_plaintext_auth", POSTIE_F_COUNT, V_PLAINTEXT_OK, FOR_SESSION | FOR_ACCOUNT},
     {"username", POSTIE_F_USERNAME, V_TEXT, FOR_SESSION | FOR_ACCOUNT},
     {"user", POSTIE_F_USERNAME, V_TEXT, FOR_SESSION | FOR_ACCOUNT},
@@ -267,7 +269,6 @@ typedef struct {
     int8_t jm_starttls_required;
     int8_t jm_ssl_enable;
     bool plaintext_ok;
-    bool oauth2_reserved;
     bool broken_ref;           /* its "jndi" failed: the transport checks would only repeat that */
     const char *plaintext_set; /* key that set allow_plaintext_auth, or NULL */
 } raw_t;
@@ -363,10 +364,12 @@ static bool auth_field_too_long(ctx_t *c, const char *key, const cJSON *v)
     return true;
 }
 
-static void read_secret(ctx_t *c, const char *key, const cJSON *v, postie_secret_t *s)
+static void read_secret(ctx_t *c, const char *key, const cJSON *v, postie_secret_t *s,
+                        bool auth_field)
 {
     if (cJSON_IsString(v)) {
-        if (!auth_field_too_long(c, key, v) && read_text(c, key, v, s->value, sizeof(s->value))) {
+        if (!(auth_field && auth_field_too_long(c, key, v)) &&
+            read_text(c, key, v, s->value, sizeof(s->value))) {
             s->kind = POSTIE_SECRET_INLINE;
             if (c->src != NULL && c->src->readable_by_others) {
                 problem(c, true, key,
@@ -415,6 +418,98 @@ static void set_field(ctx_t *c, raw_t *r, postie_field_t f, const char *key)
     }
     r->set_by[f] = key;
     (void)postie_text_copy(r->origin[f].key, sizeof(r->origin[f].key), key);
+}
+
+/* An https:// URL for a token or device endpoint. */
+static void read_endpoint_url(ctx_t *c, const char *path, const cJSON *v, char *dst, size_t cap)
+{
+    postie_http_url_t url;
+    const char *why = NULL;
+    if (!read_text(c, path, v, dst, cap)) {
+        return;
+    }
+    if (postie_http_url_parse(dst, &url, &why) != POSTIE_OK) {
+        problem(c, false, path, "is not a usable URL: it ", why);
+        dst[0] = '\0';
+    } else if (!url.https) {
+        problem(c, false, path, "must be an https:// URL (tokens never travel in clear)", NULL);
+        dst[0] = '\0';
+    }
+}
+
+/* The "oauth2" object: every member checked, each problem at its own path
+ * (sessions["mail/A"].oauth2.client_id). */
+static void read_oauth2(ctx_t *c, raw_t *r, const char *key, const cJSON *v)
+{
+    postie_oauth2_t *o = &r->ep.oauth2;
+    const cJSON *item;
+    if (!cJSON_IsObject(v)) {
+        problem(c, false, key,
+                "must be an object, e.g. {\"provider\": \"microsoft\", \"client_id\": \"...\"}",
+                NULL);
+        return;
+    }
+    memset(o, 0, sizeof(*o));
+    o->mechanism = POSTIE_SASL_XOAUTH2;
+    cJSON_ArrayForEach(item, v)
+    {
+        const char *k = item->string;
+        char path[POSTIE_REGISTRY_NAME_MAX];
+        postie_text_t t;
+        if (k[0] == '_' || strcmp(k, "comment") == 0) {
+            continue;
+        }
+        postie_text_init_str(&t, path, sizeof(path));
+        postie_text_put_cut(&t, key);
+        postie_text_put_cut(&t, ".");
+        postie_text_put_cut(&t, k);
+        if (strcmp(k, "provider") == 0) {
+            if (cJSON_IsString(item) && strcmp(item->valuestring, "microsoft") == 0) {
+                o->provider = POSTIE_OAUTH2_MICROSOFT;
+            } else if (cJSON_IsString(item) && strcmp(item->valuestring, "google") == 0) {
+                o->provider = POSTIE_OAUTH2_GOOGLE;
+            } else if (cJSON_IsString(item) && strcmp(item->valuestring, "custom") == 0) {
+                o->provider = POSTIE_OAUTH2_CUSTOM;
+            } else {
+                problem(c, false, path, "must be microsoft, google or custom", NULL);
+            }
+        } else if (strcmp(k, "mechanism") == 0) {
+            if (cJSON_IsString(item) && strcmp(item->valuestring, "xoauth2") == 0) {
+                o->mechanism = POSTIE_SASL_XOAUTH2;
+            } else if (cJSON_IsString(item) && strcmp(item->valuestring, "oauthbearer") == 0) {
+                o->mechanism = POSTIE_SASL_OAUTHBEARER;
+            } else {
+                problem(c, false, path, "must be xoauth2 or oauthbearer", NULL);
+            }
+        } else if (strcmp(k, "client_id") == 0) {
+            if (read_text(c, path, item, o->client_id, sizeof(o->client_id)) &&
+                o->client_id[0] == '\0') {
+                problem(c, false, path, "must not be empty", NULL);
+            }
+        } else if (strcmp(k, "client_secret") == 0) {
+            read_secret(c, path, item, &o->client_secret, false);
+        } else if (strcmp(k, "token_endpoint") == 0) {
+            read_endpoint_url(c, path, item, o->token_endpoint, sizeof(o->token_endpoint));
+        } else if (strcmp(k, "device_endpoint") == 0) {
+            read_endpoint_url(c, path, item, o->device_endpoint, sizeof(o->device_endpoint));
+        } else if (strcmp(k, "scopes") == 0) {
+            if (read_text(c, path, item, o->scopes, sizeof(o->scopes)) &&
+                o->scopes[strspn(o->scopes, " ")] == '\0') {
+                problem(c, false, path, "must name at least one scope (or leave it out)", NULL);
+            }
+        } else if (strcmp(k, "token_store") == 0) {
+            if (read_text(c, path, item, o->token_store, sizeof(o->token_store)) &&
+                o->token_store[0] == '\0') {
+                problem(c, false, path, "must not be empty: give a path (or leave it out)", NULL);
+            }
+        } else {
+            problem(c, false, path,
+                    "unknown key (expected provider, mechanism, client_id, client_secret, "
+                    "token_endpoint, device_endpoint, scopes, token_store)",
+                    NULL);
+        }
+    }
+    set_field(c, r, POSTIE_F_OAUTH2, key);
 }
 
 static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key, const cJSON *v,
@@ -639,7 +734,7 @@ static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key,
                 NULL);
         return;
     case V_SECRET:
-        read_secret(c, key, v, &ep->password);
+        read_secret(c, key, v, &ep->password, true);
         if (ep->password.kind != POSTIE_SECRET_NONE) {
             set_field(c, r, f, key);
         }
@@ -652,10 +747,7 @@ static void read_entry_key(ctx_t *c, raw_t *r, const key_t_ *k, const char *key,
         }
         return;
     case V_OAUTH2:
-        if (!cJSON_IsObject(v)) {
-            problem(c, false, key, "must be an object (reserved for OAuth 2.0 settings)", NULL);
-        }
-        r->oauth2_reserved = true;
+        read_oauth2(c, r, key, v);
         return;
     case V_PLAINTEXT_OK:
         if (!read_bool(v, &r->plaintext_ok)) {
@@ -740,6 +832,44 @@ static bool address_ok(const char *a)
     return postie_address_check(a, false, NULL) == POSTIE_OK;
 }
 
+/* "auth": "oauth2": what a token request and the login need. */
+static void check_oauth2(ctx_t *c, raw_t *r)
+{
+    postie_endpoint_t *ep = &r->ep;
+    const postie_oauth2_t *o = &ep->oauth2;
+    if (r->set_by[POSTIE_F_OAUTH2] == NULL) {
+        problem(c, false, "oauth2",
+                "is required with \"auth\": \"oauth2\" (at least {\"provider\": ..., "
+                "\"client_id\": ...})",
+                NULL);
+        return;
+    }
+    if (o->client_id[0] == '\0') {
+        problem(c, false, "oauth2.client_id", "is required (the application's id at the provider)",
+                NULL);
+    }
+    if (o->provider == POSTIE_OAUTH2_CUSTOM && o->token_endpoint[0] == '\0') {
+        problem(c, false, "oauth2.token_endpoint", "is required for the custom provider", NULL);
+    }
+    if (o->provider == POSTIE_OAUTH2_CUSTOM && o->scopes[0] == '\0') {
+        problem(c, false, "oauth2.scopes", "is required for the custom provider", NULL);
+    }
+    if (ep->username[0] == '\0') {
+        problem(c, false, "username", "is required for oauth2 (the mailbox the token is for)",
+                NULL);
+    }
+    if (ep->password.kind != POSTIE_SECRET_NONE) {
+        problem(c, true, r->set_by[POSTIE_F_PASSWORD] ? r->set_by[POSTIE_F_PASSWORD] : "password",
+                "ignored: the entry logs in with an OAuth 2.0 token", NULL);
+    }
+    if (ep->tls == POSTIE_TLS_NONE && !r->plaintext_ok) {
+        problem(c, false, r->set_by[POSTIE_F_TLS] ? r->set_by[POSTIE_F_TLS] : "tls",
+                "is none but the entry logs in: the access token would go in clear (set "
+                "\"allow_plaintext_auth\": true to allow it)",
+                NULL);
+    }
+}
+
 static void check_endpoint(ctx_t *c, raw_t *r)
 {
     postie_endpoint_t *ep = &r->ep;
@@ -780,10 +910,10 @@ static void check_endpoint(ctx_t *c, raw_t *r)
     } else if (ep->auth == POSTIE_AUTH_NONE && ep->username[0] != '\0') {
         problem(c, true, "username", "ignored: authentication is off", NULL);
     } else if (ep->auth == POSTIE_AUTH_OAUTH2) {
-        problem(c, true, "auth",
-                "oauth2 is reserved: this entry cannot send until OAuth 2.0 "
-                "support lands",
-                NULL);
+        check_oauth2(c, r);
+    }
+    if (ep->auth != POSTIE_AUTH_OAUTH2 && r->set_by[POSTIE_F_OAUTH2] != NULL) {
+        problem(c, true, r->set_by[POSTIE_F_OAUTH2], "ignored: \"auth\" is not \"oauth2\"", NULL);
     }
     if (!ep->verify) {
         problem(c, true, "verify",
@@ -795,32 +925,33 @@ static void check_endpoint(ctx_t *c, raw_t *r)
 
 /* The fields a "jndi" reference supplies: the transport. */
 static const postie_field_t transport_fields[] = {
-    POSTIE_F_PROTOCOL,
-    POSTIE_F_HOST,
-    POSTIE_F_PORT,
-    POSTIE_F_TLS,
-    POSTIE_F_CA_FILE,
-    POSTIE_F_VERIFY,
-    POSTIE_F_AUTH,
-    POSTIE_F_USERNAME,
-    POSTIE_F_PASSWORD,
-    POSTIE_F_EHLO,
-    POSTIE_F_CONNECT_TIMEOUT,
-    POSTIE_F_TIMEOUT,
-    POSTIE_F_WRITE_TIMEOUT,
+    POSTIE_F_PROTOCOL, POSTIE_F_HOST,          POSTIE_F_PORT, POSTIE_F_TLS,
+    POSTIE_F_CA_FILE,  POSTIE_F_VERIFY,        POSTIE_F_AUTH, POSTIE_F_USERNAME,
+    POSTIE_F_PASSWORD, POSTIE_F_OAUTH2,        POSTIE_F_EHLO, POSTIE_F_CONNECT_TIMEOUT,
+    POSTIE_F_TIMEOUT,  POSTIE_F_WRITE_TIMEOUT,
 };
 
-/* Copy the transport of a referenced session into r (its own auth stays
- * when it chose OAuth 2.0 itself). */
+/* Is f part of the login an entry with its own "auth": "oauth2" keeps? */
+static bool own_login_field(postie_field_t f)
+{
+    return f == POSTIE_F_AUTH || f == POSTIE_F_USERNAME || f == POSTIE_F_PASSWORD ||
+           f == POSTIE_F_OAUTH2;
+}
+
+/* Copy the transport of a referenced session into r (its own auth,
+ * username, password and oauth2 object stay when it chose OAuth 2.0
+ * itself; without an oauth2 object of its own it takes the referenced
+ * one's). */
 static void take_transport(raw_t *r, const raw_t *base, size_t base_index)
 {
     postie_endpoint_t own = r->ep;
     bool own_oauth = own.auth == POSTIE_AUTH_OAUTH2 && r->set_by[POSTIE_F_AUTH] != NULL;
+    bool own_object = own_oauth && r->set_by[POSTIE_F_OAUTH2] != NULL;
     r->ep = base->ep;
     r->plaintext_ok = base->plaintext_ok;
     for (size_t i = 0; i < sizeof(transport_fields) / sizeof(transport_fields[0]); i++) {
         postie_field_t f = transport_fields[i];
-        if (own_oauth && (f == POSTIE_F_AUTH || f == POSTIE_F_USERNAME || f == POSTIE_F_PASSWORD)) {
+        if (own_oauth && own_login_field(f) && (f != POSTIE_F_OAUTH2 || own_object)) {
             continue;
         }
         r->origin[f] = base->origin[f];
@@ -833,6 +964,9 @@ static void take_transport(raw_t *r, const raw_t *base, size_t base_index)
         r->ep.auth = own.auth;
         memcpy(r->ep.username, own.username, sizeof(own.username));
         r->ep.password = own.password;
+        if (own_object) {
+            r->ep.oauth2 = own.oauth2;
+        }
     }
 }
 
@@ -1132,8 +1266,8 @@ static void read_section(ctx_t *c, work_t *wk, const cJSON *section, bool sessio
             for (size_t k = 0; k < sizeof(transport_fields) / sizeof(transport_fields[0]); k++) {
                 postie_field_t f = transport_fields[k];
                 const char *by = r->set_by[f];
-                bool own_login = r->ep.auth == POSTIE_AUTH_OAUTH2 &&
-                                 (f == POSTIE_F_USERNAME || f == POSTIE_F_PASSWORD);
+                bool own_login = r->ep.auth == POSTIE_AUTH_OAUTH2 && r->set_by[POSTIE_F_AUTH] &&
+                                 own_login_field(f);
                 if (by != NULL && !own_login && f != POSTIE_F_AUTH) { /* AUTH: checked below */
                     problem(c, false, by, "cannot be set here: the transport comes from jndi ",
                             r->jndi);

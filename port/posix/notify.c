@@ -164,6 +164,12 @@ static postie_status_t send_now(postie_notifier_t *n, const postie_session_t *s,
 
     postie_smtp_client_config_defaults(&cfg);
     st = postie_session_prepare(s, &cfg, n->password, sizeof(n->password), &r->error);
+    if (st == POSTIE_OK && s->ep.auth == POSTIE_AUTH_OAUTH2) {
+        /* the built-in token provider; the same session keeps its token */
+        cfg.token =
+            postie_oauth_provider_attach(&n->oauth, &s->ep, false, s->name, NULL, NULL, &r->error);
+        st = cfg.token != NULL ? POSTIE_OK : r->error.status;
+    }
     if (st != POSTIE_OK) {
         r->status = st;
         return st;

@@ -12,6 +12,7 @@
 #include "postie/common/clock.h"
 #include "postie/common/text.h"
 #include "postie/posix/host.h"
+#include "postie/posix/oauth.h"
 #include "postie/posix/registry_file.h"
 #include "postie/posix/smtp_client.h"
 
@@ -21,6 +22,7 @@ typedef struct {
     postie_delivery_t run;
     postie_smtp_client_t client;
     char password[POSTIE_AUTH_FIELD_MAX + 1];
+    postie_oauth_provider_t oauth; /* an oauth2 session's tokens, cached for the run */
     /* for opt->report: the session opened last, the message sent last */
     char session[POSTIE_REGISTRY_NAME_MAX];
     postie_reply_info_t open_reply;
@@ -112,6 +114,12 @@ static void open_session(driver_t *d, const char *name)
         return;
     }
     st = postie_session_prepare(s, &cfg, d->password, sizeof(d->password), &why);
+    if (st == POSTIE_OK && s->ep.auth == POSTIE_AUTH_OAUTH2) {
+        /* the built-in token provider; the same session keeps its token */
+        cfg.token =
+            postie_oauth_provider_attach(&d->oauth, &s->ep, false, s->name, NULL, NULL, &why);
+        st = cfg.token != NULL ? POSTIE_OK : why.status;
+    }
     if (st != POSTIE_OK) {
         (void)postie_delivery_report_open(&d->run, st, &why);
         return;
@@ -197,6 +205,7 @@ postie_status_t postie_queue_run(postie_queue_t *q, const postie_registry_t *reg
         }
     }
     close_client(d); /* nothing open by now; wipes the password anyway */
+    postie_oauth_provider_clear(&d->oauth);
     *sum = *postie_delivery_summary(&d->run);
     free(work);
     free(d);

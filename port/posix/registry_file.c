@@ -4,6 +4,8 @@
  */
 #include "postie/posix/registry_file.h"
 
+#include "postie/posix/oauth.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,6 +40,35 @@ static void add_warning(postie_registry_t *reg, const char *kind, const char *na
     snprintf(p->message, sizeof(p->message), "%s", message);
 }
 
+/* An OAuth 2.0 entry without oauth2.token_store gets the default one
+ * (postie_oauth_store_path(): $STATE_DIRECTORY, else next to the registry
+ * file), so every user of the entry finds the same store without knowing
+ * which file the registry came from. */
+static void fill_token_store(postie_registry_t *reg, postie_endpoint_t *ep, bool account,
+                             const char *name, const char *path)
+{
+    char store[sizeof(ep->oauth2.token_store)];
+    if (ep->auth != POSTIE_AUTH_OAUTH2 || ep->oauth2.token_store[0] != '\0') {
+        return;
+    }
+    if (postie_oauth_store_path(ep, account, name, path, store, sizeof(store)) != POSTIE_OK) {
+        add_warning(reg, account ? "accounts" : "sessions", name, "oauth2.token_store",
+                    "the default token store's path is too long: set oauth2.token_store");
+        return;
+    }
+    memcpy(ep->oauth2.token_store, store, sizeof(store));
+}
+
+static void fill_token_stores(postie_registry_t *reg, const char *path)
+{
+    for (size_t i = 0; i < reg->session_count; i++) {
+        fill_token_store(reg, &reg->sessions[i].ep, false, reg->sessions[i].name, path);
+    }
+    for (size_t i = 0; i < reg->account_count; i++) {
+        fill_token_store(reg, &reg->accounts[i].ep, true, reg->accounts[i].name, path);
+    }
+}
+
 /* The file-secret counterpart of the loader's warning for an inline
  * password in a readable registry: the loader in core/ cannot look at
  * files, so the POSIX loader does it. An entry that took its password
@@ -50,12 +81,21 @@ static void warn_exposed_secret_files(postie_registry_t *reg)
             add_warning(reg, "sessions", s->name, s->origin[POSTIE_F_PASSWORD].key,
                         POSTIE_SECRET_EXPOSED_WARNING);
         }
+        if (s->origin[POSTIE_F_OAUTH2].via == 0 &&
+            postie_secret_exposed(&s->ep.oauth2.client_secret)) {
+            add_warning(reg, "sessions", s->name, "oauth2.client_secret",
+                        "client secret file group or others can read; chmod 600 it");
+        }
     }
     for (size_t i = 0; i < reg->account_count; i++) {
         const postie_account_t *a = &reg->accounts[i];
         if (a->origin[POSTIE_F_PASSWORD].via == 0 && postie_secret_exposed(&a->ep.password)) {
             add_warning(reg, "accounts", a->name, a->origin[POSTIE_F_PASSWORD].key,
                         POSTIE_SECRET_EXPOSED_WARNING);
+        }
+        if (postie_secret_exposed(&a->ep.oauth2.client_secret)) {
+            add_warning(reg, "accounts", a->name, "oauth2.client_secret",
+                        "client secret file group or others can read; chmod 600 it");
         }
     }
 }
@@ -111,6 +151,7 @@ postie_status_t postie_registry_load_file(postie_registry_t *reg, const char *pa
     st = postie_registry_load(reg, text, len, arena, arena_size, &src);
     if (st == POSTIE_OK) {
         warn_exposed_secret_files(reg);
+        fill_token_stores(reg, path);
     }
     return st;
 }

@@ -17,6 +17,7 @@
 #include "postie/posix/host.h"
 #include "postie/mime/mime.h"
 #include "postie/posix/notify.h"
+#include "postie/posix/oauth.h"
 #include "postie/posix/registry_file.h"
 #include "postie/session/session_map.h"
 
@@ -119,6 +120,13 @@ postie_status_t postie_session_test_connection(const postie_session_t *s,
     /* TCP, TLS, SMTP, login: the real client */
     postie_smtp_client_config_defaults(&cfg);
     st = postie_session_prepare(s, &cfg, password, sizeof(password), &r->error);
+    if (st == POSTIE_OK && s->ep.auth == POSTIE_AUTH_OAUTH2) {
+        /* the built-in token provider, from the session's oauth2 object */
+        static postie_oauth_provider_t oauth;
+        cfg.token =
+            postie_oauth_provider_attach(&oauth, &s->ep, false, s->name, NULL, NULL, &r->error);
+        st = cfg.token != NULL ? POSTIE_OK : r->error.status;
+    }
     if (st != POSTIE_OK) {
         r->result[POSTIE_CHECK_TCP] = POSTIE_STEP_SKIPPED;
         r->result[POSTIE_CHECK_LOGIN] = POSTIE_STEP_FAILED;

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "postie/session/registry_json.h"
+#include "postie/common/sasl.h"
 
 /* ---- counting the system allocator (not under ASan, which owns malloc) ---- */
 
@@ -182,7 +183,11 @@ static void test_example_file(void **state)
     s = postie_registry_session(&reg, "mail/Cloud");
     assert_int_equal(s->ep.auth, POSTIE_AUTH_OAUTH2);
     assert_string_equal(s->ep.host, "smtp.example.com");
-    expect_problem(true, "sessions[\"mail/Cloud\"].auth", "reserved");
+    assert_int_equal(s->ep.oauth2.provider, POSTIE_OAUTH2_MICROSOFT);
+    assert_string_equal(s->ep.oauth2.token_store, "/var/lib/postie/oauth/mail-Cloud.json");
+    for (size_t i = 0; i < reg.problem_count; i++) {
+        assert_null(strstr(reg.problems[i].path, "mail/Cloud")); /* loads cleanly */
+    }
 
     s = postie_registry_session(&reg, "mail/Secure");
     assert_int_equal(s->ep.protocol, POSTIE_PROTO_SMTPS);
@@ -397,13 +402,156 @@ static void test_jndi_oauth_override(void **state)
                           "\"u\", \"password\": {\"env\": \"P\"}},"
                           "\"mail/O\": {\"jndi\": \"java:comp/env/mail/Base\", \"from\": "
                           "\"o@b.c\", \"auth\": \"oauth2\", \"username\": \"robot\", \"oauth2\": "
-                          "{}}}}"),
+                          "{\"provider\": \"google\", \"client_id\": \"cid\", \"token_store\": "
+                          "\"/s/o.json\", \"mechanism\": \"oauthbearer\"}},"
+                          "\"mail/OB\": {\"host\": \"h2\", \"from\": \"a@b.c\", \"auth\": "
+                          "\"oauth2\", \"username\": \"ob\", \"oauth2\": {\"provider\": "
+                          "\"microsoft\", \"client_id\": \"mid\"}},"
+                          "\"mail/R\": {\"jndi\": \"mail/OB\", \"from\": \"r@b.c\"}}}"),
                      POSTIE_OK);
     s = postie_registry_session(&reg, "mail/O");
     assert_string_equal(s->ep.host, "h");
     assert_int_equal(s->ep.auth, POSTIE_AUTH_OAUTH2);
     assert_string_equal(s->ep.username, "robot");
-    expect_problem(true, "sessions[\"mail/O\"].auth", "oauth2 is reserved");
+    assert_int_equal(s->ep.password.kind, POSTIE_SECRET_NONE); /* the base's is not taken */
+    assert_int_equal(s->ep.oauth2.provider, POSTIE_OAUTH2_GOOGLE);
+    assert_int_equal(s->ep.oauth2.mechanism, POSTIE_SASL_OAUTHBEARER);
+    assert_string_equal(s->ep.oauth2.client_id, "cid");
+    assert_string_equal(s->ep.oauth2.token_store, "/s/o.json");
+    assert_string_equal(s->origin[POSTIE_F_OAUTH2].key, "oauth2");
+    assert_int_equal(s->origin[POSTIE_F_OAUTH2].via, 0);
+    /* a plain reference takes the referenced entry's OAuth 2.0 login whole */
+    s = postie_registry_session(&reg, "mail/R");
+    assert_int_equal(s->ep.auth, POSTIE_AUTH_OAUTH2);
+    assert_string_equal(s->ep.username, "ob");
+    assert_string_equal(s->ep.oauth2.client_id, "mid");
+    assert_string_equal(postie_registry_origin_entry(&reg, &s->origin[POSTIE_F_OAUTH2]), "mail/OB");
+    for (size_t i = 0; i < reg.problem_count; i++) {
+        print_message("%s: %s\n", reg.problems[i].path, reg.problems[i].message);
+    }
+    assert_int_equal(reg.problem_count, 0);
+    /* an oauth2 object next to jndi without "auth": "oauth2" is a transport field */
+    expect_invalid("{\"sessions\": {\"mail/B\": {\"host\": \"h\", \"from\": \"a@b.c\"},"
+                   "\"mail/A\": {\"jndi\": \"mail/B\", \"from\": \"a@b.c\", \"oauth2\": "
+                   "{\"provider\": \"google\", \"client_id\": \"x\"}}}}",
+                   "sessions[\"mail/A\"].oauth2", "the transport comes from jndi");
+}
+
+#define OAUTH_SESSION(fields)                                                                   \
+    "{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", \"auth\": \"oauth2\", " \
+    "\"username\": \"u@b.c\", \"oauth2\": {" fields "}}}}"
+
+static void test_oauth2_object(void **state)
+{
+    (void)state;
+    const postie_session_t *s;
+    const postie_account_t *a;
+    assert_int_equal(
+        load(OAUTH_SESSION("\"provider\": \"custom\", \"client_id\": \"c\", \"client_secret\": "
+                           "{\"env\": \"SECRET\"}, \"token_endpoint\": "
+                           "\"https://127.0.0.1:8443/token\", \"device_endpoint\": "
+                           "\"https://127.0.0.1:8443/device\", \"scopes\": \"mail offline\", "
+                           "\"token_store\": \"/t/a.json\", \"_note\": 1")),
+        POSTIE_OK);
+    s = postie_registry_session(&reg, "mail/A");
+    assert_int_equal(s->ep.oauth2.provider, POSTIE_OAUTH2_CUSTOM);
+    assert_int_equal(s->ep.oauth2.mechanism, POSTIE_SASL_XOAUTH2); /* the default */
+    assert_int_equal(s->ep.oauth2.client_secret.kind, POSTIE_SECRET_ENV);
+    assert_string_equal(s->ep.oauth2.client_secret.value, "SECRET");
+    assert_string_equal(postie_oauth2_token_endpoint(&s->ep.oauth2),
+                        "https://127.0.0.1:8443/token");
+    assert_string_equal(postie_oauth2_device_endpoint(&s->ep.oauth2),
+                        "https://127.0.0.1:8443/device");
+    assert_string_equal(postie_oauth2_scopes(&s->ep.oauth2, s->ep.protocol), "mail offline");
+    assert_string_equal(s->ep.oauth2.token_store, "/t/a.json");
+
+    /* presets: endpoints and scopes by provider and protocol */
+    assert_int_equal(load(OAUTH_SESSION("\"provider\": \"microsoft\", \"client_id\": \"c\"")),
+                     POSTIE_OK);
+    s = postie_registry_session(&reg, "mail/A");
+    assert_string_equal(postie_oauth2_token_endpoint(&s->ep.oauth2),
+                        "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+    assert_string_equal(postie_oauth2_device_endpoint(&s->ep.oauth2),
+                        "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode");
+    assert_string_equal(postie_oauth2_scopes(&s->ep.oauth2, s->ep.protocol),
+                        "https://outlook.office.com/SMTP.Send offline_access");
+    assert_int_equal(
+        load("{\"sessions\": {}, \"accounts\": {"
+             "\"I\": {\"protocol\": \"imaps\", \"host\": \"h\", \"auth\": \"oauth2\", \"user\": "
+             "\"u\", \"oauth2\": {\"provider\": \"microsoft\", \"client_id\": \"c\"}},"
+             "\"P\": {\"protocol\": \"pop3s\", \"host\": \"h\", \"auth\": \"oauth2\", \"user\": "
+             "\"u\", \"oauth2\": {\"provider\": \"microsoft\", \"client_id\": \"c\"}},"
+             "\"G\": {\"protocol\": \"imaps\", \"host\": \"h\", \"auth\": \"oauth2\", \"user\": "
+             "\"u\", \"oauth2\": {\"provider\": \"google\", \"client_id\": \"c\"}}}}"),
+        POSTIE_OK);
+    a = postie_registry_account(&reg, "I");
+    assert_string_equal(postie_oauth2_scopes(&a->ep.oauth2, a->ep.protocol),
+                        "https://outlook.office.com/IMAP.AccessAsUser.All offline_access");
+    a = postie_registry_account(&reg, "P");
+    assert_string_equal(postie_oauth2_scopes(&a->ep.oauth2, a->ep.protocol),
+                        "https://outlook.office.com/POP.AccessAsUser.All offline_access");
+    a = postie_registry_account(&reg, "G");
+    assert_string_equal(postie_oauth2_scopes(&a->ep.oauth2, a->ep.protocol),
+                        "https://mail.google.com/");
+    assert_string_equal(postie_oauth2_token_endpoint(&a->ep.oauth2),
+                        "https://oauth2.googleapis.com/token");
+    assert_string_equal(postie_oauth2_device_endpoint(&a->ep.oauth2),
+                        "https://oauth2.googleapis.com/device/code");
+
+    /* every error names its path */
+    expect_invalid(OAUTH_SESSION("\"provider\": \"yahoo\", \"client_id\": \"c\""),
+                   "sessions[\"mail/A\"].oauth2.provider", "microsoft, google or custom");
+    expect_invalid(OAUTH_SESSION("\"provider\": \"google\", \"client_id\": \"c\", \"mechanism\": "
+                                 "\"plain\""),
+                   "sessions[\"mail/A\"].oauth2.mechanism", "xoauth2 or oauthbearer");
+    expect_invalid(OAUTH_SESSION("\"provider\": \"google\""),
+                   "sessions[\"mail/A\"].oauth2.client_id", "is required");
+    expect_invalid(OAUTH_SESSION("\"provider\": \"google\", \"client_id\": 5"),
+                   "sessions[\"mail/A\"].oauth2.client_id", "must be a string");
+    expect_invalid(
+        OAUTH_SESSION("\"provider\": \"custom\", \"client_id\": \"c\", \"scopes\": \"s\""),
+        "sessions[\"mail/A\"].oauth2.token_endpoint", "required for the custom provider");
+    expect_invalid(OAUTH_SESSION("\"provider\": \"custom\", \"client_id\": \"c\", \"scopes\": "
+                                 "\"s\", \"token_endpoint\": \"http://127.0.0.1/token\""),
+                   "sessions[\"mail/A\"].oauth2.token_endpoint", "must be an https:// URL");
+    expect_invalid(OAUTH_SESSION("\"provider\": \"google\", \"client_id\": \"c\", "
+                                 "\"device_endpoint\": \"https://user@h/x\""),
+                   "sessions[\"mail/A\"].oauth2.device_endpoint", "user name");
+    expect_invalid(
+        OAUTH_SESSION("\"provider\": \"google\", \"client_id\": \"c\", \"scopes\": \"  \""),
+        "sessions[\"mail/A\"].oauth2.scopes", "at least one scope");
+    expect_invalid(
+        OAUTH_SESSION("\"provider\": \"google\", \"client_id\": \"c\", \"token_store\": \"\""),
+        "sessions[\"mail/A\"].oauth2.token_store", "must not be empty");
+    expect_invalid(
+        OAUTH_SESSION("\"provider\": \"google\", \"client_id\": \"c\", \"client_secret\": "
+                      "{\"vault\": \"x\"}"),
+        "sessions[\"mail/A\"].oauth2.client_secret", "{\"env\": \"NAME\"}");
+    expect_invalid(
+        OAUTH_SESSION("\"provider\": \"google\", \"client_id\": \"c\", \"refresh\": \"x\""),
+        "sessions[\"mail/A\"].oauth2.refresh", "unknown key");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", \"auth\": "
+                   "\"oauth2\", \"username\": \"u\"}}}",
+                   "sessions[\"mail/A\"].oauth2", "is required with");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", \"auth\": "
+                   "\"oauth2\", \"username\": \"u\", \"oauth2\": []}}}",
+                   "sessions[\"mail/A\"].oauth2", "must be an object");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", \"auth\": "
+                   "\"oauth2\", \"oauth2\": {\"provider\": \"google\", \"client_id\": \"c\"}}}}",
+                   "sessions[\"mail/A\"].username", "required for oauth2");
+    expect_invalid("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", \"tls\": "
+                   "\"none\", \"auth\": \"oauth2\", \"username\": \"u\", \"oauth2\": "
+                   "{\"provider\": \"google\", \"client_id\": \"c\"}}}}",
+                   "sessions[\"mail/A\"].tls", "access token would go in clear");
+    /* warnings: a password that is not used, an object that is not used */
+    assert_int_equal(load("{\"sessions\": {\"mail/A\": {\"host\": \"h\", \"from\": \"a@b.c\", "
+                          "\"auth\": \"oauth2\", \"username\": \"u\", \"password\": {\"env\": "
+                          "\"P\"}, \"oauth2\": {\"provider\": \"google\", \"client_id\": \"c\"}},"
+                          "\"mail/B\": {\"host\": \"h\", \"from\": \"a@b.c\", \"oauth2\": "
+                          "{\"provider\": \"google\", \"client_id\": \"c\"}}}}"),
+                     POSTIE_OK);
+    expect_problem(true, "sessions[\"mail/A\"].password", "ignored");
+    expect_problem(true, "sessions[\"mail/B\"].oauth2", "ignored: \"auth\" is not \"oauth2\"");
 }
 
 /* ---- every error names its path ------------------------------------------------------- */
@@ -808,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_javamail_tls_flags),
         cmocka_unit_test(test_jndi_oauth_override),
+        cmocka_unit_test(test_oauth2_object),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_nul_in_strings_is_refused),
         cmocka_unit_test(test_duplicate_keys_are_refused),

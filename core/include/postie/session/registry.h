@@ -18,9 +18,11 @@
  * publish it; a send copies the session it uses (postie_session_t is plain
  * data), so a reload never disturbs a message in flight.
  *
- * RAM: sizeof(postie_registry_t) = 38 176 octets on x86-64 with the
- * defaults: POSTIE_REGISTRY_SESSIONS_MAX x 2880 (postie_session_t) +
- * POSTIE_REGISTRY_ACCOUNTS_MAX x 2728 (postie_account_t) + the problem list.
+ * RAM: sizeof(postie_registry_t) = 57 168 octets on x86-64 with the
+ * defaults: POSTIE_REGISTRY_SESSIONS_MAX x 4464 (postie_session_t) +
+ * POSTIE_REGISTRY_ACCOUNTS_MAX x 4308 (postie_account_t) + the problem list.
+ * Each endpoint carries its OAuth 2.0 settings (postie_oauth2_t, 1 548
+ * octets), used or not.
  * The session mappings (postie/session/session_map.h) point into the
  * session they are given: copy the session first (plain data, as postie
  * send does) when a reload may happen meanwhile.
@@ -90,7 +92,8 @@ typedef struct {
     char token_endpoint[POSTIE_REGISTRY_TEXT_MAX]; /* https URL; "" : the preset's */
     char device_endpoint[POSTIE_REGISTRY_TEXT_MAX];
     char scopes[POSTIE_REGISTRY_TEXT_MAX];      /* space-separated; "" : the preset's */
-    char token_store[POSTIE_REGISTRY_TEXT_MAX]; /* file of the refresh token (0600) */
+    char token_store[POSTIE_REGISTRY_TEXT_MAX]; /* file of the refresh token (0600);
+                                                   "" : the port's default */
 } postie_oauth2_t;
 
 /* Where a resolved value came from, for "session show". */
@@ -233,6 +236,27 @@ const postie_account_t *postie_registry_account(const postie_registry_t *reg, co
 
 const char *postie_registry_protocol_name(postie_protocol_t p);
 const char *postie_registry_field_name(postie_field_t f);
+
+/* OAuth 2.0 settings with the presets applied. Each returns the entry's
+ * own value when it has one, else the provider's:
+ *   microsoft  token  https://login.microsoftonline.com/common/oauth2/v2.0/token
+ *              device https://login.microsoftonline.com/common/oauth2/v2.0/devicecode
+ *              scopes https://outlook.office.com/SMTP.Send offline_access (sessions),
+ *                     .../IMAP.AccessAsUser.All or .../POP.AccessAsUser.All
+ *                     offline_access (accounts, by protocol)
+ *   google     token  https://oauth2.googleapis.com/token
+ *              device https://oauth2.googleapis.com/device/code
+ *              scopes https://mail.google.com/
+ *   custom     "" where the entry gives nothing (the loader requires a
+ *              token endpoint)
+ * Static strings or views into o; never NULL. */
+const char *postie_oauth2_token_endpoint(const postie_oauth2_t *o);
+const char *postie_oauth2_device_endpoint(const postie_oauth2_t *o);
+const char *postie_oauth2_scopes(const postie_oauth2_t *o, postie_protocol_t protocol);
+
+/* "microsoft", "google", "custom"; "xoauth2", "oauthbearer". */
+const char *postie_oauth2_provider_name(postie_oauth2_provider_t p);
+const char *postie_oauth2_mechanism_name(uint32_t mechanism);
 
 #ifdef __cplusplus
 }

@@ -41,8 +41,15 @@
  * connections with postie_session_prepare() (postie/posix/registry_file.h),
  * as postie_notify does.
  *
- * RAM: sizeof(postie_notifier_t), 212 600 octets on x86-64 with the
- * default sizes (the loaded registry, the SMTP client 149 168, of
+ * OAuth 2.0: a session with "auth": "oauth2" logs in with the built-in
+ * token provider (postie/posix/oauth.h) built from its oauth2 object; the
+ * notifier keeps it, so its access token serves later notifications
+ * through the same session until shortly before it expires (in memory
+ * only, never on disk).
+ *
+ * RAM: sizeof(postie_notifier_t), 218 648 octets on x86-64 with the
+ * default sizes (the loaded registry 57 168, the SMTP client 149 168, the
+ * OAuth 2.0 token provider 6 048, of
  * which its 128 KiB host transmit buffer, the message writer 2 480, the
  * spool and queue handles 1 528, the From name,
  * subject and password buffers); the result, sizeof(postie_notify_result_t),
@@ -68,6 +75,7 @@
 
 #include "postie/common/status.h"
 #include "postie/mime/mime.h"
+#include "postie/posix/oauth.h"
 #include "postie/posix/queue_spool.h"
 #include "postie/posix/smtp_client.h"
 #include "postie/queue/queue.h"
@@ -153,6 +161,7 @@ typedef struct {
     char from_name[POSTIE_MIME_FIELD_MAX + 1];
     char subject[POSTIE_MIME_SUBJECT_MAX + 1];
     char password[POSTIE_AUTH_FIELD_MAX + 1]; /* wiped after each call */
+    postie_oauth_provider_t oauth; /* an oauth2 session's tokens (postie/posix/oauth.h) */
     postie_spool_t spool;
     postie_queue_t queue;
 } postie_notifier_t;

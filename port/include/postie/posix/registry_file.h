@@ -32,7 +32,9 @@ extern "C" {
  * postie_registry_load() returns, or POSTIE_E_FILE when the file cannot be read (errno tells why:
  * EISDIR for a directory, EINVAL for a FIFO, a device or anything else that is not a regular file;
  * a FIFO is refused, never waited on). A session or account whose password file group or others can
- * read gets a warning in reg->problems (see postie_secret_exposed()). */
+ * read gets a warning in reg->problems (see postie_secret_exposed()). An entry with "auth":
+ * "oauth2" and no oauth2.token_store gets the default store's path there
+ * (postie_oauth_store_path() in postie/posix/oauth.h, from the file's directory). */
 postie_status_t postie_registry_load_file(postie_registry_t *reg, const char *path, uint8_t *arena,
                                           size_t arena_size, const char **used_path);
 
