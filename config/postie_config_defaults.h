@@ -15,6 +15,17 @@
 #include POSTIE_CONFIG_FILE
 #endif
 
+/* ---- Status texts ------------------------------------------------------ */
+
+/* Human messages of the statuses (postie_status_str()). 1: every status has
+ * a short English message, about 3.3 KiB of flash on a Cortex-M4. 0: terse
+ * firmware; postie_status_str() returns the status's name
+ * ("POSTIE_E_TIMEOUT"), as postie_status_name() does. Names are always kept.
+ * Range 0..1. Default 1. RAM: none. */
+#ifndef POSTIE_STATUS_TEXTS
+#define POSTIE_STATUS_TEXTS 1
+#endif
+
 /* ---- Reply reader ------------------------------------------------------ */
 
 /* Longest server reply line accepted, in octets including CRLF.

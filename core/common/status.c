@@ -9,11 +9,13 @@ static const char *const status_names[] = {
 #undef POSTIE_STATUS_NAME
 };
 
+#if POSTIE_STATUS_TEXTS
 static const char *const status_messages[] = {
 #define POSTIE_STATUS_MESSAGE(name, transient, message) message,
     POSTIE_STATUS_LIST(POSTIE_STATUS_MESSAGE)
 #undef POSTIE_STATUS_MESSAGE
 };
+#endif
 
 static const bool status_transient[] = {
 #define POSTIE_STATUS_TRANSIENT(name, transient, message) (transient) != 0,
@@ -31,10 +33,14 @@ const char *postie_status_name(postie_status_t status)
 
 const char *postie_status_str(postie_status_t status)
 {
+#if POSTIE_STATUS_TEXTS
     if ((unsigned)status >= (unsigned)POSTIE_STATUS_COUNT) {
         return "unknown status";
     }
     return status_messages[status];
+#else
+    return postie_status_name(status); /* names only: see POSTIE_STATUS_TEXTS */
+#endif
 }
 
 bool postie_status_is_transient(postie_status_t status)
