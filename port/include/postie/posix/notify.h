@@ -42,7 +42,7 @@
  * as postie_notify does.
  *
  * RAM: sizeof(postie_notifier_t), 189 352 octets on x86-64 with the
- * default sizes (the loaded registry 38 176, the SMTP client 144 912, of
+ * default sizes (the loaded registry 38 176, the SMTP client 144 824, of
  * which its 128 KiB host transmit buffer, the message writer 2 480, the
  * spool and queue handles 1 528, the From name,
  * subject and password buffers); the result, sizeof(postie_notify_result_t),

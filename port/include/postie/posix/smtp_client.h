@@ -24,8 +24,8 @@
  * handshake"...). Failure details (the server reply, or the TLS
  * verification result) are in postie_smtp_client_error().
  *
- * RAM: sizeof(postie_smtp_client_t), 144 912 octets on x86-64 with Debian's
- * mbedTLS 2.28: the engine (133 672, of which 128 KiB transmit buffer on
+ * RAM: sizeof(postie_smtp_client_t), 144 824 octets on x86-64 with Debian's
+ * mbedTLS 2.28: the engine (133 584, of which 128 KiB transmit buffer on
  * hosts), the TLS layer (2 392), the driver
  * (112), the body staging buffer (POSTIE_CLIENT_BODY_CHUNK) and small
  * fields; plus the process-wide DRBG (392, once) and mbedTLS's record
