@@ -20,7 +20,7 @@
 # for the target, an image or log that is missing or has no such line.
 #
 # Usage: tests/bench/footprint.sh [--image ELF] [--uart LOG]
-#            [--arena OCTETS --arena-source TEXT] [OUTDIR]
+#            [--arena OCTETS] [--arena-source TEXT] [OUTDIR]
 #   OUTDIR        default build-footprint/ at the top; the tables are also
 #                 written to OUTDIR/footprint.md
 #   --image ELF   the whole firmware image (default: $POSTIE_FOOTPRINT_IMAGE)
@@ -28,6 +28,8 @@
 #                 (default: $POSTIE_FOOTPRINT_UART)
 #   --arena N     the high-water mark in octets when there is no UART log,
 #                 with --arena-source saying where it was measured
+#   --arena-source TEXT  where the number was measured (with --uart: for a
+#                 log that is not the firmware's, e.g. tests/bench/tls_arena.sh's)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,7 +61,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '3,30p' "$0"
+        sed -n '3,34p' "$0"
         exit 0
         ;;
     -*) die "unknown option $1" ;;
@@ -77,7 +79,7 @@ if [ -n "$uart" ]; then
     line=$(grep -a -o 'tls-arena-high-water: [0-9]*' "$uart" | tail -n 1 || true)
     [ -n "$line" ] || die "$uart has no \"tls-arena-high-water: N\" line"
     arena=${line##* }
-    arena_source="QEMU mps2-an386, from the firmware's UART ($(basename "$uart"))"
+    [ -n "$arena_source" ] || arena_source="QEMU mps2-an386, the firmware's UART ($uart)"
 fi
 if [ -n "$image" ]; then
     [ -r "$image" ] || die "no firmware image at $image"
@@ -339,7 +341,10 @@ tls_bss=$(sections "$(obj_of default port/mbedtls/tls.c)" | awk '{print $3 + $4}
     fi
     echo
     if [ -n "$arena" ]; then
-        echo "mbedTLS arena high-water for one SMTPS session: $arena octets ($arena_source)."
+        echo "mbedTLS arena high-water for one TLS mail session: $arena octets ($arena_source)."
+        if [ -n "$uart" ]; then
+            grep -a -E '^(tls|chain): ' "$uart" | sed 's/^/    /' || true
+        fi
     else
         echo "mbedTLS arena high-water: not measured in this run (give --uart LOG or --arena N);"
         echo "the whole-SMTPS-session budget is left out."
