@@ -7,9 +7,9 @@ firmware in QEMU). It accepts any AUTH, any envelope and any message, and
 keeps nothing.
 
 Usage: chain_smtp_server.py --chain FULLCHAIN.pem --key KEY.pem
-           --mode smtps|starttls --port-file FILE [--lifetime SECONDS]
+           --mode smtps|starttls --port-file FILE [--port N] [--lifetime SECONDS]
 
-It binds a free port on 127.0.0.1, writes it to --port-file, and serves
+It binds --port (default 0: a free one) on 127.0.0.1, writes it to --port-file, and serves
 connections one at a time until --lifetime (default 120 s) has passed.
 Every read has a 20 s timeout and every session at most 200 commands.
 """
@@ -84,13 +84,14 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--mode", choices=("smtps", "starttls"), required=True)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lifetime", type=float, default=120.0)
     args = ap.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.chain, args.key)
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
+    srv.bind(("127.0.0.1", args.port))
     srv.listen(4)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as out:

@@ -19,11 +19,14 @@
 # core/ or port/common/ that no module claims, a header that does not build
 # for the target, an image or log that is missing or has no such line.
 #
-# Usage: tests/bench/footprint.sh [--image ELF] [--uart LOG]
+# Usage: tests/bench/footprint.sh [--image ELF [--map MAP]] [--uart LOG]
 #            [--arena OCTETS] [--arena-source TEXT] [OUTDIR]
 #   OUTDIR        default build-footprint/ at the top; the tables are also
 #                 written to OUTDIR/footprint.md
 #   --image ELF   the whole firmware image (default: $POSTIE_FOOTPRINT_IMAGE)
+#   --map MAP     its GNU ld map (default: the image's name with .map, if
+#                 there): what each module, lwIP, mbedTLS, cJSON, the C
+#                 library and the board keep in the linked image
 #   --uart LOG    the firmware's UART output holding "tls-arena-high-water: N"
 #                 (default: $POSTIE_FOOTPRINT_UART)
 #   --arena N     the high-water mark in octets when there is no UART log,
@@ -36,6 +39,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out=""
 image=${POSTIE_FOOTPRINT_IMAGE:-}
 uart=${POSTIE_FOOTPRINT_UART:-}
+map=""
 arena=""
 arena_source=""
 die() {
@@ -52,6 +56,10 @@ while [ $# -gt 0 ]; do
         uart=${2:?--uart needs a file}
         shift
         ;;
+    --map)
+        map=${2:?--map needs a file}
+        shift
+        ;;
     --arena)
         arena=${2:?--arena needs a number}
         shift
@@ -61,7 +69,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '3,34p' "$0"
+        sed -n '3,37p' "$0"
         exit 0
         ;;
     -*) die "unknown option $1" ;;
@@ -267,20 +275,88 @@ read -r t2 r2 d2 b2 <<< "$(sections "$(obj_of default port/cjson/cjson_static.c)
         "${core_all[@]}" "$core_tr" "$core_small"
 } >> "$report"
 
-# the whole image
+# the whole image, and with its linker map what each part keeps in it
 if [ -n "$image" ]; then
-    read -r t r d b <<< "$(sections "$image")"
     {
         echo
-        echo "Whole image \`$(basename "$image")\` (arm-none-eabi-size; .text+.rodata+.data is flash, .data+.bss RAM):"
+        echo "Whole image \`$(basename "$image")\` (arm-none-eabi-size: text is .text+.rodata and"
+        echo "the vector table, flash is text+data, RAM data+bss):"
         echo
         echo '```'
         arm-none-eabi-size "$image" | sed "s#$(dirname "$image")/##"
         echo '```'
+    } >> "$report"
+    [ -n "$map" ] || { [ -r "${image%.elf}.map" ] && map=${image%.elf}.map; } || true
+fi
+if [ -n "$map" ]; then
+    [ -r "$map" ] || die "no linker map at $map"
+    # object name -> module: core/x/NAME.c is NAME.o or core_NAME.o (or
+    # this script's core.x.NAME.o), port/y/NAME.c likewise with port_
+    names=$(for m in "${modules[@]}"; do
+        for s in ${m#*|}; do
+            b=$(basename "${s%.c}")
+            l=${s%%/*}
+            dotted=${s%.c}
+            printf '%s\t%s\n' "$b" "${m%%|*}" "${l}_$b" "${m%%|*}" "${dotted//\//.}" "${m%%|*}"
+        done
+    done)
+    linked=$(POSTIE_MAP_NAMES=$names awk '
+        BEGIN {
+            n = split(ENVIRON["POSTIE_MAP_NAMES"], lines, "\n")
+            for (i = 1; i <= n; i++) { split(lines[i], f, "\t"); mod[f[1]] = f[2] }
+        }
+        function kind(sec) {
+            if (sec ~ /^\.text/) return 1
+            if (sec ~ /^\.rodata/) return 2
+            if (sec ~ /^\.data/) return 3
+            if (sec ~ /^\.bss/ || sec == "COMMON") return 4
+            return 0
+        }
+        function owner(file,    b) {
+            if (file ~ /liblwip\.a\(/) return "lwIP 2.2 (core, IPv4, ARP, DNS, TCP, UDP)"
+            if (file ~ /libmbed(tls|x509|crypto)\.a\(/) return "mbedTLS 3.6 (firmware configuration)"
+            if (file ~ /lib(c|c_nano|g|g_nano|m|gcc|nosys)\.a\(/ || file ~ /crt[^\/]*\.o$/)
+                return "C library, libm and libgcc"
+            b = file; sub(/.*\//, "", b); sub(/\.o$/, "", b)
+            if (b in mod) return mod[b]
+            if (b == "cJSON") return "cJSON 1.7.18 without a heap (and port/cjson)"
+            return "the board (startup, console, driver, main, data in flash)"
+        }
+        function add(sec, size, file,    k, o) {
+            k = kind(sec)
+            if (k == 0) return
+            o = owner(file)
+            sum[o, k] += hex2num(size)
+            seen[o] = 1
+        }
+        function hex2num(h,    v, i, c) {
+            v = 0; h = tolower(h); sub(/^0x/, "", h)
+            for (i = 1; i <= length(h); i++) { c = index("0123456789abcdef", substr(h, i, 1)) - 1; v = v * 16 + c }
+            return v
+        }
+        /^Linker script and memory map/ { on = 1; next }
+        !on { next }
+        /^ [.A-Za-z_]/ && $1 != "*fill*" && $1 !~ /^0x/ {
+            if (NF >= 4 && $2 ~ /^0x/ && $3 ~ /^0x/) { add($1, $3, $4); pending = "" }
+            else if (NF == 1) pending = $1
+            else pending = ""
+            next
+        }
+        pending != "" && NF == 3 && $1 ~ /^0x/ && $2 ~ /^0x/ { add(pending, $2, $3); pending = ""; next }
+        { pending = "" }
+        END { for (o in seen) printf "%s\t%d\t%d\t%d\t%d\n", o, sum[o, 1], sum[o, 2], sum[o, 3], sum[o, 4] }
+    ' "$map")
+    [ -n "$linked" ] || die "no input sections found in $map"
+    {
         echo
-        echo "| .text | .rodata | .data | .bss | flash | RAM |"
-        echo "|---:|---:|---:|---:|---:|---:|"
-        printf '| %d | %d | %d | %d | %d | %d |\n' "$t" "$r" "$d" "$b" $((t + r + d)) $((d + b))
+        echo "What each part keeps in that image (its linker map \`$(basename "$map")\`: input sections"
+        echo "after --gc-sections, so only what the firmware uses; the sums differ from the image's by
+        echo "alignment and linker-made sections):"
+        echo
+        echo "| Part | .text | .rodata | .data | .bss | flash |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        printf '%s\n' "$linked" | sort -t "$(printf '\t')" -k2,2nr |
+            awk -F '\t' '{printf "| %s | %d | %d | %d | %d | %d |\n", $1, $2, $3, $4, $5, $2 + $3 + $4}'
     } >> "$report"
 fi
 
