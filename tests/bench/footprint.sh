@@ -350,7 +350,7 @@ if [ -n "$map" ]; then
     {
         echo
         echo "What each part keeps in that image (its linker map \`$(basename "$map")\`: input sections"
-        echo "after --gc-sections, so only what the firmware uses; the sums differ from the image's by
+        echo "after --gc-sections, so only what the firmware uses; the sums differ from the image's by"
         echo "alignment and linker-made sections):"
         echo
         echo "| Part | .text | .rodata | .data | .bss | flash |"
