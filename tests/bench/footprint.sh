@@ -419,7 +419,7 @@ tls_bss=$(sections "$(obj_of default port/mbedtls/tls.c)" | awk '{print $3 + $4}
     if [ -n "$arena" ]; then
         echo "mbedTLS arena high-water for one TLS mail session: $arena octets ($arena_source)."
         if [ -n "$uart" ]; then
-            grep -a -E '^(tls|chain): ' "$uart" | sed 's/^/    /' || true
+            grep -a -E '(^|\] )(tls: TLS|chain: )' "$uart" | sed 's/^\[[^]]*\] //; s/^/    /' || true
         fi
     else
         echo "mbedTLS arena high-water: not measured in this run (give --uart LOG or --arena N);"

@@ -15,18 +15,24 @@
 #
 # Prints the bench's lines, among them "tls-arena-high-water: N", and
 # writes them to OUTDIR/tls_arena.log for tests/bench/footprint.sh --uart.
-# The chain and server also serve the mps2-an386 firmware in QEMU
-# (OUTDIR/chain/root.pem as its CA).
 #
-# Usage: tests/bench/tls_arena.sh [smtps|starttls] [OUTDIR]
+# qemu: the same chain and server for the example firmware instead, in QEMU:
+# boards/mps2-an386/build.sh builds it into OUTDIR/mps2 trusting the root
+# (its registry's session uses STARTTLS, so the server does), QEMU's
+# mps2-an386 boots it with user networking (the guest's 10.0.2.2 is the
+# host's 127.0.0.1), and its UART goes to OUTDIR/uart.log, which ends with
+# "tls-arena-high-water: N" and "postie: done status=ok". The run is bounded
+# (QEMU 180 s, the server 1200 s) and fails unless the firmware says ok.
+#
+# Usage: tests/bench/tls_arena.sh [smtps|starttls|qemu] [OUTDIR]
 #        (default smtps, OUTDIR build-footprint/)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-smtps}
 out=${2:-$root/build-footprint}
-case "$mode" in smtps | starttls) ;; *)
-    echo "tls_arena.sh: mode is smtps or starttls, not $mode" >&2
+case "$mode" in smtps | starttls | qemu) ;; *)
+    echo "tls_arena.sh: mode is smtps, starttls or qemu, not $mode" >&2
     exit 2
     ;;
 esac
@@ -76,6 +82,59 @@ CNF
     )
 fi
 
+describe_chain() {
+    echo "chain: $(openssl x509 -in "$chain/leaf.pem" -noout -subject | sed 's/^subject=//') <- $(
+        openssl x509 -in "$chain/intermediate.pem" -noout -subject | sed 's/^subject=//') <- $(
+        openssl x509 -in "$chain/root.pem" -noout -subject | sed 's/^subject=//') (root RSA 4096," \
+        "others RSA 2048; the server sends $(grep -c 'BEGIN CERT' "$chain/fullchain.pem") certificates)"
+}
+server=""
+trap '[ -z "$server" ] || kill "$server" 2> /dev/null || true' EXIT
+start_server() { # MODE LIFETIME
+    rm -f "$chain/port"
+    /usr/bin/python3 "$root/tests/bench/chain_smtp_server.py" --chain "$chain/fullchain.pem" \
+        --key "$chain/leaf.key" --mode "$1" --port-file "$chain/port" --lifetime "$2" &
+    server=$!
+    for _ in $(seq 100); do
+        [ -s "$chain/port" ] && return 0
+        sleep 0.1
+    done
+    echo "tls_arena.sh: the server did not start" >&2
+    exit 1
+}
+
+if [ "$mode" = qemu ]; then
+    command -v qemu-system-arm > /dev/null || {
+        echo "tls_arena.sh: qemu-system-arm is not installed" >&2
+        exit 1
+    }
+    start_server starttls 1200
+    port=$(cat "$chain/port")
+    "$root/boards/mps2-an386/build.sh" --ca "$chain/root.pem" --smtp-port "$port" "$out/mps2" \
+        > "$out/mps2-build.log" 2>&1 || {
+        tail -n 30 "$out/mps2-build.log" >&2
+        exit 1
+    }
+    elf=$out/mps2/postie-mps2-an386.elf
+    timeout 180 qemu-system-arm -M mps2-an386 -nographic -kernel "$elf" \
+        -nic user,model=lan9118 > "$out/uart.log" 2>&1 < /dev/null &
+    qemu=$!
+    for _ in $(seq 1800); do
+        grep -q '^postie: done' "$out/uart.log" && break
+        kill -0 "$qemu" 2> /dev/null || break
+        sleep 0.1
+    done
+    kill "$qemu" 2> /dev/null || true
+    wait "$qemu" 2> /dev/null || true
+    grep -a -E '^\[ *[0-9.]+\] (tls: TLS|tls-arena)|^postie: done' "$out/uart.log" || true
+    grep -q '^postie: done status=ok' "$out/uart.log" || {
+        echo "tls_arena.sh: the firmware did not finish ok (see $out/uart.log)" >&2
+        exit 1
+    }
+    describe_chain | tee -a "$out/uart.log"
+    exit 0
+fi
+
 # ---- mbedTLS with the firmware configuration, and Postie against it
 "$root/boards/build-mbedtls.sh" --firmware > /dev/null
 cmake -S "$root" -B "$root/build-fwtls" -DCMAKE_BUILD_TYPE=Release \
@@ -83,19 +142,7 @@ cmake -S "$root" -B "$root/build-fwtls" -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$root/build-fwtls" -j 2 --target tls_arena_bench > /dev/null
 
 # ---- the server, then one session
-rm -f "$chain/port"
-/usr/bin/python3 "$root/tests/bench/chain_smtp_server.py" --chain "$chain/fullchain.pem" \
-    --key "$chain/leaf.key" --mode "$mode" --port-file "$chain/port" --lifetime 60 &
-server=$!
-trap 'kill "$server" 2> /dev/null || true' EXIT
-for _ in $(seq 100); do
-    [ -s "$chain/port" ] && break
-    sleep 0.1
-done
-[ -s "$chain/port" ] || { echo "tls_arena.sh: the server did not start" >&2; exit 1; }
+start_server "$mode" 60
 "$root/build-fwtls/tests/bench/tls_arena_bench" "$(cat "$chain/port")" "$chain/root.pem" "$mode" |
     tee "$out/tls_arena.log"
-echo "chain: $(openssl x509 -in "$chain/leaf.pem" -noout -subject | sed 's/^subject=//') <- $(
-    openssl x509 -in "$chain/intermediate.pem" -noout -subject | sed 's/^subject=//') <- $(
-    openssl x509 -in "$chain/root.pem" -noout -subject | sed 's/^subject=//') (root RSA 4096, others RSA 2048;" \
-    "the server sends $(grep -c 'BEGIN CERT' "$chain/fullchain.pem") certificates)" | tee -a "$out/tls_arena.log"
+describe_chain | tee -a "$out/tls_arena.log"
