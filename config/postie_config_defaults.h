@@ -6,7 +6,10 @@
  * simply with -DNAME=value or by pointing POSTIE_CONFIG_FILE at a header of
  * your own (-DPOSTIE_CONFIG_FILE='"my_postie_config.h"'), which is included
  * first. Each entry gives its unit, its allowed range, its default and what it
- * costs in RAM.
+ * costs in RAM. config/postie_config_small.h is such a file: a preset for
+ * firmware with the smallest sizes the protocols allow
+ * (-DPOSTIE_CONFIG_FILE='"postie_config_small.h"'; tests/bench/footprint.sh
+ * measures both).
  */
 #ifndef POSTIE_CONFIG_DEFAULTS_H
 #define POSTIE_CONFIG_DEFAULTS_H

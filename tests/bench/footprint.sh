@@ -87,7 +87,7 @@ if [ -n "$uart" ]; then
     line=$(grep -a -o 'tls-arena-high-water: [0-9]*' "$uart" | tail -n 1 || true)
     [ -n "$line" ] || die "$uart has no \"tls-arena-high-water: N\" line"
     arena=${line##* }
-    [ -n "$arena_source" ] || arena_source="QEMU mps2-an386, the firmware's UART ($uart)"
+    [ -n "$arena_source" ] || arena_source="QEMU mps2-an386, the firmware's UART (${uart#"$root"/})"
 fi
 if [ -n "$image" ]; then
     [ -r "$image" ] || die "no firmware image at $image"
@@ -419,7 +419,7 @@ tls_bss=$(sections "$(obj_of default port/mbedtls/tls.c)" | awk '{print $3 + $4}
     if [ -n "$arena" ]; then
         echo "mbedTLS arena high-water for one TLS mail session: $arena octets ($arena_source)."
         if [ -n "$uart" ]; then
-            grep -a -E '(^|\] )(tls: TLS|chain: )' "$uart" | sed 's/^\[[^]]*\] //; s/^/    /' || true
+            grep -a -E '(^|\] )(tls: TLS|chain: )' "$uart" | sed 's/^\[[^]]*\] //; s/^/- /' || true
         fi
     else
         echo "mbedTLS arena high-water: not measured in this run (give --uart LOG or --arena N);"
