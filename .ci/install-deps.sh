@@ -9,7 +9,7 @@ PACKAGES="build-essential dpkg-dev cmake pkg-config clang libclang-rt-dev clang-
 libmbedtls-dev libcjson-dev libcmocka-dev liblwip-dev
 postfix dovecot-core dovecot-imapd dovecot-pop3d
 openssl swaks libnet-ssleay-perl msmtp curl libcurl4-openssl-dev python3
-gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
+gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm
 gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf
 g++ groff-base man-db debhelper lintian doxygen adduser"
 

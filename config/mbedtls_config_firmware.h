@@ -49,10 +49,29 @@
 #define MBEDTLS_PLATFORM_MS_TIME_ALT    /* mbedtls_ms_time(): port/mbedtls/tls.c, on \
                                            postie_clock_ms() */
 #define MBEDTLS_PLATFORM_C
-#define MBEDTLS_PLATFORM_MEMORY       /* mbedtls_calloc goes to the arena */
-#define MBEDTLS_MEMORY_BUFFER_ALLOC_C /* postie_tls_arena_set() */
-#define MBEDTLS_MEMORY_DEBUG          /* the arena's high-water mark */
-#define MBEDTLS_NO_PLATFORM_ENTROPY   /* no /dev/urandom: the board's hook */
+#define MBEDTLS_PLATFORM_MEMORY        /* mbedtls_calloc goes to the arena */
+#define MBEDTLS_MEMORY_BUFFER_ALLOC_C  /* postie_tls_arena_set() */
+#define MBEDTLS_MEMORY_DEBUG           /* the arena's high-water mark */
+#define MBEDTLS_NO_PLATFORM_ENTROPY    /* no /dev/urandom: the board's hook */
+/* No heap at all: before postie_tls_arena_set() mbedtls_calloc() fails
+ * (NULL) instead of calling the C library's calloc(), which would link
+ * newlib's malloc and _sbrk; calendar dates for certificate checks come
+ * from gmtime_r(), not gmtime() (newlib's allocates its result buffer).
+ * port/mbedtls/tls.c provides the functions named below.
+ * boards/mps2-an386/build.sh checks the linked image for allocators. */
+#define POSTIE_MBEDTLS_NO_HEAP         1
+#define MBEDTLS_PLATFORM_STD_CALLOC    postie_tls_no_calloc
+#define MBEDTLS_PLATFORM_STD_FREE      postie_tls_no_free
+#define MBEDTLS_PLATFORM_GMTIME_R_ALT  /* mbedtls_platform_gmtime_r() on gmtime_r() */
+/* The arena's consistency checks (MBEDTLS_MEMORY_DEBUG) print to stderr
+ * on a fatal corruption, right before mbedtls_exit(1); newlib's fprintf
+ * would link its stdio and with it malloc. The text is dropped instead. */
+#define MBEDTLS_PLATFORM_FPRINTF_MACRO postie_tls_no_fprintf
+#include <stddef.h>
+#include <stdio.h>
+void *postie_tls_no_calloc(size_t n, size_t size);
+void postie_tls_no_free(void *p);
+int postie_tls_no_fprintf(FILE *stream, const char *format, ...);
 #define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
 #define MBEDTLS_DEPRECATED_REMOVED
 #define MBEDTLS_ERROR_C /* error texts in Postie's messages; drop to save ~10 KiB flash */

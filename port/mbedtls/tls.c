@@ -31,6 +31,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
@@ -39,6 +40,7 @@
 #include <mbedtls/platform.h>
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 #include <mbedtls/platform_time.h>
+#include <mbedtls/platform_util.h>
 #endif
 #if POSTIE_TLS_HAVE_ARENA
 #include <mbedtls/memory_buffer_alloc.h>
@@ -203,6 +205,45 @@ psa_status_t mbedtls_psa_external_get_random(mbedtls_psa_external_random_context
     }
     *output_length = output_size;
     return PSA_SUCCESS;
+}
+#endif
+
+#if defined(POSTIE_MBEDTLS_NO_HEAP)
+/* mbedTLS's allocator before postie_tls_arena_set() (and its fallback
+ * functions): nothing, so no C library heap is linked
+ * (config/mbedtls_config_firmware.h). */
+void *postie_tls_no_calloc(size_t n, size_t size)
+{
+    (void)n;
+    (void)size;
+    return NULL;
+}
+
+void postie_tls_no_free(void *p)
+{
+    (void)p;
+}
+
+/* mbedtls_fprintf(): only the arena's fatal diagnostics use it; a board
+ * has no stderr, so they are dropped (mbedtls_exit follows). */
+int postie_tls_no_fprintf(FILE *stream, const char *format, ...)
+{
+    (void)stream;
+    (void)format;
+    return 0;
+}
+#endif
+
+#if defined(MBEDTLS_HAVE_TIME_DATE) && defined(MBEDTLS_PLATFORM_GMTIME_R_ALT)
+/* Calendar time for certificate validity on bare metal: the C library's
+ * reentrant gmtime_r() (newlib's gmtime() allocates its buffer). Declared
+ * here because a strict C99 newlib hides it. */
+struct tm *gmtime_r(const time_t *t, struct tm *out);
+
+struct tm *mbedtls_platform_gmtime_r(const mbedtls_time_t *tt, struct tm *tm_buf)
+{
+    time_t t = (time_t)*tt;
+    return gmtime_r(&t, tm_buf);
 }
 #endif
 

@@ -38,6 +38,10 @@
 #   POSTIE_TEST_POSTFIX_PID       Postfix master PID
 #   POSTIE_TEST_DOVECOT_PID       Dovecot master PID
 #
+# POSTIE_TEST_POSTFIX_MAIN_CF (optional): lines appended to Postfix's
+# main.cf, for a test that needs a restriction of its own (the mps2-an386
+# test defers the first message through a policy service of its own).
+#
 # Needs root: the Postfix master refuses to run otherwise. Postfix daemons
 # run as the packaged `postfix` user; Dovecot runs entirely unprivileged (no
 # process of it keeps root) as the mail user, which also owns the Maildirs:
@@ -286,6 +290,9 @@ smtpd_tls_auth_only = yes
 # No bounce-of-bounce or delay warnings cluttering the Maildirs.
 delay_warning_time = 0
 EOF
+    if [ -n "${POSTIE_TEST_POSTFIX_MAIN_CF:-}" ]; then
+        printf '# From POSTIE_TEST_POSTFIX_MAIN_CF:\n%s\n' "$POSTIE_TEST_POSTFIX_MAIN_CF" >> "$pf/main.cf"
+    fi
 
     # Options of the implicit-TLS (wrapper mode) listeners.
     local tls_opts="-o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt"
