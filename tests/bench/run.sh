@@ -18,12 +18,13 @@ cmake --build "$root/build-bench" -j "$(nproc)" --target compose_bench postie > 
 
 # Footprint on a Cortex-M4: code per module, sizeof() of every public
 # object, the budgets of issue #14 and how far each is (README "Footprint").
-# The TLS arena for one SMTPS session with a leaf + intermediate chain is
-# measured on the host with the firmware's mbedTLS configuration.
+# The TLS arena for one session with a leaf + intermediate chain, on the
+# host with the firmware's mbedTLS configuration, then in the example
+# firmware under QEMU, whose image and UART the table reads.
 "$root/tests/bench/tls_arena.sh" smtps "$root/build-footprint"
-"$root/tests/bench/footprint.sh" --uart "$root/build-footprint/tls_arena.log" \
-    --arena-source "host, mbedTLS 3.6 with config/mbedtls_config_firmware.h, tests/bench/tls_arena.sh" \
-    "$root/build-footprint"
+"$root/tests/bench/tls_arena.sh" qemu "$root/build-footprint"
+"$root/tests/bench/footprint.sh" --image "$root/build-footprint/mps2/postie-mps2-an386.elf" \
+    --uart "$root/build-footprint/uart.log" "$root/build-footprint"
 "$root/build-bench/tests/bench/compose_bench" 25
 /usr/bin/python3 "$root/tests/bench/compose_peer.py" 25
 # Large messages at wire speed (issue #16): the body path in MB/s, then
