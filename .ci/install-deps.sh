@@ -10,6 +10,7 @@ libmbedtls-dev libcjson-dev libcmocka-dev liblwip-dev
 postfix dovecot-core dovecot-imapd dovecot-pop3d
 openssl swaks libnet-ssleay-perl msmtp curl libcurl4-openssl-dev python3
 gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm
+gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf
 g++ groff-base man-db debhelper lintian doxygen adduser"
 
 SUDO=""

@@ -6,13 +6,27 @@
  * simply with -DNAME=value or by pointing POSTIE_CONFIG_FILE at a header of
  * your own (-DPOSTIE_CONFIG_FILE='"my_postie_config.h"'), which is included
  * first. Each entry gives its unit, its allowed range, its default and what it
- * costs in RAM.
+ * costs in RAM. config/postie_config_small.h is such a file: a preset for
+ * firmware with the smallest sizes the protocols allow
+ * (-DPOSTIE_CONFIG_FILE='"postie_config_small.h"'; tests/bench/footprint.sh
+ * measures both).
  */
 #ifndef POSTIE_CONFIG_DEFAULTS_H
 #define POSTIE_CONFIG_DEFAULTS_H
 
 #ifdef POSTIE_CONFIG_FILE
 #include POSTIE_CONFIG_FILE
+#endif
+
+/* ---- Status texts ------------------------------------------------------ */
+
+/* Human messages of the statuses (postie_status_str()). 1: every status has
+ * a short English message, about 3.3 KiB of flash on a Cortex-M4. 0: terse
+ * firmware; postie_status_str() returns the status's name
+ * ("POSTIE_E_TIMEOUT"), as postie_status_name() does. Names are always kept.
+ * Range 0..1. Default 1. RAM: none. */
+#ifndef POSTIE_STATUS_TEXTS
+#define POSTIE_STATUS_TEXTS 1
 #endif
 
 /* ---- Reply reader ------------------------------------------------------ */

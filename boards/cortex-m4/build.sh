@@ -46,6 +46,16 @@ arm-none-eabi-ar rcs "$out/libpostie_core.a" "${objs[@]}"
 
 # The undefined symbols must be plain C library routines, no allocator.
 "$root/.ci/check-no-alloc.sh" "$out/libpostie_core.a"
+# ... and no 64-bit division: libgcc's costs about 0.9 KiB of flash, and
+# nothing in core/ needs it (numbers are formatted, dates computed and
+# overflow checked in 32-bit steps).
+div64=$(arm-none-eabi-nm -u "$out/libpostie_core.a" | awk '{print $NF}' |
+    grep -E '^__aeabi_u?ldivmod$|^__u?divdi3$|^__u?moddi3$|^__udivmoddi4$' | sort -u || true)
+if [ -n "$div64" ]; then
+    echo "core/ calls 64-bit division:" $div64 >&2
+    arm-none-eabi-nm -A -u "$out/libpostie_core.a" | grep -E 'ldivmod|divdi3|moddi3|divmoddi4' >&2
+    exit 1
+fi
 
 # ---- the registry loader on cJSON from Debian's source package, without a heap
 "$root/boards/fetch-sources.sh" cjson

@@ -130,16 +130,46 @@ void postie_text_copy_printable(char *dst, size_t cap, const char *src, size_t l
     dst[n] = '\0';
 }
 
+/* No 64-bit division: on 32-bit targets it would link libgcc's (about
+ * 0.9 KiB on a Cortex-M4). A value that fits 32 bits is divided in 32 bits.
+ * A larger one has its digits for 10^19 down to 10^9 found by subtracting
+ * powers of ten (at most 9 per digit), and its last nine, zero-padded, by
+ * 32-bit division. */
 size_t postie_text_format_u64(uint64_t v, char *out)
 {
-    char rev[POSTIE_TEXT_U64_DIGITS];
+    static const uint64_t pow10[] = {
+        10000000000000000000u, 1000000000000000000u, 100000000000000000u, 10000000000000000u,
+        1000000000000000u,     100000000000000u,     10000000000000u,     1000000000000u,
+        100000000000u,         10000000000u,         1000000000u,
+    };
+    char rev[10];
     size_t n = 0;
+    size_t k = 0;
+    uint32_t low;
+    if (v > UINT32_MAX) {
+        for (size_t i = 0; i < sizeof(pow10) / sizeof(pow10[0]); i++) {
+            unsigned digit = 0;
+            while (v >= pow10[i]) {
+                v -= pow10[i];
+                digit++;
+            }
+            if (digit != 0 || n != 0) {
+                out[n++] = (char)('0' + digit);
+            }
+        }
+    }
+    low = (uint32_t)v; /* below 10^9 when digits were written above */
     do {
-        rev[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++) {
-        out[i] = rev[n - 1 - i];
+        rev[k++] = (char)('0' + low % 10u);
+        low /= 10u;
+    } while (low != 0);
+    if (n != 0) {
+        while (k < 9) {
+            rev[k++] = '0';
+        }
+    }
+    while (k > 0) {
+        out[n++] = rev[--k];
     }
     return n;
 }

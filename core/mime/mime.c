@@ -469,67 +469,84 @@ const postie_error_t *postie_mime_error(const postie_mime_writer_t *w)
 
 /* ---- Date --------------------------------------------------------------- */
 
+/* Seconds from 0000-01-01 00:00:00 to the epoch (proleptic Gregorian), and
+ * the last second of 9999: RFC 5322 dates have four-digit years. */
+#define DATE_YEAR0_TO_EPOCH 62167219200
+#define DATE_LAST           253402300799
+
+/* All in 32-bit arithmetic after one 64-bit range check: 64-bit division
+ * would link libgcc's on 32-bit targets (about 0.9 KiB on a Cortex-M4). */
 size_t postie_mime_format_date(int64_t t, int16_t utc_offset_min, char *out)
 {
     static const char days[] = "ThuFriSatSunMonTueWed"; /* 1970-01-01 was a Thursday */
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    int64_t local = t + (int64_t)utc_offset_min * 60;
-    int64_t z = local >= 0 ? local / 86400 : (local - 86399) / 86400; /* days since epoch */
-    int64_t secs = local - z * 86400;
-    int64_t wd = ((z % 7) + 7) % 7;
-    /* civil date from a day count: shift to an era starting 0000-03-01 */
-    int64_t zz = z + 719468;
-    int64_t era = (zz >= 0 ? zz : zz - 146096) / 146097;
-    int64_t doe = zz - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t day = doy - (153 * mp + 2) / 5 + 1;
-    int64_t month = mp < 10 ? mp + 3 : mp - 9;
-    int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-    int off = utc_offset_min < 0 ? -utc_offset_min : utc_offset_min;
+    int64_t zone = (int64_t)utc_offset_min * 60;
+    int64_t local;
+    uint64_t u;
+    uint32_t q, d0, secs, zz, era, doe, yoe, doy, mp, day, month, year;
+    unsigned off = (unsigned)(utc_offset_min < 0 ? -utc_offset_min : utc_offset_min);
     size_t n = 0;
-    char num[8];
+    char num[4];
 
-    memcpy(out + n, days + wd * 3, 3);
+    /* outside the years 0000..9999 in that zone: the epoch, in that zone,
+     * rather than a made-up year (t is compared before adding the zone, so
+     * nothing overflows) */
+    if (t < -DATE_YEAR0_TO_EPOCH - 86400 || t > DATE_LAST + 86400 ||
+        t + zone < -DATE_YEAR0_TO_EPOCH || t + zone > DATE_LAST) {
+        local = zone;
+    } else {
+        local = t + zone;
+    }
+    /* seconds since 0000-01-01, below 2^39: days and seconds of the day by
+     * 86400 = 128 * 675, the quotient by 128 fitting 32 bits */
+    u = (uint64_t)(local + DATE_YEAR0_TO_EPOCH);
+    q = (uint32_t)(u >> 7);
+    d0 = q / 675u;
+    secs = (q % 675u) * 128u + (uint32_t)(u & 127u);
+    /* civil date from the day count, counted from -0400-03-01 so that
+     * everything stays unsigned (year 0 is a leap year: March 1st is day 60) */
+    zz = d0 + 146097u - 60u;
+    era = zz / 146097u;
+    doe = zz - era * 146097u;
+    yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u;
+    doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);
+    mp = (5u * doy + 2u) / 153u;
+    day = doy - (153u * mp + 2u) / 5u + 1u;
+    month = mp < 10u ? mp + 3u : mp - 9u;
+    year = yoe + era * 400u + (month <= 2u ? 1u : 0u) - 400u;
+
+    /* 1970-01-01 is day 719528, 5 more than a multiple of 7 */
+    memcpy(out + n, days + ((d0 + 2u) % 7u) * 3u, 3);
     n += 3;
     memcpy(out + n, ", ", 2);
     n += 2;
-    out[n++] = (char)('0' + day / 10);
-    out[n++] = (char)('0' + day % 10);
+    out[n++] = (char)('0' + day / 10u);
+    out[n++] = (char)('0' + day % 10u);
     out[n++] = ' ';
-    memcpy(out + n, months + (month - 1) * 3, 3);
+    memcpy(out + n, months + (month - 1u) * 3u, 3);
     n += 3;
     out[n++] = ' ';
-    if (year < 0 || year > 9999) {
-        year = 1970; /* outside RFC 5322's 4-digit years: refuse to make one up */
-    }
     for (int i = 3; i >= 0; i--) {
-        num[i] = (char)('0' + year % 10);
-        year /= 10;
+        num[i] = (char)('0' + year % 10u);
+        year /= 10u;
     }
     memcpy(out + n, num, 4);
     n += 4;
     out[n++] = ' ';
-    {
-        int64_t h = secs / 3600;
-        int64_t mi = (secs / 60) % 60;
-        int64_t s = secs % 60;
-        out[n++] = (char)('0' + h / 10);
-        out[n++] = (char)('0' + h % 10);
-        out[n++] = ':';
-        out[n++] = (char)('0' + mi / 10);
-        out[n++] = (char)('0' + mi % 10);
-        out[n++] = ':';
-        out[n++] = (char)('0' + s / 10);
-        out[n++] = (char)('0' + s % 10);
-    }
+    out[n++] = (char)('0' + secs / 36000u);
+    out[n++] = (char)('0' + (secs / 3600u) % 10u);
+    out[n++] = ':';
+    out[n++] = (char)('0' + (secs / 600u) % 6u);
+    out[n++] = (char)('0' + (secs / 60u) % 10u);
+    out[n++] = ':';
+    out[n++] = (char)('0' + (secs % 60u) / 10u);
+    out[n++] = (char)('0' + secs % 10u);
     out[n++] = ' ';
     out[n++] = utc_offset_min < 0 ? '-' : '+';
-    out[n++] = (char)('0' + (off / 60) / 10);
-    out[n++] = (char)('0' + (off / 60) % 10);
-    out[n++] = (char)('0' + (off % 60) / 10);
-    out[n++] = (char)('0' + (off % 60) % 10);
+    out[n++] = (char)('0' + (off / 60u) / 10u);
+    out[n++] = (char)('0' + (off / 60u) % 10u);
+    out[n++] = (char)('0' + (off % 60u) / 10u);
+    out[n++] = (char)('0' + (off % 60u) % 10u);
     out[n] = '\0';
     return n;
 }

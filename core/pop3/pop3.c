@@ -102,10 +102,15 @@ static bool parse_number(const char *s, size_t n, uint64_t max, uint64_t *out)
             return false;
         }
         d = (uint64_t)(s[i] - '0');
-        if (v > (max - d) / 10u) {
+        /* v * 10 + d must not pass UINT64_MAX, then not max: no 64-bit
+         * division at run time (both bounds are constants) */
+        if (v > UINT64_MAX / 10u || (v == UINT64_MAX / 10u && d > UINT64_MAX % 10u)) {
             return false;
         }
         v = v * 10u + d;
+        if (v > max) {
+            return false;
+        }
     }
     *out = v;
     return true;

@@ -497,9 +497,17 @@ static void after_hello(postie_smtp_t *s, uint32_t now)
     become_ready(s);
 }
 
+/* The reply is parsed straight into s->caps: EHLO (or HELO) is only ever
+ * sent when nothing but the secure and authenticated bits is known (after
+ * the greeting, after the TLS handshake, when EHLO was refused), and those
+ * two are kept. */
 static void send_ehlo(postie_smtp_t *s, uint8_t kind, uint32_t now)
 {
-    memset(&s->caps_next, 0, sizeof(s->caps_next));
+    bool secure = s->caps.secure;
+    bool authenticated = s->caps.authenticated;
+    memset(&s->caps, 0, sizeof(s->caps));
+    s->caps.secure = secure;
+    s->caps.authenticated = authenticated;
     s->phase = POSTIE_SMTP_PHASE_EHLO;
     (void)send_simple(s, kind, kind == CMD_EHLO ? "EHLO" : "HELO", s->cfg.ehlo_name, now);
 }
@@ -805,12 +813,7 @@ static void on_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t 
     /* C: EHLO client.example   S: 250-server greets / 250-PIPELINING / 250 SIZE 1000 */
     case CMD_EHLO:
         if (ok) {
-            bool secure = s->caps.secure;
-            bool authenticated = s->caps.authenticated;
-            s->caps = s->caps_next;
             s->caps.esmtp = true;
-            s->caps.secure = secure;
-            s->caps.authenticated = authenticated;
             s->pipeline_limit =
                 (s->cfg.use_pipelining && (s->caps.flags & POSTIE_SMTP_CAP_PIPELINING))
                     ? POSTIE_SMTP_PIPELINE_MAX
@@ -830,13 +833,7 @@ static void on_reply(postie_smtp_t *s, const postie_smtp_pending_t *p, uint32_t 
             fail(s, status_for_code(code), name, &s->cur, NULL);
             return;
         }
-        {
-            bool secure = s->caps.secure;
-            memset(&s->caps, 0, sizeof(s->caps));
-            s->caps.secure = secure;
-            memcpy(s->caps.server_name, s->caps_next.server_name, sizeof(s->caps.server_name));
-            s->pipeline_limit = 1;
-        }
+        s->pipeline_limit = 1; /* no extensions: the caps hold the name only */
         after_hello(s, now);
         break;
 
@@ -980,10 +977,10 @@ static void on_line(postie_smtp_t *s, const char *line, size_t len, uint32_t now
     }
     if (p.kind == CMD_EHLO || p.kind == CMD_HELO) {
         if (pl.first) {
-            postie_smtp_caps_server_name(&s->caps_next, pl.text, pl.text_len);
+            postie_smtp_caps_server_name(&s->caps, pl.text, pl.text_len);
         } else if (pl.code == 250 && p.kind == CMD_EHLO && len > 4) {
             /* keywords are never enhanced codes; take the raw text */
-            postie_smtp_caps_parse_line(&s->caps_next, line + 4, len - 4);
+            postie_smtp_caps_parse_line(&s->caps, line + 4, len - 4);
         }
     }
     if (!pl.last) {

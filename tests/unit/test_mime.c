@@ -573,6 +573,32 @@ static void test_dates(void **state)
     assert_string_equal(d, "Wed, 25 Nov 2026 18:46:40 +0900");
     postie_mime_format_date(1795600000, 330, d);
     assert_string_equal(d, "Wed, 25 Nov 2026 15:16:40 +0530");
+    /* the four-digit years, first and last second */
+    postie_mime_format_date(-62167219200, 0, d);
+    assert_string_equal(d, "Sat, 01 Jan 0000 00:00:00 +0000");
+    postie_mime_format_date(-62135596800, 0, d);
+    assert_string_equal(d, "Mon, 01 Jan 0001 00:00:00 +0000");
+    postie_mime_format_date(-62162035200, 0, d);
+    assert_string_equal(d, "Wed, 01 Mar 0000 00:00:00 +0000");
+    postie_mime_format_date(253402300799, 0, d);
+    assert_string_equal(d, "Fri, 31 Dec 9999 23:59:59 +0000");
+    postie_mime_format_date(253402300799, -1439, d);
+    assert_string_equal(d, "Fri, 31 Dec 9999 00:00:59 -2359");
+    postie_mime_format_date(-86400, 0, d);
+    assert_string_equal(d, "Wed, 31 Dec 1969 00:00:00 +0000");
+    postie_mime_format_date(-1, 0, d);
+    assert_string_equal(d, "Wed, 31 Dec 1969 23:59:59 +0000");
+    /* outside them in that zone: the epoch, in that zone, not a made-up year */
+    postie_mime_format_date(253402300800, 0, d);
+    assert_string_equal(d, "Thu, 01 Jan 1970 00:00:00 +0000");
+    postie_mime_format_date(253402300799, 60, d);
+    assert_string_equal(d, "Thu, 01 Jan 1970 01:00:00 +0100");
+    postie_mime_format_date(-62167219201, -300, d);
+    assert_string_equal(d, "Wed, 31 Dec 1969 19:00:00 -0500");
+    postie_mime_format_date(INT64_MAX, 0, d);
+    assert_string_equal(d, "Thu, 01 Jan 1970 00:00:00 +0000");
+    postie_mime_format_date(INT64_MIN, -1439, d);
+    assert_string_equal(d, "Wed, 31 Dec 1969 00:01:00 -2359");
 }
 
 static void test_types_by_extension(void **state)

@@ -273,6 +273,45 @@ static void test_old_server_user_pass(void **state)
     assert_null(strstr(run.log, "s3cret"));
 }
 
+/* STAT's numbers at their bounds: the count up to 2^32-1, the octets up to
+ * 2^64-1, one more refused (the digit parser checks overflow without 64-bit
+ * division). */
+static void stat_answer(const char *answer, postie_status_t want)
+{
+    pstep_t steps[] = {
+        S("+OK ready\r\n"),
+        C("CAPA\r\n"),
+        S("-ERR unknown command\r\n"),
+        C("USER alice\r\n"),
+        S("+OK\r\n"),
+        C("PASS s3cret\r\n"),
+        S("+OK\r\n"),
+        C("STAT\r\n"),
+        SX(answer, 0, NULL, 0),
+        READY_EV,
+        END,
+    };
+    transcript_t t = {.cfg = config(), .steps = steps};
+    if (want != POSTIE_OK) {
+        steps[9] = (pstep_t)FAILED(want, "STAT", NULL);
+    }
+    play(&t);
+}
+
+static void test_stat_number_bounds(void **state)
+{
+    (void)state;
+    stat_answer("+OK 4294967295 18446744073709551615\r\n", POSTIE_OK);
+    assert_int_equal(postie_pop3_info(&run.p)->messages, UINT32_MAX);
+    assert_true(postie_pop3_info(&run.p)->octets == UINT64_MAX);
+    stat_answer("+OK 1 1844674407370955161\r\n", POSTIE_OK);
+    assert_true(postie_pop3_info(&run.p)->octets == 1844674407370955161u);
+    stat_answer("+OK 4294967296 0\r\n", POSTIE_E_REPLY_MALFORMED);
+    stat_answer("+OK 0 18446744073709551616\r\n", POSTIE_E_REPLY_MALFORMED);
+    stat_answer("+OK 0 18446744073709551620\r\n", POSTIE_E_REPLY_MALFORMED);
+    stat_answer("+OK 0 99999999999999999999\r\n", POSTIE_E_REPLY_MALFORMED);
+}
+
 /* CAPA lists USER only (no SASL): USER/PASS. */
 static void test_user_pass_when_no_sasl(void **state)
 {
@@ -1118,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_list_range_plain_and_bad),
         cmocka_unit_test(test_pipelining_switched_off),
         cmocka_unit_test(test_old_server_user_pass),
+        cmocka_unit_test(test_stat_number_bounds),
         cmocka_unit_test(test_user_pass_when_no_sasl),
         cmocka_unit_test(test_no_login_mechanism),
         cmocka_unit_test(test_sasl_not_allowed),

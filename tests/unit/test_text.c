@@ -270,6 +270,15 @@ static void test_format_u64(void **state)
     expect_u64(10, "10");
     expect_u64(10240000, "10240000");
     expect_u64(UINT64_MAX, "18446744073709551615");
+    /* around the 32-bit split and the zero-padded last nine digits */
+    expect_u64(UINT32_MAX, "4294967295");
+    expect_u64((uint64_t)UINT32_MAX + 1u, "4294967296");
+    expect_u64(10000000000u, "10000000000");
+    expect_u64(10000000001u, "10000000001");
+    expect_u64(99999999999u, "99999999999");
+    expect_u64(123000000000456u, "123000000000456");
+    expect_u64(10000000000000000000u, "10000000000000000000");
+    expect_u64(9999999999999999999u, "9999999999999999999");
 }
 
 /* The keyword helpers the capability parsers share. */

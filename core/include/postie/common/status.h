@@ -118,7 +118,9 @@ typedef enum {
 /* The enum's name, e.g. "POSTIE_E_TIMEOUT". Never NULL. */
 const char *postie_status_name(postie_status_t status);
 
-/* A short human message, e.g. "timed out waiting for the server". Never NULL. */
+/* A short human message, e.g. "timed out waiting for the server". Never NULL.
+ * Built with POSTIE_STATUS_TEXTS 0 (config/postie_config_defaults.h) there
+ * are no messages: this returns the name, as postie_status_name() does. */
 const char *postie_status_str(postie_status_t status);
 
 /* True when retrying later may succeed (4xx, network, timeout). */

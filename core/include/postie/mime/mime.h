@@ -199,7 +199,9 @@ const char *postie_mime_type_for(const char *filename);
 
 /* The RFC 5322 date for t (seconds since 1970 UTC) shown in the zone
  * utc_offset_min: "Wed, 25 Nov 2026 10:00:00 +0900". out needs 32 octets;
- * returns the length. */
+ * returns the length. A t whose date in that zone falls outside the
+ * four-digit years 0000..9999 is shown as the epoch (1970-01-01 00:00:00
+ * UTC) in that zone. */
 size_t postie_mime_format_date(int64_t t, int16_t utc_offset_min, char *out);
 
 #ifdef __cplusplus

@@ -76,17 +76,18 @@
  * response redacted.
  *
  * RAM: sizeof(postie_smtp_t) = POSTIE_SMTP_RX_BUFFER_SIZE +
- * POSTIE_SMTP_TX_BUFFER_SIZE + about 1.5 KiB (8 * POSTIE_SMTP_PIPELINE_MAX
- * for the pipeline, 8 * POSTIE_SMTP_EVENTS_MAX for events, capability,
- * error and reply records, the 96-octet error of a refused OAuth token).
- * With the defaults: 10 736 octets on Cortex-M4 (8 KiB transmit buffer);
- * 133 792 on x86-64 hosts, whose default transmit buffer is 128 KiB
- * (10 912 with -DPOSTIE_SMTP_TX_BUFFER_SIZE=8192). The transmit buffer
- * must also hold the longest OAuth 2.0 response (POSTIE_SASL_OAUTH_B64_MAX
- * + 64, 6 936 octets with POSTIE_OAUTH_TOKEN_MAX 4096; checked at build
- * time). The
- * caller also owns the
- * envelope and one postie_smtp_rcpt_t (about 170 octets) per recipient.
+ * POSTIE_SMTP_TX_BUFFER_SIZE + fixed fields: 1 432 octets on Cortex-M4 with
+ * the defaults (two error records of 284 with POSTIE_REPLY_TEXT_MAX 160, the
+ * first line of the reply being read 178, the pipeline ring
+ * 8 * POSTIE_SMTP_PIPELINE_MAX = 256, capabilities 88, the configuration,
+ * events 6 * POSTIE_SMTP_EVENTS_MAX, the 96-octet error of a refused OAuth
+ * token, the line reader and counters). With the defaults: 10 648 octets on
+ * Cortex-M4 (8 KiB transmit buffer); 133 704 on x86-64 hosts, whose default
+ * transmit buffer is 128 KiB; config/postie_config_small.h makes it 3 608
+ * on Cortex-M4. The transmit buffer must also hold the longest OAuth 2.0
+ * response (POSTIE_SASL_OAUTH_B64_MAX + 64, 6 936 octets with
+ * POSTIE_OAUTH_TOKEN_MAX 4096; checked at build time). The caller also owns
+ * the envelope and one postie_smtp_rcpt_t (about 170 octets) per recipient.
  *
  * Thread model: an engine belongs to one thread at a time; engines share
  * nothing, so any number may run in parallel.
@@ -295,8 +296,7 @@ typedef struct {
 typedef struct {
     postie_smtp_config_t cfg;
     postie_smtp_phase_t phase;
-    postie_smtp_caps_t caps;
-    postie_smtp_caps_t caps_next; /* built while an EHLO reply arrives */
+    postie_smtp_caps_t caps;      /* cleared when EHLO/HELO is sent, filled as its reply arrives */
     postie_error_t error;         /* why the session failed */
     postie_error_t message_error; /* outcome of the last message */
     char oauth_error[sizeof(((postie_error_t *)0)->subject)]; /* a refused token's JSON */
@@ -399,6 +399,10 @@ uint32_t postie_smtp_send_timeout_ms(const postie_smtp_t *s);
 
 bool postie_smtp_next_event(postie_smtp_t *s, postie_smtp_event_t *ev);
 
+/* What the server offered in its EHLO (or HELO) reply, and whether the
+ * channel is secure and authenticated. Complete once that reply is answered
+ * (the engine moves on to STARTTLS, AUTH or READY); while it arrives the
+ * record is being filled, and after STARTTLS it starts again empty. */
 const postie_smtp_caps_t *postie_smtp_caps(const postie_smtp_t *s);
 /* Why the session failed (status POSTIE_OK while it has not). */
 const postie_error_t *postie_smtp_error(const postie_smtp_t *s);

@@ -44,8 +44,8 @@
  * wiped from the client when open returns; it never reaches the log or an
  * error record.
  *
- * RAM: sizeof(postie_smtp_client_t), 149 168 octets on x86-64 with Debian's
- * mbedTLS 2.28: the engine (133 792, of which 128 KiB transmit buffer on
+ * RAM: sizeof(postie_smtp_client_t), 149 080 octets on x86-64 with Debian's
+ * mbedTLS 2.28: the engine (133 704, of which 128 KiB transmit buffer on
  * hosts), the TLS layer (2 392), the driver
  * (112), the body staging buffer (POSTIE_CLIENT_BODY_CHUNK), the token
  * buffer (POSTIE_OAUTH_TOKEN_MAX + 1, 4 097) and small fields; plus the process-wide DRBG (392,
