@@ -52,7 +52,10 @@ postie_status_t postie_http_url_parse(const char *url, postie_http_url_t *out, c
         *why = "must not have a fragment (#...)";
         return POSTIE_E_INVALID_ARGUMENT;
     }
-    host_end = p + strcspn(p, "/?");
+    host_end = p;
+    while (*host_end != '\0' && *host_end != '/' && *host_end != '?') {
+        host_end++;
+    }
     if (memchr(p, '@', (size_t)(host_end - p)) != NULL) {
         *why = "must not carry a user name (user@host)";
         return POSTIE_E_INVALID_ARGUMENT;

@@ -439,6 +439,17 @@ static void read_endpoint_url(ctx_t *c, const char *path, const cJSON *v, char *
 
 /* The "oauth2" object: every member checked, each problem at its own path
  * (sessions["mail/A"].oauth2.client_id). */
+/* Whether s holds anything but spaces. */
+static bool has_non_space(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s != ' ') {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void read_oauth2(ctx_t *c, raw_t *r, const char *key, const cJSON *v)
 {
     postie_oauth2_t *o = &r->ep.oauth2;
@@ -494,7 +505,7 @@ static void read_oauth2(ctx_t *c, raw_t *r, const char *key, const cJSON *v)
             read_endpoint_url(c, path, item, o->device_endpoint, sizeof(o->device_endpoint));
         } else if (strcmp(k, "scopes") == 0) {
             if (read_text(c, path, item, o->scopes, sizeof(o->scopes)) &&
-                o->scopes[strspn(o->scopes, " ")] == '\0') {
+                !has_non_space(o->scopes)) {
                 problem(c, false, path, "must name at least one scope (or leave it out)", NULL);
             }
         } else if (strcmp(k, "token_store") == 0) {
