@@ -104,9 +104,9 @@ static void drain(postie_driver_t *d)
         uint8_t *buf;
         postie_status_t rc;
 
-        if ((d->ops->state(d->engine) & (POSTIE_ENGINE_WANT_RX | POSTIE_ENGINE_FAILED)) !=
-            POSTIE_ENGINE_WANT_RX) {
-            return;
+        if ((d->ops->state(d->engine) & (POSTIE_ENGINE_WANT_RX | POSTIE_ENGINE_FAILED |
+                                         POSTIE_ENGINE_EVENT)) != POSTIE_ENGINE_WANT_RX) {
+            return; /* an event first stops the drain: the flight leaves now */
         }
         buf = d->ops->rx_buf(d->engine, &cap);
         if (cap == 0) {
@@ -255,9 +255,14 @@ postie_status_t postie_driver_run(postie_driver_t *d, uint32_t until_state, int 
         if (st & POSTIE_ENGINE_HAVE_TX) {
             if (st & POSTIE_ENGINE_WANT_RX) {
                 drain(d); /* replies to earlier chunks, before the next flight */
-                if (d->ops->state(d->engine) & (POSTIE_ENGINE_FAILED | POSTIE_ENGINE_EVENT)) {
+                if (d->ops->state(d->engine) & POSTIE_ENGINE_FAILED) {
                     continue;
                 }
+                /* Events the drain raised wait until the flight is out:
+                 * the bytes queued are the caller's, already decided, and
+                 * holding them while replies keep coming would leave a
+                 * pipelined peer idle (a fetch's next RETR queued behind
+                 * every answer already on the way). */
             }
             send_flight(d);
         } else if (st & POSTIE_ENGINE_NEED_TLS) {

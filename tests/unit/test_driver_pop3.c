@@ -222,6 +222,49 @@ static void test_session_through_driver(void **state)
     assert_int_equal(fake.next, sizeof(session) / sizeof(session[0]) - 1);
 }
 
+/* A command queued after an event leaves before the answers already on
+ * the way are read: the next RETR goes out while the server still has
+ * pipelined work to send, so it never waits idle for the client. */
+static void test_queued_command_leaves_before_the_drain_ends(void **state)
+{
+    static const exchange_t script[] = {
+        {"", "+OK ready\r\n"},
+        {"CAPA\r\n", "+OK\r\nSASL PLAIN\r\nPIPELINING\r\n.\r\n"},
+        {"AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n", "+OK\r\n"},
+        {"STAT\r\n", "+OK 4 160\r\n"},
+        {"RETR 1\r\nRETR 2\r\nRETR 3\r\n",
+         "+OK\r\nSubject: 1\r\n\r\none\r\n.\r\n+OK\r\nSubject: 2\r\n\r\ntwo\r\n.\r\n"
+         "+OK\r\nSubject: 3\r\n\r\nthree, a longer body than the others\r\n.\r\n"},
+        {"RETR 4\r\n", "+OK\r\nSubject: 4\r\n\r\nfour\r\n.\r\n"},
+        {NULL, NULL},
+    };
+    size_t unread;
+    (void)state;
+    start(script, POSTIE_TLS_IMPLICIT);
+    assert_int_equal(postie_driver_run(&driver, 0, POSTIE_MAILBOX_EV_READY), POSTIE_OK);
+    for (uint32_t id = 1; id <= 3; id++) {
+        assert_int_equal(postie_pop3_retrieve(&pop, id, 0, sink, NULL, postie_clock_ms()),
+                         POSTIE_OK);
+    }
+    assert_int_equal(postie_driver_run(&driver, 0, POSTIE_MAILBOX_EV_RETRIEVED), POSTIE_OK);
+    assert_int_equal(postie_pop3_retrieve(&pop, 4, 0, sink, NULL, postie_clock_ms()), POSTIE_OK);
+    assert_int_equal(postie_driver_run(&driver, 0, POSTIE_MAILBOX_EV_RETRIEVED), POSTIE_OK);
+    /* RETR 4 is out, and part of message 3 was still waiting to be read */
+    assert_true(fake.wire_len >= strlen("RETR 4\r\n"));
+    assert_memory_equal(fake.wire + fake.wire_len - strlen("RETR 4\r\n"), "RETR 4\r\n",
+                        strlen("RETR 4\r\n"));
+    unread = fake.out_len - fake.out_pos;
+    assert_true(unread > strlen("+OK\r\nSubject: 4\r\n\r\nfour\r\n.\r\n"));
+    /* and every message still arrives whole, in order */
+    assert_int_equal(postie_driver_run(&driver, 0, POSTIE_MAILBOX_EV_RETRIEVED), POSTIE_OK);
+    assert_int_equal(postie_driver_run(&driver, 0, POSTIE_MAILBOX_EV_RETRIEVED), POSTIE_OK);
+    assert_int_equal(fake.out_pos, fake.out_len);
+    message[message_len] = '\0';
+    assert_string_equal(message, "Subject: 1\r\n\r\none\r\nSubject: 2\r\n\r\ntwo\r\n"
+                                 "Subject: 3\r\n\r\nthree, a longer body than the others\r\n"
+                                 "Subject: 4\r\n\r\nfour\r\n");
+}
+
 /* The connection drops inside the message: truncated, never RETRIEVED. */
 static void test_drop_inside_message(void **state)
 {
@@ -265,6 +308,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_session_through_driver),
+        cmocka_unit_test(test_queued_command_leaves_before_the_drain_ends),
         cmocka_unit_test(test_drop_inside_message),
         cmocka_unit_test(test_silent_server),
     };

@@ -14,10 +14,13 @@
  *              first body octets leave in one write)
  *   HAVE_TX    first, when the engine also waits for replies (pipelined
  *              commands, BDAT chunks), take those already received without
- *              waiting (a receive with timeout 0); then send the engine's
- *              bytes, acknowledging each partial send, until none are left;
- *              the whole flight within the engine's send timeout
- *              (send_timeout_ms, taken when the flight starts)
+ *              waiting (a receive with timeout 0), up to the first reply
+ *              that raises an event; then (unless the engine failed) send
+ *              the engine's bytes, acknowledging each partial send, until
+ *              none are left, before the events are taken: queued commands
+ *              never wait behind replies still arriving; the whole flight
+ *              within the engine's send timeout (send_timeout_ms, taken
+ *              when the flight starts)
  *   NEED_TLS   (once HAVE_TX is clear) the TLS hook wraps the connected
  *              transport and handshakes; the driver then runs over what the
  *              hook returned and tells the engine (tls_done)
