@@ -3,7 +3,7 @@
  * The fetch run, sans-IO. See postie/fetch/fetch.h.
  *
  * Shape: START loads the state and checks UIDVALIDITY; LIST_START lists
- * from the next id, keeping the first POSTIE_FETCH_BATCH messages; PICK
+ * from the next id, keeping the first batch_max messages; PICK
  * works the batch in three phases: picking (look at each message, start
  * its retrieve as long as the engine takes more: retrieve ahead), commit
  * (once the retrieves are in: one sink flush, every message recorded, one
@@ -144,6 +144,8 @@ postie_status_t postie_fetch_init(postie_fetch_t *f, const postie_fetch_options_
     f->engine = engine;
     f->store = *store;
     f->sink = *sink;
+    f->batch_max = opt->batch == 0 || opt->batch > POSTIE_FETCH_BATCH ? POSTIE_FETCH_BATCH
+                                                                      : (size_t)opt->batch;
     f->state = POSTIE_FETCH_ST_START;
     f->report.status = POSTIE_OK;
     postie_error_clear(&f->report.error);
@@ -214,13 +216,13 @@ static postie_status_t on_item(void *ctx, const postie_mail_item_t *item)
     }
     at = slot_find(f, item->id, &found);
     if (!found) {
-        if (at < f->n || f->n >= POSTIE_FETCH_BATCH) {
+        if (at < f->n || f->n >= f->batch_max) {
             f->more = f->more || at >= f->n;
             if (at >= f->n) {
                 return POSTIE_OK; /* past the batch: a later round */
             }
             /* an id below the batch's last, not seen before: keep order */
-            if (f->n >= POSTIE_FETCH_BATCH) {
+            if (f->n >= f->batch_max) {
                 f->more = true;
                 f->n--; /* the batch's last goes to a later round */
             }
@@ -292,8 +294,7 @@ static bool stop_requested(postie_fetch_t *f);
  * while the answer to one UID set comes in one ordered stream. */
 static size_t in_flight_max(const postie_fetch_t *f)
 {
-    (void)f;
-    return POSTIE_FETCH_BATCH;
+    return f->batch_max;
 }
 
 static size_t slot_index(const postie_fetch_t *f, const postie_fetch_slot_t *s)
@@ -858,8 +859,8 @@ static bool list_start(postie_fetch_t *f, uint32_t now)
     if (f->round > 0 && f->mb->list_range != NULL) {
         /* a later round needs the batch and one more (is there more?); the
          * first lists everything (the state drops what is gone) */
-        rc = f->mb->list_range(f->engine, f->from, (uint32_t)POSTIE_FETCH_BATCH + 1u, want, on_item,
-                               f, now);
+        rc = f->mb->list_range(f->engine, f->from, (uint32_t)f->batch_max + 1u, want, on_item, f,
+                               now);
     } else {
         rc = f->mb->list(f->engine, f->from, want, on_item, f, now);
     }

@@ -166,6 +166,7 @@ postie_status_t postie_fetch_account(const postie_mailbox_client_config_t *cfg,
     postie_fetch_options_defaults(&fo, cfg->protocol);
     fo.delete_after_archive = opt->delete_after_archive;
     fo.size_max = opt->size_max;
+    fo.batch = opt->batch;
     fo.key_prefix = opt->key_prefix;
     fo.progress = opt->progress;
     fo.progress_ctx = opt->progress_ctx;

@@ -195,6 +195,9 @@ static void paths(const char *name, char *maildir, char *state)
     snprintf(state, 512, "%s/%s.state", work, name);
 }
 
+/* Messages per round for fetch() (0: POSTIE_FETCH_BATCH). */
+static uint32_t fetch_batch;
+
 static void fetch(const postie_mailbox_client_config_t *cfg, const char *name, bool del,
                   postie_fetch_account_report_t *r)
 {
@@ -208,6 +211,7 @@ static void fetch(const postie_mailbox_client_config_t *cfg, const char *name, b
     opt.state_path = state;
     opt.delete_after_archive = del;
     opt.key_prefix = "t.";
+    opt.batch = fetch_batch;
     st = postie_fetch_account(cfg, &opt, r);
     if (st != POSTIE_OK) {
         fail_msg("fetch %s: %s: %s (%s)", name, postie_status_name(st),
@@ -319,9 +323,9 @@ static void keep_mode(postie_fetch_protocol_t protocol, const char *name)
     assert_int_equal(maildir_count(maildir, &s, matches), 4);
 }
 
-/* More messages than one round of the run takes (POSTIE_FETCH_BATCH):
- * several listings in one session, every message once. */
-static void many(postie_fetch_protocol_t protocol, const char *name)
+/* More messages than one round of the run takes (batch): several
+ * listings in one session, every message once. */
+static void many(postie_fetch_protocol_t protocol, const char *name, uint32_t batch)
 {
     static seed_t s;
     static int matches[SEED_MAX];
@@ -334,7 +338,9 @@ static void many(postie_fetch_protocol_t protocol, const char *name)
     account(&cfg, protocol, true, "carol");
     seed("carol", &s, name, SEED_MAX);
     paths(name, maildir, state);
+    fetch_batch = batch;
     fetch(&cfg, name, true, &r);
+    fetch_batch = 0;
     assert_int_equal(r.run.archived, SEED_MAX);
     assert_int_equal(r.run.deleted, SEED_MAX);
     assert_int_equal(maildir_count(maildir, &s, matches), SEED_MAX);
@@ -347,9 +353,12 @@ static void many(postie_fetch_protocol_t protocol, const char *name)
 static void test_many(void **state)
 {
     (void)state;
-    _Static_assert(SEED_MAX > 2 * POSTIE_FETCH_BATCH, "more than two rounds");
-    many(POSTIE_FETCH_POP3, "many-pop3");
-    many(POSTIE_FETCH_IMAP, "many-imap");
+    _Static_assert(SEED_MAX > 2 * 8, "more than two rounds of 8");
+    many(POSTIE_FETCH_POP3, "many-pop3", 8);
+    many(POSTIE_FETCH_IMAP, "many-imap", 8);
+    /* the default batch: one round or several, as POSTIE_FETCH_BATCH says */
+    many(POSTIE_FETCH_POP3, "many-pop3-default", 0);
+    many(POSTIE_FETCH_IMAP, "many-imap-default", 0);
 }
 
 static void test_pop3_keep(void **state)

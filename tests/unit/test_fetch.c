@@ -29,6 +29,9 @@
 #include "postie/fetch/fetch.h"
 
 #define MSG_MAX  80
+/* The batch the tests run with (opts() sets it): small enough that MSG_MAX
+ * messages take several rounds whatever POSTIE_FETCH_BATCH is. */
+#define BATCH    (POSTIE_FETCH_BATCH < 16 ? POSTIE_FETCH_BATCH : 16)
 #define DATA_MAX 96
 
 /* ---- crash points ------------------------------------------------------------ */
@@ -652,6 +655,7 @@ static postie_fetch_options_t opts(postie_fetch_protocol_t protocol, bool del)
     postie_fetch_options_t o;
     postie_fetch_options_defaults(&o, protocol);
     o.delete_after_archive = del;
+    o.batch = BATCH;
     o.trace = on_trace;
     o.log = on_log;
     o.stop = on_stop;
@@ -836,7 +840,7 @@ static void test_many_rounds(void **state)
 {
     (void)state;
     plain_run(POSTIE_FETCH_POP3, true, MSG_MAX);
-    assert_true(srv.lists >= (MSG_MAX + POSTIE_FETCH_BATCH - 1) / POSTIE_FETCH_BATCH);
+    assert_true(srv.lists >= (MSG_MAX + BATCH - 1) / BATCH);
     no_range = true; /* an engine without list_range: every round lists everything */
     plain_run(POSTIE_FETCH_POP3, true, MSG_MAX);
     plain_run(POSTIE_FETCH_POP3, false,
@@ -856,7 +860,7 @@ static void test_later_rounds_list_a_range(void **state)
 {
     postie_fetch_options_t o = opts(POSTIE_FETCH_POP3, false);
     size_t n = MSG_MAX < POSTIE_FETCH_UIDLS_MAX ? MSG_MAX : POSTIE_FETCH_UIDLS_MAX;
-    size_t rounds = (n + POSTIE_FETCH_BATCH - 1u) / POSTIE_FETCH_BATCH;
+    size_t rounds = (n + BATCH - 1u) / BATCH;
     (void)state;
     reset(POSTIE_FETCH_POP3, n);
     assert_int_equal(fetch_once(&o), POSTIE_OK);
@@ -864,7 +868,7 @@ static void test_later_rounds_list_a_range(void **state)
     assert_int_equal(run.report.listed, n);
     assert_int_equal(srv.lists - srv.range_lists, 1);
     assert_true(srv.range_lists >= rounds - 1u);
-    assert_int_equal(srv.range_max, POSTIE_FETCH_BATCH + 1u);
+    assert_int_equal(srv.range_max, BATCH + 1u);
     assert_exactly_once(POSTIE_FETCH_POP3, false);
 }
 
@@ -899,7 +903,7 @@ static void test_pipelining(void **state)
     reset(POSTIE_FETCH_IMAP, 6);
     srv.depth = 4;
     assert_int_equal(fetch_once(&o), POSTIE_OK);
-    assert_int_equal(srv.max_outstanding, POSTIE_FETCH_BATCH < 4u ? POSTIE_FETCH_BATCH : 4u);
+    assert_int_equal(srv.max_outstanding, BATCH < 4u ? BATCH : 4u);
     assert_exactly_once(POSTIE_FETCH_IMAP, true);
 
     /* POP3 retrieves ahead up to the engine's depth */
@@ -907,7 +911,7 @@ static void test_pipelining(void **state)
     srv.depth = 4;
     o = opts(POSTIE_FETCH_POP3, true);
     assert_int_equal(fetch_once(&o), POSTIE_OK);
-    assert_int_equal(srv.max_outstanding, POSTIE_FETCH_BATCH < 4u ? POSTIE_FETCH_BATCH : 4u);
+    assert_int_equal(srv.max_outstanding, BATCH < 4u ? BATCH : 4u);
     assert_exactly_once(POSTIE_FETCH_POP3, true);
 
     reset(POSTIE_FETCH_POP3, 6);
@@ -952,20 +956,54 @@ static void test_group_commit(void **state)
     arc.with_flush = true;
     srv.depth = 8;
     assert_int_equal(fetch_once(&o), POSTIE_OK);
-    assert_int_equal(arc.flushes, (int)((6u + POSTIE_FETCH_BATCH - 1u) / POSTIE_FETCH_BATCH));
+    assert_int_equal(arc.flushes, (int)((6u + BATCH - 1u) / BATCH));
     assert_int_equal(sto.saves, 2 + arc.flushes); /* clean 0, one per batch, clean 1 */
-    assert_int_equal(srv.max_outstanding, POSTIE_FETCH_BATCH < 6u ? POSTIE_FETCH_BATCH : 6u);
+    assert_int_equal(srv.max_outstanding, BATCH < 6u ? BATCH : 6u);
     assert_exactly_once(POSTIE_FETCH_POP3, true);
 
     /* more messages than a batch: one flush and one save per batch */
-    reset(POSTIE_FETCH_IMAP,
-          POSTIE_FETCH_BATCH + 2u <= MSG_MAX ? POSTIE_FETCH_BATCH + 2u : MSG_MAX);
+    reset(POSTIE_FETCH_IMAP, BATCH + 2u <= MSG_MAX ? BATCH + 2u : MSG_MAX);
     arc.with_flush = true;
     o = opts(POSTIE_FETCH_IMAP, true);
     assert_int_equal(fetch_once(&o), POSTIE_OK);
-    assert_int_equal(arc.flushes, (int)((srv.n + POSTIE_FETCH_BATCH - 1u) / POSTIE_FETCH_BATCH));
+    assert_int_equal(arc.flushes, (int)((srv.n + BATCH - 1u) / BATCH));
     assert_int_equal(sto.saves, 2 + arc.flushes);
     assert_exactly_once(POSTIE_FETCH_IMAP, true);
+}
+
+/* opt.batch: 0, and anything over POSTIE_FETCH_BATCH, mean
+ * POSTIE_FETCH_BATCH; fewer means that many per round (one flush, one
+ * save, a range of batch + 1 listed per later round). */
+static void batch_run(uint32_t batch, size_t n, size_t per_round)
+{
+    postie_fetch_options_t o = opts(POSTIE_FETCH_POP3, true);
+    o.batch = batch;
+    reset(POSTIE_FETCH_POP3, n);
+    arc.with_flush = true;
+    srv.depth = 8;
+    assert_int_equal(fetch_once(&o), POSTIE_OK);
+    assert_int_equal(run.report.archived, n);
+    assert_int_equal(arc.flushes, (int)((n + per_round - 1u) / per_round));
+    assert_int_equal(sto.saves, 2 + arc.flushes);
+    if (n > per_round) {
+        assert_int_equal(srv.range_max, per_round + 1u);
+    } else {
+        assert_int_equal(srv.range_lists, 0);
+    }
+    assert_exactly_once(POSTIE_FETCH_POP3, true);
+}
+
+static void test_batch_option(void **state)
+{
+    /* room in the state for every UIDL of the session (a full state
+     * commits early: more rounds than the batch says) */
+    size_t n = MSG_MAX < POSTIE_FETCH_UIDLS_MAX / 2u ? MSG_MAX : POSTIE_FETCH_UIDLS_MAX / 2u;
+    (void)state;
+    batch_run(0, n, POSTIE_FETCH_BATCH);
+    batch_run(POSTIE_FETCH_BATCH + 1000u, n, POSTIE_FETCH_BATCH);
+    batch_run(1, 5, 1);
+    batch_run(5, n, POSTIE_FETCH_BATCH < 5u ? POSTIE_FETCH_BATCH : 5u);
+    batch_run(POSTIE_FETCH_BATCH, n, POSTIE_FETCH_BATCH);
 }
 
 /* Crash at every occurrence of every point, then run again: each message
@@ -982,7 +1020,7 @@ static void crash_matrix_sink(postie_fetch_protocol_t protocol, bool del, bool w
         for (int nth = 1; nth < 40; nth++) {
             postie_fetch_options_t o = opts(protocol, del);
             postie_status_t rc;
-            reset(protocol, with_flush ? POSTIE_FETCH_BATCH + 3u : 4u);
+            reset(protocol, with_flush ? BATCH + 3u : 4u);
             arc.with_flush = with_flush;
             crash_at = points[p];
             crash_nth = nth;
@@ -1495,6 +1533,7 @@ int main(void)
         cmocka_unit_test(test_state_text),
         cmocka_unit_test(test_callback_sink),
         cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_batch_option),
         cmocka_unit_test(test_callback_sink_run),
         cmocka_unit_test(test_bad_options),
     };

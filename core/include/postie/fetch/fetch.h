@@ -16,7 +16,8 @@
  *      sink whether it holds the message's key (committed, then the crash
  *      came before the state was saved): if so record it, then as in 1;
  *   4. otherwise: sink begin; retrieve into the sink; commit.
- * Group commit: the messages of a batch (POSTIE_FETCH_BATCH) are one
+ * Group commit: the messages of a batch (opt.batch, at most
+ * POSTIE_FETCH_BATCH) are one
  * durability unit. Once the batch's retrieves are in: the sink's flush
  * (when it has one) makes them all durable; every message of the batch is
  * recorded in the state and the state saved once (atomic); only then, in
@@ -49,7 +50,7 @@
  * The keys carry the UIDVALIDITY, so the copies never collide in the sink.
  *
  * Bounded work: each round lists from the next id up and keeps the first
- * POSTIE_FETCH_BATCH messages; rounds repeat until a list gives nothing new,
+ * batch's worth of messages; rounds repeat until a list gives nothing new,
  * so any mailbox size runs in fixed RAM.
  *
  * Pipelining (postie/common/mailbox.h): the run starts a batch's
@@ -154,9 +155,15 @@ typedef struct {
     postie_fetch_protocol_t protocol;
     bool delete_after_archive; /* true: remove each archived message */
     uint64_t size_max;         /* 0: no bound; else larger messages stay */
-    const char *key_prefix;    /* prepended to every key ("" or NULL: none;
-                                * at most POSTIE_FETCH_KEY_PREFIX_MAX octets of
-                                * 0x21..0x7E) */
+    /* Messages per round and group commit (one listing, one sink flush, one
+     * state save, one set of removes): 0 or more than POSTIE_FETCH_BATCH
+     * means POSTIE_FETCH_BATCH. Fewer means more durable points and round
+     * trips, and less work lost to a crash (tests use it to run several
+     * rounds over a few messages). */
+    uint32_t batch;
+    const char *key_prefix; /* prepended to every key ("" or NULL: none;
+                             * at most POSTIE_FETCH_KEY_PREFIX_MAX octets of
+                             * 0x21..0x7E) */
     /* Asked before each message: true stops the run after the message in
      * hand (state saved, session finished). May be NULL. */
     bool (*stop)(void *ctx);
@@ -225,6 +232,7 @@ typedef struct {
     uint32_t first_new;   /* IMAP listing: the first UID not recorded (0: none) */
     uint32_t last_listed; /* the listing's highest id */
     uint32_t listed_top;  /* the highest id any listing gave (for report.listed) */
+    size_t batch_max;     /* messages per round (opt.batch, bounded) */
     size_t n;             /* messages in the batch */
     size_t next;          /* the next one to look at */
     size_t removes;       /* removes started, their events not yet taken */

@@ -46,6 +46,8 @@ typedef struct {
     const char *key_prefix;       /* archive key prefix (e.g. "name."); NULL: none */
     bool delete_after_archive;    /* default true; false: keep mode */
     uint64_t size_max;            /* 0: no bound; larger messages stay on the server */
+    uint32_t batch;               /* messages per group commit: 0 (POSTIE_FETCH_BATCH) or
+                                   * fewer (postie_fetch_options_t.batch) */
     postie_fetch_progress_fn progress; /* per message (id, octets...); may be NULL */
     void *progress_ctx;
     volatile sig_atomic_t *stop; /* may be NULL; set (by SIGTERM's handler): stop
