@@ -1025,7 +1025,7 @@ static void test_each_step_stls_user_pass(void **state)
 
 static void test_pipeline_depth(void **state)
 {
-    static const pstep_t steps[] = {LOGGED_IN("20"), END};
+    static const pstep_t steps[] = {LOGGED_IN("40"), END};
     transcript_t t = {.cfg = config(), .steps = steps};
     uint32_t id = 1;
     (void)state;
@@ -1047,7 +1047,7 @@ static void test_pipeline_depth(void **state)
  * it, and nothing in between. */
 static void test_list_with_one_slot_left(void **state)
 {
-    static const pstep_t steps[] = {LOGGED_IN("20"), END};
+    static const pstep_t steps[] = {LOGGED_IN("40"), END};
     transcript_t t = {.cfg = config(), .steps = steps};
     uint32_t id = 1;
     (void)state;

@@ -81,10 +81,11 @@
  *
  * Time: every `now` is postie_clock_ms() (handed to the engine's commands).
  *
- * RAM: sizeof(postie_fetch_t), 45 784 octets on x86-64 with the defaults
- * (45 648 on Cortex-M4): the fetch state (see postie/fetch/fetch_state.h:
- * 41 256) and the batch (POSTIE_FETCH_BATCH items of 96 octets, plus 2
- * octets each for the removes in flight). Nothing is allocated; a board
+ * RAM: sizeof(postie_fetch_t), 71 784 octets on x86-64 with the defaults
+ * (a batch of 256 on hosts; 45 648 on Cortex-M4, a batch of 32): the fetch
+ * state (see postie/fetch/fetch_state.h: 41 256) and the batch
+ * (POSTIE_FETCH_BATCH listed messages of about 112 octets each with their
+ * two ring entries). Nothing is allocated; a board
  * with little RAM lowers POSTIE_FETCH_UIDL_ARENA and POSTIE_FETCH_UIDLS_MAX
  * (POP3 keep mode needs one UIDL per archived message still on the server)
  * and POSTIE_FETCH_UIDS_MAX.

@@ -40,7 +40,7 @@
  * port are host and the port connected to. The token is wiped from the
  * client when open returns and never reaches the log or an error record.
  *
- * RAM: sizeof(postie_mailbox_client_t), 21 488 octets on x86-64 with the
+ * RAM: sizeof(postie_mailbox_client_t), 25 072 octets on x86-64 with the
  * defaults: the larger of the two engines (see postie/pop3/pop3.h and
  * postie/imap/imap.h), the TLS layer (2 376 with mbedTLS 2.28), the driver
  * (112), the token buffer (POSTIE_OAUTH_TOKEN_MAX + 1) and small fields;
