@@ -700,12 +700,26 @@ static bool pick(postie_fetch_t *f, uint32_t now)
     if (f->retrieves >= in_flight_max(f)) {
         return false; /* wait for the one in flight */
     }
+    if (f->window != 0 && !f->refilling) {
+        /* the engine was full: refill once half its depth is free, so the
+         * next retrieves leave together (one write, one wake-up of the
+         * server), while the other half keeps the server busy */
+        if (f->retrieves > f->window / 2u) {
+            return false;
+        }
+        f->refilling = true;
+    }
     s->run = f;
     s->got = 0;
     s->rt_pos = f->rt_started;
     rc = f->mb->retrieve(f->engine, item->id, f->opt.size_max, on_data, s, now);
     if (rc == POSTIE_E_BAD_STATE && (f->removes > 0 || f->retrieves > 0)) {
-        return false; /* the pipeline is full: wait for a completion, then try again */
+        /* the pipeline is full: wait for completions, then try again */
+        if (f->retrieves > f->window) {
+            f->window = f->retrieves;
+        }
+        f->refilling = false;
+        return false;
     }
     if (rc != POSTIE_OK) {
         local_fail(f, rc, "starting a retrieve", f->key);

@@ -112,6 +112,9 @@ typedef struct {
     size_t range_lists;   /* lists through list_range (counted in lists too) */
     uint32_t range_max;   /* the largest count asked for */
     bool list_while_busy; /* a list was started while commands were outstanding */
+    bool refused;         /* a command was refused (depth) since the last one taken */
+    size_t refills;       /* commands taken first after a refusal */
+    size_t refill_q_max;  /* the most outstanding when such a command came */
 } server_t;
 
 static server_t srv;
@@ -187,7 +190,15 @@ static postie_status_t srv_push(cmd_t c)
         return POSTIE_E_BAD_STATE;
     }
     if (srv.q_n >= srv.depth) {
+        srv.refused = true;
         return POSTIE_E_BAD_STATE;
+    }
+    if (srv.refused) {
+        srv.refused = false;
+        srv.refills++;
+        if (srv.q_n > srv.refill_q_max) {
+            srv.refill_q_max = srv.q_n;
+        }
     }
     if (c.kind == CMD_LIST && srv.q_n > 0) {
         srv.list_while_busy = true;
@@ -922,6 +933,25 @@ static void test_pipelining(void **state)
     assert_exactly_once(POSTIE_FETCH_POP3, true);
 }
 
+/* Once the engine is full, the run refills it when half its depth is
+ * free, not one retrieve per completion: the next retrieves leave
+ * together while the rest keep the server busy. */
+static void test_refill_at_half(void **state)
+{
+    postie_fetch_options_t o = opts(POSTIE_FETCH_POP3, false);
+    (void)state;
+    if (BATCH < 10u) {
+        skip(); /* the batch must outlast a refill of a depth of 8 */
+    }
+    reset(POSTIE_FETCH_POP3, 40);
+    srv.depth = 8;
+    assert_int_equal(fetch_once(&o), POSTIE_OK);
+    assert_int_equal(srv.max_outstanding, 8);
+    assert_true(srv.refills > 0);
+    assert_true(srv.refill_q_max <= 4u);
+    assert_exactly_once(POSTIE_FETCH_POP3, false);
+}
+
 /* The order per message: committed, recorded, then removed. */
 static void test_order(void **state)
 {
@@ -1534,6 +1564,7 @@ int main(void)
         cmocka_unit_test(test_callback_sink),
         cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_batch_option),
+        cmocka_unit_test(test_refill_at_half),
         cmocka_unit_test(test_callback_sink_run),
         cmocka_unit_test(test_bad_options),
     };

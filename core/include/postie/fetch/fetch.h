@@ -81,8 +81,8 @@
  *
  * Time: every `now` is postie_clock_ms() (handed to the engine's commands).
  *
- * RAM: sizeof(postie_fetch_t), 71 784 octets on x86-64 with the defaults
- * (a batch of 256 on hosts; 45 648 on Cortex-M4, a batch of 32): the fetch
+ * RAM: sizeof(postie_fetch_t), 71 792 octets on x86-64 with the defaults
+ * (a batch of 256 on hosts; 45 656 on Cortex-M4, a batch of 32): the fetch
  * state (see postie/fetch/fetch_state.h: 41 256) and the batch
  * (POSTIE_FETCH_BATCH listed messages of about 112 octets each with their
  * two ring entries). Nothing is allocated; a board
@@ -238,6 +238,8 @@ typedef struct {
     size_t next;          /* the next one to look at */
     size_t removes;       /* removes started, their events not yet taken */
     size_t retrieves;     /* retrieves started, their events not yet taken */
+    size_t window;        /* the most retrieves the engine took at once (0: not full yet) */
+    bool refilling;       /* the engine had room for half its window: fill it */
     char key[POSTIE_ARCHIVE_KEY_MAX];
     bool no_save;  /* the saved state could not be read: never overwrite it */
     bool more;     /* the listing went past the batch */
