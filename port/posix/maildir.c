@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,23 @@
 struct postie_maildir_pending {
     int fd;
     char *name; /* the final name (heap) */
+};
+
+/* Write-back ahead (see maildir.h): a thread of the sink's own that runs a
+ * syncfs each time it is asked, while the caller goes on receiving. It
+ * makes nothing durable that the flush relies on: the flush still runs its
+ * own syncfs, on the batch's first file, which reports every write-back
+ * error since that file was opened (the thread's syncfs runs on its own
+ * descriptor, so it does not take that report away). */
+struct postie_maildir_writeback {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    int fd;    /* the Maildir directory, the thread's own descriptor */
+    bool kick; /* asked for a syncfs, not started yet */
+    bool busy; /* a syncfs runs */
+    bool stop;
+    uint32_t runs; /* syncfs calls made */
 };
 
 /* Longest encoded key kept as it is in a file name; longer keys are named by
@@ -122,6 +141,126 @@ static int sync_dir(postie_maildir_t *md, const char *path)
     }
     close(fd);
     return err;
+}
+
+static void *writeback_main(void *arg)
+{
+    struct postie_maildir_writeback *wb = arg;
+    pthread_mutex_lock(&wb->mu);
+    for (;;) {
+        while (!wb->kick && !wb->stop) {
+            pthread_cond_wait(&wb->cv, &wb->mu);
+        }
+        if (wb->stop) {
+            break;
+        }
+        wb->kick = false;
+        wb->busy = true;
+        pthread_mutex_unlock(&wb->mu);
+#ifdef __linux__
+        (void)syncfs(wb->fd); /* advisory: the flush's own syncfs reports errors */
+#endif
+        pthread_mutex_lock(&wb->mu);
+        wb->busy = false;
+        wb->runs++;
+        pthread_cond_broadcast(&wb->cv);
+    }
+    pthread_mutex_unlock(&wb->mu);
+    return NULL;
+}
+
+/* Start the thread (first use). false: it could not be started; the sink
+ * works on without it. */
+static bool writeback_start(postie_maildir_t *md)
+{
+    struct postie_maildir_writeback *wb = calloc(1, sizeof(*wb));
+    sigset_t all;
+    sigset_t old;
+    int rc;
+    if (wb == NULL) {
+        return false;
+    }
+    wb->fd = open(md->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (wb->fd < 0) {
+        free(wb);
+        return false;
+    }
+    if (pthread_mutex_init(&wb->mu, NULL) != 0) {
+        close(wb->fd);
+        free(wb);
+        return false;
+    }
+    if (pthread_cond_init(&wb->cv, NULL) != 0) {
+        pthread_mutex_destroy(&wb->mu);
+        close(wb->fd);
+        free(wb);
+        return false;
+    }
+    /* every signal stays with the caller's threads (SIGTERM must reach the
+     * fetch loop, SIGHUP the poller) */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&wb->thread, NULL, writeback_main, wb);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        pthread_cond_destroy(&wb->cv);
+        pthread_mutex_destroy(&wb->mu);
+        close(wb->fd);
+        free(wb);
+        return false;
+    }
+    md->writeback = wb;
+    return true;
+}
+
+/* Ask the thread for a syncfs now, unless one runs already. */
+static void writeback_kick(postie_maildir_t *md)
+{
+    struct postie_maildir_writeback *wb;
+    if (md->writeback == NULL && (md->writeback_off || !writeback_start(md))) {
+        md->writeback_off = true;
+        return;
+    }
+    wb = md->writeback;
+    pthread_mutex_lock(&wb->mu);
+    if (!wb->busy) {
+        wb->kick = true;
+        pthread_cond_broadcast(&wb->cv);
+    }
+    pthread_mutex_unlock(&wb->mu);
+}
+
+/* Wait until the thread is idle (before the flush's own syncfs). */
+static void writeback_wait(postie_maildir_t *md)
+{
+    struct postie_maildir_writeback *wb = md->writeback;
+    if (wb == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&wb->mu);
+    while (wb->busy || wb->kick) {
+        pthread_cond_wait(&wb->cv, &wb->mu);
+    }
+    pthread_mutex_unlock(&wb->mu);
+}
+
+static void writeback_end(postie_maildir_t *md)
+{
+    struct postie_maildir_writeback *wb = md->writeback;
+    if (wb == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&wb->mu);
+    wb->stop = true;
+    pthread_cond_broadcast(&wb->cv);
+    pthread_mutex_unlock(&wb->mu);
+    pthread_join(wb->thread, NULL);
+    md->writeback_runs += wb->runs;
+    pthread_cond_destroy(&wb->cv);
+    pthread_mutex_destroy(&wb->mu);
+    close(wb->fd);
+    free(wb);
+    md->writeback = NULL;
 }
 
 /* Whether syncfs(2) both makes a file system durable and reports the
@@ -406,6 +545,9 @@ static postie_status_t md_commit(void *ctx)
     md->pend[md->pend_n].name = name;
     md->pend_n++;
     md->fd = -1;
+    if (md->syncfs && md->pend_n % POSTIE_MAILDIR_WRITEBACK_EVERY == 0) {
+        writeback_kick(md); /* the disk starts on them while more arrive */
+    }
     return POSTIE_OK;
 }
 
@@ -433,6 +575,7 @@ static postie_status_t md_flush(void *ctx)
     err = 0;
 #ifdef __linux__
     if (md->syncfs && md->pend_n > 1) {
+        writeback_wait(md);
         md->syncs++;
         err = syncfs(md->pend[0].fd) != 0 ? errno : 0;
         for (size_t i = 0; i < md->pend_n; i++) {
@@ -589,6 +732,7 @@ postie_status_t postie_maildir_open(postie_maildir_t *md, const char *path, post
 
 void postie_maildir_close(postie_maildir_t *md)
 {
+    writeback_end(md);
     md_abort(md);
     free(md->pend);
     md->pend = NULL;
@@ -604,6 +748,17 @@ const postie_error_t *postie_maildir_error(const postie_maildir_t *md)
 uint32_t postie_maildir_syncs(const postie_maildir_t *md)
 {
     return md->syncs;
+}
+
+uint32_t postie_maildir_writebacks(const postie_maildir_t *md)
+{
+    uint32_t runs = md->writeback_runs;
+    if (md->writeback != NULL) {
+        pthread_mutex_lock(&md->writeback->mu);
+        runs += md->writeback->runs;
+        pthread_mutex_unlock(&md->writeback->mu);
+    }
+    return runs;
 }
 
 const char *postie_maildir_last_name(const postie_maildir_t *md)

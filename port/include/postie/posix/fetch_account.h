@@ -17,7 +17,7 @@
  * mailbox, a sink that could not write) 4; others 3.
  *
  * RAM: a mailbox client (25 072 octets on x86-64), a fetch run (71 792
- * with the defaults), a Maildir sink (7 120) and a state file (1 328), on
+ * with the defaults), a Maildir sink (7 136) and a state file (1 328), on
  * the heap for the call: about 103 KiB; plus mbedTLS's buffers during TLS.
  * Thread model: any number of calls may run at once on different accounts
  * (the state file's lock refuses two on one account).
