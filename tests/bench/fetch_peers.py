@@ -4,25 +4,34 @@
 POP3 and over IMAP (STLS / STARTTLS, certificate verified, one login),
 with Postie, curl and Python's poplib/imaplib, in one run.
 
+Every client writes its files twice over, in separate runs: on the disk
+(the ext4 root file system here, under the system's temporary directory)
+and on tmpfs (/dev/shm), and each is compared with Postie writing to the
+same place:
+
   postie   postie fetch --maildir DIR --keep: each batch of messages
            written to a Maildir and made durable (one syncfs, one fsync of
            new/), the fetch state saved (fsync, rename, fsync) once per
-           batch: durable, as in production. Twice: the Maildir on the disk
-           (ext4 here, the same file system as curl's and Python's files),
-           and on tmpfs (/dev/shm: syncs cost nothing, so what is left is
-           the protocol and Postie's own work). Then delete mode (the
-           mailbox seeded again before each run; the server's deletes
-           included), for Postie only
+           batch: durable, as in production. On tmpfs the syncs cost
+           nothing, so what is left is the protocol and the clients' own
+           work. Then delete mode (the mailbox seeded again before each
+           run; the server's deletes included), for Postie only
   curl     one curl process for all N URLs (pop3://host/N or
            imap://host/INBOX;UID=N), so it reuses its connection; each
-           message to a file (no fsync)
+           message to a file (no fsync: nothing is made durable)
   python   /usr/bin/python3 poplib RETR / imaplib UID FETCH BODY.PEEK[] one
            message at a time; each to a file (no fsync)
 
-Each client runs REPS times per protocol (default 3, in turns: postie disk,
-postie tmpfs, curl, python, then again) after a warm-up (Dovecot indexes
-the mailbox on first access); the table gives the median run's messages/s
-and CPU per message, and each peer's ratio against Postie (>1: Postie is
+On the disk, curl and Python make nothing durable, Postie makes every
+batch durable as it goes. So each peer's disk run is followed by
+`sync -f DIR` (one syncfs of the file system, the cheapest way to make
+their files durable, and only at the end), timed on its own: the rows
+"curl + sync -f" and "python + sync -f" add that time to the run's.
+
+Each client runs REPS times per protocol and place (default 3, in turns)
+after a warm-up (Dovecot indexes the mailbox on first access); the table
+gives the median run's messages/s and CPU per message, and each client's
+time and CPU against Postie's on the same file system (>1: Postie is
 faster). Wall time and the client's CPU (user + system, getrusage of the
 child) are measured. After every seeding the file system is synced
 (os.sync()), so the first client that makes its files durable does not
@@ -109,8 +118,19 @@ def postie_run(proto, tag, base=None, keep=True):
     return wall, cpu, ok, err
 
 
-def curl_run(proto, tag, ids):
-    d = os.path.join(work, "curl-%s-%s" % (proto, tag))
+def finish_peer(d, base, wall, cpu, ok, err):
+    """A peer's run is over: on tmpfs remove its files; on disk make them
+    durable the cheapest way there is, one syncfs of the file system at the
+    end (sync -f), timed on its own: (wall, cpu, ok, err, sync wall)."""
+    if base is not None:
+        subprocess.run(["rm", "-rf", d])
+        return wall, cpu, ok, err, 0.0
+    swall, scpu, rc, _ = timed(["sync", "-f", d])
+    return wall, cpu, ok and rc == 0, err, swall
+
+
+def curl_run(proto, tag, ids, base=None):
+    d = os.path.join(base or work, "curl-%s-%s-%d" % (proto, tag, os.getpid()))
     os.makedirs(d)
     cfg = os.path.join(work, "curl-%s-%s.cfg" % (proto, tag))
     with open(cfg, "w") as f:
@@ -123,7 +143,8 @@ def curl_run(proto, tag, ids):
             f.write('url = "%s"\noutput = "%s/%d"\n' % (url, d, i))
     os.chmod(cfg, 0o600)
     wall, cpu, rc, err = timed(["curl", "--config", cfg])
-    return wall, cpu, rc == 0 and count_files(d) == n, err
+    ok = rc == 0 and count_files(d) == n
+    return finish_peer(d, base, wall, cpu, ok, err)
 
 
 PY_POP = r'''
@@ -158,12 +179,13 @@ m.logout()
 '''
 
 
-def python_run(proto, tag):
-    d = os.path.join(work, "python-%s-%s" % (proto, tag))
+def python_run(proto, tag, base=None):
+    d = os.path.join(base or work, "python-%s-%s-%d" % (proto, tag, os.getpid()))
     os.makedirs(d)
     script = PY_POP if proto == "pop3" else PY_IMAP
     wall, cpu, rc, err = timed(["/usr/bin/python3", "-c", script, d, PORTS[proto], USER, PW, CA])
-    return wall, cpu, rc == 0 and count_files(d) == n, err
+    ok = rc == 0 and count_files(d) == n
+    return finish_peer(d, base, wall, cpu, ok, err)
 
 
 def imap_uids():
@@ -194,35 +216,47 @@ assert len(uids) == n, len(uids)
 
 rows = []
 summary = []
+places = [("disk", None)] + ([("tmpfs", "/dev/shm")] if os.path.isdir("/dev/shm") else [])
 for proto in ("pop3", "imap"):
     ids = list(range(1, n + 1)) if proto == "pop3" else uids
-    results = {}
-    clients = [("postie (disk)", lambda t: postie_run(proto, t))]
-    if os.path.isdir("/dev/shm"):
-        clients.append(("postie (tmpfs)", lambda t: postie_run(proto, t, "/dev/shm")))
-    clients += [("curl", lambda t: curl_run(proto, t, ids)),
-                ("python", lambda t: python_run(proto, t))]
-    runs = {name: [] for name, _ in clients}
+    clients = []
+    for place, base in places:
+        clients += [
+            ("postie", place, lambda t, b=base: postie_run(proto, t, b)),
+            ("curl", place, lambda t, b=base: curl_run(proto, t, ids, b)),
+            ("python", place, lambda t, b=base: python_run(proto, t, b)),
+        ]
+    runs = {(name, place): [] for name, place, _ in clients}
     for rep in range(reps):
-        for name, fn in clients:
-            wall, cpu, ok, err = fn("run%d" % rep)
+        for name, place, fn in clients:
+            r = fn("run%d" % rep)
+            wall, cpu, ok, err = r[:4]
             if not ok:
-                print("fetch bench: %s over %s FAILED: %s"
-                      % (name, proto, err.decode(errors="replace")), file=sys.stderr)
-            runs[name].append((wall, cpu, ok))
-    for name, _ in clients:
-        results[name] = median_run(runs[name])
-    ref = "postie (tmpfs)" if "postie (tmpfs)" in results else "postie (disk)"
-    pw_, pc_, _ = results[ref]
-    for name, _ in clients:
-        wall, cpu, ok = results[name]
-        rows.append((proto.upper(), name, n / wall, cpu / n * 1000.0,
+                print("fetch bench: %s (%s) over %s FAILED: %s"
+                      % (name, place, proto, err.decode(errors="replace")), file=sys.stderr)
+            runs[(name, place)].append((wall, cpu, ok))
+            if len(r) > 4 and place == "disk":
+                runs.setdefault((name + " + sync -f", place), []).append((wall + r[4], cpu, ok))
+    results = {key: median_run(r) for key, r in runs.items()}
+    order = []
+    for name, place, _ in clients:
+        order.append((name, place))
+        if (name + " + sync -f", place) in results:
+            order.append((name + " + sync -f", place))
+    for name, place in order:
+        wall, cpu, ok = results[(name, place)]
+        pw_, pc_, _ = results[("postie", place)]
+        rows.append((proto.upper(), name, place, n / wall, cpu / n * 1000.0,
                      wall / pw_ if pw_ > 0 else 0.0, cpu / pc_ if pc_ > 0 else 0.0, ok))
-    summary.append("%s: curl takes %.2fx postie's time (tmpfs), %.2fx (disk); python %.2fx, %.2fx"
-                   % (proto.upper(), results["curl"][0] / pw_,
-                      results["curl"][0] / results["postie (disk)"][0],
-                      results["python"][0] / pw_,
-                      results["python"][0] / results["postie (disk)"][0]))
+    for place, _ in places:
+        pw_ = results[("postie", place)][0]
+        for peer in ("curl", "python"):
+            line = "%s, files on %s: postie is %.2fx %s's messages/s" % (
+                proto.upper(), place, results[(peer, place)][0] / pw_, peer)
+            if (peer + " + sync -f", place) in results:
+                line += ", %.2fx with the peer's files made durable by a sync -f at the end" % (
+                    results[(peer + " + sync -f", place)][0] / pw_)
+            summary.append(line)
     if len(ml.server_messages(BOX)) != n:
         print("fetch bench: the mailbox changed (keep mode expected)", file=sys.stderr)
 
@@ -244,11 +278,12 @@ for proto in ("pop3", "imap"):
 
 print("fetch: %d messages x 4 KiB from Dovecot, STLS/STARTTLS, one login per client, "
       "median of %d runs" % (n, reps))
-print("| protocol | client | messages/s | CPU ms/message | time / postie (tmpfs) | CPU / postie (tmpfs) |")
-print("|---|---|---:|---:|---:|---:|")
-for proto, name, rate, cpu_ms, tr, cr, ok in rows:
-    print("| %s | %s | %.0f | %.3f | %.2fx | %.2fx |%s" % (proto, name, rate, cpu_ms, tr, cr,
-                                                          "" if ok else " (FAILED)"))
+print("| protocol | client | files on | messages/s | CPU ms/message | time / postie's | "
+      "CPU / postie's |")
+print("|---|---|---|---:|---:|---:|---:|")
+for proto, name, place, rate, cpu_ms, tr, cr, ok in rows:
+    print("| %s | %s | %s | %.0f | %.3f | %.2fx | %.2fx |%s"
+          % (proto, name, place, rate, cpu_ms, tr, cr, "" if ok else " (FAILED)"))
 for line in summary:
     print(line)
 print("delete mode (the server's deletes included):")
@@ -256,4 +291,4 @@ print("| protocol | client | messages/s | CPU ms/message |")
 print("|---|---|---:|---:|")
 for proto, name, rate, cpu_ms, ok in del_rows:
     print("| %s | %s | %.0f | %.3f |%s" % (proto, name, rate, cpu_ms, "" if ok else " (FAILED)"))
-sys.exit(0 if all(r[6] for r in rows) and all(r[4] for r in del_rows) else 1)
+sys.exit(0 if all(r[7] for r in rows) and all(r[4] for r in del_rows) else 1)
