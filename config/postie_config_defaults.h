@@ -618,6 +618,12 @@
 #define POSTIE_HTTP_LINE_MAX 1024
 #endif
 
+/* It sizes postie_http_resp_t, so it is pasted after the common tag (see
+ * "Configuration fingerprint" above) into postie_http_resp_init's link name:
+ * `postie_http_resp_init_cfg_<common>_http_1024`. */
+#define POSTIE_HTTP_CONFIGURED(name) \
+    POSTIE_CFG_PASTE(POSTIE_CFG_PASTE(POSTIE_CONFIGURED(name), http), POSTIE_HTTP_LINE_MAX)
+
 /* Most octets of response header lines in all, in octets; more is an
  * error, not an endless read. Range 1024..65536. Default 16384. RAM: none. */
 #ifndef POSTIE_HTTP_HEADERS_MAX

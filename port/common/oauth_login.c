@@ -42,3 +42,44 @@ postie_status_t postie_oauth_token_fetch(const postie_token_provider_t *provider
     }
     return POSTIE_OK;
 }
+
+static postie_status_t ask(const postie_oauth_session_t *s, bool refresh, postie_error_t *err)
+{
+    if (s->asks != NULL) {
+        (*s->asks)++;
+    }
+    return postie_oauth_token_fetch(s->provider, refresh, s->token, s->cap, err);
+}
+
+postie_status_t postie_oauth_login(const postie_oauth_session_t *s, postie_error_t *err)
+{
+    postie_status_t st;
+
+    if (s->provider == NULL) {
+        if (!s->provider_required) {
+            return s->open(s->ctx);
+        }
+        /* an OAuth 2.0 session whose caller set no provider: say so, not
+         * "password missing" */
+        postie_error_clear(err);
+        err->status = POSTIE_E_TOKEN_UNAVAILABLE;
+        err->phase = POSTIE_OAUTH_TOKEN_PHASE;
+        postie_text_copy(err->subject, sizeof(err->subject), POSTIE_OAUTH_NO_PROVIDER);
+        return POSTIE_E_TOKEN_UNAVAILABLE;
+    }
+    st = ask(s, false, err);
+    if (st == POSTIE_OK) {
+        st = s->open(s->ctx);
+        if (st != POSTIE_OK && s->error(s->ctx)->status == POSTIE_E_TOKEN_REJECTED) {
+            /* the login is over: once more with a fresh token, on a new
+             * connection */
+            s->close(s->ctx);
+            st = ask(s, true, err);
+            if (st == POSTIE_OK) {
+                st = s->open(s->ctx);
+            }
+        }
+    }
+    memset(s->token, 0, s->cap);
+    return st;
+}

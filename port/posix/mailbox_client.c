@@ -204,8 +204,9 @@ static postie_status_t engine_start(postie_mailbox_client_t *c, uint32_t now)
 }
 
 /* Connect and open the session up to READY with c->cfg as it stands. */
-static postie_status_t open_once(postie_mailbox_client_t *c)
+static postie_status_t open_once(void *ctx)
 {
+    postie_mailbox_client_t *c = ctx;
     const postie_driver_hooks_t hooks = {.tls_upgrade = upgrade_tls,
                                          .transport_failed = record_failure,
                                          .event = on_event,
@@ -255,17 +256,20 @@ static postie_status_t open_once(postie_mailbox_client_t *c)
     return st;
 }
 
-/* Ask the provider; on failure its status and message are the client's. */
-static postie_status_t ask_token(postie_mailbox_client_t *c, bool refresh)
+/* postie_oauth_login's view of the client (open_once is its open). */
+static const postie_error_t *oauth_error(void *ctx)
 {
-    c->token_asks++;
-    return postie_oauth_token_fetch(c->cfg.token, refresh, c->token, sizeof(c->token), &c->error);
+    return postie_mailbox_client_error(ctx);
+}
+
+static void oauth_close(void *ctx)
+{
+    postie_mailbox_client_close(ctx);
 }
 
 postie_status_t postie_mailbox_client_open(postie_mailbox_client_t *c,
                                            const postie_mailbox_client_config_t *cfg)
 {
-    postie_status_t st;
     memset(c, 0, sizeof(*c));
     c->cfg = *cfg;
     postie_error_clear(&c->error);
@@ -287,34 +291,19 @@ postie_status_t postie_mailbox_client_open(postie_mailbox_client_t *c,
     if (c->cfg.connect_timeout_ms == 0) {
         c->cfg.connect_timeout_ms = POSTIE_CONNECT_TIMEOUT_MS;
     }
-    if (c->cfg.token == NULL && c->cfg.oauth_mechanism != 0 && c->cfg.password == NULL) {
-        /* an OAuth 2.0 account (postie_account_client_config) whose caller
-         * set no provider: say so, not "password missing" */
-        postie_error_clear(&c->error);
-        c->error.status = POSTIE_E_TOKEN_UNAVAILABLE;
-        c->error.phase = POSTIE_OAUTH_TOKEN_PHASE;
-        postie_text_copy(c->error.subject, sizeof(c->error.subject),
-                         "no token provider configured");
-        return POSTIE_E_TOKEN_UNAVAILABLE;
-    }
-    if (c->cfg.token == NULL) {
-        return open_once(c);
-    }
-    st = ask_token(c, false);
-    if (st == POSTIE_OK) {
-        st = open_once(c);
-        if (st != POSTIE_OK && postie_mailbox_client_error(c)->status == POSTIE_E_TOKEN_REJECTED) {
-            /* the login is over: once more with a fresh token, on a new
-             * connection */
-            postie_mailbox_client_close(c);
-            st = ask_token(c, true);
-            if (st == POSTIE_OK) {
-                st = open_once(c);
-            }
-        }
-    }
-    memset(c->token, 0, sizeof(c->token));
-    return st;
+    /* an OAuth 2.0 account (postie_account_client_config) with neither a
+     * provider nor a password */
+    const bool required = c->cfg.oauth_mechanism != 0 && c->cfg.password == NULL;
+    const postie_oauth_session_t login = {.provider = c->cfg.token,
+                                          .provider_required = required,
+                                          .token = c->token,
+                                          .cap = sizeof(c->token),
+                                          .asks = &c->token_asks,
+                                          .open = open_once,
+                                          .error = oauth_error,
+                                          .close = oauth_close,
+                                          .ctx = c};
+    return postie_oauth_login(&login, &c->error);
 }
 
 postie_status_t postie_mailbox_client_wait(postie_mailbox_client_t *c, int event,

@@ -965,12 +965,19 @@ static postie_status_t refresh_locked(postie_oauth_provider_t *p, char *err, siz
             lifetime > POSTIE_OAUTH_EXPIRY_MARGIN_S ? lifetime - POSTIE_OAUTH_EXPIRY_MARGIN_S : 0;
         p->expires_ms = p->now_ms() + (uint64_t)lifetime * 1000u;
         if (reply->refresh_token[0] != '\0') {
-            char werr[POSTIE_REGISTRY_TEXT_MAX + 160];
+            /* room for the store's path twice (STORE and STORE.tmp) and the
+             * errno text */
+            char werr[2 * (POSTIE_REGISTRY_TEXT_MAX + 80) + 96];
             if (store_write_locked(cfg->store, reply->refresh_token, werr, sizeof(werr)) !=
                 POSTIE_OK) {
-                /* the access token is good: use it, but say loudly that the next
-                 * refresh will need a new authorization */
-                logf_(cfg, "oauth: warning: the rotated refresh token was not stored: %s", werr);
+                /* the access token is good: use it, but say loudly (with or
+                 * without --verbose) that the next refresh will need a new
+                 * authorization; werr names the store and the errno text */
+                fprintf(stderr,
+                        "postie: oauth: warning: the rotated refresh token was not stored (%s); "
+                        "the stored one may no longer work: if a later refresh fails, authorize "
+                        "again (postie oauth authorize NAME)\n",
+                        werr);
             } else {
                 logf_(cfg, "oauth: stored the rotated refresh token in %s", cfg->store);
             }

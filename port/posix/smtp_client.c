@@ -103,8 +103,9 @@ static void on_event(void *ctx, const postie_engine_event_t *ev)
 }
 
 /* Connect and run the session up to READY with c->cfg as it stands. */
-static postie_status_t open_once(postie_smtp_client_t *c)
+static postie_status_t open_once(void *ctx)
 {
+    postie_smtp_client_t *c = ctx;
     const postie_driver_hooks_t hooks = {.tls_upgrade = upgrade_tls,
                                          .transport_failed = record_failure,
                                          .event = on_event,
@@ -152,18 +153,20 @@ static postie_status_t open_once(postie_smtp_client_t *c)
     return postie_driver_run(&c->driver, POSTIE_SMTP_READY, 0);
 }
 
-/* Ask the provider; on failure its status and message are the client's. */
-static postie_status_t ask_token(postie_smtp_client_t *c, bool refresh)
+/* postie_oauth_login's view of the client (open_once is its open). */
+static const postie_error_t *oauth_error(void *ctx)
 {
-    c->token_asks++;
-    return postie_oauth_token_fetch(c->cfg.token, refresh, c->token, sizeof(c->token), &c->error);
+    return postie_smtp_client_error(ctx);
+}
+
+static void oauth_close(void *ctx)
+{
+    postie_smtp_client_quit(ctx);
 }
 
 postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
                                         const postie_smtp_client_config_t *cfg)
 {
-    postie_status_t st;
-
     memset(c, 0, sizeof(*c));
     c->cfg = *cfg;
     postie_error_clear(&c->error);
@@ -180,37 +183,26 @@ postie_status_t postie_smtp_client_open(postie_smtp_client_t *c,
     if (c->cfg.connect_timeout_ms == 0) {
         c->cfg.connect_timeout_ms = POSTIE_CONNECT_TIMEOUT_MS;
     }
-    if (c->cfg.token == NULL && c->cfg.smtp.oauth_token == NULL &&
-        c->cfg.smtp.oauth_mechanism != 0 && c->cfg.smtp.password == NULL) {
-        /* an OAuth 2.0 session (postie_session_client_config) whose caller
-         * set no provider: say so, not "password missing" */
-        c->error.status = POSTIE_E_TOKEN_UNAVAILABLE;
-        c->error.phase = POSTIE_OAUTH_TOKEN_PHASE;
-        postie_text_copy(c->error.subject, sizeof(c->error.subject),
-                         "no token provider configured");
-        return POSTIE_E_TOKEN_UNAVAILABLE;
-    }
-    if (c->cfg.token == NULL) {
-        return open_once(c);
-    }
-    if (c->cfg.smtp.oauth_host == NULL) {
-        c->cfg.smtp.oauth_host = c->cfg.host;
-    }
-    c->cfg.smtp.oauth_token = c->token;
-    st = ask_token(c, false);
-    if (st == POSTIE_OK) {
-        st = open_once(c);
-        if (st != POSTIE_OK && postie_smtp_client_error(c)->status == POSTIE_E_TOKEN_REJECTED) {
-            /* once more with a fresh token, on a new connection */
-            postie_smtp_client_quit(c);
-            st = ask_token(c, true);
-            if (st == POSTIE_OK) {
-                st = open_once(c);
-            }
+    if (c->cfg.token != NULL) {
+        if (c->cfg.smtp.oauth_host == NULL) {
+            c->cfg.smtp.oauth_host = c->cfg.host;
         }
+        c->cfg.smtp.oauth_token = c->token;
     }
-    memset(c->token, 0, sizeof(c->token));
-    return st;
+    /* an OAuth 2.0 session (postie_session_client_config) with neither a
+     * provider, a fixed token nor a password */
+    const bool required = c->cfg.smtp.oauth_token == NULL && c->cfg.smtp.oauth_mechanism != 0 &&
+                          c->cfg.smtp.password == NULL;
+    const postie_oauth_session_t login = {.provider = c->cfg.token,
+                                          .provider_required = required,
+                                          .token = c->token,
+                                          .cap = sizeof(c->token),
+                                          .asks = &c->token_asks,
+                                          .open = open_once,
+                                          .error = oauth_error,
+                                          .close = oauth_close,
+                                          .ctx = c};
+    return postie_oauth_login(&login, &c->error);
 }
 
 postie_status_t postie_smtp_client_send(postie_smtp_client_t *c, postie_smtp_envelope_t *env,

@@ -12,7 +12,8 @@
    endpoint answering 500: each a clear message and its exit code.
 3. `postie oauth status`, `session show`, `account show`: the refresh token
    masked (first 4 characters), the store's path; an entry not authorized
-   yet exits 3.
+   yet exits 3. A rotated refresh token that cannot be stored: one warning
+   line on stderr, without --verbose, naming the store and the errno text.
 4. The registry: an http:// endpoint is refused at its path; a "jndi"
    entry with its own OAuth 2.0 login keeps its own oauth2 object.
 5. No token, refresh token, device code or client secret ever reaches
@@ -20,15 +21,17 @@
 
 Usage: oauth_cli.py PATH/TO/postie PATH/TO/oauth_provider_test PATH/TO/certs.sh
 """
+import errno
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
 import time
-from testlib import check, failures
+from testlib import check, check_no_secrets, failures
 
 postie, provider_test, certs_sh = sys.argv[1], sys.argv[2], sys.argv[3]
 work = tempfile.mkdtemp(prefix="postie-oauth-")
@@ -250,6 +253,40 @@ try:
     check(r.returncode == 2 and "two words" not in r.stderr, "import: a bad token refused, not echoed",
           r.stderr)
 
+    # ---- 3b. a rotated refresh token that cannot be stored: a warning, always ------------------
+    # The "rotate" endpoint hands out a new refresh token with every refresh. Make the store's
+    # temporary file impossible to create: STORE.tmp is a directory (a read-only directory would
+    # not do: the tests run as root, which writes into it anyway). No --verbose: the warning must
+    # show regardless. The SMTP port is closed: only the token fetch matters here.
+    rstore = os.path.join(stores, "sub", "r.json")
+    os.mkdir(rstore + ".tmp")
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        closed_port = sk.getsockname()[1]
+    rreg = os.path.join(work, "rotate.json")
+    e = entry("rotate", token_store=rstore)
+    e["port"] = closed_port
+    with open(rreg, "w") as f:
+        json.dump({"sessions": {"mail/rot": e}}, f)
+    os.chmod(rreg, 0o600)
+    with open(rstore) as f:
+        before_rt = json.load(f)["refresh_token"]
+    grants = len([q for q in requests("rotate") if q["grant_type"] == "refresh_token"])
+    r = run("test-connection", "mail/rot", registry=rreg)
+    os.rmdir(rstore + ".tmp")
+    grants = len([q for q in requests("rotate") if q["grant_type"] == "refresh_token"]) - grants
+    check(grants == 1, "rotation not stored: the provider did refresh (one grant)", grants)
+    lines = [ln for ln in r.stderr.splitlines() if "rotated refresh token was not stored" in ln]
+    check(len(lines) == 1, "rotation not stored: one warning line on stderr without --verbose",
+          r.stdout + r.stderr)
+    check(lines and rstore in lines[0] and os.strerror(errno.EEXIST) in lines[0],
+          "rotation not stored: the line names the store's path and the errno text", lines)
+    check_no_secrets([r.stdout + r.stderr], os.path.join(srv, "issued.jsonl"),
+                     "rotation not stored: no token in the output")
+    with open(rstore) as f:
+        check(json.load(f)["refresh_token"] == before_rt, "rotation not stored: the store kept "
+              "its token, untouched")
+
     # ---- 4. the registry refuses http:// endpoints at their path --------------------------------
     bad = os.path.join(work, "bad.json")
     e = entry("good")
@@ -263,13 +300,9 @@ try:
           in r.stderr, "registry: an http:// token endpoint is refused at its path", r.stderr)
 
     # ---- 5. no secret anywhere ------------------------------------------------------------------
-    secrets = ["s3cr3t-client-VALUE", "seed-"]
-    with open(os.path.join(srv, "issued.jsonl")) as f:
-        for line in f:
-            secrets.append(json.loads(line)["token"])
-    leaked = [s[:8] for s in secrets for o in outputs if s in o]
-    check(not leaked, "no token, refresh token, device code or client secret in any output "
-          "(%d outputs, %d secrets)" % (len(outputs), len(secrets)), leaked)
+    check_no_secrets(outputs, os.path.join(srv, "issued.jsonl"),
+                     "no token, refresh token, device code or client secret in any output",
+                     extra=["s3cr3t-client-VALUE", "seed-"])
 finally:
     server.terminate()
     try:

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """What the integration scripts share: a TAP-like check that records
-failures, and looks into the test server's Maildirs and queue output."""
+failures, a check that no OAuth 2.0 secret leaked into an output, and looks
+into the test server's Maildirs and queue output."""
 import glob
+import json
 import os
 import time
 
@@ -14,6 +16,20 @@ def check(cond, what, detail=""):
     print(("ok - " if cond else "FAIL - ") + what + ("" if cond else " :: " + str(detail)[:3000]))
     if not cond:
         failures.append(what)
+
+
+def check_no_secrets(outputs, issued, what, extra=()):
+    """Check that no token oauth_server.py issued (access and refresh tokens,
+    device codes: its issued.jsonl at path issued) and none of the strings in
+    extra (client secrets, seed refresh tokens) occurs in any of outputs
+    (strings: a command's stdout and stderr). A leak is reported by its first
+    6 characters only."""
+    secrets = list(extra)
+    with open(issued) as f:
+        for line in f:
+            secrets.append(json.loads(line)["token"])
+    leaked = [s[:6] for s in secrets for o in outputs if s in o]
+    check(not leaked, "%s (%d outputs, %d secrets)" % (what, len(outputs), len(secrets)), leaked)
 
 
 def bob_maildir():

@@ -106,7 +106,9 @@ typedef struct {
     char line[POSTIE_HTTP_LINE_MAX];
 } postie_http_resp_t;
 
-/* Start parsing a response whose body goes into body[0..body_cap). */
+/* Start parsing a response whose body goes into body[0..body_cap). Its link
+ * name carries POSTIE_HTTP_LINE_MAX (the configuration fingerprint). */
+#define postie_http_resp_init POSTIE_HTTP_CONFIGURED(postie_http_resp_init)
 void postie_http_resp_init(postie_http_resp_t *r, uint8_t *body, size_t body_cap);
 
 /* Feed in[0..n). *used gets the octets taken (all of them unless the

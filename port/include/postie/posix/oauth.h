@@ -11,8 +11,11 @@
  *    expires_in runs out; refresh=true skips the cache. A rotated refresh
  *    token (a refresh_token in the reply) replaces the stored one
  *    atomically: a temporary file (0600) written and fsync'd, renamed over
- *    the store, the directory fsync'd. Access tokens are never written to
- *    disk: each process gets its own when it first needs one.
+ *    the store, the directory fsync'd. When that write fails the access
+ *    token is still handed out and one warning line goes to stderr
+ *    (whatever cfg.log is): the store's path and the errno text, never a
+ *    token. Access tokens are never written to disk: each process gets its
+ *    own when it first needs one.
  *  - The device grant (RFC 8628): postie_oauth_device_start() asks the
  *    device endpoint for a user code, postie_oauth_device_poll() asks the
  *    token endpoint once whether the user has entered it.
