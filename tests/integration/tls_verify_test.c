@@ -527,6 +527,88 @@ static void test_handshake_timeout(void **state)
     postie_tls_free(&conn.tls);
 }
 
+/* The key-exchange groups of the ClientHello, fastest first: X25519, then
+ * P-256, before P-384 and P-521 (mbedTLS's own order puts P-521 first,
+ * and a server that takes the client's order then spends milliseconds per
+ * handshake on it). Read off the wire: a server that never answers, the
+ * ClientHello taken from its socket after the client gave up. */
+static void test_client_hello_groups(void **state)
+{
+    postie_tls_config_t cfg = {NULL, "localhost", false, NULL, 0};
+    uint16_t port = 0;
+    int lfd = track_fd(loopback_socket(AF_INET, 4, &port));
+    int afd;
+    static uint8_t hello[16384];
+    size_t got = 0;
+    size_t need = 5;
+    size_t at;
+    size_t end;
+    uint16_t groups[32];
+    size_t ngroups = 0;
+    int pos384 = -1;
+    int pos521 = -1;
+
+    (void)state;
+    assert_true(lfd >= 0);
+    cfg.ca_file = cert_path("ca.pem");
+    assert_int_equal(conn_tls_init(&cfg), POSTIE_OK);
+    assert_int_equal(
+        postie_transport_connect(postie_tls_transport(&conn.tls), "127.0.0.1", port, 300),
+        POSTIE_E_TIMEOUT);
+    afd = track_fd(accept_within(lfd, 2000));
+    assert_true(afd >= 0);
+    while (got < need) { /* one TLS record: the header, then its length */
+        struct pollfd p = {afd, POLLIN, 0};
+        ssize_t n;
+        assert_true(poll(&p, 1, 2000) == 1);
+        n = recv(afd, hello + got, sizeof(hello) - got, 0);
+        assert_true(n > 0);
+        got += (size_t)n;
+        if (got >= 5) {
+            need = 5u + ((size_t)hello[3] << 8 | hello[4]);
+            assert_true(need <= sizeof(hello));
+        }
+    }
+    assert_int_equal(hello[0], 22); /* handshake */
+    assert_int_equal(hello[5], 1);  /* ClientHello */
+    at = 5 + 4 + 2 + 32;            /* header, handshake header, version, random */
+    at += 1u + hello[at];           /* session id */
+    at += 2u + ((size_t)hello[at] << 8 | hello[at + 1]); /* cipher suites */
+    at += 1u + hello[at];                                /* compression */
+    end = at + 2u + ((size_t)hello[at] << 8 | hello[at + 1]);
+    assert_true(end <= need);
+    at += 2;
+    while (at + 4 <= end) {
+        unsigned type = (unsigned)hello[at] << 8 | hello[at + 1];
+        size_t len = (size_t)hello[at + 2] << 8 | hello[at + 3];
+        at += 4;
+        assert_true(at + len <= end);
+        if (type == 10) { /* supported_groups: a list of 16-bit ids */
+            for (size_t i = 2; i + 1 < len && ngroups < 32; i += 2) {
+                groups[ngroups++] = (uint16_t)(hello[at + i] << 8 | hello[at + i + 1]);
+            }
+        }
+        at += len;
+    }
+    assert_true(ngroups >= 2);
+    print_message("  groups offered:");
+    for (size_t i = 0; i < ngroups; i++) {
+        print_message(" 0x%04x", groups[i]);
+        if (groups[i] == 0x0018) {
+            pos384 = (int)i;
+        }
+        if (groups[i] == 0x0019) {
+            pos521 = (int)i;
+        }
+    }
+    print_message("\n");
+    assert_int_equal(groups[0], 0x001d); /* x25519 */
+    assert_int_equal(groups[1], 0x0017); /* secp256r1 */
+    assert_true(pos521 < 0 || pos521 > 1);
+    assert_true(pos384 < 0 || pos521 < 0 || pos384 < pos521);
+    postie_tls_free(&conn.tls);
+}
+
 /* ---- TLS: protocol versions ------------------------------------------- */
 
 /* A TLS 1.3-only server: 3.6 negotiates TLS 1.3; 2.28 (no TLS 1.3) cannot
@@ -926,6 +1008,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls12_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arena_high_water, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_hello_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_peer_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_dns_failure, setup, teardown),
