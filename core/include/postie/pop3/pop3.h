@@ -101,10 +101,11 @@
  * 12 per event, the error record, the info record with its capability
  * line, the APOP timestamp, a ranged listing's bounds, the error of a
  * refused OAuth token). With the defaults: 15 048 octets on x86-64 (a
- * pipeline of 32 on hosts), 13 736 on Cortex-M4 (8), of which an 8 KiB transmit buffer sized for the
- * longest OAuth 2.0 response (POSTIE_OAUTH_TOKEN_MAX 4096; about 7 KiB
- * less with the 1 KiB buffer a build without OAuth may set). Nothing else:
- * message data streams through.
+ * pipeline of 32 on hosts), 13 736 on Cortex-M4 (8), of which an 8 KiB
+ * transmit buffer sized for the longest OAuth 2.0 response
+ * (POSTIE_OAUTH_TOKEN_MAX 4096; about 7 KiB less with the 1 KiB buffer a
+ * build without OAuth may set). Nothing else: message data streams
+ * through.
  *
  * Thread model: an engine belongs to one thread at a time; engines share
  * nothing, so any number may run in parallel.
