@@ -554,38 +554,27 @@ static const uint16_t tls_sig_algs[] = {
  * costs seconds). The larger curves stay offered, after them, for
  * servers that want them; a build leaves out what it cannot do. */
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
-static const uint16_t tls_groups[] = {
-#if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
-    MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
-#endif
-#if defined(MBEDTLS_ECP_DP_SECP256R1_ENABLED)
-    MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
-#endif
-#if defined(MBEDTLS_ECP_DP_SECP384R1_ENABLED)
-    MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1,
-#endif
-#if defined(MBEDTLS_ECP_DP_SECP521R1_ENABLED)
-    MBEDTLS_SSL_IANA_TLS_GROUP_SECP521R1,
-#endif
-    MBEDTLS_SSL_IANA_TLS_GROUP_NONE,
-};
+typedef uint16_t tls_group_t; /* the IANA id (mbedtls_ssl_conf_groups) */
+#define TLS_GROUP(iana, legacy) iana
 #else
-static const mbedtls_ecp_group_id tls_groups[] = {
+typedef mbedtls_ecp_group_id tls_group_t; /* mbedtls_ssl_conf_curves */
+#define TLS_GROUP(iana, legacy) legacy
+#endif
+static const tls_group_t tls_groups[] = {
 #if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
-    MBEDTLS_ECP_DP_CURVE25519,
+    TLS_GROUP(MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_ECP_DP_CURVE25519),
 #endif
 #if defined(MBEDTLS_ECP_DP_SECP256R1_ENABLED)
-    MBEDTLS_ECP_DP_SECP256R1,
+    TLS_GROUP(MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1, MBEDTLS_ECP_DP_SECP256R1),
 #endif
 #if defined(MBEDTLS_ECP_DP_SECP384R1_ENABLED)
-    MBEDTLS_ECP_DP_SECP384R1,
+    TLS_GROUP(MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1, MBEDTLS_ECP_DP_SECP384R1),
 #endif
 #if defined(MBEDTLS_ECP_DP_SECP521R1_ENABLED)
-    MBEDTLS_ECP_DP_SECP521R1,
+    TLS_GROUP(MBEDTLS_SSL_IANA_TLS_GROUP_SECP521R1, MBEDTLS_ECP_DP_SECP521R1),
 #endif
-    MBEDTLS_ECP_DP_NONE,
+    TLS_GROUP(MBEDTLS_SSL_IANA_TLS_GROUP_NONE, MBEDTLS_ECP_DP_NONE),
 };
-#endif
 
 static void free_mbedtls(postie_tls_t *tls)
 {
